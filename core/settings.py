@@ -1,0 +1,48 @@
+"""Settings from the environment (prefix ``POLICYDESK_``), with embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change. Defaults run embedded, offline, on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYDESK_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var", description="SQLite catalog and Chroma index"
+    )
+    embedding_model: Path = Field(
+        default=PROJECT_ROOT / "models" / "multilingual-e5-small",
+        description="a sentence-transformers model directory; independent of data_dir",
+    )
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/policydesk.db"
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="http(s)://host:port of a Chroma server; default a local directory",
+    )
+    terms_dir: Path = Field(
+        default=PROJECT_ROOT / "data" / "terms", description="user dictionary and synonym map"
+    )
+    chunk_chars: int = Field(default=360, ge=80, le=2000)
+    chunk_overlap: int = Field(default=80, ge=0, le=500)
+    candidates: int = Field(default=50, ge=5, le=500, description="per-retriever candidates fused")
+    max_query_chars: int = Field(default=2000, ge=10)
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'policydesk.db'}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"

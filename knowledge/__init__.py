@@ -1,0 +1,1 @@
+"""Knowledge documents: reading, splitting into citable passages, chunking, catalog, ingest."""

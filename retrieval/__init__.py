@@ -1,0 +1,1 @@
+"""Embedding, indexing and hybrid retrieval of knowledge passages."""

@@ -1,0 +1,98 @@
+"""Text embeddings. The only module that imports sentence-transformers."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from core.errors import ModelNotReadyError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the model; an index built with another fingerprint must be rebuilt."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries (rows are unit vectors)."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages to be indexed (rows are unit vectors)."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local directory, loaded once, lazily, thread-safe.
+
+    e5 models need ``query: `` / ``passage: `` prefixes; other models take other prefixes (or
+    none), so both are settings.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        query_prefix: str = "query: ",
+        passage_prefix: str = "passage: ",
+        batch_size: int = 32,
+    ) -> None:
+        self._path = Path(model_path)
+        self._query_prefix = query_prefix
+        self._passage_prefix = passage_prefix
+        self._batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        marker = self._path / ".complete"
+        config = self._path / "config.json"
+        source = marker if marker.exists() else config
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16] if source.exists() else "?"
+        return f"{self._path.name}:{digest}:{self._query_prefix}|{self._passage_prefix}"
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first request."""
+        self._load()
+
+    def _load(self) -> SentenceTransformer:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    if not (self._path / "config.json").exists():
+                        raise ModelNotReadyError(self._path)
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(
+                        str(self._path), device="cpu", local_files_only=True
+                    )
+        return self._model
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        with self._lock:  # torch modules are not documented as safe for concurrent forward passes
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode([self._query_prefix + t for t in texts])
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode([self._passage_prefix + t for t in texts])

@@ -1,0 +1,179 @@
+"""Hybrid retrieval: dense (e5 in Chroma) + BM25 (jieba), fused by reciprocal rank, cited."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.errors import InvalidQueryError
+from core.models import Hit, Passage, RetrievalMode, SearchFilters, SearchRequest, SearchResult
+from retrieval.bm25 import BM25Index
+from retrieval.chroma_index import ChromaChunkIndex
+from retrieval.embedder import Embedder
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.synonyms import TermMap
+from retrieval.text import DEFAULT_STOPWORDS, InsuranceTokenizer
+
+RRF_K = 60
+
+
+def matching_terms(terms: Sequence[str], text: str) -> list[str]:
+    """The terms (2+ characters, or non-stopwords) that occur in the text, longest first, unique."""
+    found: list[str] = []
+    for term in sorted(set(terms), key=len, reverse=True):
+        if len(term) < 2 and term in DEFAULT_STOPWORDS:
+            continue
+        if len(term) >= 2 and term in text and not any(term in longer for longer in found):
+            found.append(term)
+    return found
+
+
+class HybridRetriever:
+    """Answers search requests over a fixed snapshot of published passages."""
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        index: ChromaChunkIndex,
+        collection: str,
+        embedder: Embedder,
+        tokenizer: InsuranceTokenizer,
+        term_map: TermMap,
+        candidates: int = 50,
+        max_query_chars: int = 2000,
+        expansion_weight: float = 0.5,
+    ) -> None:
+        self._passages = list(passages)
+        self._by_id = {p.id: i for i, p in enumerate(self._passages)}
+        self._index = index
+        self._collection = collection
+        self._embedder = embedder
+        self._tokenizer = tokenizer
+        self._terms = term_map
+        self._candidates = candidates
+        self._max_chars = max_query_chars
+        self._expansion_weight = expansion_weight
+        self._bm25 = BM25Index(
+            [tokenizer.tokens(f"{p.heading()}\n{p.text}") for p in self._passages]
+        )
+
+    @property
+    def size(self) -> int:
+        """Number of passages searchable."""
+        return len(self._passages)
+
+    def passage(self, passage_id: str) -> Passage | None:
+        """A passage by id, or None."""
+        i = self._by_id.get(passage_id)
+        return self._passages[i] if i is not None else None
+
+    def validate_query(self, query: str) -> str:
+        """The stripped query.
+
+        Raises:
+            InvalidQueryError: empty or longer than the configured limit.
+        """
+        text = query.strip()
+        if not text:
+            raise InvalidQueryError("the query is empty")
+        if len(text) > self._max_chars:
+            raise InvalidQueryError(
+                f"the query has {len(text)} characters; the limit is {self._max_chars}"
+            )
+        return text
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query vector, so a caller can reuse it (e.g. for caller emotion)."""
+        return self._embedder.embed_queries([self.validate_query(query)])[0]
+
+    def search(
+        self, request: SearchRequest, query_vector: np.ndarray | None = None
+    ) -> SearchResult:
+        """Retrieve the best passages for a request.
+
+        Args:
+            request: query, k and filters.
+            query_vector: the query's embedding when the caller already has it.
+
+        Returns:
+            Up to ``k`` hits, best first, each passage at most once.
+
+        Raises:
+            InvalidQueryError: empty or over-long query.
+        """
+        query = self.validate_query(request.query)
+        expansions = self._terms.expand(query)
+        admitted = self._admitted(request.filters)
+        lexical: list[tuple[str, float]] = []
+        dense: list[str] = []
+        similarity: dict[str, float] = {}
+        if request.mode is not RetrievalMode.DENSE:
+            lexical = self._lexical_ranking(query, expansions, admitted)
+        if request.mode is not RetrievalMode.LEXICAL:
+            vector = query_vector if query_vector is not None else self.embed_query(query)
+            dense, similarity = self._dense_ranking(vector, request.filters)
+        rankings = [r for r in (dense, [pid for pid, _ in lexical]) if r]
+        fused = reciprocal_rank_fusion(rankings, k=RRF_K) if rankings else []
+        lexical_scores = dict(lexical)
+        dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
+        lexical_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
+        words = self._tokenizer.words(query) + expansions
+        best = max(len(rankings), 1) / (RRF_K + 1)  # a passage ranked first everywhere scores 1
+        hits: list[Hit] = []
+        for pid, score in fused[: request.k]:
+            passage = self._passages[self._by_id[pid]]
+            hits.append(
+                Hit(
+                    id=passage.id,
+                    kind=passage.kind,
+                    title=passage.title,
+                    citation=passage.citation,
+                    text=passage.text,
+                    score=round(score / best, 4),
+                    matched_terms=matching_terms(words, f"{passage.title}\n{passage.text}"),
+                    product=passage.product,
+                    outcome=passage.outcome,
+                    effective_date=passage.effective_date,
+                    dense_rank=dense_rank.get(pid),
+                    lexical_rank=lexical_rank.get(pid),
+                    dense_score=round(similarity[pid], 4) if pid in similarity else None,
+                    lexical_score=round(lexical_scores[pid], 4) if pid in lexical_scores else None,
+                )
+            )
+        return SearchResult(query=query, hits=hits, expansions=expansions)
+
+    def _admitted(self, filters: SearchFilters) -> np.ndarray | None:
+        if not (filters.kinds or filters.products or filters.as_of):
+            return None
+        return np.array([filters.admits(p) for p in self._passages], dtype=bool)
+
+    def _lexical_ranking(
+        self, query: str, expansions: list[str], admitted: np.ndarray | None
+    ) -> list[tuple[str, float]]:
+        weights: dict[str, float] = dict(Counter(self._tokenizer.tokens(query)))
+        for term in expansions:
+            for token in self._tokenizer.tokens(term):
+                weights[token] = weights.get(token, 0.0) + self._expansion_weight
+        scores = self._bm25.scores(weights)
+        if admitted is not None:
+            scores = np.where(admitted, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[: self._candidates]
+        return [(self._passages[i].id, float(scores[i])) for i in top if scores[i] > 0]
+
+    def _dense_ranking(
+        self, vector: np.ndarray, filters: SearchFilters
+    ) -> tuple[list[str], dict[str, float]]:
+        matches = self._index.query(
+            self._collection, vector, n=self._candidates * 3, filters=filters
+        )
+        order: list[str] = []
+        similarity: dict[str, float] = {}
+        for match in matches:
+            if match.passage_id not in self._by_id:
+                continue
+            if match.passage_id not in similarity:
+                order.append(match.passage_id)
+                similarity[match.passage_id] = match.similarity
+        return order[: self._candidates], similarity

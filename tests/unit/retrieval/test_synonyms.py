@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigurationError
+from retrieval.synonyms import TermMap
+
+
+def test_expand_adds_formal_terms_not_in_query() -> None:
+    terms = TermMap(entries={"泡水": ["涉水", "水淹"], "被偷": ["盗抢"], "水淹": ["暴雨"]})
+    assert terms.expand("车在地库泡水了能赔吗") == ["涉水", "水淹"]
+    assert terms.expand("车被偷了") == ["盗抢"]
+    assert terms.expand("问下车损险保什么") == []
+
+
+def test_longer_expression_wins_over_the_shorter_inside_it() -> None:
+    terms = TermMap(entries={"被水泡": ["水淹"], "水泡": ["涉水"]})
+    assert terms.expand("车被水泡了") == ["水淹"]
+    assert terms.expand("车在水泡着") == ["涉水"]
+
+
+def test_term_already_in_query_is_not_added() -> None:
+    terms = TermMap(entries={"泡水": ["涉水", "水淹"]})
+    assert terms.expand("泡水也就是涉水") == ["水淹"]
+
+
+def test_load_tsv_with_comments(tmp_path: Path) -> None:
+    path = tmp_path / "syn.tsv"
+    path.write_text(
+        "# comment\n跑滴滴\t营运 网约车  # trailing\n\n被偷\t盗抢，盗窃\n", encoding="utf-8"
+    )
+    terms = TermMap.load(path)
+    assert terms.entries == {"跑滴滴": ["营运", "网约车"], "被偷": ["盗抢", "盗窃"]}
+
+
+def test_load_bad_line_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "syn.tsv"
+    path.write_text("跑滴滴\t营运\n没有制表符 营运\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"syn\.tsv:2"):
+        TermMap.load(path)
+
+
+def test_missing_file_is_empty_map(tmp_path: Path) -> None:
+    assert TermMap.load(tmp_path / "none.tsv").expand("泡水") == []
+
+
+def test_shipped_map_loads_and_covers_the_documented_examples() -> None:
+    terms = TermMap.load(Path(__file__).resolve().parents[3] / "data" / "terms" / "synonyms.tsv")
+    assert {"涉水", "水淹"} <= set(terms.expand("车泡水了"))
+    assert "盗抢" in terms.expand("车被偷了")
+    assert "营运" in terms.expand("我平时跑滴滴")

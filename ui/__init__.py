@@ -1,0 +1,1 @@
+"""The Streamlit console: pages and widgets. The only package that imports streamlit."""
