@@ -119,6 +119,9 @@ class Hit(BaseModel):
     text: str
     score: float
     matched_terms: list[str] = Field(default_factory=list)
+    document: str = ""
+    version: str = ""
+    article: str = ""
     product: str = ""
     outcome: str = ""
     effective_date: date | None = None

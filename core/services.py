@@ -117,6 +117,7 @@ class Services:
                     self.tokenizer,
                     self.term_map,
                     candidates=self.settings.candidates,
+                    case_weight=self.settings.case_weight,
                     max_query_chars=self.settings.max_query_chars,
                 )
                 self._retriever_collection = active

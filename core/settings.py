@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(default=360, ge=80, le=2000)
     chunk_overlap: int = Field(default=80, ge=0, le=500)
     candidates: int = Field(default=50, ge=5, le=500, description="per-retriever candidates fused")
+    case_weight: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="authority prior: a precedent case's fused score is multiplied by this",
+    )
     max_query_chars: int = Field(default=2000, ge=10)
 
     def sqlalchemy_url(self) -> str:

@@ -63,6 +63,10 @@ def chunk_passage(passage: Passage, size: int, overlap: int) -> list[Chunk]:
         windows.append("".join(current))
     if not windows:
         windows = [body]
+    if len(windows) > 1:
+        # One more vector for the passage as a whole (the encoder truncates it to its window):
+        # windows catch a detail, the whole catches what the article is about.
+        windows.append(body)
     return [
         Chunk(
             id=f"{passage.id}#{seq}",

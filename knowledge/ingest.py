@@ -70,7 +70,7 @@ class IngestService:
         active = self._catalog.state(ACTIVE_COLLECTION)
         # vectors depend on the model and on how passages are cut: either change means re-embedding
         fingerprint = (
-            f"{self._embedder.fingerprint}|chunks:{self._chunk_chars}/{self._chunk_overlap}/v1"
+            f"{self._embedder.fingerprint}|chunks:{self._chunk_chars}/{self._chunk_overlap}/v2"
         )
         rebuild = (
             active is None

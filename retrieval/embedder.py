@@ -73,7 +73,10 @@ class SentenceTransformerEmbedder:
                     if not (self._path / "config.json").exists():
                         raise ModelNotReadyError(self._path)
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
 
+                    # a weight-loading progress bar on every start is noise in CLI output and logs
+                    hf_logging.disable_progress_bar()
                     self._model = SentenceTransformer(
                         str(self._path), device="cpu", local_files_only=True
                     )

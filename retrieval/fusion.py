@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def reciprocal_rank_fusion(
@@ -27,3 +27,22 @@ def reciprocal_rank_fusion(
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+
+
+def apply_priors(
+    fused: Sequence[tuple[str, float]], prior: Mapping[str, float]
+) -> list[tuple[str, float]]:
+    """Multiply fused scores by a per-item prior and re-rank (stable for equal scores).
+
+    Used for the authority prior: a clause or FAQ answer is the basis an agent cites, a precedent
+    case illustrates it, so a case needs a slightly stronger match to outrank an answer.
+
+    Args:
+        fused: (id, score) pairs, best first.
+        prior: multiplier per id; ids not in it keep their score.
+
+    Returns:
+        (id, score) best first.
+    """
+    weighted = [(item, score * prior.get(item, 1.0)) for item, score in fused]
+    return sorted(weighted, key=lambda pair: pair[1], reverse=True)

@@ -8,11 +8,19 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import InvalidQueryError
-from core.models import Hit, Passage, RetrievalMode, SearchFilters, SearchRequest, SearchResult
+from core.models import (
+    Hit,
+    Passage,
+    PassageKind,
+    RetrievalMode,
+    SearchFilters,
+    SearchRequest,
+    SearchResult,
+)
 from retrieval.bm25 import BM25Index
 from retrieval.chroma_index import ChromaChunkIndex
 from retrieval.embedder import Embedder
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import apply_priors, reciprocal_rank_fusion
 from retrieval.synonyms import TermMap
 from retrieval.text import DEFAULT_STOPWORDS, InsuranceTokenizer
 
@@ -44,6 +52,7 @@ class HybridRetriever:
         candidates: int = 50,
         max_query_chars: int = 2000,
         expansion_weight: float = 0.5,
+        case_weight: float = 0.9,
     ) -> None:
         self._passages = list(passages)
         self._by_id = {p.id: i for i, p in enumerate(self._passages)}
@@ -55,6 +64,7 @@ class HybridRetriever:
         self._candidates = candidates
         self._max_chars = max_query_chars
         self._expansion_weight = expansion_weight
+        self._prior = {p.id: case_weight for p in self._passages if p.kind is PassageKind.CASE}
         self._bm25 = BM25Index(
             [tokenizer.tokens(f"{p.heading()}\n{p.text}") for p in self._passages]
         )
@@ -116,6 +126,7 @@ class HybridRetriever:
             dense, similarity = self._dense_ranking(vector, request.filters)
         rankings = [r for r in (dense, [pid for pid, _ in lexical]) if r]
         fused = reciprocal_rank_fusion(rankings, k=RRF_K) if rankings else []
+        fused = apply_priors(fused, self._prior)
         lexical_scores = dict(lexical)
         dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
         lexical_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
@@ -133,6 +144,9 @@ class HybridRetriever:
                     text=passage.text,
                     score=round(score / best, 4),
                     matched_terms=matching_terms(words, f"{passage.title}\n{passage.text}"),
+                    document=passage.document,
+                    version=passage.version,
+                    article=passage.article,
                     product=passage.product,
                     outcome=passage.outcome,
                     effective_date=passage.effective_date,

@@ -41,3 +41,16 @@ def model_dir() -> Path:
     if not (MODEL_DIR / ".complete").exists():
         pytest.fail(f"embedded model not built at {MODEL_DIR}: run `make setup` first")
     return MODEL_DIR
+
+
+DEMO_SOURCES = [PROJECT_ROOT / "data" / "clauses", PROJECT_ROOT / "data" / "cases"]
+
+
+@pytest.fixture(scope="session")
+def demo_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """The demo knowledge base ingested once per session with the real embedded model."""
+    data_dir = tmp_path_factory.mktemp("demo") / "var"
+    services = Services(Settings(data_dir=data_dir, embedding_model=model_dir))
+    services.ingest.ingest(DEMO_SOURCES)
+    yield services
+    services.engine.dispose()

@@ -21,7 +21,9 @@ def test_long_passage_overlaps_and_keeps_every_sentence() -> None:
     chunks = chunk_passage(_passage("".join(sentences)), size=100, overlap=30)
     assert len(chunks) > 3
     assert all(c.passage_id == "d-9" and c.text.startswith("示例条款 第九条\n") for c in chunks)
-    bodies = [c.text.split("\n", 1)[1] for c in chunks]
+    *windows, whole = [c.text.split("\n", 1)[1] for c in chunks]
+    assert whole == "".join(sentences)  # the passage as a whole gets a vector too
+    bodies = windows
     assert all(len(b) <= 100 + 30 for b in bodies)
     for sentence in sentences:
         assert any(sentence in b for b in bodies)
@@ -32,9 +34,10 @@ def test_long_passage_overlaps_and_keeps_every_sentence() -> None:
 
 def test_overlong_sentence_is_cut_hard() -> None:
     chunks = chunk_passage(_passage("甲" * 250), size=100, overlap=10)
-    bodies = [c.text.split("\n", 1)[1] for c in chunks]
+    *bodies, whole = [c.text.split("\n", 1)[1] for c in chunks]
     assert all(len(b) <= 110 for b in bodies)
     assert sum(len(b) for b in bodies) >= 250
+    assert whole == "甲" * 250
 
 
 def test_split_sentences_keeps_punctuation() -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from retrieval.bm25 import BM25Index
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import apply_priors, reciprocal_rank_fusion
 
 
 def test_bm25_prefers_documents_with_rare_query_terms() -> None:
@@ -44,3 +44,12 @@ def test_rrf_item_in_one_list_only() -> None:
 def test_rrf_weight_count_must_match() -> None:
     with pytest.raises(ValueError, match="2 weights for 1 rankings"):
         reciprocal_rank_fusion([["a"]], weights=[1, 2])
+
+
+def test_priors_rerank_and_leave_others_alone() -> None:
+    fused = [("case-1", 0.030), ("cm-6", 0.029), ("faq-1", 0.010)]
+    reranked = apply_priors(fused, {"case-1": 0.9})
+    assert [item for item, _ in reranked] == ["cm-6", "case-1", "faq-1"]
+    assert dict(reranked)["case-1"] == pytest.approx(0.027)
+    assert dict(reranked)["faq-1"] == pytest.approx(0.010)
+    assert apply_priors(fused, {}) == fused

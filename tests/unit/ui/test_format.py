@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from ui.format import escape_markdown, highlight_markdown, highlight_segments
+
+
+def test_segments_reassemble_the_text_and_prefer_longest_terms() -> None:
+    text = "车损险和车损的区别"
+    segments = highlight_segments(text, ["车损", "车损险"])
+    assert "".join(s for s, _ in segments) == text
+    assert segments[0] == ("车损险", True)
+    assert ("车损", True) in segments
+
+
+def test_no_terms_means_one_plain_segment() -> None:
+    assert highlight_segments("涉水行驶", []) == [("涉水行驶", False)]
+    assert highlight_segments("", ["涉水"]) == []
+
+
+def test_markdown_is_escaped_outside_and_inside_highlights() -> None:
+    rendered = highlight_markdown("赔付*50%*[见条款]", ["赔付"])
+    assert rendered.startswith(":orange-background[赔付]")
+    assert "\\*" in rendered and "\\[" in rendered
+    assert escape_markdown("a_b") == "a\\_b"
+
+
+def test_newlines_become_markdown_line_breaks() -> None:
+    assert highlight_markdown("第一行\n第二行", []) == "第一行  \n第二行"
