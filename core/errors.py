@@ -14,12 +14,16 @@ class ConfigurationError(PolicyDeskError):
 
 
 class ModelNotReadyError(PolicyDeskError):
-    """The embedding model directory is missing or incomplete."""
+    """A model directory (the encoder, or a trained artefact) is missing or incomplete."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, remedy: str | None = None) -> None:
         super().__init__(
-            f"embedding model not found at {path}: run `make setup` "
-            "(or `policydesk model build`) to build it, or set POLICYDESK_EMBEDDING_MODEL"
+            f"model not found at {path}: "
+            + (
+                remedy
+                or "run `make setup` (or `policydesk model build`) to build it, "
+                "or set POLICYDESK_EMBEDDING_MODEL"
+            )
         )
         self.path = path
 

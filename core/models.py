@@ -150,3 +150,68 @@ class IngestReport(BaseModel):
     unchanged: int
     chunks_embedded: int
     seconds: float
+
+
+class Emotion(StrEnum):
+    """A caller's emotion as the console shows it."""
+
+    ANGRY = "angry"
+    ANXIOUS = "anxious"
+    DISSATISFIED = "dissatisfied"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+    @property
+    def is_negative(self) -> bool:
+        """Angry, anxious and dissatisfied callers need calming."""
+        return self in (Emotion.ANGRY, Emotion.ANXIOUS, Emotion.DISSATISFIED)
+
+
+class CueKind(StrEnum):
+    """What kind of rule a cue comes from."""
+
+    ESCALATION = "escalation"
+    REPEAT = "repeat"
+    PROFANITY = "profanity"
+    URGENCY = "urgency"
+
+
+class CueMatch(BaseModel):
+    """One rule that fired on an utterance: the words and where they are."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    kind: CueKind
+    text: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    weight: float = Field(ge=0, le=1)
+
+
+class EmotionResult(BaseModel):
+    """The emotion of one caller utterance and why."""
+
+    text: str
+    label: Emotion
+    upset: bool
+    intensity: float = Field(ge=0, le=1)
+    cues: list[str] = Field(default_factory=list, description="words or rules that drove it")
+    probabilities: dict[Emotion, float] = Field(default_factory=dict)
+    matches: list[CueMatch] = Field(default_factory=list)
+    situation: str = "general"
+
+    @property
+    def escalation(self) -> bool:
+        """Whether an escalation cue (complaint, regulator, media, lawsuit, leader) fired."""
+        return any(m.kind is CueKind.ESCALATION for m in self.matches)
+
+    def contract(self) -> dict[str, object]:
+        """The documented JSON shape of ``policydesk sentiment --json``."""
+        return {
+            "text": self.text,
+            "label": self.label.value,
+            "upset": self.upset,
+            "intensity": self.intensity,
+            "cues": self.cues,
+        }

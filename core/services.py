@@ -6,7 +6,7 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from core.errors import IndexNotBuiltError
+from core.errors import IndexNotBuiltError, PolicyDeskError
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from retrieval.retriever import HybridRetriever
     from retrieval.synonyms import TermMap
     from retrieval.text import InsuranceTokenizer
+    from sentiment.classifier import EmotionClassifier
+    from sentiment.cues import CueBook
+    from sentiment.scripts import ScriptLibrary
+    from sentiment.service import SentimentTrainer
 
 
 class Services:
@@ -85,6 +89,50 @@ class Services:
             self.embedder,
             chunk_chars=self.settings.chunk_chars,
             chunk_overlap=self.settings.chunk_overlap,
+        )
+
+    @cached_property
+    def cue_book(self) -> CueBook:
+        from sentiment.cues import CueBook
+
+        return CueBook.load(self.settings.sentiment_data / "cues.yaml")
+
+    @cached_property
+    def scripts(self) -> ScriptLibrary:
+        from sentiment.scripts import ScriptLibrary
+
+        return ScriptLibrary.load(self.settings.scripts_file)
+
+    @cached_property
+    def sentiment_trainer(self) -> SentimentTrainer:
+        from sentiment.service import SentimentTrainer
+
+        return SentimentTrainer(
+            self.settings.sentiment_data,
+            self.settings.sentiment_model,
+            self.embedder,
+            self.cue_book,
+        )
+
+    @cached_property
+    def emotion(self) -> EmotionClassifier:
+        """The caller-emotion classifier on the shared encoder.
+
+        Raises:
+            ModelNotReadyError: no artefact trained yet.
+            PolicyDeskError: the artefact was trained on another encoder.
+        """
+        from sentiment.artefact import SentimentArtefact
+        from sentiment.classifier import EmotionClassifier
+
+        artefact = SentimentArtefact.load(self.settings.sentiment_model)
+        if artefact.manifest.encoder != self.embedder.fingerprint:
+            raise PolicyDeskError(
+                "the caller-emotion model was trained on another encoder "
+                f"({artefact.manifest.encoder}): run `policydesk train-sentiment`"
+            )
+        return EmotionClassifier(
+            artefact, self.embedder, self.cue_book, max_chars=self.settings.max_query_chars
         )
 
     def index_exists(self) -> bool:

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
         description="authority prior: a precedent case's fused score is multiplied by this",
     )
     max_query_chars: int = Field(default=2000, ge=10)
+    sentiment_data: Path = Field(
+        default=PROJECT_ROOT / "data" / "sentiment",
+        description="labelled utterances (train.jsonl, dev.jsonl) and cue rules (cues.yaml)",
+    )
+    sentiment_model: Path = Field(
+        default=PROJECT_ROOT / "models" / "sentiment",
+        description="the trained caller-emotion artefact; independent of data_dir",
+    )
+    scripts_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl",
+        description="soothing and de-escalation scripts",
+    )
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""

@@ -3,7 +3,8 @@
 Measures (one run, same machine):
 - InsQABench (external): R@1/5/10 and MRR@10 for lexical-only, dense-only and the shipped hybrid;
 - our dev set on the demo knowledge base: R@1/3/5 and MRR@10, with the misses listed;
-- warm single-query latency p50/p95, ingest throughput, cold start to first answer, peak memory.
+- warm single-query latency p50/p95, ingest throughput, cold start to first answer, peak memory;
+- caller emotion: external polarity and anger data, our dev split, latency, size.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from core.settings import PROJECT_ROOT, Settings
 from evaluation.devset import load_dev_questions
 from evaluation.insqabench import load_insqabench
 from evaluation.metrics import mrr_at_k, percentiles, recall_at_k
+from evaluation.sentiment_bench import bench_sentiment
 
 DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev_questions.jsonl"
 HELDOUT_SET = PROJECT_ROOT / "data" / "eval" / "heldout_questions.jsonl"
@@ -256,6 +258,7 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     started = time.perf_counter()
     bench_insqabench(settings, insqa, lines)
     bench_dev_set(services, lines)
+    bench_sentiment(services, shared_data, lines)
     bench_ingest_and_cold_start(settings, lines)
     own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines += [

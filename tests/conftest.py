@@ -54,3 +54,14 @@ def demo_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     services.ingest.ingest(DEMO_SOURCES)
     yield services
     services.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def emotion_services(model_dir: Path) -> Services:
+    """Services with the real encoder and the trained caller-emotion artefact (from make setup)."""
+    settings = Settings(embedding_model=model_dir)
+    if not (settings.sentiment_model / "manifest.json").exists():
+        pytest.fail(
+            f"caller-emotion model not trained at {settings.sentiment_model}: run make setup"
+        )
+    return Services(settings)

@@ -1,0 +1,139 @@
+"""Caller-emotion inference: the trained head on the shared encoder, plus cue rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.errors import InvalidQueryError
+from core.models import CueKind, CueMatch, Emotion, EmotionResult
+from retrieval.embedder import Embedder
+from sentiment.artefact import SentimentArtefact, SentimentManifest
+from sentiment.cues import CueBook, cue_boost, cue_features
+from sentiment.training import dense_features
+
+UPSET_SCALE = 0.8  # the model alone tops out below 1; cues supply the rest
+
+
+def decide(
+    probabilities: dict[Emotion, float], matches: Sequence[CueMatch]
+) -> tuple[Emotion, bool, float]:
+    """Label, upset flag and intensity from the head's probabilities and the cue matches (pure).
+
+    - Upset first: the caller is upset when angry + anxious + dissatisfied hold at least half of
+      the probability; the label is then the likeliest emotion within that side.
+    - Profanity turns a calm reading into angry, an escalation cue into dissatisfied.
+    - Angry, anxious and dissatisfied callers are upset: all three need calming.
+    - Intensity is the probability mass of the upset emotions (scaled) plus the cue weights.
+    """
+    upset_mass = sum(p for e, p in probabilities.items() if e.is_negative)
+    side = [e for e in probabilities if e.is_negative == (upset_mass >= 0.5)]
+    label = max(side, key=lambda e: probabilities[e])
+    kinds = {m.kind for m in matches}
+    if not label.is_negative:
+        if CueKind.PROFANITY in kinds:
+            label = Emotion.ANGRY
+        elif CueKind.ESCALATION in kinds:
+            label = Emotion.DISSATISFIED
+    intensity = UPSET_SCALE * upset_mass + cue_boost(matches)
+    if label.is_negative:
+        intensity = max(intensity, 0.3)  # an upset reading is never shown as barely there
+    return label, label.is_negative, round(min(1.0, intensity), 3)
+
+
+class EmotionClassifier:
+    """Thread-safe: the artefact is read-only; the encoder serialises its own forward passes."""
+
+    def __init__(
+        self,
+        artefact: SentimentArtefact,
+        embedder: Embedder,
+        cues: CueBook,
+        max_chars: int = 2000,
+    ) -> None:
+        self._artefact = artefact
+        self._embedder = embedder
+        self._cues = cues
+        self._max_chars = max_chars
+        self._labels = artefact.manifest.labels
+
+    @property
+    def manifest(self) -> SentimentManifest:
+        """What the loaded artefact was trained on and its dev metrics."""
+        return self._artefact.manifest
+
+    def validate(self, text: str) -> str:
+        """The stripped text.
+
+        Raises:
+            InvalidQueryError: empty or longer than the limit.
+        """
+        stripped = text.strip()
+        if not stripped:
+            raise InvalidQueryError("the text is empty")
+        if len(stripped) > self._max_chars:
+            raise InvalidQueryError(
+                f"the text has {len(stripped)} characters; the limit is {self._max_chars}"
+            )
+        return stripped
+
+    def classify(self, text: str, vector: np.ndarray | None = None) -> EmotionResult:
+        """Classify one caller utterance.
+
+        Args:
+            text: what the caller said.
+            vector: the utterance's query embedding when the caller already has it (the assist
+                pipeline embeds each utterance once for retrieval and emotion).
+
+        Raises:
+            InvalidQueryError: empty or over-long text.
+        """
+        return self.classify_many([text], None if vector is None else vector.reshape(1, -1))[0]
+
+    def classify_many(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> list[EmotionResult]:
+        """Classify several utterances with one encoder call."""
+        cleaned = [self.validate(t) for t in texts]
+        if not cleaned:
+            return []
+        if vectors is None:
+            vectors = self._embedder.embed_queries(cleaned)
+        matches = [self._cues.find(t) for t in cleaned]
+        rows = [cue_features(m, self._cues.rule_ids) for m in matches]
+        logits = self._artefact.polarity.logits(cleaned)
+        scores = self._artefact.scores(dense_features(vectors, logits, rows), cleaned)
+        scores -= scores.max(axis=1, keepdims=True)
+        probabilities = np.exp(scores)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        results: list[EmotionResult] = []
+        for text, found, probs in zip(cleaned, matches, probabilities, strict=True):
+            by_label = {e: round(float(p), 4) for e, p in zip(self._labels, probs, strict=True)}
+            label, upset, intensity = decide(by_label, found)
+            results.append(
+                EmotionResult(
+                    text=text,
+                    label=label,
+                    upset=upset,
+                    intensity=intensity,
+                    cues=self._cue_words(text, found, label),
+                    probabilities=by_label,
+                    matches=found,
+                    situation=self._cues.situation(text),
+                )
+            )
+        return results
+
+    def _cue_words(self, text: str, matches: Sequence[CueMatch], label: Emotion) -> list[str]:
+        """Rule matches first, then (for an upset reading) the n-grams that drove the label."""
+        words = [f"{m.text}（{m.rule}）" for m in matches]
+        if label.is_negative:
+            row = self._artefact.head_sparse[self._labels.index(label)]
+            seen = {m.text for m in matches}
+            words += [
+                g
+                for g in self._artefact.own_tfidf.explain(text, row)
+                if not any(g in s or s in g for s in seen)
+            ]
+        return words

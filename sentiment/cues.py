@@ -1,0 +1,156 @@
+"""Cue rules for caller emotion (escalation, repeats, profanity, urgency) and situations.
+
+The rules live in a YAML file trainers edit (``data/sentiment/cues.yaml``); matching is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from core.errors import ConfigurationError
+from core.models import CueKind, CueMatch
+
+_SENTENCE = re.compile(r"[^。！？!?；;，,\n]+[。！？!?；;，,\n]*")
+
+
+class CueRule(BaseModel):
+    """One rule as written in the YAML file."""
+
+    id: str = Field(min_length=1)
+    kind: CueKind
+    weight: float = Field(ge=0, le=1)
+    patterns: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+
+    @field_validator("patterns", "unless")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+        return value
+
+
+class CueFile(BaseModel):
+    """The whole cue file."""
+
+    rules: list[CueRule]
+    situations: dict[str, list[str]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule: CueRule
+    patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...]
+
+
+class CueBook:
+    """Compiled cue rules and situation words."""
+
+    def __init__(self, spec: CueFile) -> None:
+        self.spec = spec
+        self._rules = [
+            _Compiled(
+                rule,
+                tuple(re.compile(p) for p in rule.patterns),
+                tuple(re.compile(p) for p in rule.unless),
+            )
+            for rule in spec.rules
+        ]
+        self._situations = [
+            (name, tuple(re.compile(p) for p in patterns))
+            for name, patterns in spec.situations.items()
+        ]
+
+    @classmethod
+    def load(cls, path: Path) -> CueBook:
+        """Read and validate a cue file.
+
+        Raises:
+            ConfigurationError: missing file, bad YAML, or a rule that does not validate.
+        """
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            return cls(CueFile.model_validate(raw))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read cue rules {path}: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+        except ValidationError as exc:
+            raise ConfigurationError(f"{path}: invalid cue rules: {exc}") from exc
+
+    @property
+    def rule_ids(self) -> list[str]:
+        """Rule ids in file order (the classifier's cue features follow this order)."""
+        return [c.rule.id for c in self._rules]
+
+    def find(self, text: str) -> list[CueMatch]:
+        """Every rule match in the text, in order of position.
+
+        A rule's ``unless`` patterns cancel its matches within the same clause of the sentence.
+        """
+        matches: list[CueMatch] = []
+        for sentence in _SENTENCE.finditer(text):
+            part = sentence.group(0)
+            for compiled in self._rules:
+                if any(u.search(part) for u in compiled.unless):
+                    continue
+                for pattern in compiled.patterns:
+                    for found in pattern.finditer(part):
+                        if not found.group(0):
+                            continue
+                        matches.append(
+                            CueMatch(
+                                rule=compiled.rule.id,
+                                kind=compiled.rule.kind,
+                                text=found.group(0),
+                                start=sentence.start() + found.start(),
+                                end=sentence.start() + found.end(),
+                                weight=compiled.rule.weight,
+                            )
+                        )
+        return _dedupe(matches)
+
+    def situation(self, text: str) -> str:
+        """The first situation (file order) whose words occur, else ``general``."""
+        for name, patterns in self._situations:
+            if any(p.search(text) for p in patterns):
+                return name
+        return "general"
+
+
+def _dedupe(matches: list[CueMatch]) -> list[CueMatch]:
+    """One match per (rule, span); overlapping spans of the same rule keep the longest."""
+    ordered = sorted(matches, key=lambda m: (m.start, -(m.end - m.start)))
+    kept: list[CueMatch] = []
+    for match in ordered:
+        if any(k.rule == match.rule and k.start <= match.start < k.end for k in kept):
+            continue
+        kept.append(match)
+    return kept
+
+
+def cue_features(matches: list[CueMatch], rule_ids: list[str]) -> list[float]:
+    """Per-rule match counts, capped at 2, in rule order (for the classifier head)."""
+    counts = dict.fromkeys(rule_ids, 0)
+    for match in matches:
+        if match.rule in counts:
+            counts[match.rule] += 1
+    return [min(counts[r], 2) / 2 for r in rule_ids]
+
+
+def cue_boost(matches: Sequence[CueMatch]) -> float:
+    """Intensity added by cues: the sum of distinct rules' weights (a rule counts once)."""
+    by_rule: dict[str, float] = {}
+    for match in matches:
+        by_rule[match.rule] = match.weight
+    return sum(by_rule.values())

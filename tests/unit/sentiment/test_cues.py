@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigurationError
+from core.models import CueKind
+from core.settings import PROJECT_ROOT
+from sentiment.cues import CueBook, CueFile, CueRule, cue_boost, cue_features
+
+SHIPPED = PROJECT_ROOT / "data" / "sentiment" / "cues.yaml"
+
+
+@pytest.fixture(scope="module")
+def book() -> CueBook:
+    return CueBook.load(SHIPPED)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("再不给我处理我就打12378投诉你们", "regulator"),
+        ("我要找媒体曝光你们", "media"),
+        ("那我只能起诉了，法院见", "lawsuit"),
+        ("叫你们领导来跟我说", "leader"),
+        ("这已经是我第三次打电话了", "repeated-calls"),
+        ("你们这帮骗子", "profanity"),
+        ("救命啊车在冒烟", "urgency"),
+    ],
+)
+def test_shipped_rules_fire(book: CueBook, text: str, rule: str) -> None:
+    assert rule in {m.rule for m in book.find(text)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["请问投诉电话是多少", "12378是什么电话", "律师费保险能报吗", "我的车被撞了，想问下怎么报案"],
+)
+def test_calm_questions_fire_no_escalation(book: CueBook, text: str) -> None:
+    assert not [m for m in book.find(text) if m.kind is CueKind.ESCALATION]
+
+
+def test_unless_applies_to_its_own_clause_only(book: CueBook) -> None:
+    matches = book.find("投诉电话是多少？我要投诉你们")
+    assert [m.rule for m in matches] == ["complaint"]
+    assert matches[0].text == "投诉" and matches[0].start == 10
+
+
+def test_spans_point_into_the_text(book: CueBook) -> None:
+    text = "你们这是什么垃圾公司，我要去12378"
+    for match in book.find(text):
+        assert text[match.start : match.end] == match.text
+
+
+def test_situation_follows_file_order(book: CueBook) -> None:
+    assert book.situation("有人受伤了，车也在冒烟") == "injury_scene"
+    assert book.situation("拒赔了") == "claim_refused"
+    assert book.situation("你好") == "general"
+
+
+def test_features_and_boost() -> None:
+    spec = CueFile(
+        rules=[
+            CueRule(id="a", kind=CueKind.ESCALATION, weight=0.3, patterns=["投诉"]),
+            CueRule(id="b", kind=CueKind.PROFANITY, weight=0.2, patterns=["骗子"]),
+        ]
+    )
+    book = CueBook(spec)
+    matches = book.find("投诉！投诉！投诉！骗子")
+    assert cue_features(matches, book.rule_ids) == [1.0, 0.5]
+    assert cue_boost(matches) == pytest.approx(0.5)  # each rule counts once
+
+
+def test_bad_rule_file_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "cues.yaml"
+    bad.write_text(
+        "rules:\n  - id: x\n    kind: escalation\n    weight: 0.2\n    patterns: ['(']\n"
+    )
+    with pytest.raises(ConfigurationError, match=r"cues\.yaml"):
+        CueBook.load(bad)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import pytest
+
+from core.models import CueKind, CueMatch, Emotion
+from core.settings import PROJECT_ROOT
+from sentiment.classifier import decide
+from sentiment.scripts import ScriptLibrary, SoothingScript, fill
+
+
+def _probs(**values: float) -> dict[Emotion, float]:
+    base = dict.fromkeys(Emotion, 0.0)
+    base.update({Emotion(k): v for k, v in values.items()})
+    return base
+
+
+def _cue(kind: CueKind, weight: float = 0.3) -> CueMatch:
+    return CueMatch(rule=kind.value, kind=kind, text="x", start=0, end=1, weight=weight)
+
+
+def test_most_probable_label_and_upset() -> None:
+    label, upset, intensity = decide(_probs(angry=0.7, neutral=0.3), [])
+    assert (label, upset) == (Emotion.ANGRY, True)
+    assert intensity == pytest.approx(0.56)
+
+
+def test_neutral_is_not_upset_and_low() -> None:
+    label, upset, intensity = decide(_probs(neutral=0.9, anxious=0.1), [])
+    assert (label, upset) == (Emotion.NEUTRAL, False)
+    assert intensity < 0.3
+
+
+def test_profanity_and_escalation_override_a_calm_reading() -> None:
+    assert decide(_probs(neutral=0.8), [_cue(CueKind.PROFANITY)])[0] is Emotion.ANGRY
+    assert decide(_probs(neutral=0.8), [_cue(CueKind.ESCALATION)])[0] is Emotion.DISSATISFIED
+
+
+def test_escalation_raises_intensity_and_caps_at_one() -> None:
+    base = decide(_probs(angry=0.9, neutral=0.1), [])[2]
+    raised = decide(_probs(angry=0.9, neutral=0.1), [_cue(CueKind.ESCALATION)])[2]
+    assert raised > base
+    many = [_cue(CueKind.ESCALATION), _cue(CueKind.PROFANITY)]
+    many[1] = CueMatch(rule="p2", kind=CueKind.PROFANITY, text="y", start=1, end=2, weight=0.9)
+    assert decide(_probs(angry=1.0), many)[2] == 1.0
+
+
+def test_fill_uses_profile_then_fallbacks() -> None:
+    script = SoothingScript(
+        id="s", emotion="angry", title="t", text="{客户称呼}，关于{案件号}，我是{坐席工号}号"
+    )
+    profile = {"客户称呼": "王先生", "案件号": "RC-01", "坐席工号": "1024"}
+    assert fill(script, profile).text == "王先生，关于RC-01，我是1024号"
+    assert fill(script, {}).text.startswith("您，关于您的案件")
+
+
+def test_best_script_preference_order() -> None:
+    library = ScriptLibrary(
+        [
+            SoothingScript(id="any-g", emotion="any", title="t", text="a"),
+            SoothingScript(id="ang-g", emotion="angry", title="t", text="b"),
+            SoothingScript(id="any-w", emotion="any", situation="long_wait", title="t", text="c"),
+            SoothingScript(
+                id="ang-r", emotion="angry", situation="claim_refused", title="t", text="d"
+            ),
+        ]
+    )
+    assert library.best(Emotion.ANGRY, "claim_refused").id == "ang-r"  # type: ignore[union-attr]
+    assert library.best(Emotion.ANGRY, "long_wait").id == "ang-g"  # type: ignore[union-attr]
+    assert library.best(Emotion.ANXIOUS, "long_wait").id == "any-w"  # type: ignore[union-attr]
+    assert library.best(Emotion.ANXIOUS, "theft").id == "any-g"  # type: ignore[union-attr]
+
+
+def test_shipped_scripts_cover_every_upset_emotion_and_never_promise() -> None:
+    library = ScriptLibrary.load(PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl")
+    for emotion in (Emotion.ANGRY, Emotion.ANXIOUS, Emotion.DISSATISFIED):
+        chosen = library.best(emotion, "general")
+        assert chosen is not None and chosen.emotion == emotion.value
+    for script in library.scripts:
+        for forbidden in ("全赔", "保证", "一定赔", "百分百"):
+            assert forbidden not in script.text, script.id
+
+
+def test_upset_is_decided_on_the_summed_mass() -> None:
+    # neutral is the single likeliest label, but most of the mass says upset
+    label, upset, _ = decide(_probs(neutral=0.4, angry=0.3, dissatisfied=0.3), [])
+    assert upset and label in (Emotion.ANGRY, Emotion.DISSATISFIED)
