@@ -7,39 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from core.errors import InvalidQueryError
-from core.models import CueKind, CueMatch, Emotion, EmotionResult
+from core.models import CueMatch, Emotion, EmotionResult
 from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, SentimentManifest
-from sentiment.cues import CueBook, cue_boost, cue_features
+from sentiment.cues import CueBook, cue_features
+from sentiment.decision import decide
 from sentiment.training import dense_features
-
-UPSET_SCALE = 0.8  # the model alone tops out below 1; cues supply the rest
-
-
-def decide(
-    probabilities: dict[Emotion, float], matches: Sequence[CueMatch]
-) -> tuple[Emotion, bool, float]:
-    """Label, upset flag and intensity from the head's probabilities and the cue matches (pure).
-
-    - Upset first: the caller is upset when angry + anxious + dissatisfied hold at least half of
-      the probability; the label is then the likeliest emotion within that side.
-    - Profanity turns a calm reading into angry, an escalation cue into dissatisfied.
-    - Angry, anxious and dissatisfied callers are upset: all three need calming.
-    - Intensity is the probability mass of the upset emotions (scaled) plus the cue weights.
-    """
-    upset_mass = sum(p for e, p in probabilities.items() if e.is_negative)
-    side = [e for e in probabilities if e.is_negative == (upset_mass >= 0.5)]
-    label = max(side, key=lambda e: probabilities[e])
-    kinds = {m.kind for m in matches}
-    if not label.is_negative:
-        if CueKind.PROFANITY in kinds:
-            label = Emotion.ANGRY
-        elif CueKind.ESCALATION in kinds:
-            label = Emotion.DISSATISFIED
-    intensity = UPSET_SCALE * upset_mass + cue_boost(matches)
-    if label.is_negative:
-        intensity = max(intensity, 0.3)  # an upset reading is never shown as barely there
-    return label, label.is_negative, round(min(1.0, intensity), 3)
 
 
 class EmotionClassifier:
@@ -108,9 +81,12 @@ class EmotionClassifier:
         probabilities = np.exp(scores)
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         results: list[EmotionResult] = []
-        for text, found, probs in zip(cleaned, matches, probabilities, strict=True):
+        general = 1.0 / (1.0 + np.exp(-logits))
+        for text, found, probs, negative in zip(
+            cleaned, matches, probabilities, general, strict=True
+        ):
             by_label = {e: round(float(p), 4) for e, p in zip(self._labels, probs, strict=True)}
-            label, upset, intensity = decide(by_label, found)
+            label, upset, intensity = decide(by_label, found, float(negative))
             results.append(
                 EmotionResult(
                     text=text,

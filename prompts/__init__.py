@@ -1,0 +1,1 @@
+"""Prompts and the compliance guard every suggestion passes before an agent sees it."""

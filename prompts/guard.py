@@ -1,0 +1,187 @@
+"""The compliance guard: red-line rules (trainer-editable YAML) checked on agent text (pure).
+
+Sentences are split on 。！？!?；; and line breaks (not on commas); a rule fires when one of its
+patterns matches a sentence and none of its ``unless`` patterns matches the same sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from core.errors import ConfigurationError
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+
+
+class RuleCategory(StrEnum):
+    """What kind of red line a rule guards."""
+
+    PROMISE = "promise"
+    AMOUNT_OR_DATE = "amount_or_date"
+    LIABILITY = "liability"
+    DISPARAGE = "disparage"
+    PRIVACY = "privacy"
+    MISLEADING = "misleading"
+
+
+class Severity(StrEnum):
+    """How bad a finding is."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+
+
+class ComplianceRule(BaseModel):
+    """One red line as written in ``prompts/compliance_rules.yaml``."""
+
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    category: RuleCategory
+    severity: Severity
+    patterns: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+    reason: str = Field(min_length=1)
+    rewrite: str = Field(min_length=1)
+
+    @field_validator("patterns", "unless")
+    @classmethod
+    def _compiles(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
+        return value
+
+
+class RuleFile(BaseModel):
+    """The whole rule file."""
+
+    rules: list[ComplianceRule] = Field(min_length=1)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, rules: list[ComplianceRule]) -> list[ComplianceRule]:
+        ids = [r.id for r in rules]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate rule ids: {', '.join(duplicates)}")
+        return rules
+
+
+class Finding(BaseModel):
+    """One red line crossed: where, which rule, why, and what to say instead."""
+
+    rule: str
+    category: RuleCategory
+    severity: Severity
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str = Field(description="the words that matched")
+    sentence: str
+    reason: str
+    rewrite: str
+
+
+class ComplianceReport(BaseModel):
+    """The guard's verdict on one text."""
+
+    text: str
+    findings: list[Finding] = Field(default_factory=list)
+
+    @property
+    def compliant(self) -> bool:
+        """No red line crossed."""
+        return not self.findings
+
+    @property
+    def rules(self) -> list[str]:
+        """Ids of the rules that fired, in order of first appearance."""
+        return list(dict.fromkeys(f.rule for f in self.findings))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule: ComplianceRule
+    patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...]
+
+
+class ComplianceGuard:
+    """Checks agent text against the rules; stateless and thread-safe."""
+
+    def __init__(self, rules: RuleFile) -> None:
+        self.rules = rules.rules
+        self._compiled = [
+            _Compiled(
+                r, tuple(re.compile(p) for p in r.patterns), tuple(re.compile(p) for p in r.unless)
+            )
+            for r in rules.rules
+        ]
+
+    @classmethod
+    def load(cls, path: Path) -> ComplianceGuard:
+        """Read and validate the rule file.
+
+        Raises:
+            ConfigurationError: missing file, bad YAML or an invalid rule, naming the file.
+        """
+        try:
+            return cls(RuleFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read compliance rules {path}: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+        except ValidationError as exc:
+            raise ConfigurationError(f"{path}: invalid compliance rules: {exc}") from exc
+
+    def check(self, text: str) -> ComplianceReport:
+        """Every finding in the text, in order of position (one per rule and sentence)."""
+        findings: list[Finding] = []
+        for sentence in _SENTENCE.finditer(text):
+            part = sentence.group(0)
+            for compiled in self._compiled:
+                if any(u.search(part) for u in compiled.unless):
+                    continue
+                match = next((m for p in compiled.patterns if (m := p.search(part))), None)
+                if match is None:
+                    continue
+                findings.append(
+                    Finding(
+                        rule=compiled.rule.id,
+                        category=compiled.rule.category,
+                        severity=compiled.rule.severity,
+                        start=sentence.start() + match.start(),
+                        end=sentence.start() + match.end(),
+                        text=match.group(0),
+                        sentence=part.strip(),
+                        reason=compiled.rule.reason,
+                        rewrite=compiled.rule.rewrite,
+                    )
+                )
+        findings.sort(key=lambda f: (f.start, f.rule))
+        return ComplianceReport(text=text, findings=findings)
+
+    def sanitize(self, text: str) -> tuple[str, ComplianceReport]:
+        """Replace each offending sentence with its rule's compliant rewording.
+
+        Used on text the product itself produces (templates, LLM output) before it is shown.
+
+        Returns:
+            The cleaned text and the report on the original.
+        """
+        report = self.check(text)
+        if report.compliant:
+            return text, report
+        replaced: dict[str, str] = {}
+        for finding in report.findings:
+            replaced.setdefault(finding.sentence, finding.rewrite)
+        cleaned = text
+        for sentence, rewrite in replaced.items():
+            cleaned = cleaned.replace(sentence, rewrite)
+        return cleaned, report
