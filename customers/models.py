@@ -1,0 +1,138 @@
+"""Customer profile models as the console sees them: masked identifiers only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class MemberTier(StrEnum):
+    """Membership tiers and, below, their privileges."""
+
+    REGULAR = "普通"
+    THREE_STAR = "三星"
+    FOUR_STAR = "四星"
+    FIVE_STAR = "五星"
+
+
+PRIVILEGES: dict[MemberTier, list[str]] = {
+    MemberTier.REGULAR: ["道路救援（每年2次）"],
+    MemberTier.THREE_STAR: ["道路救援（每年4次）", "年检代办（每年1次）"],
+    MemberTier.FOUR_STAR: [
+        "不限次道路救援",
+        "年检代办（每年1次）",
+        "星级会员免费酒后代驾（每年4次）",
+    ],
+    MemberTier.FIVE_STAR: [
+        "不限次道路救援",
+        "年检代办（不限次）",
+        "星级会员免费酒后代驾（每年12次）",
+        "理赔专属顾问",
+    ],
+}
+
+CLAIM_STAGES = ["报案", "查勘", "定损", "核赔", "支付"]
+
+
+class Vehicle(BaseModel):
+    """A customer's vehicle."""
+
+    plate: str
+    model: str
+    energy: str = Field(description="燃油 or 新能源")
+
+
+class Coverage(BaseModel):
+    """One coverage on a policy with its limit (yuan; 0 = by actual value)."""
+
+    name: str
+    limit: int = 0
+
+
+class Policy(BaseModel):
+    """A motor policy."""
+
+    policy_no: str
+    plate: str
+    coverages: list[Coverage]
+    start: date
+    end: date
+    premium: float
+
+    def in_force(self, on: date) -> bool:
+        """Whether the policy covers the given day."""
+        return self.start <= on <= self.end
+
+
+class ClaimEvent(BaseModel):
+    """One step of a claim's timeline."""
+
+    stage: str
+    at: datetime
+    note: str = ""
+
+
+class Claim(BaseModel):
+    """A claim with its stage timeline."""
+
+    claim_no: str
+    policy_no: str
+    plate: str
+    reported_at: datetime
+    description: str
+    stage: str
+    amount: float | None = Field(default=None, description="assessed or paid amount, yuan")
+    adjuster: str = ""
+    timeline: list[ClaimEvent] = Field(default_factory=list)
+
+
+class Interaction(BaseModel):
+    """A past contact with notes and its disposition."""
+
+    at: datetime
+    channel: str
+    summary: str
+    disposition: str
+    agent: str = ""
+
+
+class CustomerSummary(BaseModel):
+    """One line of a search result."""
+
+    id: str
+    name: str = Field(description="masked")
+    phone: str = Field(description="masked")
+    tier: MemberTier
+    plates: list[str]
+
+
+class CustomerProfile(BaseModel):
+    """Everything the console shows about a customer; identifiers are masked."""
+
+    id: str
+    name: str = Field(description="masked, e.g. 王*明")
+    salutation: str = Field(description="e.g. 王先生")
+    phone: str = Field(description="masked, e.g. 138****5678")
+    id_number: str = Field(description="masked")
+    city: str
+    tier: MemberTier
+    privileges: list[str]
+    vehicles: list[Vehicle]
+    policies: list[Policy]
+    claims: list[Claim]
+    interactions: list[Interaction]
+
+    def placeholders(self) -> dict[str, str]:
+        """Values for script placeholders ({客户称呼}, {车牌}, {保单号}, {案件号}, {案件阶段})."""
+        values = {"客户称呼": self.salutation}
+        if self.vehicles:
+            values["车牌"] = self.vehicles[0].plate
+        if self.policies:
+            values["保单号"] = self.policies[0].policy_no
+        if self.claims:
+            latest = max(self.claims, key=lambda c: c.reported_at)
+            values["案件号"] = latest.claim_no
+            values["案件阶段"] = latest.stage
+        return values

@@ -1,0 +1,286 @@
+"""Customer records in SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
+
+The store holds full identifiers (it is the system of record); everything it returns to callers
+is a masked ``CustomerProfile`` / ``CustomerSummary``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    or_,
+    select,
+)
+
+from core.errors import PolicyDeskError
+from customers.masking import mask_id_number, mask_name, mask_phone, salutation
+from customers.models import (
+    PRIVILEGES,
+    Claim,
+    ClaimEvent,
+    Coverage,
+    CustomerProfile,
+    CustomerSummary,
+    Interaction,
+    MemberTier,
+    Policy,
+    Vehicle,
+)
+
+metadata = MetaData()
+
+customers = Table(
+    "cust_customers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(32), nullable=False),
+    Column("gender", String(1), nullable=False),
+    Column("phone", String(20), nullable=False, index=True),
+    Column("id_number", String(18), nullable=False),
+    Column("city", String(32), nullable=False),
+    Column("tier", String(8), nullable=False),
+)
+vehicles = Table(
+    "cust_vehicles",
+    metadata,
+    Column("plate", String(16), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("model", String(64), nullable=False),
+    Column("energy", String(8), nullable=False),
+)
+policies = Table(
+    "cust_policies",
+    metadata,
+    Column("policy_no", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("plate", String(16), nullable=False),
+    Column("coverages", JSON, nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("premium", Float, nullable=False),
+)
+claims = Table(
+    "cust_claims",
+    metadata,
+    Column("claim_no", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("policy_no", String(32), nullable=False),
+    Column("plate", String(16), nullable=False),
+    Column("reported_at", DateTime, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("stage", String(8), nullable=False),
+    Column("amount", Float),
+    Column("adjuster", String(32), nullable=False, default=""),
+    Column("timeline", JSON, nullable=False),
+)
+interactions = Table(
+    "cust_interactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("at", DateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("disposition", String(32), nullable=False),
+    Column("agent", String(32), nullable=False, default=""),
+)
+
+
+class CustomerNotFoundError(PolicyDeskError):
+    """No customer with that id."""
+
+
+class CustomerStore:
+    """Reads and writes customer records; returns masked views."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        metadata.create_all(engine)
+
+    def count(self) -> int:
+        """Number of customers."""
+        with self._engine.connect() as conn:
+            return len(conn.execute(select(customers.c.id)).all())
+
+    def load_records(self, records: dict[str, list[dict[str, Any]]]) -> None:
+        """Insert generated records in one transaction (all or nothing)."""
+        with self._engine.begin() as conn:
+            for table in (customers, vehicles, policies, claims, interactions):
+                rows = records.get(table.name, [])
+                if rows:
+                    conn.execute(insert(table), rows)
+
+    def search(self, query: str, limit: int = 20) -> list[CustomerSummary]:
+        """Customers whose phone, plate, policy number, claim number or id matches.
+
+        A phone matches in full or by its last four digits; plates ignore case and spaces.
+        """
+        key = "".join(query.split()).upper()
+        if not key:
+            return []
+        with self._engine.connect() as conn:
+            ids: list[str] = []
+            statements = [
+                select(customers.c.id).where(or_(customers.c.id == key, customers.c.phone == key)),
+                select(vehicles.c.customer_id).where(vehicles.c.plate == key),
+                select(policies.c.customer_id).where(policies.c.policy_no == key),
+                select(claims.c.customer_id).where(claims.c.claim_no == key),
+            ]
+            if key.isdigit() and len(key) == 4:
+                statements.append(select(customers.c.id).where(customers.c.phone.endswith(key)))
+            for statement in statements:
+                ids += [row[0] for row in conn.execute(statement)]
+            unique = list(dict.fromkeys(ids))[:limit]
+            return [self._summary(conn, cid) for cid in unique]
+
+    def list(self, limit: int = 50, offset: int = 0) -> list[CustomerSummary]:
+        """Customers in id order (for pickers)."""
+        with self._engine.connect() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    select(customers.c.id).order_by(customers.c.id).limit(limit).offset(offset)
+                )
+            ]
+            return [self._summary(conn, cid) for cid in ids]
+
+    def profile(self, customer_id: str) -> CustomerProfile:
+        """The masked profile.
+
+        Raises:
+            CustomerNotFoundError: unknown id.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
+            if row is None:
+                raise CustomerNotFoundError(f"no customer {customer_id!r}")
+            tier = MemberTier(row.tier)
+            vehicle_rows = conn.execute(
+                select(vehicles).where(vehicles.c.customer_id == customer_id)
+            ).all()
+            policy_rows = conn.execute(
+                select(policies)
+                .where(policies.c.customer_id == customer_id)
+                .order_by(policies.c.end.desc())
+            ).all()
+            claim_rows = conn.execute(
+                select(claims)
+                .where(claims.c.customer_id == customer_id)
+                .order_by(claims.c.reported_at.desc())
+            ).all()
+            interaction_rows = conn.execute(
+                select(interactions)
+                .where(interactions.c.customer_id == customer_id)
+                .order_by(interactions.c.at.desc())
+            ).all()
+        return CustomerProfile(
+            id=row.id,
+            name=mask_name(row.name),
+            salutation=salutation(row.name, row.gender),
+            phone=mask_phone(row.phone),
+            id_number=mask_id_number(row.id_number),
+            city=row.city,
+            tier=tier,
+            privileges=PRIVILEGES[tier],
+            vehicles=[Vehicle(plate=v.plate, model=v.model, energy=v.energy) for v in vehicle_rows],
+            policies=[
+                Policy(
+                    policy_no=p.policy_no,
+                    plate=p.plate,
+                    coverages=[Coverage.model_validate(c) for c in p.coverages],
+                    start=p.start,
+                    end=p.end,
+                    premium=p.premium,
+                )
+                for p in policy_rows
+            ],
+            claims=[
+                Claim(
+                    claim_no=c.claim_no,
+                    policy_no=c.policy_no,
+                    plate=c.plate,
+                    reported_at=c.reported_at,
+                    description=c.description,
+                    stage=c.stage,
+                    amount=c.amount,
+                    adjuster=c.adjuster,
+                    timeline=[ClaimEvent.model_validate(e) for e in c.timeline],
+                )
+                for c in claim_rows
+            ],
+            interactions=[
+                Interaction(
+                    at=i.at,
+                    channel=i.channel,
+                    summary=i.summary,
+                    disposition=i.disposition,
+                    agent=i.agent,
+                )
+                for i in interaction_rows
+            ],
+        )
+
+    def add_interaction(
+        self,
+        customer_id: str,
+        summary: str,
+        disposition: str,
+        channel: str = "电话",
+        agent: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """Save a call summary and disposition to the customer's history.
+
+        Raises:
+            CustomerNotFoundError: unknown id.
+            PolicyDeskError: empty summary or disposition.
+        """
+        if not summary.strip() or not disposition.strip():
+            raise PolicyDeskError("a call record needs a summary and a disposition")
+        with self._engine.begin() as conn:
+            exists = conn.execute(
+                select(customers.c.id).where(customers.c.id == customer_id)
+            ).first()
+            if exists is None:
+                raise CustomerNotFoundError(f"no customer {customer_id!r}")
+            conn.execute(
+                insert(interactions).values(
+                    customer_id=customer_id,
+                    at=at or datetime.now(),
+                    channel=channel,
+                    summary=summary.strip(),
+                    disposition=disposition.strip(),
+                    agent=agent,
+                )
+            )
+
+    def _summary(self, conn: Any, customer_id: str) -> CustomerSummary:
+        row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
+        plates = [
+            r[0]
+            for r in conn.execute(
+                select(vehicles.c.plate).where(vehicles.c.customer_id == customer_id)
+            )
+        ]
+        return CustomerSummary(
+            id=row.id,
+            name=mask_name(row.name),
+            phone=mask_phone(row.phone),
+            tier=MemberTier(row.tier),
+            plates=plates,
+        )

@@ -1,0 +1,53 @@
+"""Compliance-guard precision and recall on labelled agent replies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.services import Services
+from core.settings import PROJECT_ROOT
+
+SETS = [
+    (
+        PROJECT_ROOT / "data" / "eval" / "compliance_replies.jsonl",
+        "written together with the rules (rules were fixed until it passed: optimistic)",
+    ),
+    (
+        PROJECT_ROOT / "data" / "eval" / "compliance_heldout.jsonl",
+        "written blind to the rules, never used to change them: the honest figure",
+    ),
+]
+
+
+def precision_recall(gold: list[bool], flagged: list[bool]) -> tuple[float, float]:
+    """Precision and recall of 'not compliant' (pure)."""
+    tp = sum(g and f for g, f in zip(gold, flagged, strict=True))
+    fp = sum((not g) and f for g, f in zip(gold, flagged, strict=True))
+    fn = sum(g and not f for g, f in zip(gold, flagged, strict=True))
+    return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+
+def bench_compliance(services: Services, lines: list[str]) -> None:
+    """Append the compliance section to the report."""
+    guard = services.guard
+    lines += [
+        "## Compliance guard",
+        "",
+        f"{len(guard.rules)} rules in `prompts/compliance_rules.yaml`; a reply is flagged when any "
+        "rule fires. Precision and recall of 'not compliant':",
+        "",
+        "| set | replies | precision | recall |",
+        "|---|---|---|---|",
+    ]
+    for path, note in SETS:
+        if not path.exists():
+            continue
+        records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+        gold = [not r["compliant"] for r in records]
+        flagged = [not guard.check(r["text"]).compliant for r in records]
+        precision, recall = precision_recall(gold, flagged)
+        lines.append(
+            f"| `{Path(path).name}` ({note}) | {len(records)} | {precision:.3f} | {recall:.3f} |"
+        )
+    lines.append("")
