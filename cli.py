@@ -13,10 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from pydantic import ValidationError
+
+from assist.models import AgentAssist, Speaker, Turn
 from core.errors import PolicyDeskError
 from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
 from core.services import Services, build_services
 from core.settings import Settings
+from customers.masking import redact
 
 
 def _offline_environment() -> None:
@@ -68,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a labels,text conversation corpus for the polarity stage (repeatable)",
     )
+
+    assist = sub.add_parser("assist", help="replay a call through the live-call assist pipeline")
+    assist.add_argument("--batch", type=Path, required=True, help="CALL.jsonl: speaker + text")
+    assist.add_argument("--customer", help="customer id (e.g. C00001) for the profile")
+    assist.add_argument("--json", action="store_true", help="machine-readable output")
 
     customers = sub.add_parser("customers", help="fictional demo customers")
     customers_sub = customers.add_subparsers(dest="customers_command", required=True)
@@ -228,6 +237,74 @@ def cmd_train_sentiment(services: Services, args: argparse.Namespace, out: TextI
     return 0
 
 
+def read_call(path: Path) -> list[Turn]:
+    """Turns of a call file, validated before any work is done.
+
+    Raises:
+        PolicyDeskError: unreadable file, bad JSON, or an invalid turn (naming the line).
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyDeskError(f"{path}: cannot read the call file ({exc})") from exc
+    turns: list[Turn] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            turn = Turn.model_validate_json(line)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"]) or "line"
+            raise PolicyDeskError(f"{path}: line {number}: {where}: {problem['msg']}") from exc
+        if not turn.text.strip():
+            raise PolicyDeskError(f"{path}: line {number}: the text is empty")
+        turns.append(turn)
+    if not turns:
+        raise PolicyDeskError(f"{path}: the call file has no turns")
+    return turns
+
+
+def cmd_assist(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    turns = read_call(args.batch)
+    session = services.assist_session(args.customer)
+    for turn in turns:
+        assist = session.add(turn)
+        if args.json:
+            out.write(assist.model_dump_json() + "\n")
+        else:
+            out.write(_assist_text(turn, assist))
+        out.flush()
+    return 0
+
+
+def _assist_text(turn: Turn, assist: AgentAssist) -> str:
+    who = "客户" if turn.speaker is Speaker.CUSTOMER else "坐席"
+    lines = [f"[{assist.turn + 1}] {who}: {redact(turn.text)}"]
+    if turn.speaker is Speaker.CUSTOMER:
+        mood = assist.mood
+        lines.append(
+            f"    情绪: {EMOTION_ZH[mood.current.value]} 强度 {mood.intensity:.2f} "
+            f"趋势 {mood.trend.value} | 需求: {assist.intent.label}"
+        )
+        if assist.alert:
+            lines.append(f"    ⚠ 提醒: {assist.alert.message}")
+            if assist.alert.script:
+                lines.append(f"    安抚话术: {assist.alert.script.text}")
+        for hit in assist.hits:
+            lines.append(f"    条款: {hit.citation} {hit.title}")
+        for case in assist.cases:
+            lines.append(f"    案例: {case.citation}（{case.outcome or '—'}）")
+        if assist.suggestion:
+            lines.append(f"    建议回复: {assist.suggestion.text}")
+        if assist.actions:
+            lines.append(f"    下一步: {'、'.join(a.label for a in assist.actions)}")
+    elif assist.compliance and not assist.compliance.compliant:
+        for finding in assist.compliance.findings:
+            lines.append(f"    ✗ 合规: 「{finding.text}」{finding.reason} 建议: {finding.rewrite}")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_customers(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from customers.demo import generate
 
@@ -268,6 +345,7 @@ COMMANDS = {
     "sentiment": cmd_sentiment,
     "train-sentiment": cmd_train_sentiment,
     "customers": cmd_customers,
+    "assist": cmd_assist,
 }
 
 

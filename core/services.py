@@ -12,6 +12,8 @@ from core.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from assist.intents import IntentBook
+    from assist.pipeline import AssistSession
     from customers.store import CustomerStore
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
@@ -148,6 +150,33 @@ class Services:
         from prompts.guard import ComplianceGuard
 
         return ComplianceGuard.load(self.settings.compliance_rules)
+
+    @cached_property
+    def intents(self) -> IntentBook:
+        from assist.intents import IntentBook
+
+        return IntentBook.load(self.settings.intents_file)
+
+    def assist_session(self, customer_id: str | None = None) -> AssistSession:
+        """A new call's assist session, optionally for a known customer.
+
+        Raises:
+            IndexNotBuiltError: no knowledge index yet.
+            CustomerNotFoundError: unknown customer id.
+        """
+        from assist.pipeline import AssistSession
+
+        retriever = self.retriever()
+        profile = self.customers.profile(customer_id) if customer_id else None
+        return AssistSession(
+            search=retriever.search,
+            embed=retriever.embed_query,
+            emotion=self.emotion,
+            intents=self.intents,
+            guard=self.guard,
+            scripts=self.scripts,
+            profile=profile,
+        )
 
     def index_exists(self) -> bool:
         """True when the data directory has a built index (without creating anything)."""

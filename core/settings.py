@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "prompts" / "compliance_rules.yaml",
         description="red-line rules for agent text (trainer-editable)",
     )
+    intents_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "assist" / "intents.yaml",
+        description="caller needs and their reply templates (trainer-editable)",
+    )
     scripts_file: Path = Field(
         default=PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl",
         description="soothing and de-escalation scripts",

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
 from core.errors import ConfigurationError
 
@@ -94,6 +94,7 @@ class ComplianceReport(BaseModel):
     text: str
     findings: list[Finding] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def compliant(self) -> bool:
         """No red line crossed."""

@@ -1,0 +1,1 @@
+"""The live-call assist pipeline: caller turns in, an AgentAssist out (no Streamlit inside)."""

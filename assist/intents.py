@@ -1,0 +1,87 @@
+"""The caller's need from the recent caller turns (pure), with trainer-editable keywords."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from assist.models import Need
+from core.errors import ConfigurationError
+
+RECENCY = (1.0, 0.6, 0.3)  # weight of the latest caller turn, the one before, and so on
+
+
+class IntentSpec(BaseModel):
+    """One intent as written in ``data/assist/intents.yaml``."""
+
+    id: str
+    label: str
+    keywords: list[str] = Field(min_length=1)
+    reply: str = Field(min_length=1)
+
+
+class IntentFile(BaseModel):
+    """The whole intents file."""
+
+    intents: list[IntentSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    spec: IntentSpec
+    patterns: tuple[re.Pattern[str], ...]
+
+
+class IntentBook:
+    """Scores intents over the recent caller turns."""
+
+    def __init__(self, spec: IntentFile) -> None:
+        self.intents = spec.intents
+        self._compiled = [
+            _Compiled(i, tuple(re.compile(k) for k in i.keywords)) for i in spec.intents
+        ]
+
+    @classmethod
+    def load(cls, path: Path) -> IntentBook:
+        """Read and validate the intents file.
+
+        Raises:
+            ConfigurationError: missing file, bad YAML, an invalid entry or regex.
+        """
+        try:
+            return cls(IntentFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))))
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read intents {path}: {exc}") from exc
+        except (yaml.YAMLError, ValidationError, re.error) as exc:
+            raise ConfigurationError(f"{path}: invalid intents: {exc}") from exc
+
+    def spec(self, intent: str) -> IntentSpec | None:
+        """The intent's entry, or None."""
+        return next((i for i in self.intents if i.id == intent), None)
+
+    def assess(self, caller_turns: Sequence[str]) -> Need:
+        """The best intent over the last caller turns (latest weighs most); ``other`` if none."""
+        recent = list(reversed(caller_turns[-len(RECENCY) :]))
+        best = Need()
+        for compiled in self._compiled:
+            score = 0.0
+            matched: list[str] = []
+            for weight, text in zip(RECENCY, recent, strict=False):
+                for pattern in compiled.patterns:
+                    found = pattern.search(text)
+                    if found:
+                        score += weight
+                        matched.append(found.group(0))
+            if score > best.score:
+                best = Need(
+                    intent=compiled.spec.id,
+                    label=compiled.spec.label,
+                    score=round(score, 3),
+                    matched=list(dict.fromkeys(matched)),
+                )
+        return best

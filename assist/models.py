@@ -1,0 +1,71 @@
+"""Typed inputs and outputs of the assist pipeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from core.models import EmotionResult, Hit
+from prompts.guard import ComplianceReport
+from sentiment.mood import CallMood, MoodAlert
+
+
+class Speaker(StrEnum):
+    """Who said a turn."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class Turn(BaseModel):
+    """One turn of a call."""
+
+    speaker: Speaker
+    text: str = Field(min_length=1, max_length=2000)
+    at: datetime | None = None
+
+
+class Need(BaseModel):
+    """The caller's current need, from the recent caller turns."""
+
+    intent: str = "other"
+    label: str = "其他"
+    score: float = 0.0
+    matched: list[str] = Field(default_factory=list)
+
+
+class Suggestion(BaseModel):
+    """A reply the agent may use; it has passed the compliance guard."""
+
+    text: str
+    citations: list[str] = Field(default_factory=list)
+    source: str = Field(default="template", description="template or llm")
+    rewritten: bool = Field(default=False, description="the guard replaced a sentence")
+
+
+class Action(BaseModel):
+    """A next-best action for the agent."""
+
+    code: str
+    label: str
+    reason: str
+
+
+class AgentAssist(BaseModel):
+    """Everything the console shows after one turn."""
+
+    turn: int
+    speaker: Speaker
+    mood: CallMood
+    emotion: EmotionResult | None = None
+    alert: MoodAlert | None = None
+    intent: Need
+    hits: list[Hit] = Field(default_factory=list, description="clauses and FAQ answers")
+    cases: list[Hit] = Field(default_factory=list, description="similar precedent cases")
+    suggestion: Suggestion | None = None
+    actions: list[Action] = Field(default_factory=list)
+    compliance: ComplianceReport | None = Field(
+        default=None, description="the guard's check of the agent's own turn or draft"
+    )

@@ -1,0 +1,127 @@
+"""One call's assist session: each turn in, an AgentAssist out.
+
+A caller turn is embedded once; the vector serves the emotion classifier and retrieval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from assist.actions import next_actions
+from assist.intents import IntentBook
+from assist.models import AgentAssist, Need, Speaker, Suggestion, Turn
+from assist.replies import suggest
+from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
+from customers.models import CustomerProfile
+from prompts.guard import ComplianceGuard, ComplianceReport
+from sentiment.classifier import EmotionClassifier
+from sentiment.mood import CallMood, CallMoodTracker
+from sentiment.scripts import ScriptLibrary
+
+MIN_QUERY_CHARS = 6  # a shorter caller turn ("好的") searches with the turn before it
+ANSWER_KINDS = [PassageKind.CLAUSE, PassageKind.FAQ]
+
+
+class AssistSession:
+    """The state of one call (turns, mood); not shared between calls or browser sessions."""
+
+    def __init__(
+        self,
+        search: Callable[[SearchRequest, np.ndarray | None], SearchResult],
+        embed: Callable[[str], np.ndarray],
+        emotion: EmotionClassifier,
+        intents: IntentBook,
+        guard: ComplianceGuard,
+        scripts: ScriptLibrary,
+        profile: CustomerProfile | None = None,
+        k_clauses: int = 3,
+        k_cases: int = 2,
+    ) -> None:
+        self._search = search
+        self._embed = embed
+        self._emotion = emotion
+        self._intents = intents
+        self._guard = guard
+        self.profile = profile
+        self._tracker = CallMoodTracker(scripts, profile.placeholders() if profile else {})
+        self._k_clauses = k_clauses
+        self._k_cases = k_cases
+        self.turns: list[Turn] = []
+        self.history: list[AgentAssist] = []
+        self._mood = CallMood()
+
+    def caller_texts(self) -> list[str]:
+        """What the caller has said so far."""
+        return [t.text for t in self.turns if t.speaker is Speaker.CUSTOMER]
+
+    def check_draft(self, text: str) -> ComplianceReport:
+        """The guard's check of what the agent is about to say."""
+        return self._guard.check(text)
+
+    def add(self, turn: Turn) -> AgentAssist:
+        """Process one turn and return the console's view after it."""
+        self.turns.append(turn)
+        index = len(self.turns) - 1
+        if turn.speaker is Speaker.AGENT:
+            previous = self.history[-1] if self.history else None
+            assist = AgentAssist(
+                turn=index,
+                speaker=turn.speaker,
+                mood=self._mood,
+                intent=previous.intent if previous else Need(),
+                hits=previous.hits if previous else [],
+                cases=previous.cases if previous else [],
+                suggestion=previous.suggestion if previous else None,
+                actions=previous.actions if previous else [],
+                compliance=self._guard.check(turn.text),
+            )
+            self.history.append(assist)
+            return assist
+
+        callers = self.caller_texts()
+        vector = self._embed(turn.text)
+        emotion = self._emotion.classify(turn.text, vector=vector)
+        self._mood = self._tracker.update(emotion)
+        need = self._intents.assess(callers)
+        query: str = turn.text
+        query_vector: np.ndarray | None = vector
+        if len(turn.text.strip()) < MIN_QUERY_CHARS and len(callers) > 1:
+            query, query_vector = "，".join(callers[-2:]), None
+        hits = self._search(
+            SearchRequest(
+                query=query, k=self._k_clauses, filters=SearchFilters(kinds=ANSWER_KINDS)
+            ),
+            query_vector,
+        ).hits
+        cases = self._search(
+            SearchRequest(
+                query=query, k=self._k_cases, filters=SearchFilters(kinds=[PassageKind.CASE])
+            ),
+            query_vector,
+        ).hits
+        spec = self._intents.spec(need.intent)
+        suggestion: Suggestion | None = None
+        if spec is not None:
+            suggestion = suggest(
+                spec.reply,
+                self.profile.placeholders() if self.profile else {},
+                hits,
+                self.profile.privileges if self.profile else [],
+                self._guard,
+            )
+        assist = AgentAssist(
+            turn=index,
+            speaker=turn.speaker,
+            mood=self._mood,
+            emotion=emotion,
+            alert=self._mood.alert if self._mood.new_alert else None,
+            intent=need,
+            hits=hits,
+            cases=cases,
+            suggestion=suggestion,
+            actions=next_actions(need, self._mood, emotion.situation, self.profile),
+        )
+        self.history.append(assist)
+        return assist
