@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import ValidationError
+from pydantic import BaseModel
 
 from assist.models import AgentAssist, Speaker, Turn
 from core.errors import PolicyDeskError
+from core.files import NonBlankText, read_jsonl
 from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
 from core.services import Services, build_services
 from core.settings import Settings
@@ -89,31 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class BatchLine(BaseModel):
+    """One line of a ``--batch`` file."""
+
+    text: NonBlankText
+
+
 def read_batch(path: Path) -> list[str]:
     """Texts of a JSON Lines batch file, validated before any work is done.
 
     Raises:
         PolicyDeskError: unreadable file, bad JSON, or a line without a non-empty "text".
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyDeskError(f"{path}: cannot read the batch file ({exc})") from exc
-    texts: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise PolicyDeskError(f"{path}: line {number}: invalid JSON ({exc.msg})") from exc
-        text = record.get("text") if isinstance(record, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            raise PolicyDeskError(f'{path}: line {number}: needs a non-empty "text" string')
-        texts.append(text)
-    if not texts:
-        raise PolicyDeskError(f"{path}: the batch file has no lines")
-    return texts
+    return [line.text for line in read_jsonl(path, BatchLine)]
 
 
 def result_json(result: SearchResult) -> dict[str, object]:
@@ -243,26 +232,7 @@ def read_call(path: Path) -> list[Turn]:
     Raises:
         PolicyDeskError: unreadable file, bad JSON, or an invalid turn (naming the line).
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyDeskError(f"{path}: cannot read the call file ({exc})") from exc
-    turns: list[Turn] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            turn = Turn.model_validate_json(line)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            where = ".".join(str(p) for p in problem["loc"]) or "line"
-            raise PolicyDeskError(f"{path}: line {number}: {where}: {problem['msg']}") from exc
-        if not turn.text.strip():
-            raise PolicyDeskError(f"{path}: line {number}: the text is empty")
-        turns.append(turn)
-    if not turns:
-        raise PolicyDeskError(f"{path}: the call file has no turns")
-    return turns
+    return read_jsonl(path, Turn)
 
 
 def cmd_assist(services: Services, args: argparse.Namespace, out: TextIO) -> int:

@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, field_validator
 
 from assist.models import Need
-from core.errors import ConfigurationError
+from core.files import check_patterns, read_yaml
 
 RECENCY = (1.0, 0.6, 0.3)  # weight of the latest caller turn, the one before, and so on
 
@@ -23,6 +22,8 @@ class IntentSpec(BaseModel):
     label: str
     keywords: list[str] = Field(min_length=1)
     reply: str = Field(min_length=1)
+
+    _compiles = field_validator("keywords")(check_patterns)
 
 
 class IntentFile(BaseModel):
@@ -53,12 +54,7 @@ class IntentBook:
         Raises:
             ConfigurationError: missing file, bad YAML, an invalid entry or regex.
         """
-        try:
-            return cls(IntentFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read intents {path}: {exc}") from exc
-        except (yaml.YAMLError, ValidationError, re.error) as exc:
-            raise ConfigurationError(f"{path}: invalid intents: {exc}") from exc
+        return cls(read_yaml(path, IntentFile))
 
     def spec(self, intent: str) -> IntentSpec | None:
         """The intent's entry, or None."""

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from core.files import NonBlankText
 from core.models import EmotionResult, Hit
 from prompts.guard import ComplianceReport
 from sentiment.mood import CallMood, MoodAlert
@@ -23,7 +24,7 @@ class Turn(BaseModel):
     """One turn of a call."""
 
     speaker: Speaker
-    text: str = Field(min_length=1, max_length=2000)
+    text: NonBlankText = Field(max_length=2000)
     at: datetime | None = None
 
 

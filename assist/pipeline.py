@@ -65,17 +65,18 @@ class AssistSession:
         self.turns.append(turn)
         index = len(self.turns) - 1
         if turn.speaker is Speaker.AGENT:
-            previous = self.history[-1] if self.history else None
-            assist = AgentAssist(
-                turn=index,
-                speaker=turn.speaker,
-                mood=self._mood,
-                intent=previous.intent if previous else Need(),
-                hits=previous.hits if previous else [],
-                cases=previous.cases if previous else [],
-                suggestion=previous.suggestion if previous else None,
-                actions=previous.actions if previous else [],
-                compliance=self._guard.check(turn.text),
+            # the caller-side view stays as it was; only the guard's check of this turn is new
+            update = {
+                "turn": index,
+                "speaker": turn.speaker,
+                "emotion": None,
+                "alert": None,
+                "compliance": self._guard.check(turn.text),
+            }
+            assist = (
+                self.history[-1].model_copy(update=update)
+                if self.history
+                else AgentAssist(mood=self._mood, intent=Need(), **update)
             )
             self.history.append(assist)
             return assist
@@ -86,9 +87,10 @@ class AssistSession:
         self._mood = self._tracker.update(emotion)
         need = self._intents.assess(callers)
         query: str = turn.text
-        query_vector: np.ndarray | None = vector
+        query_vector = vector
         if len(turn.text.strip()) < MIN_QUERY_CHARS and len(callers) > 1:
-            query, query_vector = "，".join(callers[-2:]), None
+            query = "，".join(callers[-2:])
+            query_vector = self._embed(query)  # once, for both searches
         hits = self._search(
             SearchRequest(
                 query=query, k=self._k_clauses, filters=SearchFilters(kinds=ANSWER_KINDS)

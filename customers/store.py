@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     or_,
     select,
@@ -32,8 +33,6 @@ from customers.masking import mask_id_number, mask_name, mask_phone, salutation
 from customers.models import (
     PRIVILEGES,
     Claim,
-    ClaimEvent,
-    Coverage,
     CustomerProfile,
     CustomerSummary,
     Interaction,
@@ -115,7 +114,7 @@ class CustomerStore:
     def count(self) -> int:
         """Number of customers."""
         with self._engine.connect() as conn:
-            return len(conn.execute(select(customers.c.id)).all())
+            return int(conn.execute(select(func.count()).select_from(customers)).scalar_one())
 
     def load_records(self, records: dict[str, list[dict[str, Any]]]) -> None:
         """Insert generated records in one transaction (all or nothing)."""
@@ -197,42 +196,10 @@ class CustomerStore:
             city=row.city,
             tier=tier,
             privileges=PRIVILEGES[tier],
-            vehicles=[Vehicle(plate=v.plate, model=v.model, energy=v.energy) for v in vehicle_rows],
-            policies=[
-                Policy(
-                    policy_no=p.policy_no,
-                    plate=p.plate,
-                    coverages=[Coverage.model_validate(c) for c in p.coverages],
-                    start=p.start,
-                    end=p.end,
-                    premium=p.premium,
-                )
-                for p in policy_rows
-            ],
-            claims=[
-                Claim(
-                    claim_no=c.claim_no,
-                    policy_no=c.policy_no,
-                    plate=c.plate,
-                    reported_at=c.reported_at,
-                    description=c.description,
-                    stage=c.stage,
-                    amount=c.amount,
-                    adjuster=c.adjuster,
-                    timeline=[ClaimEvent.model_validate(e) for e in c.timeline],
-                )
-                for c in claim_rows
-            ],
-            interactions=[
-                Interaction(
-                    at=i.at,
-                    channel=i.channel,
-                    summary=i.summary,
-                    disposition=i.disposition,
-                    agent=i.agent,
-                )
-                for i in interaction_rows
-            ],
+            vehicles=[Vehicle.model_validate(v._mapping) for v in vehicle_rows],
+            policies=[Policy.model_validate(p._mapping) for p in policy_rows],
+            claims=[Claim.model_validate(c._mapping) for c in claim_rows],
+            interactions=[Interaction.model_validate(i._mapping) for i in interaction_rows],
         )
 
     def add_interaction(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.services import Services
 from core.settings import PROJECT_ROOT
+from evaluation.metrics import binary_scores
 
 SETS = [
     (
@@ -18,14 +19,6 @@ SETS = [
         "written blind to the rules, never used to change them: the honest figure",
     ),
 ]
-
-
-def precision_recall(gold: list[bool], flagged: list[bool]) -> tuple[float, float]:
-    """Precision and recall of 'not compliant' (pure)."""
-    tp = sum(g and f for g, f in zip(gold, flagged, strict=True))
-    fp = sum((not g) and f for g, f in zip(gold, flagged, strict=True))
-    fn = sum(g and not f for g, f in zip(gold, flagged, strict=True))
-    return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
 
 
 def bench_compliance(services: Services, lines: list[str]) -> None:
@@ -46,7 +39,7 @@ def bench_compliance(services: Services, lines: list[str]) -> None:
         records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
         gold = [not r["compliant"] for r in records]
         flagged = [not guard.check(r["text"]).compliant for r in records]
-        precision, recall = precision_recall(gold, flagged)
+        _, precision, recall, _ = binary_scores(gold, flagged)
         lines.append(
             f"| `{Path(path).name}` ({note}) | {len(records)} | {precision:.3f} | {recall:.3f} |"
         )

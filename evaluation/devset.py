@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from core.errors import PolicyDeskError
+from core.files import read_jsonl
 
 
 class DevQuestion(BaseModel):
@@ -25,14 +24,4 @@ def load_dev_questions(path: Path) -> list[DevQuestion]:
     Raises:
         PolicyDeskError: a missing file or a bad line, naming it.
     """
-    if not path.exists():
-        raise PolicyDeskError(f"dev question set missing: {path}")
-    questions: list[DevQuestion] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            questions.append(DevQuestion.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise PolicyDeskError(f"{path}: line {number}: {exc}") from exc
-    return questions
+    return read_jsonl(path, DevQuestion)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,3 +51,26 @@ def percentiles(samples_ms: Sequence[float], points: Sequence[float] = (50, 95))
     if not samples_ms:
         raise ValueError("no samples")
     return [float(np.percentile(np.asarray(samples_ms), p)) for p in points]
+
+
+class BinaryScores(NamedTuple):
+    """Accuracy, and precision / recall / F1 of the positive class."""
+
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+
+
+def binary_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> BinaryScores:
+    """Scores of a yes/no decision against gold labels (positive = True)."""
+    pairs = list(zip(gold, predicted, strict=True))
+    tp = sum(g and p for g, p in pairs)
+    fp = sum((not g) and p for g, p in pairs)
+    fn = sum(g and not p for g, p in pairs)
+    return BinaryScores(
+        accuracy=sum(g == p for g, p in pairs) / max(len(pairs), 1),
+        precision=tp / (tp + fp) if tp + fp else 0.0,
+        recall=tp / (tp + fn) if tp + fn else 0.0,
+        f1=2 * tp / (2 * tp + fp + fn) if tp else 0.0,
+    )

@@ -12,38 +12,23 @@ import numpy as np
 from core.errors import PolicyDeskError
 from core.models import Emotion
 from core.services import Services
-from evaluation.metrics import percentiles
+from evaluation.metrics import binary_scores, percentiles
 from sentiment.data import load_conversation_corpus, load_labelled
 from sentiment.training import upset_f1
 
 BATCH = 128
 
 
-def binary_scores(gold: Sequence[int], predicted: Sequence[int]) -> tuple[float, float]:
-    """Accuracy and F1 of the positive class (1) (pure)."""
-    pairs = list(zip(gold, predicted, strict=True))
-    tp = sum(g == 1 and p == 1 for g, p in pairs)
-    fp = sum(g == 0 and p == 1 for g, p in pairs)
-    fn = sum(g == 1 and p == 0 for g, p in pairs)
-    accuracy = sum(g == p for g, p in pairs) / max(len(pairs), 1)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return accuracy, f1
-
-
 def _classify(services: Services, texts: Sequence[str]) -> list[Emotion]:
-    classifier = services.emotion
+    classifier, limit = services.emotion, services.settings.max_query_chars
     labels: list[Emotion] = []
     for start in range(0, len(texts), BATCH):
-        chunk = [t[: classifier_limit(services)] for t in texts[start : start + BATCH]]
+        chunk = [t[:limit] for t in texts[start : start + BATCH]]
         labels += [r.label for r in classifier.classify_many(chunk)]
     return labels
 
 
-def classifier_limit(services: Services) -> int:
-    return services.settings.max_query_chars
-
-
-def _tfidf_baseline(train: Path, test_texts: Sequence[str]) -> list[int]:
+def _tfidf_baseline(train: Path, test_texts: Sequence[str]) -> list[bool]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -51,13 +36,13 @@ def _tfidf_baseline(train: Path, test_texts: Sequence[str]) -> list[int]:
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
     model = LogisticRegression(max_iter=2000)
     model.fit(vectorizer.fit_transform(texts), labels)
-    return [int(p) for p in model.predict(vectorizer.transform(list(test_texts)))]
+    return [bool(p) for p in model.predict(vectorizer.transform(list(test_texts)))]
 
 
-def _snownlp(test_texts: Sequence[str]) -> list[int]:
+def _snownlp(test_texts: Sequence[str]) -> list[bool]:
     from snownlp import SnowNLP
 
-    return [int(SnowNLP(t).sentiments < 0.5) for t in test_texts]
+    return [SnowNLP(t).sentiments < 0.5 for t in test_texts]
 
 
 def bench_sentiment(services: Services, shared_data: Path, lines: list[str]) -> None:
@@ -70,6 +55,7 @@ def bench_sentiment(services: Services, shared_data: Path, lines: list[str]) -> 
             raise PolicyDeskError(f"external evaluation data missing: {path}")
     manifest = services.emotion.manifest
     test_texts, test_negative = load_conversation_corpus(test_path)
+    gold_negative = [bool(n) for n in test_negative]
     sources = ", ".join(f"{k} ({v})" for k, v in manifest.sources.items())
     lines += [
         "## Caller emotion",
@@ -83,22 +69,22 @@ def bench_sentiment(services: Services, shared_data: Path, lines: list[str]) -> 
         "| method | accuracy | F1(negative) |",
         "|---|---|---|",
     ]
-    shipped = [int(label.is_negative) for label in _classify(services, test_texts)]
+    shipped = [label.is_negative for label in _classify(services, test_texts)]
     rows = [
         ("**shipped classifier** (e5 + polarity + cues → upset)", shipped),
         ("snownlp 0.12.3 `sentiments < 0.5`", _snownlp(test_texts)),
         ("char 1-3-gram TF-IDF + LR trained on XS_30k", _tfidf_baseline(train_path, test_texts)),
     ]
     for name, predicted in rows:
-        accuracy, f1 = binary_scores(test_negative, predicted)
+        accuracy, _, _, f1 = binary_scores(gold_negative, predicted)
         lines.append(f"| {name} | {accuracy:.3f} | {f1:.3f} |")
     lines += ["", "Reference: snownlp F1 0.61, TF-IDF baseline 0.84; target ≥ 0.85.", ""]
 
     with dialogue.open(encoding="utf-8", newline="") as handle:
         records = [(r["text"], r["label"]) for r in csv.DictReader(handle) if r.get("text")]
-    angry_gold = [int(label == "生气") for _, label in records]
-    angry_pred = [int(e is Emotion.ANGRY) for e in _classify(services, [t for t, _ in records])]
-    accuracy, f1 = binary_scores(angry_gold, angry_pred)
+    angry_gold = [label == "生气" for _, label in records]
+    angry_pred = [e is Emotion.ANGRY for e in _classify(services, [t for t, _ in records])]
+    accuracy, _, _, f1 = binary_scores(angry_gold, angry_pred)
     lines += [
         f"### `multi_emotion_dialogue.csv` (external, {len(records)} utterances, noisy labels)",
         "",

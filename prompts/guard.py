@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
 
-from core.errors import ConfigurationError
+from core.files import check_patterns, read_yaml
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
 
@@ -48,15 +47,7 @@ class ComplianceRule(BaseModel):
     reason: str = Field(min_length=1)
     rewrite: str = Field(min_length=1)
 
-    @field_validator("patterns", "unless")
-    @classmethod
-    def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
-        return value
+    _compiles = field_validator("patterns", "unless")(check_patterns)
 
 
 class RuleFile(BaseModel):
@@ -132,14 +123,7 @@ class ComplianceGuard:
         Raises:
             ConfigurationError: missing file, bad YAML or an invalid rule, naming the file.
         """
-        try:
-            return cls(RuleFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read compliance rules {path}: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
-        except ValidationError as exc:
-            raise ConfigurationError(f"{path}: invalid compliance rules: {exc}") from exc
+        return cls(read_yaml(path, RuleFile))
 
     def check(self, text: str) -> ComplianceReport:
         """Every finding in the text, in order of position (one per rule and sentence)."""

