@@ -12,6 +12,9 @@ st.sidebar.selectbox(
 )
 st.sidebar.title(t("app_title"))
 navigation = st.navigation(
-    [st.Page("ui/pages/knowledge_search.py", title=t("page_search"), icon="🔎", default=True)]
+    [
+        st.Page("ui/pages/console.py", title=t("page_console"), icon="🎧", default=True),
+        st.Page("ui/pages/knowledge_search.py", title=t("page_search"), icon="🔎"),
+    ]
 )
 navigation.run()

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
+from assist.calls import read_call
 from assist.models import AgentAssist, Speaker, Turn
 from core.errors import PolicyDeskError
 from core.files import NonBlankText, read_jsonl
@@ -224,15 +225,6 @@ def cmd_train_sentiment(services: Services, args: argparse.Namespace, out: TextI
         f"{manifest_summary(manifest)}\n"
     )
     return 0
-
-
-def read_call(path: Path) -> list[Turn]:
-    """Turns of a call file, validated before any work is done.
-
-    Raises:
-        PolicyDeskError: unreadable file, bad JSON, or an invalid turn (naming the line).
-    """
-    return read_jsonl(path, Turn)
 
 
 def cmd_assist(services: Services, args: argparse.Namespace, out: TextIO) -> int:

@@ -34,7 +34,9 @@ def next_actions(
         actions.append(
             Action(code="materials", label="推送索赔材料清单", reason="提前告知所需材料，减少往返")
         )
-    if need.intent in ("claim_progress", "amount_dispute") and open_claims:
+    if need.intent in ("claim_progress", "amount_dispute", "refusal_dispute") and profile:
+        open_claims = open_claims or sorted(profile.claims, key=lambda c: c.reported_at)[-1:]
+    if need.intent in ("claim_progress", "amount_dispute", "refusal_dispute") and open_claims:
         claim = open_claims[0]
         actions.append(
             Action(
@@ -45,6 +47,12 @@ def next_actions(
         )
     if need.intent == "amount_dispute":
         actions.append(Action(code="review", label="申请定损复核", reason="客户对定损金额有异议"))
+    if need.intent == "refusal_dispute":
+        actions.append(
+            Action(
+                code="review", label="申请理赔复核", reason="客户对拒赔结论有异议，可补充材料复核"
+            )
+        )
     if need.intent == "value_added" or situation in ("flood", "nev_fire"):
         rescue = [p for p in privileges if "救援" in p]
         driver = [p for p in privileges if "代驾" in p]

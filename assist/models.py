@@ -44,6 +44,7 @@ class Suggestion(BaseModel):
     citations: list[str] = Field(default_factory=list)
     source: str = Field(default="template", description="template or llm")
     rewritten: bool = Field(default=False, description="the guard replaced a sentence")
+    note: str = Field(default="", description="why an LLM phrasing was not used, when it was not")
 
 
 class Action(BaseModel):

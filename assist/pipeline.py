@@ -13,9 +13,10 @@ from assist.actions import next_actions
 from assist.intents import IntentBook
 from assist.models import AgentAssist, Need, Speaker, Suggestion, Turn
 from assist.replies import suggest
-from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
+from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
 from customers.models import CustomerProfile
 from prompts.guard import ComplianceGuard, ComplianceReport
+from prompts.llm import LlmPhraser
 from sentiment.classifier import EmotionClassifier
 from sentiment.mood import CallMood, CallMoodTracker
 from sentiment.scripts import ScriptLibrary
@@ -38,12 +39,14 @@ class AssistSession:
         profile: CustomerProfile | None = None,
         k_clauses: int = 3,
         k_cases: int = 2,
+        phraser: LlmPhraser | None = None,
     ) -> None:
         self._search = search
         self._embed = embed
         self._emotion = emotion
         self._intents = intents
         self._guard = guard
+        self._phraser = phraser
         self.profile = profile
         self._tracker = CallMoodTracker(scripts, profile.placeholders() if profile else {})
         self._k_clauses = k_clauses
@@ -59,6 +62,19 @@ class AssistSession:
     def check_draft(self, text: str) -> ComplianceReport:
         """The guard's check of what the agent is about to say."""
         return self._guard.check(text)
+
+    def _phrase(self, question: str, draft: Suggestion, hits: list[Hit]) -> Suggestion:
+        assert self._phraser is not None
+        passages = [f"{h.citation}：{h.text}" for h in hits[:2]]
+        phrased = self._phraser.phrase_reply(question, draft.text, passages)
+        return draft.model_copy(
+            update={
+                "text": phrased.text,
+                "source": phrased.source,
+                "note": phrased.note,
+                "rewritten": draft.rewritten or phrased.rewritten,
+            }
+        )
 
     def add(self, turn: Turn) -> AgentAssist:
         """Process one turn and return the console's view after it."""
@@ -113,6 +129,8 @@ class AssistSession:
                 self.profile.privileges if self.profile else [],
                 self._guard,
             )
+        if suggestion is not None and self._phraser is not None:
+            suggestion = self._phrase(turn.text, suggestion, hits)
         assist = AgentAssist(
             turn=index,
             speaker=turn.speaker,

@@ -10,14 +10,19 @@ from core.errors import IndexNotBuiltError, PolicyDeskError
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
     from sqlalchemy import Engine
 
+    from assist.calls import DemoCall
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
+    from assist.wrapup import WrapUpService
     from customers.store import CustomerStore
     from knowledge.catalog import KnowledgeCatalog
+    from knowledge.feedback import FeedbackStore
     from knowledge.ingest import IngestService
     from prompts.guard import ComplianceGuard
+    from prompts.llm import LlmPhraser
     from retrieval.chroma_index import ChromaChunkIndex
     from retrieval.embedder import SentenceTransformerEmbedder
     from retrieval.retriever import HybridRetriever
@@ -157,14 +162,66 @@ class Services:
 
         return IntentBook.load(self.settings.intents_file)
 
-    def assist_session(self, customer_id: str | None = None) -> AssistSession:
+    @cached_property
+    def chat_model(self) -> BaseChatModel | None:
+        """The optional LLM (an OpenAI-compatible endpoint), or None: templates only."""
+        from prompts.llm import build_chat_model
+
+        key = self.settings.llm_api_key
+        return build_chat_model(
+            self.settings.llm_base_url,
+            self.settings.llm_model,
+            key.get_secret_value() if key else None,
+            self.settings.llm_timeout,
+        )
+
+    @cached_property
+    def phraser(self) -> LlmPhraser | None:
+        """Grounded, guarded LLM phrasing when an LLM is configured."""
+        from prompts.llm import LlmPhraser
+
+        model = self.chat_model
+        if model is None:
+            return None
+        return LlmPhraser.load(model, self.guard, self.settings.llm_prompts)
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        from knowledge.feedback import FeedbackStore
+
+        return FeedbackStore(self.engine)
+
+    @cached_property
+    def wrap_up(self) -> WrapUpService:
+        from assist.wrapup import WrapUpService
+
+        return WrapUpService(self.customers, self.phraser)
+
+    def demo_calls(self) -> list[DemoCall]:
+        """The recorded calls the console can replay.
+
+        Raises:
+            ConfigurationError: a missing or invalid call index.
+        """
+        from assist.calls import demo_calls
+
+        return demo_calls(self.settings.demo_calls)
+
+    def assist_session(
+        self, customer_id: str | None = None, llm: BaseChatModel | None = None
+    ) -> AssistSession:
         """A new call's assist session, optionally for a known customer.
+
+        Args:
+            customer_id: the caller, when identified.
+            llm: a chat model for this session instead of the configured one (benchmarks).
 
         Raises:
             IndexNotBuiltError: no knowledge index yet.
             CustomerNotFoundError: unknown customer id.
         """
         from assist.pipeline import AssistSession
+        from prompts.llm import LlmPhraser
 
         retriever = self.retriever()
         profile = self.customers.profile(customer_id) if customer_id else None
@@ -176,6 +233,9 @@ class Services:
             guard=self.guard,
             scripts=self.scripts,
             profile=profile,
+            phraser=(
+                LlmPhraser.load(llm, self.guard, self.settings.llm_prompts) if llm else self.phraser
+            ),
         )
 
     def index_exists(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +63,22 @@ class Settings(BaseSettings):
     scripts_file: Path = Field(
         default=PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl",
         description="soothing and de-escalation scripts",
+    )
+
+    demo_calls: Path = Field(
+        default=PROJECT_ROOT / "data" / "demo" / "calls",
+        description="recorded demo calls the console can replay",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="an OpenAI-compatible endpoint (e.g. http://llm.internal/v1); none: templates",
+    )
+    llm_model: str = Field(default="qwen2.5-7b-instruct", description="model name at the endpoint")
+    llm_api_key: SecretStr | None = None
+    llm_timeout: float = Field(default=8.0, gt=0, le=120, description="seconds per LLM call")
+    llm_prompts: Path = Field(
+        default=PROJECT_ROOT / "prompts" / "llm_prompts.yaml",
+        description="system and user prompts for the optional LLM (trainer-editable)",
     )
 
     def sqlalchemy_url(self) -> str:

@@ -4,7 +4,8 @@ Measures (one run, same machine):
 - InsQABench (external): R@1/5/10 and MRR@10 for lexical-only, dense-only and the shipped hybrid;
 - our dev set on the demo knowledge base: R@1/3/5 and MRR@10, with the misses listed;
 - warm single-query latency p50/p95, ingest throughput, cold start to first answer, peak memory;
-- caller emotion: external polarity and anger data, our dev split, latency, size.
+- caller emotion: external polarity and anger data, our dev split, latency, size;
+- the compliance guard's precision and recall; the live-call assist pipeline's latency.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.errors import PolicyDeskError
 from core.models import RetrievalMode, SearchRequest
 from core.services import Services
 from core.settings import PROJECT_ROOT, Settings
+from evaluation.assist_bench import bench_assist
 from evaluation.compliance_bench import bench_compliance
 from evaluation.devset import load_dev_questions
 from evaluation.insqabench import load_insqabench
@@ -267,6 +269,7 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     ]
     bench_sentiment(services, shared_data, lines)
     bench_compliance(services, lines)
+    bench_assist(services, lines)
     lines += [
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
         "",

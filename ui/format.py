@@ -44,3 +44,38 @@ def highlight_markdown(text: str, terms: list[str]) -> str:
         f":orange-background[{escape_markdown(seg)}]" if hit else escape_markdown(seg)
         for seg, hit in highlight_segments(text, terms)
     ).replace("\n", "  \n")
+
+
+def stage_track(stages: list[str], current: str) -> str:
+    """A claim's progress as one line: done stages ticked, the current one marked.
+
+    Args:
+        stages: the claim stages in order (报案 → … → 支付).
+        current: the claim's current stage.
+
+    Returns:
+        e.g. "✅报案 → ✅查勘 → 🔵定损 → ⚪核赔 → ⚪支付"; every stage unmarked when unknown.
+    """
+    if current not in stages:
+        return " → ".join(f"⚪{s}" for s in stages)
+    position = stages.index(current)
+    done_all = position == len(stages) - 1
+    marks = [
+        "✅" if i < position or done_all else "🔵" if i == position else "⚪"
+        for i in range(len(stages))
+    ]
+    return " → ".join(f"{m}{s}" for m, s in zip(marks, stages, strict=True))
+
+
+def marked_draft(text: str, spans: list[tuple[int, int]]) -> str:
+    """Markdown of the agent's draft with the guard's findings on a red background."""
+    pieces: list[str] = []
+    position = 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        pieces.append(escape_markdown(text[position:start]))
+        pieces.append(f":red-background[{escape_markdown(text[start:end])}]")
+        position = end
+    pieces.append(escape_markdown(text[position:]))
+    return "".join(pieces)

@@ -115,3 +115,23 @@ def test_cli_bad_call_file_names_the_line(
     )
     assert status == 1 and out.getvalue() == ""
     assert "line 2" in capsys.readouterr().err
+
+
+def test_a_configured_llm_phrases_the_reply_through_the_guard(services: Services) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    llm = FakeListChatModel(responses=["您放心，这个肯定全赔。"])
+    session = services.assist_session("C00001", llm=llm)
+    view = session.add(Turn(speaker=Speaker.CUSTOMER, text="车在地库被水泡了能赔吗"))
+    assert view.suggestion is not None
+    assert view.suggestion.source == "llm" and view.suggestion.rewritten
+    assert "全赔" not in view.suggestion.text
+    assert services.guard.check(view.suggestion.text).compliant
+    assert view.suggestion.citations  # still grounded in the retrieved clauses
+
+    stray = FakeListChatModel(responses=["这种情况一般3天内赔您12345元。"])
+    view = services.assist_session("C00001", llm=stray).add(
+        Turn(speaker=Speaker.CUSTOMER, text="车在地库被水泡了能赔吗")
+    )
+    assert view.suggestion is not None and view.suggestion.source == "template"
+    assert "12345" in view.suggestion.note and "12345" not in view.suggestion.text

@@ -7,31 +7,12 @@ from datetime import date
 import streamlit as st
 
 from core.errors import IndexNotBuiltError, PolicyDeskError
-from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
-from ui.format import highlight_markdown
+from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
 from ui.i18n import t
 from ui.resources import get_services
+from ui.widgets import render_hit
 
 PRODUCTS = ["commercial", "rider", "nev", "compulsory", "service"]
-KIND_ICONS = {PassageKind.CLAUSE: "📜", PassageKind.CASE: "⚖️", PassageKind.FAQ: "💬"}
-
-
-def render_hit(rank: int, hit: Hit) -> None:
-    """One result card."""
-    with st.container(border=True):
-        head, score = st.columns([5, 1])
-        head.markdown(f"**{rank}. {KIND_ICONS[hit.kind]} {hit.citation}**")
-        score.caption(f"{t('score')} {hit.score:.2f}")
-        st.caption(f"{t('kind_' + hit.kind.value)} · {hit.title}")
-        if hit.kind is PassageKind.CASE:
-            st.caption(f"{t('outcome')}：{hit.outcome or '—'} · {t('illustrative')}")
-        preview = hit.text if len(hit.text) <= 220 else hit.text[:220] + "…"
-        st.markdown(highlight_markdown(preview, hit.matched_terms))
-        if hit.matched_terms:
-            st.caption(f"{t('matched')}：{'、'.join(hit.matched_terms)}")
-        if len(hit.text) > 220:
-            with st.expander(t("full_text")):
-                st.markdown(highlight_markdown(hit.text, hit.matched_terms))
 
 
 def render_result(result: SearchResult) -> None:

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from ui.format import escape_markdown, highlight_markdown, highlight_segments
+from ui.format import (
+    escape_markdown,
+    highlight_markdown,
+    highlight_segments,
+    marked_draft,
+    stage_track,
+)
 
 
 def test_segments_reassemble_the_text_and_prefer_longest_terms() -> None:
@@ -25,3 +31,19 @@ def test_markdown_is_escaped_outside_and_inside_highlights() -> None:
 
 def test_newlines_become_markdown_line_breaks() -> None:
     assert highlight_markdown("第一行\n第二行", []) == "第一行  \n第二行"
+
+
+def test_stage_track_marks_done_current_and_pending() -> None:
+    stages = ["报案", "查勘", "定损", "核赔", "支付"]
+    assert stage_track(stages, "定损") == "✅报案 → ✅查勘 → 🔵定损 → ⚪核赔 → ⚪支付"
+    assert stage_track(stages, "支付").count("✅") == 5
+    assert "✅" not in stage_track(stages, "未知") and "🔵" not in stage_track(stages, "未知")
+
+
+def test_marked_draft_highlights_spans_and_escapes() -> None:
+    text = "这个*肯定*全赔。"
+    start = text.index("全赔")
+    rendered = marked_draft(text, [(start, start + 2)])
+    assert ":red-background[全赔]" in rendered
+    assert "\\*" in rendered
+    assert marked_draft("没有问题", []) == "没有问题"

@@ -1,0 +1,135 @@
+"""Agents' helpful / not-helpful feedback on knowledge cards, kept as a queue for trainers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from core.errors import PolicyDeskError
+from customers.masking import redact
+
+metadata = MetaData()
+
+feedback = Table(
+    "kb_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("passage_id", String(200), nullable=False, index=True),
+    Column("citation", String(300), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("reviewed", Boolean, nullable=False, index=True),
+)
+
+MAX_QUESTION_CHARS = 500
+
+
+class NewFeedback(BaseModel):
+    """One vote on one card, as the console sends it."""
+
+    passage_id: str = Field(min_length=1, max_length=200)
+    citation: str = Field(min_length=1, max_length=300)
+    kind: str = Field(min_length=1, max_length=20)
+    question: str = Field(min_length=1, description="what the caller asked (masked on save)")
+    helpful: bool
+    agent: str = Field(default="", max_length=64)
+    channel: str = Field(default="console", max_length=20)
+
+
+class Feedback(NewFeedback):
+    """A stored vote; ``reviewed`` once a trainer has dealt with it."""
+
+    id: int
+    at: datetime
+    reviewed: bool = False
+
+
+class FeedbackSummary(BaseModel):
+    """Votes per card, for the trainers' queue."""
+
+    passage_id: str
+    citation: str
+    helpful: int
+    not_helpful: int
+
+
+class FeedbackStore:
+    """Records card feedback and lists it for trainers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        metadata.create_all(engine)
+
+    def record(self, vote: NewFeedback, at: datetime | None = None) -> Feedback:
+        """Store one vote (the question is masked and trimmed).
+
+        Raises:
+            PolicyDeskError: a blank question.
+        """
+        question = redact(" ".join(vote.question.split()))[:MAX_QUESTION_CHARS]
+        if not question:
+            raise PolicyDeskError("feedback needs the question that produced the card")
+        when = at or datetime.now(UTC)
+        values = vote.model_dump() | {"question": question, "at": when, "reviewed": False}
+        with self._engine.begin() as conn:
+            new_id = conn.execute(insert(feedback).values(**values)).inserted_primary_key
+        assert new_id is not None
+        return Feedback(id=int(new_id[0]), **values)
+
+    def votes(self, include_reviewed: bool = False, limit: int = 200) -> list[Feedback]:
+        """Votes, newest first; only those not yet reviewed unless asked."""
+        query = select(feedback).order_by(feedback.c.at.desc(), feedback.c.id.desc()).limit(limit)
+        if not include_reviewed:
+            query = query.where(feedback.c.reviewed.is_(False))
+        with self._engine.connect() as conn:
+            return [Feedback.model_validate(r._mapping) for r in conn.execute(query)]
+
+    def summary(self) -> list[FeedbackSummary]:
+        """Votes per card, most not-helpful first."""
+        helpful = func.sum(func.cast(feedback.c.helpful, Integer))
+        total = func.count()
+        query = (
+            select(feedback.c.passage_id, feedback.c.citation, helpful, total)
+            .group_by(feedback.c.passage_id, feedback.c.citation)
+            .order_by((total - helpful).desc(), feedback.c.passage_id)
+        )
+        with self._engine.connect() as conn:
+            return [
+                FeedbackSummary(
+                    passage_id=p, citation=c, helpful=int(h or 0), not_helpful=int(n - (h or 0))
+                )
+                for p, c, h, n in conn.execute(query)
+            ]
+
+    def mark_reviewed(self, feedback_id: int) -> None:
+        """Take a vote off the trainers' queue.
+
+        Raises:
+            PolicyDeskError: no such vote.
+        """
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(feedback).where(feedback.c.id == feedback_id).values(reviewed=True)
+            ).rowcount
+        if not changed:
+            raise PolicyDeskError(f"no feedback with id {feedback_id}")

@@ -1,0 +1,169 @@
+"""The live-call console, driven with AppTest against the demo index, customers and models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from core.services import Services
+from core.settings import PROJECT_ROOT
+from customers.demo import generate
+from customers.store import customers as customers_table
+from ui.resources import get_services
+
+pytestmark = pytest.mark.integration
+
+PAGE = str(PROJECT_ROOT / "ui" / "pages" / "console.py")
+
+
+@pytest.fixture
+def console(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """The page's services point at the demo data dir, with demo customers loaded."""
+    services = Services(demo_services.settings)
+    if not services.customers.count():
+        services.customers.load_records(generate(40))
+    monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
+    get_services.clear()
+    yield services
+    get_services.clear()
+
+
+def _open() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=90).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _click(app: AppTest, label: str) -> AppTest:
+    button = next(b for b in app.button if b.label == label)
+    button.click()
+    app = app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _texts(app: AppTest) -> str:
+    parts = [m.value for m in app.markdown]
+    for group in (app.caption, app.info, app.success, app.warning, app.error):
+        parts.extend(str(e.value) for e in group)
+    return "\n".join(parts)
+
+
+def _say(app: AppTest, text: str, speaker: str = "customer") -> AppTest:
+    app.radio(key="speaker").set_value(speaker)
+    app.text_area(key="turn_text").input(text)
+    app = _click(app, "添加")
+    return app
+
+
+def _start_with_customer(app: AppTest, plate: str) -> AppTest:
+    app.text_input(key="customer_query").input(plate)
+    app = app.run()
+    options = app.selectbox(key="customer").options
+    assert len(options) >= 2, options  # anonymous + the match
+    app.selectbox(key="customer").select_index(1)
+    app = app.run()
+    return _click(app, "开始新通话")
+
+
+def _raw_customer(services: Services) -> tuple[str, str, str, str]:
+    with services.engine.connect() as conn:
+        row = conn.execute(select(customers_table).order_by(customers_table.c.id)).first()
+    assert row is not None
+    plate = services.customers.profile(row.id).vehicles[0].plate
+    return row.id, row.phone, row.id_number, plate
+
+
+def test_replaying_the_angry_refusal_alerts_and_shows_cards(console: Services) -> None:
+    app = _click(_open(), "开始新通话")
+    app.selectbox(key="demo_call").set_value("02_angry_refusal.jsonl")
+    app = _click(app, "载入回放")
+    app = _click(app, "播放下一句")
+    texts = _texts(app)
+    assert "凭什么不赔" in "\n".join(m.value for m in app.chat_message[0].markdown)
+    assert "愤怒" in texts or "不满" in texts  # the mood banner
+    assert "情绪提醒" in texts and "安抚话术" in texts
+    assert any(m.value.startswith("**1.") for m in app.markdown), "no clause card"
+    app = _click(app, "播放全部")
+    assert len(app.chat_message) > 3
+    assert not any(b.label == "播放下一句" for b in app.button)  # nothing left to replay
+
+
+def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
+    console: Services,
+) -> None:
+    customer_id, phone, id_number, plate = _raw_customer(console)
+    app = _start_with_customer(_open(), plate)
+    app = _say(app, "我的车昨晚在地下车库被水泡了，这个能赔吗")
+    texts = _texts(app)
+    profile = console.customers.profile(customer_id)
+    suggestion = app.success[0].value
+    assert profile.salutation in suggestion
+    assert "依据" in texts
+    assert phone not in texts and id_number not in texts  # identifiers only masked
+    assert profile.phone in texts  # the masked phone is shown in the profile tab
+    app = _click(app, "采用建议回复")
+    assert app.text_area(key="draft").value == suggestion
+    app.text_area(key="draft").input("您放心，这种情况肯定全赔。")
+    app = app.run()
+    warnings = " ".join(w.value for w in app.warning)
+    assert "合规风险" in warnings and "全赔" in warnings
+    assert any(":red-background[" in m.value for m in app.markdown)
+
+
+def test_card_feedback_is_stored_for_trainers(console: Services) -> None:
+    before = len(console.feedback.votes(include_reviewed=True))
+    app = _click(_open(), "开始新通话")
+    app = _say(app, "车被偷了怎么办")
+    down = next(b for b in app.button if b.label == "👎")
+    down.click()
+    app = app.run()
+    assert not app.exception
+    votes = console.feedback.votes(include_reviewed=True)
+    assert len(votes) == before + 1
+    assert votes[0].helpful is False and votes[0].question == "车被偷了怎么办"
+    assert "已记录反馈" in _texts(app)
+
+
+def test_wrap_up_saves_summary_and_disposition_to_history(console: Services) -> None:
+    customer_id, _, _, plate = _raw_customer(console)
+    before = len(console.customers.profile(customer_id).interactions)
+    app = _start_with_customer(_open(), plate)
+    app = _say(app, "我想问下我的理赔进度，等了好久了")
+    app = _click(app, "生成小结")
+    summary = app.text_area(key="summary_text").value
+    assert summary and "理赔进度" in summary
+    app.selectbox(key="disposition").set_value("需回访")
+    app = _click(app, "保存到客户历史")
+    history = console.customers.profile(customer_id).interactions
+    assert len(history) == before + 1
+    latest = max(history, key=lambda i: i.at)
+    assert latest.disposition == "需回访" and "理赔进度" in latest.summary
+
+
+def test_blank_turn_is_refused_with_a_message(console: Services) -> None:
+    app = _click(_open(), "开始新通话")
+    app = _say(app, "   ")
+    assert any("无法添加" in e.value for e in app.error)
+    assert not app.chat_message
+
+
+def test_two_browser_sessions_do_not_share_a_call(console: Services) -> None:
+    first = _click(_open(), "开始新通话")
+    first = _say(first, "我要投诉你们的理赔员")
+    second = _open()
+    assert not second.chat_message
+    assert any("开始新通话" in i.value for i in second.info)
+    assert first.chat_message  # the first agent's call is still there
+
+
+def test_english_switch(console: Services) -> None:
+    app = AppTest.from_file(PAGE, default_timeout=90)
+    app.session_state["lang"] = "en"
+    app = app.run()
+    assert not app.exception
+    assert app.header[0].value == "Live-call assistant"
+    assert any(b.label == "Start a new call" for b in app.button)

@@ -1,0 +1,92 @@
+"""Reusable console widgets: knowledge cards, the mood banner, the customer profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from core.models import Emotion, Hit, PassageKind
+from customers.models import CLAIM_STAGES, CustomerProfile
+from sentiment.mood import CallMood
+from ui.format import highlight_markdown, stage_track
+from ui.i18n import t
+
+KIND_ICONS = {PassageKind.CLAUSE: "📜", PassageKind.CASE: "⚖️", PassageKind.FAQ: "💬"}
+PREVIEW_CHARS = 220
+
+
+def render_hit(
+    rank: int,
+    hit: Hit,
+    feedback: Callable[[Hit, bool], None] | None = None,
+    key: str = "",
+) -> None:
+    """One knowledge card; with ``feedback``, helpful / not-helpful buttons under it."""
+    with st.container(border=True):
+        head, score = st.columns([5, 1])
+        head.markdown(f"**{rank}. {KIND_ICONS[hit.kind]} {hit.citation}**")
+        score.caption(f"{t('score')} {hit.score:.2f}")
+        st.caption(f"{t('kind_' + hit.kind.value)} · {hit.title}")
+        if hit.kind is PassageKind.CASE:
+            st.caption(f"{t('outcome')}：{hit.outcome or '—'} · {t('illustrative')}")
+        preview = hit.text if len(hit.text) <= PREVIEW_CHARS else hit.text[:PREVIEW_CHARS] + "…"
+        st.markdown(highlight_markdown(preview, hit.matched_terms))
+        if hit.matched_terms:
+            st.caption(f"{t('matched')}：{'、'.join(hit.matched_terms)}")
+        if len(hit.text) > PREVIEW_CHARS:
+            with st.expander(t("full_text")):
+                st.markdown(highlight_markdown(hit.text, hit.matched_terms))
+        if feedback is not None:
+            up, down, _ = st.columns([1, 1, 4])
+            up.button("👍", key=f"{key}-up", help=t("helpful"), on_click=feedback, args=(hit, True))
+            down.button(
+                "👎", key=f"{key}-down", help=t("not_helpful"), on_click=feedback, args=(hit, False)
+            )
+
+
+MOOD_STYLE = {
+    Emotion.ANGRY: ("error", "😠"),
+    Emotion.ANXIOUS: ("warning", "😟"),
+    Emotion.DISSATISFIED: ("warning", "😒"),
+    Emotion.NEUTRAL: ("info", "😐"),
+    Emotion.POSITIVE: ("success", "🙂"),
+}
+
+
+def render_mood(mood: CallMood) -> None:
+    """The mood banner: the caller's emotion, how strong, and which way it is moving."""
+    style, icon = MOOD_STYLE[mood.current]
+    text = (
+        f"{icon} {t('mood')}：**{t('emotion_' + mood.current.value)}** · "
+        f"{t('intensity')} {mood.intensity:.2f} · {t('trend_' + mood.trend.value)}"
+    )
+    getattr(st, style)(text)
+
+
+def render_profile(profile: CustomerProfile) -> None:
+    """The caller's masked profile: tier and privileges, vehicles, policies, claim timelines."""
+    st.markdown(f"**{profile.salutation}**（{profile.name}） · {profile.phone} · {profile.city}")
+    st.caption(f"{t('id_number')}：{profile.id_number}")
+    st.markdown(f"{t('tier')}：**{profile.tier.value}** · {'、'.join(profile.privileges)}")
+    for vehicle in profile.vehicles:
+        st.caption(f"🚗 {vehicle.plate} · {vehicle.model} · {vehicle.energy}")
+    for policy in profile.policies:
+        coverages = "、".join(c.name for c in policy.coverages)
+        st.caption(f"📄 {policy.policy_no} · {policy.start} ~ {policy.end} · {coverages}")
+    for claim in sorted(profile.claims, key=lambda c: c.reported_at, reverse=True):
+        with st.container(border=True):
+            amount = f" · ¥{claim.amount:,.0f}" if claim.amount is not None else ""
+            st.markdown(f"**{claim.claim_no}** · {claim.plate}{amount}")
+            st.caption(claim.description)
+            st.markdown(stage_track(CLAIM_STAGES, claim.stage))
+            for event in claim.timeline:
+                note = f" · {event.note}" if event.note else ""
+                st.caption(f"{event.at:%Y-%m-%d %H:%M} {event.stage}{note}")
+            if claim.adjuster:
+                st.caption(f"{t('adjuster')}：{claim.adjuster}")
+    if profile.interactions:
+        with st.expander(t("history")):
+            for item in sorted(profile.interactions, key=lambda i: i.at, reverse=True)[:10]:
+                st.caption(f"{item.at:%Y-%m-%d} · {item.channel} · {item.disposition}")
+                st.write(item.summary)
