@@ -87,4 +87,6 @@ def test_app_shell_renders_in_english(
     assert not app.exception
     app.selectbox(key="lang").set_value("en").run()
     assert not app.exception
-    assert any("Clause and case search" in h.value for h in app.header)
+    # The live-call console is the landing page.
+    assert any("Live-call assistant" in h.value for h in app.header)
+    assert not any("来电助手" in h.value for h in app.header)
