@@ -15,6 +15,7 @@ navigation = st.navigation(
     [
         st.Page("ui/pages/console.py", title=t("page_console"), icon="🎧", default=True),
         st.Page("ui/pages/knowledge_search.py", title=t("page_search"), icon="🔎"),
+        st.Page("ui/pages/chat.py", title=t("page_chat"), icon="💬"),
     ]
 )
 navigation.run()

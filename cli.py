@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     assist.add_argument("--customer", help="customer id (e.g. C00001) for the profile")
     assist.add_argument("--json", action="store_true", help="machine-readable output")
 
+    chat = sub.add_parser("chat", help="ask the self-service chatbot (one message per input)")
+    chat.add_argument("text", nargs="?", help="the customer's message")
+    chat.add_argument("--json", action="store_true", help="machine-readable output")
+    chat.add_argument("--batch", type=Path, help="JSON Lines file, one {'text': ...} per line")
+
     customers = sub.add_parser("customers", help="fictional demo customers")
     customers_sub = customers.add_subparsers(dest="customers_command", required=True)
     seed = customers_sub.add_parser("seed", help="load the deterministic demo customers (once)")
@@ -267,6 +272,30 @@ def _assist_text(turn: Turn, assist: AgentAssist) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_chat(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from chatbot.models import MAX_MESSAGE_CHARS
+
+    texts = _inputs(args.text, args.batch, "TEXT")
+    for number, text in enumerate(texts, start=1):
+        if not text.strip() or len(" ".join(text.split())) > MAX_MESSAGE_CHARS:
+            where = f"input {number}" if args.batch else "the message"
+            raise PolicyDeskError(f"{where}: a message must be 1 to {MAX_MESSAGE_CHARS} characters")
+    bot = services.chatbot()
+    for text in texts:
+        answer = bot.answer_once(text)
+        if args.json:
+            out.write(json.dumps(answer.contract(), ensure_ascii=False) + "\n")
+        else:
+            who = "人工" if answer.route == "human" else "机器人"
+            out.write(f"客户: {redact(text)}\n{who} [{answer.intent}]: {answer.answer}\n")
+            if answer.citations:
+                out.write(f"  依据: {'、'.join(answer.citations)}\n")
+            if answer.reasons:
+                out.write(f"  转人工原因: {'、'.join(answer.reasons)}\n")
+        out.flush()
+    return 0
+
+
 def cmd_customers(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from customers.demo import generate
 
@@ -308,6 +337,7 @@ COMMANDS = {
     "train-sentiment": cmd_train_sentiment,
     "customers": cmd_customers,
     "assist": cmd_assist,
+    "chat": cmd_chat,
 }
 
 

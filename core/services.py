@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
     from assist.wrapup import WrapUpService
+    from chatbot.queue import HandoffQueue
+    from chatbot.service import ChatbotService
     from customers.store import CustomerStore
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.feedback import FeedbackStore
@@ -196,6 +198,43 @@ class Services:
         from assist.wrapup import WrapUpService
 
         return WrapUpService(self.customers, self.phraser)
+
+    @cached_property
+    def handoffs(self) -> HandoffQueue:
+        from chatbot.queue import HandoffQueue
+
+        queue = HandoffQueue(self.engine)
+        queue.create_schema()
+        return queue
+
+    def chatbot(self) -> ChatbotService:
+        """The self-service chatbot over the live index.
+
+        Raises:
+            IndexNotBuiltError: no knowledge index yet.
+            ModelNotReadyError: the caller-emotion model is not trained.
+            ConfigurationError: invalid routing rules or answer templates.
+        """
+        from chatbot.answers import AnswerBook
+        from chatbot.service import ChatbotService
+        from chatbot.sessions import ConversationStore
+        from chatbot.understanding import MessageRules
+
+        retriever = self.retriever()
+        return ChatbotService(
+            conversations=ConversationStore(self.engine),
+            rules=MessageRules.load(self.settings.routing_rules),
+            search=retriever.search,
+            embed=retriever.embed_query,
+            emotion=self.emotion,
+            guard=self.guard,
+            answers=AnswerBook.load(self.settings.chat_answers),
+            customers=self.customers,
+            queue=self.handoffs,
+            phraser=self.phraser,
+            rate_limit=self.settings.chat_rate_limit,
+            min_confidence=self.settings.chat_min_confidence,
+        )
 
     def demo_calls(self) -> list[DemoCall]:
         """The recorded calls the console can replay.

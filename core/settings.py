@@ -69,6 +69,25 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "demo" / "calls",
         description="recorded demo calls the console can replay",
     )
+    chat_answers: Path = Field(
+        default=PROJECT_ROOT / "data" / "chatbot" / "answers.yaml",
+        description="what the self-service chatbot says (trainer-editable)",
+    )
+    routing_rules: Path = Field(
+        default=PROJECT_ROOT / "data" / "chatbot" / "routing_rules.yaml",
+        description="chatbot intents and handoff triggers (trainer-editable)",
+    )
+    chat_rate_limit: int = Field(
+        default=30, ge=1, le=1000, description="messages per minute per conversation"
+    )
+    chat_min_confidence: float = Field(
+        default=0.35, ge=0, le=1, description="below this retrieval confidence a human answers"
+    )
+    api_agent_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token the HTTP API requires on agent (handoff) endpoints; "
+        "none: those endpoints are open, for loopback and demo use only",
+    )
     llm_base_url: str | None = Field(
         default=None,
         description="an OpenAI-compatible endpoint (e.g. http://llm.internal/v1); none: templates",

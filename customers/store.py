@@ -147,6 +147,36 @@ class CustomerStore:
             unique = list(dict.fromkeys(ids))[:limit]
             return [self._summary(conn, cid) for cid in unique]
 
+    def verify(self, number: str, phone_last4: str) -> str | None:
+        """The customer holding this policy or claim number whose phone ends in these digits.
+
+        A light identity check for self-service: it answers only "this customer" or nothing, and
+        says nothing about which part did not match.
+
+        Args:
+            number: a policy number or a claim number.
+            phone_last4: the last four digits of the phone on record.
+
+        Returns:
+            The customer id, or None when the pair does not match a customer.
+        """
+        key = "".join(number.split()).upper()
+        digits = phone_last4.strip()
+        if not key or len(digits) != 4 or not digits.isdigit():
+            return None
+        owners = (
+            select(policies.c.customer_id)
+            .where(policies.c.policy_no == key)
+            .union(select(claims.c.customer_id).where(claims.c.claim_no == key))
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(customers.c.id, customers.c.phone).where(customers.c.id.in_(owners))
+            ).first()
+        if row is None or not str(row.phone).endswith(digits):
+            return None
+        return str(row.id)
+
     def list(self, limit: int = 50, offset: int = 0) -> list[CustomerSummary]:
         """Customers in id order (for pickers)."""
         with self._engine.connect() as conn:

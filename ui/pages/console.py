@@ -6,6 +6,8 @@ the shared, cached service container.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import streamlit as st
 from pydantic import ValidationError
 
@@ -13,8 +15,10 @@ from assist.calls import read_call
 from assist.models import AgentAssist, Speaker, Turn
 from assist.pipeline import AssistSession
 from assist.wrapup import Disposition
+from chatbot.handoff import HandoffRequest, HandoffState
 from core.errors import IndexNotBuiltError, ModelNotReadyError, PolicyDeskError
 from core.models import Hit
+from customers.masking import redact
 from customers.models import CustomerSummary
 from knowledge.feedback import NewFeedback
 from ui.format import marked_draft
@@ -44,7 +48,7 @@ def _start_call(customer_id: str | None, replay: list[Turn] | None = None) -> No
         return
     st.session_state[CALL] = session
     st.session_state["replay"] = list(replay or [])
-    for key in ("summary_text", "draft", "saved"):
+    for key in ("summary_text", "draft", "saved", "handoff"):
         st.session_state.pop(key, None)
 
 
@@ -152,6 +156,43 @@ def _save_call() -> None:
     _notify("success", t("saved"))
 
 
+def _accept_handoff(handoff_id: str) -> None:
+    agent = str(st.session_state.get("agent_name", "")).strip()
+    if not agent:
+        _notify("warning", t("need_agent_name"))
+        return
+    services = get_services()
+    try:
+        handoff = services.handoffs.accept(handoff_id, agent)
+        customer_id = handoff.customer.id if handoff.customer else None
+        _start_call(customer_id)
+        session: AssistSession = st.session_state[CALL]
+        for turn in handoff.transcript:  # the bot's answers count as the company's turns
+            session.add(turn)
+    except PolicyDeskError as exc:
+        _notify("error", str(exc))
+        return
+    st.session_state["handoff"] = handoff
+    st.session_state["draft"] = handoff.suggested_reply
+
+
+def _resolve_handoff() -> None:
+    handoff = st.session_state.get("handoff")
+    if handoff is None:
+        return
+    agent = str(st.session_state.get("agent_name", "")).strip()
+    resolution = str(st.session_state.get("summary_text", "")).strip() or str(
+        st.session_state.get("disposition", Disposition.ANSWERED)
+    )
+    try:
+        get_services().handoffs.resolve(handoff.id, agent, resolution)
+    except PolicyDeskError as exc:
+        _notify("error", str(exc))
+        return
+    st.session_state.pop("handoff", None)
+    _notify("success", t("resolved"))
+
+
 # ----- rendering --------------------------------------------------------------------------------
 
 
@@ -186,6 +227,53 @@ def render_call_setup() -> str | None:
     left.selectbox(t("demo_call"), list(titles), format_func=titles.__getitem__, key="demo_call")
     right.button(t("load_demo"), on_click=_load_demo, args=(customer_id,))
     return customer_id
+
+
+def render_inbox() -> None:
+    """Waiting handoffs from the chatbot, most urgent first; accepting one opens its package."""
+    try:
+        waiting = get_services().handoffs.list(HandoffState.WAITING)
+    except PolicyDeskError as exc:
+        st.caption(str(exc))
+        return
+    with st.expander(f"{t('inbox')}（{len(waiting)}）", expanded=bool(waiting)):
+        if not waiting:
+            st.caption(t("inbox_empty"))
+        now = datetime.now(UTC)
+        for handoff in waiting:
+            with st.container(border=True):
+                info, action = st.columns([5, 1])
+                minutes = max(0, int((now - handoff.created_at).total_seconds() // 60))
+                who = handoff.customer.salutation if handoff.customer else t("anonymous_customer")
+                info.markdown(
+                    f"**P{handoff.priority}** · {who} · {handoff.intent_label} · "
+                    f"{t('waiting_for')} {minutes} {t('minutes')}"
+                )
+                info.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
+                first = next((x.text for x in handoff.transcript), "")
+                info.caption(redact(first)[:80])
+                action.button(
+                    t("accept"),
+                    key=f"accept-{handoff.id}",
+                    on_click=_accept_handoff,
+                    args=(handoff.id,),
+                )
+
+
+def render_handoff_package(handoff: HandoffRequest) -> None:
+    """What the bot knew when it handed over."""
+    with st.container(border=True):
+        st.markdown(
+            f"**{t('handoff_package')}** {handoff.id} · {handoff.intent_label} · "
+            f"P{handoff.priority}"
+        )
+        st.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
+        if handoff.bot_answers:
+            with st.expander(t("bot_answers")):
+                for text in handoff.bot_answers:
+                    st.caption(text)
+        if handoff.references:
+            st.caption(f"{t('citations')}：{'、'.join(h.citation for h in handoff.references)}")
 
 
 def render_transcript(session: AssistSession) -> None:
@@ -300,11 +388,14 @@ def render_wrap_up(session: AssistSession) -> None:
             )
             if session.profile is None:
                 st.caption(t("needs_customer"))
+        if st.session_state.get("handoff") is not None:
+            st.button(t("resolve"), key="resolve_handoff", on_click=_resolve_handoff)
 
 
 def main() -> None:
     st.header(t("console_header"))
     st.sidebar.text_input(t("agent_name"), key="agent_name")
+    render_inbox()
     with st.expander(t("customer"), expanded=CALL not in st.session_state):
         render_call_setup()
     notice = st.session_state.pop(NOTICE, None)
@@ -319,6 +410,9 @@ def main() -> None:
     view = session.history[-1] if session.history else None
     left, right = st.columns([3, 2])
     with left:
+        handoff = st.session_state.get("handoff")
+        if handoff is not None:
+            render_handoff_package(handoff)
         render_transcript(session)
         if caller_views and view is not None:
             render_guidance(view)

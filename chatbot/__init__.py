@@ -1,0 +1,1 @@
+"""Self-service chatbot: intents, grounded answers, routing and handoff to humans."""

@@ -1,0 +1,83 @@
+"""The bot's words: trainer-editable templates and the pure functions that fill them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from assist.replies import gist
+from core.files import read_yaml
+from core.models import Hit
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+class AnswerBook(BaseModel):
+    """``data/chatbot/answers.yaml``."""
+
+    greeting: str
+    knowledge: str
+    knowledge_more: str
+    no_answer: str
+    report_claim: str
+    value_added: str
+    to_human_info: str
+    complaint_channel: str
+    identity_prompt: str
+    identity_failed: str
+    claim_status: str
+    claim_none: str
+    policy_status: str
+    injection: str
+    other: str
+    thanks: str
+    safety: str
+    handoff: str
+    handoff_waiting: str
+    stages: dict[str, str] = Field(default_factory=dict)
+    agent_openers: dict[str, str] = Field(default_factory=dict)
+
+    def opener(self, reasons: Sequence[str]) -> str:
+        """The agent's suggested first reply for the first reason that has one."""
+        for reason in reasons:
+            if reason in self.agent_openers:
+                return self.agent_openers[reason]
+        return self.agent_openers.get("default", "您好，我是人工客服，我来继续为您处理。")
+
+    @classmethod
+    def load(cls, path: Path) -> AnswerBook:
+        """Read and validate the answer templates.
+
+        Raises:
+            ConfigurationError: missing file, bad YAML or a missing template, naming the file.
+        """
+        return read_yaml(path, cls)
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """Fill ``{placeholders}``; unknown ones become empty (never a raw brace in front of a user)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1).strip(), ""), template)
+
+
+def grounded(
+    template: str, hits: Sequence[Hit], values: Mapping[str, str]
+) -> tuple[str, list[str]]:
+    """An extractive answer: the gist of the best passage and the citations it rests on.
+
+    Args:
+        template: a template with {要点} and {依据}.
+        hits: retrieved clauses / FAQ answers, best first (at least one).
+        values: other placeholder values.
+
+    Returns:
+        The answer text and its citations (the top two passages).
+    """
+    cited = list(hits[:2])
+    citations = [h.citation for h in cited]
+    text = fill(
+        template, {**values, "要点": gist(cited[0], limit=120), "依据": "、".join(citations)}
+    )
+    return text, citations

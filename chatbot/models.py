@@ -1,0 +1,72 @@
+"""Typed inputs and outputs of the self-service chatbot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from assist.models import Turn
+from core.models import Emotion, Hit
+
+MAX_MESSAGE_CHARS = 500
+
+
+class BotAnswer(BaseModel):
+    """The bot's reply to one customer message."""
+
+    session_id: str
+    text: str = Field(description="the customer message this answers")
+    route: Literal["bot", "human"]
+    intent: str
+    answer: str = Field(description="what the bot says to the customer (guarded)")
+    citations: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list, description="why it handed over, if it did")
+    handoff_id: str | None = None
+    needs_identity: bool = Field(default=False, description="the bot asked for an identity check")
+    verified: bool = Field(default=False, description="the customer passed the identity check")
+    source: str = Field(default="template", description="template or llm")
+
+    def contract(self) -> dict[str, object]:
+        """The documented JSON shape of ``policydesk chat --json``."""
+        return {
+            "text": self.text,
+            "route": self.route,
+            "intent": self.intent,
+            "answer": self.answer,
+            "citations": self.citations,
+            "reasons": self.reasons,
+        }
+
+
+class MoodStep(BaseModel):
+    """The caller's emotion on one message."""
+
+    label: Emotion
+    intensity: float
+    upset: bool
+
+
+class Conversation(BaseModel):
+    """Everything the bot keeps about one conversation (stored between messages)."""
+
+    id: str
+    created_at: datetime
+    channel: str = "chat"
+    turns: list[Turn] = Field(default_factory=list)
+    moods: list[MoodStep] = Field(default_factory=list)
+    intents: list[str] = Field(default_factory=list, description="per customer message")
+    references: list[Hit] = Field(default_factory=list, description="what the bot retrieved")
+    answers: list[str] = Field(default_factory=list, description="what the bot said")
+    customer_id: str | None = Field(default=None, description="set by a passed identity check")
+    pending_intent: str | None = Field(default=None, description="waiting for identity for this")
+    identity_failures: int = 0
+    bot_failures: int = 0
+    upset_turns: int = 0
+    handoff_id: str | None = None
+    recent: list[datetime] = Field(default_factory=list, description="message times (rate limit)")
+
+    def customer_texts(self) -> list[str]:
+        """What the customer has said, oldest first."""
+        return [t.text for t in self.turns if t.speaker.value == "customer"]

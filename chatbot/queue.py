@@ -1,0 +1,232 @@
+"""The handoff queue in SQL: submit, list by priority and wait, accept atomically, resolve.
+
+Each handoff is one row: the columns the queue sorts and claims on, and the package as JSON.
+Accepting is a single conditional UPDATE (``state = 'waiting'``), so of two agents clicking at
+the same moment exactly one wins, on SQLite and PostgreSQL alike. Everything is committed before
+a call returns, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from chatbot.handoff import HandoffRequest, HandoffState, NewHandoff, priority_for
+from core.errors import PolicyDeskError
+from customers.masking import redact
+
+metadata = MetaData()
+
+handoffs = Table(
+    "chat_handoffs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session_id", String(40), nullable=False, index=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("accepted_by", String(64)),
+    Column("accepted_at", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution", Text),
+    Column("payload", JSON, nullable=False),
+)
+
+MAX_AGENT_CHARS = 64
+MAX_RESOLUTION_CHARS = 2000
+
+
+class HandoffNotFoundError(PolicyDeskError):
+    """No handoff with that id."""
+
+
+class HandoffStateError(PolicyDeskError):
+    """The handoff is not in a state that allows this (already accepted, already resolved…)."""
+
+
+def _agent(agent: str) -> str:
+    name = agent.strip()
+    if not name:
+        raise HandoffStateError("an agent ID is required")
+    if len(name) > MAX_AGENT_CHARS:
+        raise HandoffStateError(f"the agent ID is longer than {MAX_AGENT_CHARS} characters")
+    return name
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; every time we store is UTC
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class HandoffQueue:
+    """Stores handoffs and moves them waiting → accepted → resolved."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        """Create the table if it does not exist."""
+        metadata.create_all(self._engine)
+
+    def submit(self, new: NewHandoff, now: datetime | None = None) -> HandoffRequest:
+        """Queue a handoff; the transcript is redacted (ID, phone and card numbers)."""
+        when = now or datetime.now(UTC)
+        transcript = [t.model_copy(update={"text": redact(t.text)}) for t in new.transcript]
+        package = new.model_copy(
+            update={"transcript": transcript, "bot_answers": [redact(a) for a in new.bot_answers]}
+        )
+        request = HandoffRequest(
+            **package.model_dump(),
+            id="H" + secrets.token_hex(8),
+            priority=priority_for(new.reasons),
+            state=HandoffState.WAITING,
+            created_at=when,
+        )
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(handoffs).values(
+                    id=request.id,
+                    session_id=request.session_id,
+                    state=request.state.value,
+                    priority=request.priority,
+                    created_at=when,
+                    payload=package.model_dump(mode="json"),
+                )
+            )
+        return request
+
+    def get(self, handoff_id: str) -> HandoffRequest:
+        """One handoff.
+
+        Raises:
+            HandoffNotFoundError: unknown id.
+        """
+        with self._engine.connect() as conn:
+            row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id)).first()
+        if row is None:
+            raise HandoffNotFoundError(f"no handoff {handoff_id!r}")
+        return self._request(row)
+
+    def list(
+        self, state: HandoffState | None = HandoffState.WAITING, limit: int = 200
+    ) -> list[HandoffRequest]:
+        """Handoffs in ``state`` (all when None): most urgent first, then longest waiting."""
+        query = select(handoffs).order_by(handoffs.c.priority, handoffs.c.created_at)
+        if state is not None:
+            query = query.where(handoffs.c.state == state.value)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [self._request(row) for row in rows]
+
+    def counts(self) -> dict[HandoffState, int]:
+        """How many handoffs are in each state."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(handoffs.c.state, func.count()).group_by(handoffs.c.state)
+            ).all()
+        found = {HandoffState(state): int(n) for state, n in rows}
+        return {state: found.get(state, 0) for state in HandoffState}
+
+    def accept(self, handoff_id: str, agent: str, now: datetime | None = None) -> HandoffRequest:
+        """Claim a waiting handoff for ``agent``; exactly one of two racing agents wins.
+
+        Raises:
+            HandoffNotFoundError: unknown id.
+            HandoffStateError: no agent ID, or the handoff is no longer waiting.
+        """
+        name = _agent(agent)
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(handoffs)
+                .where(handoffs.c.id == handoff_id, handoffs.c.state == HandoffState.WAITING)
+                .values(
+                    state=HandoffState.ACCEPTED.value,
+                    accepted_by=name,
+                    accepted_at=now or datetime.now(UTC),
+                )
+            ).rowcount
+        if changed != 1:
+            current = self.get(handoff_id)  # raises for an unknown id
+            raise HandoffStateError(
+                f"handoff {handoff_id} was already {current.state.value}"
+                + (f" by {current.accepted_by}" if current.accepted_by else "")
+            )
+        return self.get(handoff_id)
+
+    def resolve(
+        self, handoff_id: str, agent: str, resolution: str, now: datetime | None = None
+    ) -> HandoffRequest:
+        """Close a handoff the same agent accepted.
+
+        Raises:
+            HandoffNotFoundError: unknown id.
+            HandoffStateError: not accepted, accepted by someone else, or an empty resolution.
+        """
+        name = _agent(agent)
+        text = resolution.strip()
+        if not text:
+            raise HandoffStateError("a resolution note is required")
+        if len(text) > MAX_RESOLUTION_CHARS:
+            raise HandoffStateError(
+                f"the resolution note is longer than {MAX_RESOLUTION_CHARS} characters"
+            )
+        with self._engine.begin() as conn:
+            changed = conn.execute(
+                update(handoffs)
+                .where(
+                    handoffs.c.id == handoff_id,
+                    handoffs.c.state == HandoffState.ACCEPTED,
+                    handoffs.c.accepted_by == name,
+                )
+                .values(
+                    state=HandoffState.RESOLVED.value,
+                    resolved_at=now or datetime.now(UTC),
+                    resolution=redact(text),
+                )
+            ).rowcount
+        if changed != 1:
+            current = self.get(handoff_id)
+            if current.state is HandoffState.ACCEPTED:
+                raise HandoffStateError(
+                    f"handoff {handoff_id} was accepted by {current.accepted_by}, not {name}"
+                )
+            raise HandoffStateError(
+                f"handoff {handoff_id} is {current.state.value}; only an accepted handoff "
+                "can be resolved"
+            )
+        return self.get(handoff_id)
+
+    @staticmethod
+    def _request(row: object) -> HandoffRequest:
+        mapping = row._mapping  # type: ignore[attr-defined]
+        return HandoffRequest.model_validate(
+            {
+                **mapping["payload"],
+                "id": mapping["id"],
+                "priority": mapping["priority"],
+                "state": mapping["state"],
+                "created_at": _aware(mapping["created_at"]),
+                "accepted_by": mapping["accepted_by"],
+                "accepted_at": _aware(mapping["accepted_at"]),
+                "resolved_at": _aware(mapping["resolved_at"]),
+                "resolution": mapping["resolution"],
+            }
+        )

@@ -1,0 +1,169 @@
+"""The self-service routing decision: bot or human, and why (pure).
+
+Inputs are the rule reading of the message (``chatbot.understanding``), the emotion
+classifier's verdict, the retrieval confidence and the bot's failure count; the caller gathers
+them, this module only decides.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, MessageReading, Reason
+from sentiment.mood import HIGH_INTENSITY
+
+MAX_BOT_FAILURES = 2  # this many unanswered turns in a row hand the customer over
+
+KNOWLEDGE_INTENTS: frozenset[ChatIntent] = frozenset(
+    {
+        ChatIntent.CLAUSE_QUERY,
+        ChatIntent.REPORT_CLAIM,
+        ChatIntent.CLAIM_PROGRESS,
+        ChatIntent.CLAIM_MATERIALS,
+        ChatIntent.RENEWAL_CHANGE,
+        ChatIntent.VALUE_ADDED,
+    }
+)
+"""Intents the bot answers from retrieved passages: a weak top hit hands them over."""
+
+ROUTING_REASONS: frozenset[Reason] = HUMAN_TRIGGERS | {Reason.LOW_CONFIDENCE, Reason.BOT_FAILED}
+"""Reasons that send a message to a person (the others are only recorded)."""
+
+URGENT_REASONS: frozenset[Reason] = frozenset({Reason.UPSET, Reason.LEGAL_THREAT})
+"""Reasons that put a handoff ahead of ordinary ones (after injuries)."""
+
+
+class RoutingSignals(BaseModel):
+    """Everything the routing decision looks at for one customer message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reading: MessageReading
+    upset: bool = Field(default=False, description="the emotion classifier's verdict")
+    upset_turns: int = Field(
+        default=0, ge=0, description="consecutive upset customer turns, this one included"
+    )
+    intensity: float = Field(
+        default=0.0, ge=0, le=1, description="the emotion classifier's intensity"
+    )
+    escalation_cue: bool = Field(
+        default=False, description="the emotion classifier's escalation cue fired"
+    )
+    retrieval_confidence: float | None = Field(
+        default=None, ge=0, le=1, description="top hit score; None when no retrieval is needed"
+    )
+    bot_failures: int = Field(
+        default=0, ge=0, description="turns in a row the bot could not answer"
+    )
+    min_confidence: float = Field(default=0.35, ge=0, le=1)
+
+
+class RouteDecision(BaseModel):
+    """Where the message goes, why, and how the handoff should be handled."""
+
+    model_config = ConfigDict(frozen=True)
+
+    route: Literal["bot", "human"]
+    reasons: list[Reason] = Field(
+        default_factory=list, description="every reason that applies, in Reason order"
+    )
+    safety_first: bool = Field(
+        default=False,
+        description="give safety guidance first (110/120, stay clear of the road, hazard lights)",
+    )
+    priority_hint: int = Field(
+        default=2, ge=0, le=2, description="0 injury or danger, 1 upset or legal threat, 2 other"
+    )
+
+
+def classifier_upset(signals: RoutingSignals) -> bool:
+    """Whether the emotion classifier's upset verdict is strong enough to hand over (pure).
+
+    One mildly negative but calm question must stay with the bot, so the verdict counts only
+    when something backs it: the words show upset, an escalation cue fired, the intensity is
+    high (``sentiment.mood.HIGH_INTENSITY``), or the customer has been upset for two turns.
+
+    Args:
+        signals: the message's signals.
+
+    Returns:
+        True when the classifier's verdict alone sends the message to a person.
+    """
+    if not signals.upset:
+        return False
+    return (
+        Reason.UPSET in signals.reading.triggers
+        or signals.escalation_cue
+        or signals.intensity >= HIGH_INTENSITY
+        or signals.upset_turns >= 2
+    )
+
+
+def is_pure_injection(reading: MessageReading) -> bool:
+    """An injection attempt with no genuine need: the bot refuses politely (pure).
+
+    Args:
+        reading: the message reading.
+
+    Returns:
+        True when the message is an injection attempt with no human trigger and no topic.
+    """
+    return reading.injection_only
+
+
+def route(signals: RoutingSignals) -> RouteDecision:
+    """Bot or human for one customer message (pure).
+
+    - Any human trigger in the words routes to a person.
+    - The classifier's upset verdict routes to a person (reason ``upset``) when backed (see
+      ``classifier_upset``).
+    - A knowledge intent whose top retrieval hit scores below ``min_confidence`` routes to a
+      person (``low_confidence``).
+    - ``MAX_BOT_FAILURES`` unanswered turns in a row route to a person (``bot_failed``).
+    - An injection attempt is recorded but never routes on its own: a pure attempt stays with
+      the bot whatever the other signals say (it is refused, not retried, so neither retrieval
+      nor failures apply, and anger does not buy a human).
+    - ``account_specific`` is recorded; the bot handles it after an identity check.
+
+    Args:
+        signals: the reading and the conversation signals.
+
+    Returns:
+        The decision, with every applicable reason, whether safety guidance comes first, and a
+        priority hint (lower is more urgent).
+    """
+    reading = signals.reading
+    found = set(reading.triggers)
+    if reading.account_specific:
+        found.add(Reason.ACCOUNT_SPECIFIC)
+    if reading.injection:
+        found.add(Reason.INJECTION_ATTEMPT)
+    if not is_pure_injection(reading):
+        if classifier_upset(signals):
+            found.add(Reason.UPSET)
+        if (
+            reading.intent in KNOWLEDGE_INTENTS
+            and signals.retrieval_confidence is not None
+            and signals.retrieval_confidence < signals.min_confidence
+        ):
+            found.add(Reason.LOW_CONFIDENCE)
+        if signals.bot_failures >= MAX_BOT_FAILURES:
+            found.add(Reason.BOT_FAILED)
+
+    reasons = [r for r in Reason if r in found]
+    human = bool(found & ROUTING_REASONS)
+    safety_first = Reason.INJURY_EMERGENCY in found
+    if safety_first:
+        priority = 0
+    elif human and (found & URGENT_REASONS or signals.escalation_cue):
+        priority = 1
+    else:
+        priority = 2
+    return RouteDecision(
+        route="human" if human else "bot",
+        reasons=reasons,
+        safety_first=safety_first,
+        priority_hint=priority,
+    )

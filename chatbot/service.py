@@ -1,0 +1,427 @@
+"""The self-service chatbot: one customer message in, a grounded answer or a handoff out.
+
+Per message: read the intent and the human triggers (rules), embed the message once for the
+emotion classifier and retrieval, decide the route (pure), then either answer from the retrieved
+clauses / the verified customer's records, or hand the conversation to a human with everything
+the bot knows. Every answer passes the compliance guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from assist.models import Speaker, Turn
+from chatbot.answers import AnswerBook, fill, grounded
+from chatbot.confidence import retrieval_confidence
+from chatbot.handoff import REASON_TEXT, MoodPoint, NewHandoff
+from chatbot.identity import read_identity
+from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep
+from chatbot.queue import HandoffQueue
+from chatbot.routing import MAX_BOT_FAILURES, RouteDecision, RoutingSignals, route
+from chatbot.sessions import ConversationStore
+from chatbot.understanding import ChatIntent, MessageReading, MessageRules, Reason
+from core.errors import InvalidQueryError, PolicyDeskError
+from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
+from customers.models import CustomerProfile
+from customers.store import CustomerStore
+from prompts.guard import ComplianceGuard
+from prompts.llm import LlmPhraser
+from sentiment.classifier import EmotionClassifier
+
+INTENT_LABELS = {
+    "clause_query": "条款咨询",
+    "report_claim": "报案",
+    "claim_progress": "理赔进度",
+    "claim_materials": "理赔材料",
+    "renewal_change": "续保/保单变更",
+    "value_added": "增值服务",
+    "complaint": "投诉",
+    "to_human": "转人工",
+    "other": "其他",
+}
+# intents the bot answers from the knowledge base (and whose confidence matters)
+KNOWLEDGE_INTENTS = {"clause_query", "claim_materials", "report_claim", "value_added"}
+# the order in which reasons pick the agent's opener: most urgent first
+URGENCY = [
+    "injury_emergency",
+    "upset",
+    "legal_threat",
+    "complaint",
+    "dispute",
+    "needs_decision",
+    "explicit_request",
+    "low_confidence",
+    "bot_failed",
+]
+
+
+class RateLimitedError(PolicyDeskError):
+    """Too many messages on one conversation in a short time."""
+
+
+class ChatbotService:
+    """Answers customer messages and hands conversations over to humans."""
+
+    def __init__(
+        self,
+        conversations: ConversationStore,
+        rules: MessageRules,
+        search: Callable[[SearchRequest, np.ndarray | None], SearchResult],
+        embed: Callable[[str], np.ndarray],
+        emotion: EmotionClassifier,
+        guard: ComplianceGuard,
+        answers: AnswerBook,
+        customers: CustomerStore,
+        queue: HandoffQueue,
+        phraser: LlmPhraser | None = None,
+        rate_limit: int = 30,
+        min_confidence: float = 0.35,
+    ) -> None:
+        self._conversations = conversations
+        self._rules = rules
+        self._search = search
+        self._embed = embed
+        self._emotion = emotion
+        self._guard = guard
+        self.answers = answers
+        self._customers = customers
+        self._queue = queue
+        self._phraser = phraser
+        self._rate_limit = rate_limit
+        self._min_confidence = min_confidence
+
+    # ----- public API -------------------------------------------------------------------------
+
+    def start(self, channel: str = "chat") -> Conversation:
+        """A new conversation (stored)."""
+        return self._conversations.create(channel)
+
+    def conversation(self, conversation_id: str) -> Conversation:
+        """A stored conversation.
+
+        Raises:
+            ConversationNotFoundError: unknown id.
+        """
+        return self._conversations.load(conversation_id)[0]
+
+    def post(self, conversation_id: str, text: str, now: datetime | None = None) -> BotAnswer:
+        """Answer one customer message in a stored conversation.
+
+        Raises:
+            ConversationNotFoundError: unknown conversation.
+            InvalidQueryError: an empty or over-long message (nothing is stored).
+            RateLimitedError: too many messages in the last minute (nothing is stored).
+            ConversationBusyError: another message on this conversation was saved meanwhile.
+        """
+        conversation, version = self._conversations.load(conversation_id)
+        answer = self._respond(conversation, text, now or datetime.now(UTC), submit=True)
+        self._conversations.save(conversation, version)
+        return answer
+
+    def answer_once(self, text: str) -> BotAnswer:
+        """A one-message conversation by an anonymous customer, kept in memory only.
+
+        Used by ``policydesk chat`` and the routing benchmark: no conversation row and no
+        handoff is written.
+        """
+        conversation = Conversation(id="once", created_at=datetime.now(UTC))
+        return self._respond(conversation, text, datetime.now(UTC), submit=False)
+
+    # ----- one message ------------------------------------------------------------------------
+
+    def _check(self, conversation: Conversation, text: str, now: datetime) -> str:
+        cleaned = " ".join(text.split())
+        if not cleaned:
+            raise InvalidQueryError("the message is empty")
+        if len(cleaned) > MAX_MESSAGE_CHARS:
+            raise InvalidQueryError(
+                f"the message is {len(cleaned)} characters; the limit is {MAX_MESSAGE_CHARS}"
+            )
+        window = now - timedelta(minutes=1)
+        recent = [t for t in conversation.recent if t > window]
+        if len(recent) >= self._rate_limit:
+            raise RateLimitedError(
+                f"more than {self._rate_limit} messages in a minute on this conversation; "
+                "wait a moment and send again"
+            )
+        conversation.recent = [*recent, now]
+        return cleaned
+
+    def _respond(
+        self, conversation: Conversation, text: str, now: datetime, submit: bool
+    ) -> BotAnswer:
+        cleaned = self._check(conversation, text, now)
+        history = conversation.customer_texts()
+        conversation.turns.append(Turn(speaker=Speaker.CUSTOMER, text=cleaned, at=now))
+
+        if conversation.handoff_id is not None:  # already with a human: keep the line warm
+            return self._say(
+                conversation,
+                cleaned,
+                self.answers.handoff_waiting,
+                route="human",
+                intent=conversation.intents[-1] if conversation.intents else "to_human",
+                handoff_id=conversation.handoff_id,
+            )
+
+        vector = self._embed(cleaned)
+        emotion = self._emotion.classify(cleaned, vector=vector)
+        conversation.upset_turns = conversation.upset_turns + 1 if emotion.upset else 0
+        conversation.moods.append(
+            MoodStep(label=emotion.label, intensity=emotion.intensity, upset=emotion.upset)
+        )
+        reading = self._rules.read(cleaned, history)
+
+        identity = read_identity(cleaned)
+        if identity is not None and conversation.pending_intent is not None:
+            return self._verify(
+                conversation, cleaned, reading, identity.number, identity.last4, submit
+            )
+
+        intent = reading.intent.value
+        conversation.intents.append(intent)
+        hits: list[Hit] = []
+        confidence: float | None = None
+        if intent in KNOWLEDGE_INTENTS and not reading.injection_only:
+            hits = self._search(
+                SearchRequest(
+                    query=cleaned,
+                    k=3,
+                    filters=SearchFilters(kinds=[PassageKind.CLAUSE, PassageKind.FAQ]),
+                ),
+                vector,
+            ).hits
+            confidence = retrieval_confidence(hits)
+            conversation.references.extend(h for h in hits[:2] if h not in conversation.references)
+
+        decision = route(
+            RoutingSignals(
+                reading=reading,
+                upset=emotion.upset,
+                intensity=emotion.intensity,
+                upset_turns=conversation.upset_turns,
+                escalation_cue=emotion.escalation,
+                retrieval_confidence=confidence,
+                bot_failures=conversation.bot_failures,
+                min_confidence=self._min_confidence,
+            )
+        )
+        if decision.route == "human":
+            return self._hand_over(conversation, cleaned, intent, decision, submit)
+        answer = self._answer(conversation, cleaned, reading, hits, vector)
+        return answer.model_copy(update={"reasons": [r.value for r in decision.reasons]})
+
+    def _answer(
+        self,
+        conversation: Conversation,
+        text: str,
+        reading: MessageReading,
+        hits: list[Hit],
+        vector: np.ndarray,
+    ) -> BotAnswer:
+        intent = reading.intent.value
+        book = self.answers
+        if reading.injection_only:
+            return self._say(conversation, text, book.injection, intent="other")
+        if intent in KNOWLEDGE_INTENTS:
+            if not hits:
+                conversation.bot_failures += 1
+                return self._say(conversation, text, book.no_answer, intent=intent)
+            template = {
+                "report_claim": book.report_claim,
+                "value_added": book.value_added,
+            }.get(intent, book.knowledge)
+            body, citations = grounded(template, hits, self._values(conversation))
+            conversation.bot_failures = 0
+            return self._say(
+                conversation, text, body, intent=intent, citations=citations, hits=hits
+            )
+        if intent in ("claim_progress", "renewal_change") and (
+            reading.account_specific or intent == "claim_progress"
+        ):
+            if conversation.customer_id is None:
+                conversation.pending_intent = intent
+                return self._say(conversation, text, book.identity_prompt, intent=intent, ask=True)
+            return self._account_answer(conversation, text, intent)
+        if intent == "renewal_change":
+            return self._knowledge_fallback(conversation, text, intent, vector)
+        if intent == "to_human":
+            return self._say(conversation, text, book.to_human_info, intent=intent)
+        if intent == "complaint":
+            return self._say(conversation, text, book.complaint_channel, intent=intent)
+        closing = reading.matched.get(ChatIntent.OTHER.value)  # a greeting, thanks or goodbye
+        if closing:
+            greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
+            return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
+        conversation.bot_failures += 1  # the bot did not understand: counts as a failure
+        return self._say(conversation, text, book.other, intent)
+
+    def _knowledge_fallback(
+        self, conversation: Conversation, text: str, intent: str, vector: np.ndarray
+    ) -> BotAnswer:
+        hits = self._search(
+            SearchRequest(
+                query=text, k=3, filters=SearchFilters(kinds=[PassageKind.CLAUSE, PassageKind.FAQ])
+            ),
+            vector,
+        ).hits
+        if retrieval_confidence(hits) < self._min_confidence:
+            conversation.bot_failures += 1
+            return self._say(conversation, text, self.answers.no_answer, intent=intent)
+        body, citations = grounded(self.answers.knowledge, hits, self._values(conversation))
+        conversation.bot_failures = 0
+        return self._say(conversation, text, body, intent=intent, citations=citations, hits=hits)
+
+    def _verify(
+        self,
+        conversation: Conversation,
+        text: str,
+        reading: MessageReading,
+        number: str,
+        last4: str,
+        submit: bool,
+    ) -> BotAnswer:
+        intent = conversation.pending_intent or reading.intent.value
+        conversation.intents.append(intent)
+        customer_id = self._customers.verify(number, last4)
+        if customer_id is None:
+            conversation.identity_failures += 1
+            conversation.bot_failures += 1
+            if conversation.bot_failures >= MAX_BOT_FAILURES:  # a person verifies instead
+                conversation.pending_intent = None
+                decision = RouteDecision(route="human", reasons=[Reason.BOT_FAILED])
+                return self._hand_over(conversation, text, intent, decision, submit)
+            # a failed check reveals nothing: not which part was wrong, not whether it exists
+            return self._say(conversation, text, self.answers.identity_failed, intent, ask=True)
+        conversation.customer_id = customer_id
+        conversation.pending_intent = None
+        conversation.identity_failures = 0
+        return self._account_answer(conversation, text, intent)
+
+    def _account_answer(self, conversation: Conversation, text: str, intent: str) -> BotAnswer:
+        assert conversation.customer_id is not None
+        profile = self._customers.profile(conversation.customer_id)
+        values = self._values(conversation, profile)
+        book = self.answers
+        if intent == "claim_progress":
+            if not profile.claims:
+                body = fill(book.claim_none, values)
+            else:
+                latest = max(profile.claims, key=lambda c: c.reported_at)
+                stage_note = book.stages.get(latest.stage, "")
+                body = fill(book.claim_status, values | {"进度说明": stage_note})
+        else:
+            body = fill(book.policy_status, values)
+        conversation.bot_failures = 0
+        return self._say(conversation, text, body, intent=intent)
+
+    def _hand_over(
+        self,
+        conversation: Conversation,
+        text: str,
+        intent: str,
+        decision: RouteDecision,
+        submit: bool,
+    ) -> BotAnswer:
+        reasons = sorted(
+            (r.value for r in decision.reasons),
+            key=lambda r: URGENCY.index(r) if r in URGENCY else len(URGENCY),
+        )
+        profile = self._profile(conversation)
+        values = self._values(conversation, profile)
+        why = "、".join(REASON_TEXT.get(r, r) for r in reasons[:2])
+        parts = []
+        if decision.safety_first:
+            parts.append(self.answers.safety)
+        parts.append(fill(self.answers.handoff, values | {"原因": why}))
+        reply = "".join(parts)
+        handoff_id: str | None = None
+        if submit:
+            opener, _ = self._guard.sanitize(fill(self.answers.opener(reasons), values))
+            transcript = [*conversation.turns]
+            handoff = self._queue.submit(
+                NewHandoff(
+                    session_id=conversation.id,
+                    customer=profile,
+                    transcript=transcript,
+                    intent=intent,
+                    intent_label=INTENT_LABELS.get(intent, intent),
+                    mood=[
+                        MoodPoint(turn=i, label=m.label, intensity=m.intensity, upset=m.upset)
+                        for i, m in enumerate(conversation.moods)
+                    ],
+                    references=conversation.references,
+                    bot_answers=conversation.answers,
+                    reasons=reasons,
+                    reason_text=[REASON_TEXT.get(r, r) for r in reasons],
+                    suggested_reply=opener,
+                )
+            )
+            handoff_id = handoff.id
+            conversation.handoff_id = handoff_id
+        return self._say(
+            conversation,
+            text,
+            reply,
+            route="human",
+            intent=intent,
+            reasons=reasons,
+            handoff_id=handoff_id,
+        )
+
+    # ----- helpers ----------------------------------------------------------------------------
+
+    def _profile(self, conversation: Conversation) -> CustomerProfile | None:
+        if conversation.customer_id is None:
+            return None
+        return self._customers.profile(conversation.customer_id)
+
+    def _values(
+        self, conversation: Conversation, profile: CustomerProfile | None = None
+    ) -> dict[str, str]:
+        profile = profile or self._profile(conversation)
+        if profile is None:  # unverified: templates read "{客户称呼}您好" → "您好"
+            return {"客户称呼": ""}
+        values = profile.placeholders()
+        if profile.policies:
+            values["到期日"] = f"{profile.policies[0].end:%Y年%m月%d日}"
+        return values
+
+    def _say(
+        self,
+        conversation: Conversation,
+        text: str,
+        body: str,
+        intent: str,
+        route: str = "bot",
+        citations: list[str] | None = None,
+        reasons: list[str] | None = None,
+        handoff_id: str | None = None,
+        hits: list[Hit] | None = None,
+        ask: bool = False,
+    ) -> BotAnswer:
+        source = "template"
+        if hits and self._phraser is not None:
+            phrased = self._phraser.phrase_reply(
+                text, body, [f"{h.citation}：{h.text}" for h in hits[:2]]
+            )
+            body, source = phrased.text, phrased.source
+        cleaned, _ = self._guard.sanitize(body)
+        conversation.answers.append(cleaned)
+        conversation.turns.append(Turn(speaker=Speaker.AGENT, text=cleaned))
+        return BotAnswer(
+            session_id=conversation.id,
+            text=text,
+            route="human" if route == "human" else "bot",
+            intent=intent,
+            answer=cleaned,
+            citations=citations or [],
+            reasons=reasons or [],
+            handoff_id=handoff_id,
+            needs_identity=ask,
+            verified=conversation.customer_id is not None,
+            source=source,
+        )

@@ -1,0 +1,352 @@
+"""Reading a self-service chat message: its intent and what in it calls for a person (pure).
+
+The words live in a trainer-edited YAML file (``data/chatbot/routing_rules.yaml``); this module
+normalises the message, cuts it into clauses, applies the rules and ROUTING.md's precedence.
+Routing itself (which also weighs the emotion classifier and retrieval) is ``chatbot.routing``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from core.files import check_patterns, read_yaml
+
+CARRY_TURNS = 3  # how many earlier customer messages a topic-less message may take its topic from
+
+
+class ChatIntent(StrEnum):
+    """What a chat message is about (ROUTING.md, "Intents")."""
+
+    CLAUSE_QUERY = "clause_query"
+    REPORT_CLAIM = "report_claim"
+    CLAIM_PROGRESS = "claim_progress"
+    CLAIM_MATERIALS = "claim_materials"
+    RENEWAL_CHANGE = "renewal_change"
+    VALUE_ADDED = "value_added"
+    COMPLAINT = "complaint"
+    TO_HUMAN = "to_human"
+    OTHER = "other"
+
+
+class Reason(StrEnum):
+    """Why a message is routed as it is, in the order reasons are reported.
+
+    The first seven are human triggers found in the words; ``account_specific`` and
+    ``injection_attempt`` are recorded but never route to a person; ``low_confidence`` and
+    ``bot_failed`` come from the conversation, not the words (see ``chatbot.routing``).
+    """
+
+    INJURY_EMERGENCY = "injury_emergency"
+    LEGAL_THREAT = "legal_threat"
+    UPSET = "upset"
+    COMPLAINT = "complaint"
+    DISPUTE = "dispute"
+    NEEDS_DECISION = "needs_decision"
+    EXPLICIT_REQUEST = "explicit_request"
+    LOW_CONFIDENCE = "low_confidence"
+    BOT_FAILED = "bot_failed"
+    ACCOUNT_SPECIFIC = "account_specific"
+    INJECTION_ATTEMPT = "injection_attempt"
+
+
+HUMAN_TRIGGERS: frozenset[Reason] = frozenset(
+    {
+        Reason.EXPLICIT_REQUEST,
+        Reason.COMPLAINT,
+        Reason.LEGAL_THREAT,
+        Reason.DISPUTE,
+        Reason.INJURY_EMERGENCY,
+        Reason.UPSET,
+        Reason.NEEDS_DECISION,
+    }
+)
+"""Reasons in the words that send a message to a person."""
+
+WORD_REASONS: frozenset[Reason] = HUMAN_TRIGGERS | {
+    Reason.ACCOUNT_SPECIFIC,
+    Reason.INJECTION_ATTEMPT,
+}
+"""Reasons a rule file may name (the others come from the conversation)."""
+
+COMPLAINT_TRIGGERS: frozenset[Reason] = frozenset(
+    {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
+)
+"""Reasons that make the intent ``complaint`` whatever the topic."""
+
+_CARRYABLE_FROM = frozenset({ChatIntent.OTHER, ChatIntent.TO_HUMAN})
+"""Intents a message may replace with an earlier topic (they name no substantive topic)."""
+
+
+class _Rule(BaseModel):
+    id: str = Field(min_length=1)
+    patterns: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+    unless_scope: Literal["clause", "message"] = "clause"
+
+    _compiles = field_validator("patterns", "unless")(check_patterns)
+
+
+class TopicRule(_Rule):
+    """One topic rule as written in the YAML file: words that name the message's intent."""
+
+    intent: ChatIntent
+
+
+class TriggerRule(_Rule):
+    """One trigger rule as written in the YAML file: words that record a reason."""
+
+    reason: Reason
+    suppressed_by_injection: bool = False
+
+    @field_validator("reason")
+    @classmethod
+    def _from_the_words(cls, value: Reason) -> Reason:
+        if value not in WORD_REASONS:
+            raise ValueError(f"reason {value.value!r} comes from the conversation, not from words")
+        return value
+
+
+class MessageRulesFile(BaseModel):
+    """The whole rule file."""
+
+    topics: list[TopicRule] = Field(min_length=1)
+    triggers: list[TriggerRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> MessageRulesFile:
+        seen: set[str] = set()
+        for rule in [*self.topics, *self.triggers]:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+
+
+class MessageReading(BaseModel):
+    """What the rules read in one customer message."""
+
+    intent: ChatIntent = ChatIntent.OTHER
+    triggers: list[Reason] = Field(
+        default_factory=list, description="human triggers found in the words, in Reason order"
+    )
+    matched: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="the words behind each intent and reason, keyed by their value",
+    )
+    injection: bool = False
+    account_specific: bool = False
+    carried_over: bool = Field(
+        default=False, description="the intent comes from an earlier message"
+    )
+
+    @property
+    def injection_only(self) -> bool:
+        """An injection attempt with no genuine need (no human trigger, no topic)."""
+        return self.injection and not self.triggers and self.intent is ChatIntent.OTHER
+
+    @field_validator("triggers")
+    @classmethod
+    def _human_triggers_only(cls, value: list[Reason]) -> list[Reason]:
+        stray = [r.value for r in value if r not in HUMAN_TRIGGERS]
+        if stray:
+            raise ValueError(f"not human triggers: {', '.join(stray)}")
+        return value
+
+
+_REPEATED_MARK = re.compile(r"([^\w\s])\1+")
+_SPACES = re.compile(r"[^\S\n]+")
+_LINE_BREAKS = re.compile(r" ?\n\s*")
+_CLAUSE_MARKS = re.compile(r"[。!?,;:、\n]+")
+# a space next to a Chinese character separates clauses; spaces between ASCII words do not
+_CLAUSE_SPACE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
+
+
+def normalise(text: str) -> str:
+    """The message in the form the rules are written against.
+
+    Full-width forms become half-width (NFKC), ASCII letters lower case, a run of the same
+    punctuation mark one mark, a run of spaces one space, a run of line breaks one line break;
+    the ends are stripped.
+
+    Args:
+        text: the customer's message as typed.
+
+    Returns:
+        The normalised text.
+    """
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _REPEATED_MARK.sub(r"\1", text.replace("\r", "\n"))
+    return _LINE_BREAKS.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+def split_clauses(normalised: str) -> list[str]:
+    """The clauses of a normalised message, punctuation dropped.
+
+    Args:
+        normalised: output of ``normalise``.
+
+    Returns:
+        The non-empty clauses in order (cut at 。!?,;:、, line breaks, and at a space next to a
+        Chinese character).
+    """
+    parts = _CLAUSE_MARKS.split(normalised)
+    clauses: list[str] = []
+    for part in parts:
+        clauses += [c.strip() for c in _CLAUSE_SPACE.split(part)]
+    return [c for c in clauses if c]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...]
+    message_scope: bool
+
+    @classmethod
+    def of(cls, rule: _Rule) -> _Compiled:
+        return cls(
+            tuple(re.compile(p) for p in rule.patterns),
+            tuple(re.compile(p) for p in rule.unless),
+            rule.unless_scope == "message",
+        )
+
+    def words(self, clauses: Sequence[str]) -> list[str]:
+        """The matched words, in clause order; empty when nothing matches or `unless` cancels."""
+        if self.message_scope and any(u.search(c) for u in self.unless for c in clauses):
+            return []
+        found: list[str] = []
+        for clause in clauses:
+            if not self.message_scope and any(u.search(clause) for u in self.unless):
+                continue
+            for pattern in self.patterns:
+                match = pattern.search(clause)
+                if match and match.group(0):
+                    found.append(match.group(0))
+        return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class _Topic:
+    intent: ChatIntent
+    words: list[str]
+
+
+class MessageRules:
+    """Compiled topic and trigger rules; ``read`` is pure."""
+
+    def __init__(self, spec: MessageRulesFile) -> None:
+        self.spec = spec
+        self._topics = [(rule, _Compiled.of(rule)) for rule in spec.topics]
+        self._triggers = [(rule, _Compiled.of(rule)) for rule in spec.triggers]
+
+    @classmethod
+    def load(cls, path: Path) -> MessageRules:
+        """Read and validate a rule file.
+
+        Args:
+            path: the YAML file (normally ``data/chatbot/routing_rules.yaml``).
+
+        Returns:
+            The compiled rules.
+
+        Raises:
+            ConfigurationError: a missing file, bad YAML, an invalid entry or a bad regular
+                expression, naming the file.
+        """
+        return cls(read_yaml(path, MessageRulesFile))
+
+    def read(self, text: str, history: Sequence[str] = ()) -> MessageReading:
+        """Intent, human triggers and recorded properties of the latest customer message.
+
+        Precedence (ROUTING.md): complaint, legal_threat or dispute make the intent
+        ``complaint``; otherwise the first topic rule that matches; an emergency with no other
+        topic is ``report_claim``; an explicit request with no other topic is ``to_human``;
+        else ``other``. A message no topic rule matches ("好的", "那要多久"), or a bare request
+        for a person, takes the topic of the latest of the last ``CARRY_TURNS`` history
+        messages that has one, unless it is an injection attempt. Triggers never carry over.
+
+        Args:
+            text: the latest customer message.
+            history: earlier customer messages of the conversation, oldest first.
+
+        Returns:
+            The reading.
+        """
+        clauses = split_clauses(normalise(text))
+        found = self._find_triggers(clauses)
+        topic = self._find_topic(clauses)
+        triggers = [r for r in Reason if r in found and r in HUMAN_TRIGGERS]
+        injection = Reason.INJECTION_ATTEMPT in found
+        intent = _intent(topic, triggers)
+        matched = {reason.value: words for reason, words in found.items()}
+        if topic is not None:
+            known = matched.get(topic.intent.value, [])
+            matched[topic.intent.value] = list(dict.fromkeys([*known, *topic.words]))
+
+        carried = False
+        bare_request = intent is ChatIntent.TO_HUMAN and Reason.EXPLICIT_REQUEST in triggers
+        if not injection and (topic is None or bare_request) and intent in _CARRYABLE_FROM:
+            earlier = self._earlier_topic(history)
+            if earlier is not None:
+                intent, carried = earlier.intent, True
+                matched.setdefault(earlier.intent.value, earlier.words)
+
+        return MessageReading(
+            intent=intent,
+            triggers=triggers,
+            matched=matched,
+            injection=injection,
+            account_specific=Reason.ACCOUNT_SPECIFIC in found,
+            carried_over=carried,
+        )
+
+    def _find_topic(self, clauses: Sequence[str]) -> _Topic | None:
+        for rule, compiled in self._topics:
+            words = compiled.words(clauses)
+            if words:
+                return _Topic(rule.intent, words)
+        return None
+
+    def _find_triggers(self, clauses: Sequence[str]) -> dict[Reason, list[str]]:
+        hits = [(rule, compiled.words(clauses)) for rule, compiled in self._triggers]
+        injection = any(words and r.reason is Reason.INJECTION_ATTEMPT for r, words in hits)
+        found: dict[Reason, list[str]] = {}
+        for rule, words in hits:
+            if not words or (injection and rule.suppressed_by_injection):
+                continue
+            found[rule.reason] = list(dict.fromkeys([*found.get(rule.reason, []), *words]))
+        return found
+
+    def _earlier_topic(self, history: Sequence[str]) -> _Topic | None:
+        """The intent of the latest recent history message with a substantive one."""
+        for past in reversed(history[-CARRY_TURNS:]):
+            clauses = split_clauses(normalise(past))
+            found = self._find_triggers(clauses)
+            topic = self._find_topic(clauses)
+            intent = _intent(topic, found)
+            if intent not in _CARRYABLE_FROM:
+                words = topic.words if topic else [w for ws in found.values() for w in ws]
+                return _Topic(intent, words)
+        return None
+
+
+def _intent(topic: _Topic | None, triggers: Iterable[Reason]) -> ChatIntent:
+    """ROUTING.md's precedence over the first topic rule and the human triggers."""
+    present = set(triggers)
+    if present & COMPLAINT_TRIGGERS:
+        return ChatIntent.COMPLAINT
+    if topic is not None and topic.intent is not ChatIntent.TO_HUMAN:
+        return topic.intent
+    if Reason.INJURY_EMERGENCY in present:
+        return ChatIntent.REPORT_CLAIM
+    if topic is not None or Reason.EXPLICIT_REQUEST in present:
+        return ChatIntent.TO_HUMAN
+    return ChatIntent.OTHER

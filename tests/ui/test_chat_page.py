@@ -1,0 +1,83 @@
+"""The customer chat page and the console's handoff inbox, driven with AppTest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chatbot.handoff import HandoffState
+from core.services import Services
+from core.settings import PROJECT_ROOT
+from customers.demo import generate
+from ui.resources import get_services
+
+pytestmark = pytest.mark.integration
+
+CHAT = str(PROJECT_ROOT / "ui" / "pages" / "chat.py")
+CONSOLE = str(PROJECT_ROOT / "ui" / "pages" / "console.py")
+
+
+@pytest.fixture
+def pages(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    services = Services(demo_services.settings)
+    if not services.customers.count():
+        services.customers.load_records(generate(40))
+    monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
+    get_services.clear()
+    yield services
+    get_services.clear()
+
+
+def _run(app: AppTest) -> AppTest:
+    app = app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _send(app: AppTest, text: str) -> AppTest:
+    app.chat_input[0].set_value(text)
+    return _run(app)
+
+
+def _captions(app: AppTest) -> str:
+    return "\n".join(str(c.value) for c in app.caption)
+
+
+def test_the_bot_answers_with_citations(pages: Services) -> None:
+    app = _run(AppTest.from_file(CHAT, default_timeout=90))
+    app = _send(app, "挡风玻璃被石子打碎了，车损险管不管")
+    assistant = [m for m in app.chat_message if m.name == "assistant"]
+    assert len(assistant) == 2  # the greeting and the answer
+    assert "依据" in _captions(app)
+    app = _send(app, " ")
+    assert app.error and "empty" in app.error[0].value
+
+
+def test_an_injury_is_handed_over_and_an_agent_takes_it_from_the_inbox(pages: Services) -> None:
+    chat = _run(AppTest.from_file(CHAT, default_timeout=90))
+    chat = _send(chat, "我们撞车了，副驾驶的人头在流血，现在怎么办")
+    assert "已转人工" in _captions(chat)
+    waiting = [h for h in pages.handoffs.list(HandoffState.WAITING) if h.priority == 0]
+    handoff = next(h for h in waiting if "头在流血" in h.transcript[0].text)
+
+    console = _run(AppTest.from_file(CONSOLE, default_timeout=90))
+    assert any(b.key == f"accept-{handoff.id}" for b in console.button)
+    console.button(key=f"accept-{handoff.id}").click()
+    console = _run(console)
+    assert "坐席工号" in " ".join(w.value for w in console.warning)  # who is accepting?
+    console.text_input(key="agent_name").input("A007")
+    console.button(key=f"accept-{handoff.id}").click()
+    console = _run(console)
+    assert pages.handoffs.get(handoff.id).accepted_by == "A007"
+    assert console.text_area(key="draft").value == handoff.suggested_reply
+    assert "头在流血" in "\n".join(m.value for c in console.chat_message for m in c.markdown)
+    assert "转人工原因" in _captions(console)
+
+    second = _run(AppTest.from_file(CONSOLE, default_timeout=90))  # another agent's tab
+    assert not any(b.key == f"accept-{handoff.id}" for b in second.button)
+
+    console.button(key="resolve_handoff").click()
+    console = _run(console)
+    assert pages.handoffs.get(handoff.id).state is HandoffState.RESOLVED

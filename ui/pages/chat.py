@@ -1,0 +1,70 @@
+"""Self-service chat (demo channel): a customer asks the chatbot; complex cases go to a human."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assist.models import Speaker
+from chatbot.models import BotAnswer
+from core.errors import IndexNotBuiltError, PolicyDeskError
+from ui.i18n import t
+from ui.resources import get_services
+
+CHAT = "chat_id"
+ANSWERS = "chat_answers"
+
+
+def _new_conversation() -> None:
+    st.session_state.pop(CHAT, None)
+    st.session_state[ANSWERS] = []
+
+
+def render_answer_meta(answer: BotAnswer) -> None:
+    """Citations and, after a handoff, its number and reasons."""
+    if answer.citations:
+        st.caption(f"{t('citations')}：{'、'.join(answer.citations)}")
+    if answer.route == "human":
+        handoff = f" · {t('handoff_no')} {answer.handoff_id}" if answer.handoff_id else ""
+        st.caption(f"🧑‍💼 {t('routed_human')}{handoff}")
+
+
+def main() -> None:
+    st.header(t("chat_header"))
+    st.button(t("new_chat"), on_click=_new_conversation)
+    try:
+        bot = get_services().chatbot()
+    except IndexNotBuiltError:
+        st.warning(t("index_missing"))
+        return
+    except PolicyDeskError as exc:
+        st.error(f"{t('model_missing')}{exc}")
+        return
+    if CHAT not in st.session_state:
+        st.session_state[CHAT] = bot.start("web").id
+        st.session_state[ANSWERS] = []
+    conversation = bot.conversation(st.session_state[CHAT])
+    answers: list[BotAnswer] = st.session_state.setdefault(ANSWERS, [])
+    with st.chat_message("assistant"):
+        st.write(bot.answers.greeting)
+    replies = iter(answers)
+    for turn in conversation.turns:
+        if turn.speaker is Speaker.CUSTOMER:
+            with st.chat_message("user"):
+                st.write(turn.text)
+        else:
+            with st.chat_message("assistant"):
+                st.write(turn.text)
+                answer = next(replies, None)
+                if answer is not None:
+                    render_answer_meta(answer)
+    text = st.chat_input(t("chat_placeholder"))
+    if text:
+        try:
+            answers.append(bot.post(st.session_state[CHAT], text))
+        except PolicyDeskError as exc:
+            st.error(f"{t('chat_error')}{exc}")
+            return
+        st.rerun()
+
+
+main()
