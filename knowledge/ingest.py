@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -67,6 +68,49 @@ class IngestService:
         started = started if started is not None else time.perf_counter()
         self._catalog.create_schema()
         existing = self._catalog.hashes()
+        new_ids = {p.id for p in passages}
+        source_set = set(sources)
+        removed = [
+            pid for pid, (_, src) in existing.items() if src in source_set and pid not in new_ids
+        ]
+        return self._commit(passages, removed, existing, list(sources), started)
+
+    def apply_items(self, upserts: Sequence[Passage], removals: Sequence[str] = ()) -> IngestReport:
+        """Add or replace some passages and remove others by id, whatever source they came from.
+
+        The same incremental, atomic switch as ``apply``: only new or changed passages are
+        embedded, and until the catalog commits, searches keep using the previous collection.
+        Removing an id that is not indexed does nothing.
+
+        Args:
+            upserts: passages to add or replace (by id).
+            removals: passage ids to take out of the index.
+
+        Returns:
+            What changed; ``files`` is empty.
+
+        Raises:
+            ValueError: an id given twice, or both upserted and removed.
+        """
+        started = time.perf_counter()
+        counts = Counter(p.id for p in upserts)
+        clashes = sorted({i for i, n in counts.items() if n > 1} | (counts.keys() & set(removals)))
+        if clashes:
+            raise ValueError(f"passage ids given twice or both upserted and removed: {clashes}")
+        self._catalog.create_schema()
+        existing = self._catalog.hashes()
+        removed = [pid for pid in dict.fromkeys(removals) if pid in existing]
+        return self._commit(upserts, removed, existing, [], started)
+
+    def _commit(
+        self,
+        passages: Sequence[Passage],
+        removed: list[str],
+        existing: dict[str, tuple[str, str]],
+        files: list[str],
+        started: float,
+    ) -> IngestReport:
+        """Embed what changed into a new collection and switch the catalog to it atomically."""
         active = self._catalog.state(ACTIVE_COLLECTION)
         # vectors depend on the model and on how passages are cut: either change means re-embedding
         fingerprint = (
@@ -78,16 +122,12 @@ class IngestService:
             or self._catalog.state(EMBEDDER_FINGERPRINT) != fingerprint
         )
         new_ids = {p.id for p in passages}
-        source_set = set(sources)
-        removed = [
-            pid for pid, (_, src) in existing.items() if src in source_set and pid not in new_ids
-        ]
         changed = [
             p for p in passages if rebuild or existing.get(p.id, ("", ""))[0] != p.content_hash()
         ]
         added = sum(1 for p in changed if p.id not in existing)
         report = dict(
-            files=list(sources),
+            files=files,
             passages=len(passages),
             added=added,
             updated=len(changed) - added,

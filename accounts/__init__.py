@@ -1,0 +1,1 @@
+"""Local accounts: users with hashed passwords and roles, and what each role may do."""

@@ -1,0 +1,292 @@
+"""Scoring the trainers' golden question set: R@k, MRR@10, each miss, and the change since a run.
+
+``evaluate`` and ``compare`` are pure. ``run_golden_eval`` runs a search function (the live
+retriever, or a preview retriever over a draft) over the golden set, compares with the last
+baseline run and records the new run. The stores live in ``knowledge.golden``; this module only
+needs the small protocols below, so it does not import them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from core.errors import PolicyDeskError
+from core.models import Hit, SearchRequest, SearchResult
+from evaluation.metrics import first_relevant_rank, mrr_at_k, recall_at_k
+
+DEFAULT_KS = (1, 3, 5)
+MRR_DEPTH = 10
+TOP_SHOWN = 5
+LIVE_LABEL = "live"
+
+Search = Callable[[str], list[Hit]]
+"""A retriever under test: question → hits, best first (at least ``MRR_DEPTH`` of them)."""
+
+
+class GoldenCase(Protocol):
+    """A golden question as scoring needs it (``knowledge.golden.GoldenQuestion`` is one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def question(self) -> str: ...
+
+    @property
+    def expected_ids(self) -> Sequence[str]: ...
+
+
+class RankedPassage(BaseModel):
+    """One retrieved passage id, with its citation when the search returned one."""
+
+    id: str
+    citation: str = ""
+
+
+class QuestionResult(BaseModel):
+    """How one golden question fared."""
+
+    question_id: int
+    question: str
+    expected_ids: list[str]
+    rank: int | None = Field(
+        description="1-based rank of the first expected passage within the top MRR_DEPTH, or None"
+    )
+    top: list[RankedPassage] = Field(description="what the search returned first, best first")
+
+
+class EvalReport(BaseModel):
+    """Retrieval quality over the golden set."""
+
+    ks: list[int]
+    recall: dict[int, float] = Field(description="R@k: share of questions answered in the top k")
+    mrr: float = Field(description=f"MRR@{MRR_DEPTH}")
+    results: list[QuestionResult]
+
+    @property
+    def questions(self) -> int:
+        """Number of questions scored."""
+        return len(self.results)
+
+    def is_hit(self, result: QuestionResult) -> bool:
+        """True when an expected passage is within the largest k."""
+        return result.rank is not None and result.rank <= max(self.ks)
+
+    @property
+    def misses(self) -> list[QuestionResult]:
+        """Questions with no expected passage within the largest k, each with what came instead."""
+        return [r for r in self.results if not self.is_hit(r)]
+
+
+class QuestionChange(BaseModel):
+    """A question that went from miss to hit, or hit to miss, between two runs."""
+
+    question_id: int
+    question: str
+    rank_before: int | None
+    rank_after: int | None
+    expected_changed: bool = Field(description="the expected ids were edited between the runs")
+    top: list[RankedPassage] = Field(description="what the current run returned first")
+
+
+class EvalDelta(BaseModel):
+    """What changed since a previous run (empty when there is none)."""
+
+    has_baseline: bool
+    recall: dict[int, float] = Field(
+        default_factory=dict, description="current R@k − previous, for each k both runs have"
+    )
+    mrr: float | None = None
+    newly_fixed: list[QuestionChange] = Field(default_factory=list)
+    newly_broken: list[QuestionChange] = Field(default_factory=list)
+    added_questions: list[int] = Field(default_factory=list)
+    removed_questions: list[int] = Field(default_factory=list)
+
+
+class StoredRun(Protocol):
+    """A recorded run as ``run_golden_eval`` reads it back."""
+
+    @property
+    def report(self) -> EvalReport: ...
+
+
+class GoldenQuestions(Protocol):
+    """Where the golden questions come from (``knowledge.golden.GoldenSet``)."""
+
+    def list(self) -> Sequence[GoldenCase]: ...
+
+
+class RunLog(Protocol):
+    """Where runs are recorded (``knowledge.golden.EvaluationRuns``)."""
+
+    def latest(self, label: str | None = None) -> StoredRun | None: ...
+
+    def record(
+        self, report: EvalReport, actor: str, label: str, at: datetime | None = None
+    ) -> StoredRun: ...
+
+
+def evaluate(
+    questions: Sequence[GoldenCase],
+    rankings: Sequence[Sequence[str]],
+    ks: Sequence[int] = DEFAULT_KS,
+    citations: Mapping[str, str] | None = None,
+) -> EvalReport:
+    """Score rankings against the golden questions.
+
+    Args:
+        questions: the golden questions.
+        rankings: for each question, the retrieved passage ids, best first.
+        ks: the cut-offs for R@k; a question is a miss when nothing expected is in the top max(ks).
+        citations: passage id → citation, to show with what came instead (optional).
+
+    Returns:
+        R@k for each k, MRR@10, and every question's rank and top results.
+
+    Raises:
+        ValueError: no questions, a ranking count that differs from the question count, or a
+            k below 1.
+    """
+    if not questions:
+        raise ValueError("no golden questions to evaluate")
+    if len(rankings) != len(questions):
+        raise ValueError(f"{len(rankings)} rankings for {len(questions)} questions")
+    cutoffs = sorted(set(ks))
+    if not cutoffs or cutoffs[0] < 1:
+        raise ValueError(f"ks must be whole numbers of at least 1, got {list(ks)}")
+    names = citations or {}
+    relevant = [set(q.expected_ids) for q in questions]
+    depth = max(MRR_DEPTH, cutoffs[-1])
+    shown = max(TOP_SHOWN, cutoffs[-1])
+    results = [
+        QuestionResult(
+            question_id=question.id,
+            question=question.question,
+            expected_ids=list(question.expected_ids),
+            rank=first_relevant_rank(ranking[:depth], gold),
+            top=[RankedPassage(id=pid, citation=names.get(pid, "")) for pid in ranking[:shown]],
+        )
+        for question, ranking, gold in zip(questions, rankings, relevant, strict=True)
+    ]
+    return EvalReport(
+        ks=cutoffs,
+        recall={k: recall_at_k(rankings, relevant, k) for k in cutoffs},
+        mrr=mrr_at_k(rankings, relevant, MRR_DEPTH),
+        results=results,
+    )
+
+
+def compare(previous: EvalReport | None, current: EvalReport) -> EvalDelta:
+    """The change from a previous run to the current one.
+
+    Questions are matched by id; hit or miss is judged by the current run's largest k for both.
+
+    Args:
+        previous: the earlier run, or None when there is none.
+        current: the new run.
+
+    Returns:
+        Metric deltas (current − previous), the questions newly fixed and newly broken, and the
+        ids of questions added to or removed from the set in between.
+    """
+    if previous is None:
+        return EvalDelta(has_baseline=False)
+    before = {r.question_id: r for r in previous.results}
+    after = {r.question_id: r for r in current.results}
+    fixed: list[QuestionChange] = []
+    broken: list[QuestionChange] = []
+    for qid, now in after.items():
+        then = before.get(qid)
+        if then is None:
+            continue
+        hit_then, hit_now = current.is_hit(then), current.is_hit(now)
+        if hit_then == hit_now:
+            continue
+        change = QuestionChange(
+            question_id=qid,
+            question=now.question,
+            rank_before=then.rank,
+            rank_after=now.rank,
+            expected_changed=set(then.expected_ids) != set(now.expected_ids),
+            top=now.top,
+        )
+        (fixed if hit_now else broken).append(change)
+    return EvalDelta(
+        has_baseline=True,
+        recall={
+            k: round(current.recall[k] - previous.recall[k], 6)
+            for k in current.ks
+            if k in previous.recall
+        },
+        mrr=round(current.mrr - previous.mrr, 6),
+        newly_fixed=fixed,
+        newly_broken=broken,
+        added_questions=[qid for qid in after if qid not in before],
+        removed_questions=[qid for qid in before if qid not in after],
+    )
+
+
+def run_golden_eval(
+    golden: GoldenQuestions,
+    runs: RunLog,
+    search: Search,
+    actor: str,
+    label: str,
+    ks: Sequence[int] = DEFAULT_KS,
+    baseline_label: str | None = LIVE_LABEL,
+) -> tuple[EvalReport, EvalDelta]:
+    """Run the golden set through a search function, compare with the baseline, record the run.
+
+    Args:
+        golden: the golden questions.
+        runs: where runs are kept.
+        search: the retriever under test (see ``search_with``).
+        actor: who started the run.
+        label: what was measured, e.g. ``"live"`` or ``"draft preview"``.
+        ks: the R@k cut-offs.
+        baseline_label: compare with the latest run with this label (by default the latest live
+            run, so a draft preview shows its effect against what is published); None compares
+            with the latest run of any label.
+
+    Returns:
+        The new run's report and its change since the baseline.
+
+    Raises:
+        PolicyDeskError: an empty golden set, or a search that fails (e.g. no index yet).
+    """
+    questions = list(golden.list())
+    if not questions:
+        raise PolicyDeskError("the golden question set is empty: add questions first")
+    rankings: list[list[str]] = []
+    citations: dict[str, str] = {}
+    for question in questions:
+        hits = search(question.question)
+        rankings.append([hit.id for hit in hits])
+        citations.update((hit.id, hit.citation) for hit in hits)
+    report = evaluate(questions, rankings, ks, citations)
+    baseline = runs.latest(baseline_label)
+    delta = compare(baseline.report if baseline is not None else None, report)
+    runs.record(report, actor, label)
+    return report, delta
+
+
+class _Searcher(Protocol):
+    def search(self, request: SearchRequest) -> SearchResult: ...
+
+
+def search_with(retriever: _Searcher, k: int = MRR_DEPTH) -> Search:
+    """Adapt a retriever (``HybridRetriever`` or a preview one) to a golden-set search function.
+
+    Args:
+        retriever: anything with ``search(SearchRequest) -> SearchResult``.
+        k: how many hits to take per question (MRR needs ``MRR_DEPTH``).
+    """
+
+    def search(question: str) -> list[Hit]:
+        return retriever.search(SearchRequest(query=question, k=k)).hits
+
+    return search

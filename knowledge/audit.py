@@ -1,0 +1,194 @@
+"""The audit log: who did what to which item, when. Append-only, viewable and exportable.
+
+``record`` can join a caller's transaction (pass its ``Connection``) so a state change and its
+audit entry commit together or not at all. Personal identifiers in targets and details are masked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
+
+from core.errors import PolicyDeskError
+from customers.masking import redact
+
+metadata = MetaData()
+
+audit_table = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("action", String(40), nullable=False, index=True),
+    Column("target", String(200), nullable=False, index=True),
+    Column("detail", Text, nullable=False),
+)
+
+MAX_DETAIL_CHARS = 2000
+CSV_COLUMNS = ("id", "at", "actor", "action", "target", "detail")
+# a cell starting with one of these is a formula to a spreadsheet program
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+class AuditError(PolicyDeskError):
+    """An audit entry that cannot be recorded (no actor, no action)."""
+
+
+class AuditEntry(BaseModel):
+    """One recorded action."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: str = ""
+
+
+class AuditFilter(BaseModel):
+    """Which entries to show; every field is optional and they combine with AND."""
+
+    actor: str | None = None
+    action: str | None = Field(default=None, description="exact action, or a prefix ending '.'")
+    target: str | None = None
+    since: datetime | None = Field(default=None, description="inclusive")
+    until: datetime | None = Field(default=None, description="exclusive")
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; every time we store is UTC
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite compares stored times as text, so bounds must be in the zone they were stored in
+    return _aware(value).astimezone(UTC)
+
+
+class AuditLog:
+    """Appends and reads audit entries."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        """Create the table if it does not exist."""
+        metadata.create_all(self._engine)
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        detail: str = "",
+        *,
+        connection: Connection | None = None,
+        at: datetime | None = None,
+    ) -> AuditEntry:
+        """Append one entry.
+
+        Args:
+            actor: the username who acted ("system" for set-up jobs).
+            action: a dotted name such as ``kb.publish``.
+            target: what was acted on (an item id, a username).
+            detail: free text; ID, phone and card numbers are masked, and it is cut at 2000 chars.
+            connection: the caller's open transaction, to commit together with its change.
+            at: the time (now by default).
+
+        Raises:
+            AuditError: a blank actor or action.
+        """
+        who, what = actor.strip(), action.strip()
+        if not who or not what:
+            raise AuditError(
+                f"an audit entry needs an actor and an action (got {actor!r}, {action!r})"
+            )
+        values = {
+            "at": _utc(at) if at is not None else datetime.now(UTC),
+            "actor": who[:64],
+            "action": what[:40],
+            "target": redact(target.strip())[:200],
+            "detail": redact(detail.strip())[:MAX_DETAIL_CHARS],
+        }
+        if connection is not None:
+            key = connection.execute(insert(audit_table).values(**values)).inserted_primary_key
+        else:
+            with self._engine.begin() as conn:
+                key = conn.execute(insert(audit_table).values(**values)).inserted_primary_key
+        assert key is not None
+        return AuditEntry(id=int(key[0]), **values)
+
+    def entries(self, filters: AuditFilter | None = None, limit: int = 500) -> list[AuditEntry]:
+        """Entries matching the filters, newest first."""
+        f = filters or AuditFilter()
+        query = select(audit_table).order_by(audit_table.c.at.desc(), audit_table.c.id.desc())
+        if f.actor:
+            query = query.where(audit_table.c.actor == f.actor.strip())
+        if f.action:
+            if f.action.endswith("."):
+                query = query.where(audit_table.c.action.startswith(f.action, autoescape=True))
+            else:
+                query = query.where(audit_table.c.action == f.action)
+        if f.target:
+            query = query.where(audit_table.c.target == f.target.strip())
+        if f.since is not None:
+            query = query.where(audit_table.c.at >= _utc(f.since))
+        if f.until is not None:
+            query = query.where(audit_table.c.at < _utc(f.until))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [
+            AuditEntry(
+                id=row.id,
+                at=_aware(row.at),
+                actor=row.actor,
+                action=row.action,
+                target=row.target,
+                detail=row.detail,
+            )
+            for row in rows
+        ]
+
+
+def export_csv(entries: Sequence[AuditEntry]) -> str:
+    """Entries as CSV text with a header row; times in ISO 8601 UTC.
+
+    Cells that a spreadsheet would run as a formula are prefixed with ``'``. Encode the result as
+    ``utf-8-sig`` when the file is meant for Excel, so Chinese text opens correctly.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        cells = [
+            str(entry.id),
+            entry.at.astimezone(UTC).isoformat(timespec="seconds"),
+            entry.actor,
+            entry.action,
+            entry.target,
+            entry.detail,
+        ]
+        writer.writerow([_safe_cell(cell) for cell in cells])
+    return buffer.getvalue()
+
+
+def _safe_cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value

@@ -1,0 +1,395 @@
+"""Curated items and their versions in SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
+
+``kb_items`` holds each item's workflow state; ``kb_item_versions`` every version's content as
+JSON, never changed after it is written except for who published it and when. Writers open one
+``transaction()`` and pass its connection to every call, so a state change, its new version and
+its audit entry commit together. ``update_item`` is conditional on the state the writer read, so
+of two concurrent changes to one item the second fails instead of overwriting the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from core.errors import PolicyDeskError
+from knowledge.items import (
+    ItemContent,
+    ItemDetail,
+    ItemKind,
+    ItemQuery,
+    ItemStatus,
+    ItemSummary,
+    ItemVersion,
+    KnowledgeItem,
+)
+from knowledge.workflow import applies_on
+
+metadata = MetaData()
+
+items_table = Table(
+    "kb_items",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("current_version", Integer, nullable=False),
+    Column("published_version", Integer),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("review_note", Text, nullable=False),
+)
+
+versions_table = Table(
+    "kb_item_versions",
+    metadata,
+    Column("item_id", String(200), ForeignKey("kb_items.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("author", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("published_by", String(64)),
+    Column("published_at", DateTime(timezone=True)),
+)
+
+
+class ItemNotFoundError(PolicyDeskError):
+    """No item with that id."""
+
+
+class VersionNotFoundError(PolicyDeskError):
+    """The item has no version with that number."""
+
+
+class DuplicateItemError(PolicyDeskError):
+    """An item with that id exists already."""
+
+
+class ConcurrentChangeError(PolicyDeskError):
+    """Someone else changed the item between reading and writing it; reload and try again."""
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; every time we store is UTC
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _item(row: Any) -> KnowledgeItem:
+    return KnowledgeItem(
+        id=row.id,
+        kind=ItemKind(row.kind),
+        status=ItemStatus(row.status),
+        current_version=row.current_version,
+        published_version=row.published_version,
+        created_by=row.created_by,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        review_note=row.review_note,
+    )
+
+
+def _version(row: Any) -> ItemVersion:
+    return ItemVersion(
+        item_id=row.item_id,
+        number=row.number,
+        content=ItemContent.model_validate(row.content),
+        author=row.author,
+        at=_aware(row.at),
+        note=row.note,
+        status=ItemStatus(row.status),
+        published_by=row.published_by,
+        published_at=_aware(row.published_at),
+    )
+
+
+def _unprefixed(row: Any, prefix: str) -> Any:
+    # a join of both tables labels one side's columns to keep their names (status) apart
+    return SimpleNamespace(
+        **{k[len(prefix) :]: v for k, v in row._mapping.items() if k.startswith(prefix)}
+    )
+
+
+def _item_values(item: KnowledgeItem) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "status": item.status.value,
+        "current_version": item.current_version,
+        "published_version": item.published_version,
+        "created_by": item.created_by,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "review_note": item.review_note,
+    }
+
+
+def _version_values(version: ItemVersion) -> dict[str, object]:
+    return {
+        "item_id": version.item_id,
+        "number": version.number,
+        "author": version.author,
+        "at": version.at,
+        "note": version.note,
+        "status": version.status.value,
+        "content": version.content.model_dump(mode="json"),
+        "published_by": version.published_by,
+        "published_at": version.published_at,
+    }
+
+
+def matches_text(item_id: str, content: ItemContent, needle: str) -> bool:
+    """Case-insensitive substring match over the id and the content's textual fields."""
+    wanted = needle.strip().lower()
+    if not wanted:
+        return True
+    haystack = [
+        item_id,
+        content.title,
+        content.text,
+        content.citation,
+        content.document,
+        content.article,
+        *content.tags,
+        *content.data.values(),
+    ]
+    return any(wanted in value.lower() for value in haystack)
+
+
+class KnowledgeRepository:
+    """Reads and writes curated items and their versions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create_schema(self) -> None:
+        """Create the tables if they do not exist."""
+        metadata.create_all(self._engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back when it raises."""
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _reading(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self._engine.connect() as own:
+                yield own
+
+    def find_item(self, item_id: str, conn: Connection | None = None) -> KnowledgeItem | None:
+        """The item, or None."""
+        with self._reading(conn) as c:
+            row = c.execute(select(items_table).where(items_table.c.id == item_id)).first()
+        return _item(row) if row is not None else None
+
+    def get_item(self, item_id: str, conn: Connection | None = None) -> KnowledgeItem:
+        """The item.
+
+        Raises:
+            ItemNotFoundError: no such id.
+        """
+        item = self.find_item(item_id, conn)
+        if item is None:
+            raise ItemNotFoundError(f"no knowledge item {item_id!r}")
+        return item
+
+    def versions(self, item_id: str, conn: Connection | None = None) -> list[ItemVersion]:
+        """Every version of the item, oldest first (empty for an unknown id)."""
+        query = (
+            select(versions_table)
+            .where(versions_table.c.item_id == item_id)
+            .order_by(versions_table.c.number)
+        )
+        with self._reading(conn) as c:
+            return [_version(row) for row in c.execute(query)]
+
+    def version(self, item_id: str, number: int, conn: Connection | None = None) -> ItemVersion:
+        """One version.
+
+        Raises:
+            VersionNotFoundError: the item has no such version.
+        """
+        query = select(versions_table).where(
+            versions_table.c.item_id == item_id, versions_table.c.number == number
+        )
+        with self._reading(conn) as c:
+            row = c.execute(query).first()
+        if row is None:
+            raise VersionNotFoundError(f"knowledge item {item_id!r} has no version {number}")
+        return _version(row)
+
+    def detail(self, item_id: str) -> ItemDetail:
+        """The item with every version, read in one transaction.
+
+        Raises:
+            ItemNotFoundError: no such id.
+        """
+        with self._engine.connect() as conn:
+            item = self.get_item(item_id, conn)
+            return ItemDetail(item=item, versions=self.versions(item_id, conn))
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of these ids are items already."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                batch = wanted[start : start + 500]
+                found.update(
+                    conn.execute(select(items_table.c.id).where(items_table.c.id.in_(batch)))
+                    .scalars()
+                    .all()
+                )
+        return found
+
+    def summaries(self, query: ItemQuery) -> list[ItemSummary]:
+        """Items matching the query with their latest content, ordered by id.
+
+        Kind, status and liveness filter in SQL; product, date and text filter the content.
+        """
+        statement = (
+            select(items_table, versions_table.c.content)
+            .join(
+                versions_table,
+                and_(
+                    versions_table.c.item_id == items_table.c.id,
+                    versions_table.c.number == items_table.c.current_version,
+                ),
+            )
+            .order_by(items_table.c.id)
+        )
+        if query.kind is not None:
+            statement = statement.where(items_table.c.kind == query.kind.value)
+        if query.status is not None:
+            statement = statement.where(items_table.c.status == query.status.value)
+        if query.live is True:
+            statement = statement.where(items_table.c.published_version.is_not(None))
+        elif query.live is False:
+            statement = statement.where(items_table.c.published_version.is_(None))
+        found: list[ItemSummary] = []
+        with self._engine.connect() as conn:
+            for row in conn.execute(statement):
+                content = ItemContent.model_validate(row.content)
+                if query.product is not None and content.product != query.product:
+                    continue
+                if query.effective_on is not None and not applies_on(content, query.effective_on):
+                    continue
+                if query.text and not matches_text(row.id, content, query.text):
+                    continue
+                found.append(ItemSummary(item=_item(row), content=content))
+                if len(found) >= query.limit:
+                    break
+        return found
+
+    def live_versions(self) -> list[tuple[KnowledgeItem, ItemVersion]]:
+        """Every item that serves, with its published version, ordered by id."""
+        version_columns = [c.label(f"v_{c.name}") for c in versions_table.c]
+        statement = (
+            select(items_table, *version_columns)
+            .join(
+                versions_table,
+                and_(
+                    versions_table.c.item_id == items_table.c.id,
+                    versions_table.c.number == items_table.c.published_version,
+                ),
+            )
+            .order_by(items_table.c.id)
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        return [(_item(row), _version(_unprefixed(row, "v_"))) for row in rows]
+
+    def retired_ids(self) -> list[str]:
+        """The ids of retired items."""
+        statement = select(items_table.c.id).where(items_table.c.status == ItemStatus.RETIRED.value)
+        with self._engine.connect() as conn:
+            return list(conn.execute(statement.order_by(items_table.c.id)).scalars())
+
+    def insert_item(self, conn: Connection, item: KnowledgeItem, first: ItemVersion) -> None:
+        """Write a new item with its first version.
+
+        Raises:
+            DuplicateItemError: the id is taken.
+        """
+        if self.find_item(item.id, conn) is not None:
+            raise DuplicateItemError(f"a knowledge item {item.id!r} exists already")
+        try:
+            conn.execute(insert(items_table).values(**_item_values(item)))
+        except IntegrityError:  # created by someone else since the check
+            raise DuplicateItemError(f"a knowledge item {item.id!r} exists already") from None
+        self.add_version(conn, first)
+
+    def add_version(self, conn: Connection, version: ItemVersion) -> None:
+        """Write a new version (its number must be new for the item)."""
+        conn.execute(insert(versions_table).values(**_version_values(version)))
+
+    def update_item(self, conn: Connection, expected: KnowledgeItem, new: KnowledgeItem) -> None:
+        """Replace an item's state, provided it is still what the caller read.
+
+        Raises:
+            ConcurrentChangeError: the stored state differs from ``expected``.
+        """
+        published = items_table.c.published_version
+        statement = (
+            update(items_table)
+            .where(
+                items_table.c.id == expected.id,
+                items_table.c.status == expected.status.value,
+                items_table.c.current_version == expected.current_version,
+                published.is_(None)
+                if expected.published_version is None
+                else published == expected.published_version,
+            )
+            .values(
+                status=new.status.value,
+                current_version=new.current_version,
+                published_version=new.published_version,
+                updated_at=new.updated_at,
+                review_note=new.review_note,
+            )
+        )
+        if conn.execute(statement).rowcount != 1:
+            raise ConcurrentChangeError(
+                f"knowledge item {expected.id} was changed by someone else meanwhile; "
+                "reload it and try again"
+            )
+
+    def mark_published(
+        self, conn: Connection, item_id: str, number: int, by: str, at: datetime
+    ) -> None:
+        """Record who published a version and when."""
+        conn.execute(
+            update(versions_table)
+            .where(versions_table.c.item_id == item_id, versions_table.c.number == number)
+            .values(published_by=by, published_at=at)
+        )
