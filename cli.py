@@ -15,6 +15,7 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
+import cli_studio
 from assist.calls import read_call
 from assist.models import AgentAssist, Speaker, Turn
 from core.errors import PolicyDeskError
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     customers_sub = customers.add_subparsers(dest="customers_command", required=True)
     seed = customers_sub.add_parser("seed", help="load the deterministic demo customers (once)")
     seed.add_argument("--count", type=int, default=240, help="number of customers (default 240)")
+
+    cli_studio.add_parsers(sub)
 
     bench = sub.add_parser("bench", help="measure retrieval quality and speed")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
@@ -338,6 +341,7 @@ COMMANDS = {
     "customers": cmd_customers,
     "assist": cmd_assist,
     "chat": cmd_chat,
+    **cli_studio.COMMANDS,
 }
 
 

@@ -10,9 +10,12 @@ from core.errors import IndexNotBuiltError, PolicyDeskError
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from langchain_core.language_models import BaseChatModel
     from sqlalchemy import Engine
 
+    from accounts.store import AccountStore
     from assist.calls import DemoCall
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
@@ -20,9 +23,12 @@ if TYPE_CHECKING:
     from chatbot.queue import HandoffQueue
     from chatbot.service import ChatbotService
     from customers.store import CustomerStore
+    from knowledge.audit import AuditLog
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.feedback import FeedbackStore
+    from knowledge.golden import EvaluationRuns, GoldenSet
     from knowledge.ingest import IngestService
+    from knowledge.studio import StudioService
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
     from retrieval.chroma_index import ChromaChunkIndex
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from retrieval.text import InsuranceTokenizer
     from sentiment.classifier import EmotionClassifier
     from sentiment.cues import CueBook
+    from sentiment.retrain import EmotionRetrainer
     from sentiment.scripts import ScriptLibrary
     from sentiment.service import SentimentTrainer
 
@@ -125,6 +132,36 @@ class Services:
             self.cue_book,
         )
 
+    @property
+    def retrained_emotion_dir(self) -> Path:
+        """Where a caller-emotion model retrained in the studio and kept by a trainer lives."""
+        return self.settings.data_dir / "models" / "sentiment"
+
+    @property
+    def emotion_model_dir(self) -> Path:
+        """The artefact that serves: a kept studio retraining, else the shipped one."""
+        from sentiment.artefact import read_manifest
+
+        kept = self.retrained_emotion_dir
+        return kept if read_manifest(kept) is not None else self.settings.sentiment_model
+
+    def reload_emotion(self) -> None:
+        """Serve the current emotion artefact from the next call on (after keeping a retrain)."""
+        with self._lock:
+            self.__dict__.pop("emotion", None)
+
+    def emotion_retrainer(self) -> EmotionRetrainer:
+        """Retraining from trainers' utterances against the model that serves now."""
+        from sentiment.retrain import EmotionRetrainer
+
+        return EmotionRetrainer(
+            self.embedder,
+            self.cue_book,
+            serving=self.emotion_model_dir,
+            live_dir=self.retrained_emotion_dir,
+            extra_corpora=self.settings.sentiment_extra_corpora,
+        )
+
     @cached_property
     def emotion(self) -> EmotionClassifier:
         """The caller-emotion classifier on the shared encoder.
@@ -136,7 +173,7 @@ class Services:
         from sentiment.artefact import SentimentArtefact
         from sentiment.classifier import EmotionClassifier
 
-        artefact = SentimentArtefact.load(self.settings.sentiment_model)
+        artefact = SentimentArtefact.load(self.emotion_model_dir)
         if artefact.manifest.encoder != self.embedder.fingerprint:
             raise PolicyDeskError(
                 "the caller-emotion model was trained on another encoder "
@@ -198,6 +235,50 @@ class Services:
         from assist.wrapup import WrapUpService
 
         return WrapUpService(self.customers, self.phraser)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        from accounts.store import AccountStore
+
+        store = AccountStore(self.engine)
+        store.create_schema()
+        return store
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from knowledge.audit import AuditLog
+
+        log = AuditLog(self.engine)
+        log.create_schema()
+        return log
+
+    @cached_property
+    def studio(self) -> StudioService:
+        """Curation of the knowledge base: versions, review, publishing into the live index."""
+        from knowledge.repository import KnowledgeRepository
+        from knowledge.studio import StudioService
+
+        studio = StudioService(
+            KnowledgeRepository(self.engine), self.audit, self.ingest, self.accounts
+        )
+        studio.create_schema()
+        return studio
+
+    @cached_property
+    def golden(self) -> GoldenSet:
+        from knowledge.golden import GoldenSet
+
+        golden = GoldenSet(self.engine)
+        golden.create_schema()
+        return golden
+
+    @cached_property
+    def eval_runs(self) -> EvaluationRuns:
+        from knowledge.golden import EvaluationRuns
+
+        runs = EvaluationRuns(self.engine)
+        runs.create_schema()
+        return runs
 
     @cached_property
     def handoffs(self) -> HandoffQueue:

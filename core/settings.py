@@ -48,6 +48,17 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "sentiment",
         description="labelled utterances (train.jsonl, dev.jsonl) and cue rules (cues.yaml)",
     )
+    sentiment_extra_corpora: list[Path] = Field(
+        default=[
+            PROJECT_ROOT.parent
+            / "shared"
+            / "data"
+            / "conversation_sentiment"
+            / "sentiment_XS_30k.txt"
+        ],
+        description="polarity corpora a studio retraining uses, as `make setup` does (skipped "
+        "when absent)",
+    )
     sentiment_model: Path = Field(
         default=PROJECT_ROOT / "models" / "sentiment",
         description="the trained caller-emotion artefact; independent of data_dir",

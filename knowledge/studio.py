@@ -94,6 +94,15 @@ class VersionDiff(BaseModel):
     diff: ContentDiff
 
 
+class SeedEntry(BaseModel):
+    """One already-serving piece of content to register as a published item."""
+
+    item_id: str
+    kind: ItemKind
+    content: ItemContent
+    source: str = ""
+
+
 def edit_action(kind: ItemKind) -> Action:
     """The permission creating or editing an item of this kind needs."""
     return Action.MANAGE_UTTERANCES if kind is ItemKind.UTTERANCE else Action.EDIT_KB
@@ -476,20 +485,45 @@ class StudioService:
         Raises:
             InvalidItemError: a passage id is not a valid item id, or appears twice.
         """
-        counts = Counter(check_item_id(p.id) for p in passages)
+        return self.seed_contents(
+            [
+                SeedEntry(
+                    item_id=p.id,
+                    kind=ItemKind(p.kind.value),
+                    content=ItemContent.from_passage(p),
+                    source=p.source,
+                )
+                for p in passages
+            ],
+            author,
+        )
+
+    def seed_contents(self, entries: Sequence[SeedEntry], author: str = SYSTEM_ACTOR) -> SeedReport:
+        """Register content that already serves (seed files) as published items.
+
+        Nothing is indexed: indexed kinds must already be in the index (see ``seed_published``);
+        other kinds are read by their consumers from the published versions. Ids registered
+        already are skipped, so seeding is repeatable.
+
+        Raises:
+            InvalidItemError: an invalid id, an id twice, or content invalid for its kind.
+        """
+        counts = Counter(check_item_id(e.item_id) for e in entries)
         twice = sorted(i for i, n in counts.items() if n > 1)
         if twice:
-            raise InvalidItemError(f"passage ids appear more than once: {twice}")
+            raise InvalidItemError(f"ids appear more than once: {twice}")
+        for entry in entries:
+            check_content(entry.kind, entry.content)
         existing = self._repo.existing_ids(counts)
         now = self._clock()
         added = 0
         with self._repo.transaction() as conn:
-            for passage in passages:
-                if passage.id in existing:
+            for entry in entries:
+                if entry.item_id in existing:
                     continue
                 item = KnowledgeItem(
-                    id=passage.id,
-                    kind=ItemKind(passage.kind.value),
+                    id=entry.item_id,
+                    kind=entry.kind,
                     status=ItemStatus.PUBLISHED,
                     current_version=1,
                     published_version=1,
@@ -498,19 +532,19 @@ class StudioService:
                     updated_at=now,
                 )
                 first = ItemVersion(
-                    item_id=passage.id,
+                    item_id=entry.item_id,
                     number=1,
-                    content=ItemContent.from_passage(passage),
+                    content=entry.content,
                     author=author,
                     at=now,
-                    note=f"seeded from {passage.source}" if passage.source else "seeded",
+                    note=f"seeded from {entry.source}" if entry.source else "seeded",
                     status=ItemStatus.PUBLISHED,
                     published_by=author,
                     published_at=now,
                 )
                 self._repo.insert_item(conn, item, first)
                 added += 1
-            report = SeedReport(added=added, skipped=len(passages) - added)
+            report = SeedReport(added=added, skipped=len(entries) - added)
             self._audit.record(
                 author,
                 "kb.seed",
@@ -519,6 +553,15 @@ class StudioService:
                 connection=conn,
             )
         return report
+
+    def live_contents(self, kind: ItemKind) -> list[tuple[str, ItemContent]]:
+        """(id, published content) of every live item of a kind, for the consumers of
+        non-indexed kinds (the emotion trainer reads published utterances this way)."""
+        return [
+            (item.id, version.content)
+            for item, version in self._repo.live_versions()
+            if item.kind is kind
+        ]
 
     def reconcile_index(self, user: User) -> IngestReport:
         """Make the index serve exactly the studio's live versions: upsert every live clause, case

@@ -26,6 +26,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import PolicyDeskError
+from core.models import Emotion
 from knowledge.items import (
     ITEM_ID_RE,
     ItemContent,
@@ -311,6 +312,15 @@ def check_content(kind: ItemKind, content: ItemContent) -> None:
         raise InvalidItemError(f"a {kind.value} needs text: it is what agents and the chatbot cite")
     if not kind.indexed and not content.text.strip() and not content.data:
         raise InvalidItemError(f"a {kind.value} needs text or data fields")
+    if kind is ItemKind.UTTERANCE:
+        if not content.text.strip():
+            raise InvalidItemError("a labelled utterance needs the caller's words as text")
+        label = content.data.get("label", "")
+        if label not in {e.value for e in Emotion}:
+            allowed = ", ".join(e.value for e in Emotion)
+            raise InvalidItemError(f"utterance label {label!r} is not one of: {allowed}")
+        if content.data.get("split", "train") not in ("train", "dev"):
+            raise InvalidItemError("utterance split must be 'train' or 'dev'")
 
 
 def check_note(note: str) -> str:

@@ -38,6 +38,24 @@ def upset_f1(gold: Sequence[Emotion], predicted: Sequence[Emotion]) -> float:
     return binary_scores([g.is_negative for g in gold], [p.is_negative for p in predicted]).f1
 
 
+def dev_metrics(gold: Sequence[Emotion], predicted: Sequence[Emotion]) -> dict[str, float]:
+    """Label accuracy, upset F1 and the size of a dev set (pure)."""
+    if not gold:
+        raise PolicyDeskError("no dev utterances to measure on")
+    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+    return {
+        "label_accuracy": round(accuracy, 4),
+        "upset_f1": round(upset_f1(gold, predicted), 4),
+        "dev_size": float(len(gold)),
+    }
+
+
+def measure(classifier: EmotionClassifier, dev: Sequence[LabelledUtterance]) -> dict[str, float]:
+    """A classifier's dev metrics on labelled utterances."""
+    predicted = [r.label for r in classifier.classify_many([u.text for u in dev])]
+    return dev_metrics([u.label for u in dev], predicted)
+
+
 def train_emotion_model(
     train: Sequence[LabelledUtterance],
     dev: Sequence[LabelledUtterance],
@@ -103,14 +121,7 @@ def train_emotion_model(
         head_bias=head.intercept_.astype(np.float32),
     )
     classifier = EmotionClassifier(artefact, embedder, cues)
-    predicted = [r.label for r in classifier.classify_many([u.text for u in dev])]
-    gold = [u.label for u in dev]
-    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(dev)
-    artefact.manifest.dev_metrics.update(
-        label_accuracy=round(accuracy, 4),
-        upset_f1=round(upset_f1(gold, predicted), 4),
-        dev_size=float(len(dev)),
-    )
+    artefact.manifest.dev_metrics.update(measure(classifier, dev))
     artefact.manifest.seconds = round(time.perf_counter() - started, 2)
     return artefact
 

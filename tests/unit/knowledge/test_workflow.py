@@ -233,9 +233,7 @@ def test_indexed_kinds_need_text(kind: ItemKind) -> None:
         check_content(kind, ItemContent(title="只有标题", text="  "))
 
 
-@pytest.mark.parametrize(
-    "kind", [ItemKind.SCRIPT, ItemKind.TERM_MAP, ItemKind.COMPLIANCE_RULE, ItemKind.UTTERANCE]
-)
+@pytest.mark.parametrize("kind", [ItemKind.SCRIPT, ItemKind.TERM_MAP, ItemKind.COMPLIANCE_RULE])
 def test_other_kinds_need_text_or_data(kind: ItemKind) -> None:
     check_content(kind, ItemContent(data={"label": "angry"}))
     check_content(kind, ItemContent(text="您好"))
@@ -257,3 +255,18 @@ def test_notes_are_trimmed_and_bounded() -> None:
     assert check_note("  ok  ") == "ok"
     with pytest.raises(InvalidItemError, match="at most 2000"):
         check_note("长" * 2001)
+
+
+def test_a_labelled_utterance_needs_words_a_known_label_and_a_split() -> None:
+    check_content(ItemKind.UTTERANCE, ItemContent(text="你们怎么还不赔", data={"label": "angry"}))
+    check_content(
+        ItemKind.UTTERANCE, ItemContent(text="好的谢谢", data={"label": "positive", "split": "dev"})
+    )
+    with pytest.raises(InvalidItemError, match="caller's words"):
+        check_content(ItemKind.UTTERANCE, ItemContent(data={"label": "angry"}))
+    with pytest.raises(InvalidItemError, match="'furious' is not one of"):
+        check_content(ItemKind.UTTERANCE, ItemContent(text="气死了", data={"label": "furious"}))
+    with pytest.raises(InvalidItemError, match="split"):
+        check_content(
+            ItemKind.UTTERANCE, ItemContent(text="气死了", data={"label": "angry", "split": "x"})
+        )

