@@ -1,0 +1,104 @@
+"""Saving an import as drafts and previewing retrieval with drafts (real SQLite and chromadb)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from accounts.models import Role, User
+from core.models import PassageKind, SearchRequest
+from core.services import Services
+from knowledge.curation import (
+    DraftPreview,
+    ImportSaveError,
+    draft_passages,
+    save_import,
+    unpublished,
+)
+from knowledge.importer import preview_document
+from knowledge.items import ItemQuery, ItemStatus
+
+pytestmark = pytest.mark.integration
+
+SEEDED = """---
+doc_id: base
+document: 基础条款
+product: commercial
+---
+第一条 因暴雨、洪水导致被保险机动车被水淹造成的损失，保险人负责赔偿。
+
+第二条 全车被盗窃，经公安机关立案满六十天未查明下落的，保险人负责赔偿。
+"""
+
+NEW_DOC = """---
+doc_id: pile
+document: 充电桩条款
+product: nev
+---
+第一条 自用充电桩因雷击、短路起火造成的损失，保险人负责赔偿。
+
+第二条 充电桩自然老化造成的损失，保险人不负责赔偿。
+"""
+
+
+@pytest.fixture
+def users(fake_services: Services, tmp_path: Path) -> tuple[User, User]:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "base.md").write_text(SEEDED, encoding="utf-8")
+    fake_services.ingest.ingest([kb])
+    fake_services.studio.seed_published(fake_services.catalog.passages())
+    trainer = fake_services.accounts.add("tina", "tina-password", [Role.TRAINER])
+    reviewer = fake_services.accounts.add("rita", "rita-password", [Role.REVIEWER])
+    return trainer, reviewer
+
+
+def test_an_import_becomes_drafts_and_a_reimport_revises_them(
+    fake_services: Services, users: tuple[User, User]
+) -> None:
+    trainer, reviewer = users
+    studio = fake_services.studio
+    preview = preview_document("pile.md", NEW_DOC.encode("gbk"), PassageKind.CLAUSE)
+    saved = save_import(studio, trainer, preview)
+    assert saved.created == ["pile-1", "pile-2"] and not saved.revised
+    assert studio.get(trainer, "pile-1").item.status is ItemStatus.DRAFT
+    live = fake_services.retriever().search(SearchRequest(query="充电桩雷击", k=5))
+    assert "pile-1" not in {h.id for h in live.hits}
+
+    again = save_import(studio, trainer, preview)
+    assert again.unchanged == ["pile-1", "pile-2"]
+    changed = preview_document(
+        "pile.md", NEW_DOC.replace("雷击、短路", "雷击、短路或漏电").encode(), PassageKind.CLAUSE
+    )
+    revised = save_import(studio, trainer, changed)
+    assert revised.revised == ["pile-1"] and revised.unchanged == ["pile-2"]
+    assert studio.get(trainer, "pile-1").item.current_version == 2
+
+    studio.submit(trainer, "pile-2")
+    studio.retire(reviewer, "pile-2")
+    with pytest.raises(ImportSaveError, match="pile-2: the item is retired"):
+        save_import(studio, trainer, changed)
+    assert studio.get(trainer, "pile-1").item.current_version == 2  # nothing more was written
+
+
+def test_the_draft_preview_shows_a_draft_where_it_would_rank(
+    fake_services: Services, users: tuple[User, User]
+) -> None:
+    trainer, _ = users
+    studio = fake_services.studio
+    save_import(studio, trainer, preview_document("pile.md", NEW_DOC.encode(), PassageKind.CLAUSE))
+    items = [s.item for s in studio.search(trainer, ItemQuery())]
+    ids = unpublished(items)
+    assert ids == ["pile-1", "pile-2"]
+    preview = DraftPreview(
+        fake_services.retriever(),
+        fake_services.embedder,
+        draft_passages(studio, trainer, ids),
+        fake_services.settings.chunk_chars,
+        fake_services.settings.chunk_overlap,
+    )
+    ranking = preview.search("自用充电桩因雷击、短路起火造成的损失", k=3)
+    assert ranking[0].hit.id == "pile-1" and ranking[0].draft
+    assert any(not entry.draft for entry in ranking)
+    assert preview.searcher()("被水淹了")[0].id == "base-1"
