@@ -1,8 +1,8 @@
 """Which role may do which action (pure).
 
-The matrix is data: ``ROLE_ACTIONS``. A supervisor holds every trainer and reviewer action plus user
-management and the audit log; agents use the console. Pages and services call ``require`` before
-acting; the CLI runs as the local operator and may skip it.
+The matrix is data: ``ROLE_ACTIONS``. A supervisor holds every trainer, reviewer and agent
+action plus user management and the audit log; agents use the console. Pages and services call
+``require`` before acting; the CLI runs as the local operator and may skip it.
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
     Role.AGENT: _AGENT,
     Role.TRAINER: _TRAINER,
     Role.REVIEWER: _REVIEWER,
+    # supervisors also take escalated calls and handoffs (升级主管), so they hold the console
     Role.SUPERVISOR: _TRAINER
     | _REVIEWER
+    | _AGENT
     | {Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.EXPORT_AUDIT},
 }
 

@@ -1,18 +1,20 @@
 """Labelled caller utterances as studio items: seeding from the shipped files, reading overrides.
 
 An utterance item keeps the caller's words in ``text`` and ``label`` (an ``Emotion``), ``split``
-(train or dev), ``situation`` and ``escalation`` in ``data``. Pure conversions only.
+(train or dev), ``situation`` and ``escalation`` in ``data``. Pure conversions, and the one
+composition a retraining needs: the shipped files plus the published changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.models import Emotion
 from knowledge.items import ItemContent, ItemKind
-from knowledge.studio import SeedEntry
-from sentiment.data import LabelledUtterance
-from sentiment.retrain import Split, UtteranceOverride
+from knowledge.studio import SeedEntry, StudioService
+from sentiment.data import LabelledUtterance, load_labelled
+from sentiment.retrain import EmotionRetrainer, RetrainResult, Split, UtteranceOverride
 
 
 def utterance_content(utterance: LabelledUtterance, split: Split) -> ItemContent:
@@ -80,3 +82,26 @@ def changed_utterances(
         for item_id, content in live
         if shipped.get(item_id) != content
     ]
+
+
+def pending_changes(studio: StudioService, data_folder: Path) -> list[UtteranceOverride]:
+    """Published utterances that differ from the shipped files in ``data_folder``."""
+    train, dev = _shipped(data_folder)
+    return changed_utterances(studio.live_contents(ItemKind.UTTERANCE), train, dev)
+
+
+def propose_retraining(
+    studio: StudioService, retrainer: EmotionRetrainer, data_folder: Path
+) -> RetrainResult:
+    """Train a candidate emotion model with every published utterance change applied.
+
+    Raises:
+        PolicyDeskError: the shipped files are unreadable, or training cannot run.
+    """
+    train, dev = _shipped(data_folder)
+    changes = changed_utterances(studio.live_contents(ItemKind.UTTERANCE), train, dev)
+    return retrainer.propose(train, dev, changes)
+
+
+def _shipped(folder: Path) -> tuple[list[LabelledUtterance], list[LabelledUtterance]]:
+    return load_labelled(folder / "train.jsonl"), load_labelled(folder / "dev.jsonl")

@@ -1,8 +1,12 @@
-"""Pure presentation helpers for the console (no streamlit import, unit-tested)."""
+"""Pure presentation helpers for the console and the studio (no streamlit import, unit-tested)."""
 
 from __future__ import annotations
 
 import re
+
+from pydantic import ValidationError
+
+from core.errors import PolicyDeskError
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:$<])")
 
@@ -69,13 +73,103 @@ def stage_track(stages: list[str], current: str) -> str:
 
 def marked_draft(text: str, spans: list[tuple[int, int]]) -> str:
     """Markdown of the agent's draft with the guard's findings on a red background."""
+    return mark_spans(text, spans, "red")
+
+
+# ----- studio forms and messages ----------------------------------------------------------------
+
+PRODUCTS = ["commercial", "rider", "nev", "compulsory", "service"]
+
+_LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+class FormInputError(PolicyDeskError):
+    """A value typed into a studio form that cannot be read; names the value."""
+
+
+def split_list(text: str) -> list[str]:
+    """Entries typed as one line or many, separated by commas, 、, semicolons or whitespace.
+
+    Args:
+        text: e.g. "ccic-1, ccic-2" or "涉水、暴雨".
+
+    Returns:
+        The non-blank entries in order, each once.
+    """
+    return list(dict.fromkeys(part for part in _LIST_SEPARATORS.split(text) if part))
+
+
+def parse_data_lines(text: str) -> dict[str, str]:
+    """Kind-specific fields typed as ``key: value`` lines (blank lines ignored).
+
+    Raises:
+        FormInputError: a line without a ':' or with an empty key (the line is named).
+    """
+    data: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.replace("：", ":", 1).partition(":")
+        if not sep or not key.strip():
+            raise FormInputError(f"line {number} {line.strip()!r} is not 'key: value'")
+        data[key.strip()] = value.strip()
+    return data
+
+
+def format_data_lines(data: dict[str, str]) -> str:
+    """The inverse of ``parse_data_lines``: one ``key: value`` line per entry, keys sorted."""
+    return "\n".join(f"{key}: {data[key]}" for key in sorted(data))
+
+
+def split_offset(text: str, marker: str, offset: int) -> int:
+    """Where to split an article: before the first occurrence of ``marker`` when one is given,
+    otherwise at the character ``offset``.
+
+    Raises:
+        FormInputError: the marker does not occur in the text.
+    """
+    needle = marker.strip()
+    if not needle:
+        return offset
+    found = text.find(needle)
+    if found < 0:
+        raise FormInputError(f"{needle!r} does not occur in the article")
+    return found
+
+
+def describe_error(exc: Exception) -> str:
+    """A one-line message for a refused action: a validation error's fields and reasons, or the
+    error's own message."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for error in exc.errors()[:3]:
+            where = ".".join(str(p) for p in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            parts.append(f"{where}: {message}" if where else message)
+        return "; ".join(parts)
+    return str(exc)
+
+
+def mark_spans(text: str, spans: list[tuple[int, int]], colour: str) -> str:
+    """Markdown of a text with character ranges on a coloured background, the rest escaped."""
     pieces: list[str] = []
     position = 0
     for start, end in sorted(spans):
         if start < position:
             continue
         pieces.append(escape_markdown(text[position:start]))
-        pieces.append(f":red-background[{escape_markdown(text[start:end])}]")
+        pieces.append(f":{colour}-background[{escape_markdown(text[start:end])}]")
         position = end
     pieces.append(escape_markdown(text[position:]))
     return "".join(pieces)
+
+
+def excerpt(text: str, limit: int = 60) -> str:
+    """The start of a text on one line, with an ellipsis when cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+def signed(value: float) -> str:
+    """A metric change with its sign, e.g. "+0.125" or "-0.050"."""
+    return f"{value:+.3f}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import streamlit as st
 
 from core.services import Services, build_services
+
+_factory: Callable[[], Services] = build_services
 
 
 @st.cache_resource(show_spinner=False)
@@ -15,4 +18,14 @@ def get_services() -> Services:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return build_services()
+    return _factory()
+
+
+def use_services_for_tests(services: Services | None) -> None:
+    """Test hook: make ``get_services`` return these services (for example, built on a temp data
+    dir with a fake embedder) instead of building them from the environment; ``None`` restores
+    the default. Clears the cache either way. Never called by the app itself.
+    """
+    global _factory
+    _factory = build_services if services is None else (lambda: services)
+    get_services.clear()

@@ -7,16 +7,19 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from accounts.models import Role
 from chatbot.handoff import HandoffState
 from core.services import Services
 from core.settings import PROJECT_ROOT
 from customers.demo import generate
+from tests.ui.conftest import ensure_account, logged_in
 from ui.resources import get_services
 
 pytestmark = pytest.mark.integration
 
 CHAT = str(PROJECT_ROOT / "ui" / "pages" / "chat.py")
 CONSOLE = str(PROJECT_ROOT / "ui" / "pages" / "console.py")
+AGENT = "a007"
 
 
 @pytest.fixture
@@ -24,6 +27,7 @@ def pages(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     services = Services(demo_services.settings)
     if not services.customers.count():
         services.customers.load_records(generate(40))
+    ensure_account(services, AGENT, [Role.AGENT])
     monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
     get_services.clear()
     yield services
@@ -62,20 +66,17 @@ def test_an_injury_is_handed_over_and_an_agent_takes_it_from_the_inbox(pages: Se
     waiting = [h for h in pages.handoffs.list(HandoffState.WAITING) if h.priority == 0]
     handoff = next(h for h in waiting if "头在流血" in h.transcript[0].text)
 
-    console = _run(AppTest.from_file(CONSOLE, default_timeout=90))
+    console = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
     assert any(b.key == f"accept-{handoff.id}" for b in console.button)
     console.button(key=f"accept-{handoff.id}").click()
     console = _run(console)
-    assert "坐席工号" in " ".join(w.value for w in console.warning)  # who is accepting?
-    console.text_input(key="agent_name").input("A007")
-    console.button(key=f"accept-{handoff.id}").click()
-    console = _run(console)
-    assert pages.handoffs.get(handoff.id).accepted_by == "A007"
+    assert pages.handoffs.get(handoff.id).accepted_by == AGENT  # the logged-in agent
     assert console.text_area(key="draft").value == handoff.suggested_reply
     assert "头在流血" in "\n".join(m.value for c in console.chat_message for m in c.markdown)
     assert "转人工原因" in _captions(console)
 
-    second = _run(AppTest.from_file(CONSOLE, default_timeout=90))  # another agent's tab
+    # another agent's tab
+    second = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
     assert not any(b.key == f"accept-{handoff.id}" for b in second.button)
 
     console.button(key="resolve_handoff").click()

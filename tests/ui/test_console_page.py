@@ -8,31 +8,36 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from accounts.models import Role
 from core.services import Services
 from core.settings import PROJECT_ROOT
 from customers.demo import generate
 from customers.store import customers as customers_table
+from tests.ui.conftest import ensure_account, logged_in
 from ui.resources import get_services
 
 pytestmark = pytest.mark.integration
 
 PAGE = str(PROJECT_ROOT / "ui" / "pages" / "console.py")
+AGENT = "a007"
 
 
 @pytest.fixture
 def console(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    """The page's services point at the demo data dir, with demo customers loaded."""
+    """The page's services point at the demo data dir, with demo customers and an agent."""
     services = Services(demo_services.settings)
     if not services.customers.count():
         services.customers.load_records(generate(40))
+    ensure_account(services, AGENT, [Role.AGENT])
     monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
     get_services.clear()
     yield services
     get_services.clear()
 
 
-def _open() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=90).run()
+def _open(services: Services) -> AppTest:
+    """The console in a new browser session, logged in as the agent."""
+    app = logged_in(AppTest.from_file(PAGE, default_timeout=90), services, AGENT).run()
     assert not app.exception, app.exception
     return app
 
@@ -78,7 +83,7 @@ def _raw_customer(services: Services) -> tuple[str, str, str, str]:
 
 
 def test_replaying_the_angry_refusal_alerts_and_shows_cards(console: Services) -> None:
-    app = _click(_open(), "开始新通话")
+    app = _click(_open(console), "开始新通话")
     app.selectbox(key="demo_call").set_value("02_angry_refusal.jsonl")
     app = _click(app, "载入回放")
     app = _click(app, "播放下一句")
@@ -96,7 +101,7 @@ def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
     console: Services,
 ) -> None:
     customer_id, phone, id_number, plate = _raw_customer(console)
-    app = _start_with_customer(_open(), plate)
+    app = _start_with_customer(_open(console), plate)
     app = _say(app, "我的车昨晚在地下车库被水泡了，这个能赔吗")
     texts = _texts(app)
     profile = console.customers.profile(customer_id)
@@ -116,7 +121,7 @@ def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
 
 def test_card_feedback_is_stored_for_trainers(console: Services) -> None:
     before = len(console.feedback.votes(include_reviewed=True))
-    app = _click(_open(), "开始新通话")
+    app = _click(_open(console), "开始新通话")
     app = _say(app, "车被偷了怎么办")
     down = next(b for b in app.button if b.label == "👎")
     down.click()
@@ -125,13 +130,14 @@ def test_card_feedback_is_stored_for_trainers(console: Services) -> None:
     votes = console.feedback.votes(include_reviewed=True)
     assert len(votes) == before + 1
     assert votes[0].helpful is False and votes[0].question == "车被偷了怎么办"
+    assert votes[0].agent == AGENT  # the logged-in agent, not a typed name
     assert "已记录反馈" in _texts(app)
 
 
 def test_wrap_up_saves_summary_and_disposition_to_history(console: Services) -> None:
     customer_id, _, _, plate = _raw_customer(console)
     before = len(console.customers.profile(customer_id).interactions)
-    app = _start_with_customer(_open(), plate)
+    app = _start_with_customer(_open(console), plate)
     app = _say(app, "我想问下我的理赔进度，等了好久了")
     app = _click(app, "生成小结")
     summary = app.text_area(key="summary_text").value
@@ -142,26 +148,27 @@ def test_wrap_up_saves_summary_and_disposition_to_history(console: Services) -> 
     assert len(history) == before + 1
     latest = max(history, key=lambda i: i.at)
     assert latest.disposition == "需回访" and "理赔进度" in latest.summary
+    assert latest.agent == AGENT
 
 
 def test_blank_turn_is_refused_with_a_message(console: Services) -> None:
-    app = _click(_open(), "开始新通话")
+    app = _click(_open(console), "开始新通话")
     app = _say(app, "   ")
     assert any("无法添加" in e.value for e in app.error)
     assert not app.chat_message
 
 
 def test_two_browser_sessions_do_not_share_a_call(console: Services) -> None:
-    first = _click(_open(), "开始新通话")
+    first = _click(_open(console), "开始新通话")
     first = _say(first, "我要投诉你们的理赔员")
-    second = _open()
+    second = _open(console)
     assert not second.chat_message
     assert any("开始新通话" in i.value for i in second.info)
     assert first.chat_message  # the first agent's call is still there
 
 
 def test_english_switch(console: Services) -> None:
-    app = AppTest.from_file(PAGE, default_timeout=90)
+    app = logged_in(AppTest.from_file(PAGE, default_timeout=90), console, AGENT)
     app.session_state["lang"] = "en"
     app = app.run()
     assert not app.exception

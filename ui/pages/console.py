@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import streamlit as st
 from pydantic import ValidationError
 
+from accounts.permissions import Action
 from assist.calls import read_call
 from assist.models import AgentAssist, Speaker, Turn
 from assist.pipeline import AssistSession
@@ -21,6 +22,7 @@ from core.models import Hit
 from customers.masking import redact
 from customers.models import CustomerSummary
 from knowledge.feedback import NewFeedback
+from ui.auth import current_user, require_page
 from ui.format import marked_draft
 from ui.i18n import language, t
 from ui.resources import get_services
@@ -35,6 +37,12 @@ NOTICE = "notice"
 
 def _notify(level: str, text: str) -> None:
     st.session_state[NOTICE] = (level, text)
+
+
+def _agent() -> str:
+    """The logged-in agent's username: who accepts, resolves and saves (empty when logged out)."""
+    user = current_user()
+    return user.username if user is not None else ""
 
 
 def _start_call(customer_id: str | None, replay: list[Turn] | None = None) -> None:
@@ -116,7 +124,7 @@ def _feedback(hit: Hit, helpful: bool) -> None:
                 kind=hit.kind.value,
                 question=callers[-1] if callers else hit.citation,
                 helpful=helpful,
-                agent=str(st.session_state.get("agent_name", "")),
+                agent=_agent(),
             )
         )
     except (PolicyDeskError, ValidationError) as exc:
@@ -146,7 +154,7 @@ def _save_call() -> None:
             session.profile.id,
             str(st.session_state.get("summary_text", "")),
             st.session_state.get("disposition", Disposition.ANSWERED),
-            agent=str(st.session_state.get("agent_name", "")),
+            agent=_agent(),
         )
     except PolicyDeskError as exc:
         _notify("error", str(exc))
@@ -157,9 +165,9 @@ def _save_call() -> None:
 
 
 def _accept_handoff(handoff_id: str) -> None:
-    agent = str(st.session_state.get("agent_name", "")).strip()
+    agent = _agent()
     if not agent:
-        _notify("warning", t("need_agent_name"))
+        _notify("warning", t("login_required"))
         return
     services = get_services()
     try:
@@ -180,7 +188,7 @@ def _resolve_handoff() -> None:
     handoff = st.session_state.get("handoff")
     if handoff is None:
         return
-    agent = str(st.session_state.get("agent_name", "")).strip()
+    agent = _agent()
     resolution = str(st.session_state.get("summary_text", "")).strip() or str(
         st.session_state.get("disposition", Disposition.ANSWERED)
     )
@@ -393,8 +401,9 @@ def render_wrap_up(session: AssistSession) -> None:
 
 
 def main() -> None:
+    user = require_page(Action.USE_CONSOLE)
     st.header(t("console_header"))
-    st.sidebar.text_input(t("agent_name"), key="agent_name")
+    st.caption(f"{t('agent_name')}：{user.label}（{user.username}）")
     render_inbox()
     with st.expander(t("customer"), expanded=CALL not in st.session_state):
         render_call_setup()

@@ -6,13 +6,14 @@ from datetime import date
 
 import streamlit as st
 
+from accounts.permissions import Action
 from core.errors import IndexNotBuiltError, PolicyDeskError
 from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
+from ui.auth import require_page
+from ui.format import PRODUCTS
 from ui.i18n import t
 from ui.resources import get_services
 from ui.widgets import render_hit
-
-PRODUCTS = ["commercial", "rider", "nev", "compulsory", "service"]
 
 
 def render_result(result: SearchResult) -> None:
@@ -26,6 +27,7 @@ def render_result(result: SearchResult) -> None:
 
 
 def main() -> None:
+    require_page(Action.VIEW_KB)
     st.header(t("search_header"))
     with st.form("search"):
         query = st.text_input(t("query"), placeholder=t("query_placeholder"), key="query")

@@ -44,6 +44,8 @@ EXPECTED: dict[Role, set[Action]] = {
         A.MANAGE_USERS,
         A.VIEW_AUDIT,
         A.EXPORT_AUDIT,
+        A.USE_CONSOLE,
+        A.HANDLE_HANDOFFS,
     },
 }
 

@@ -1,0 +1,112 @@
+"""UI test fixtures: a small studio on a temp data dir (fake embedder) and logging a session in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from accounts.models import Role, User
+from accounts.passwords import PasswordHashing
+from accounts.store import AccountStore, DuplicateUserError
+from core.services import Services
+from core.settings import PROJECT_ROOT, Settings
+from tests.fakes import FakeEmbedder
+from ui.auth import USER
+from ui.resources import use_services_for_tests
+
+PAGES = PROJECT_ROOT / "ui" / "pages"
+APP = str(PROJECT_ROOT / "app.py")
+
+CLAUSES = """---
+doc_id: t
+document: 测试条款
+product: commercial
+effective_date: 2020-09-19
+---
+### 第一条
+因暴雨、洪水导致被保险机动车涉水或被水淹造成的损失，保险人负责赔偿。
+### 第二条
+全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
+### 第三条
+驾驶人饮酒、吸食或注射毒品后驾驶被保险机动车造成的损失，保险人不负责赔偿。
+"""
+
+# the studio's accounts: username -> roles (password: "<username>-password")
+ACCOUNTS: dict[str, list[Role]] = {
+    "tina": [Role.TRAINER],
+    "rita": [Role.REVIEWER],
+    "sam": [Role.SUPERVISOR],
+    "alan": [Role.AGENT],
+}
+
+
+def password(username: str) -> str:
+    return f"{username}-password"
+
+
+def page(name: str) -> str:
+    """The path of a page script under ui/pages."""
+    return str(PAGES / f"{name}.py")
+
+
+def ensure_account(services: Services, username: str, roles: list[Role]) -> User:
+    """The account, created when missing (session-scoped data dirs outlive one test)."""
+    try:
+        return services.accounts.add(username, password(username), roles)
+    except DuplicateUserError:
+        return services.accounts.get(username)
+
+
+def logged_in(app: AppTest, services: Services, username: str) -> AppTest:
+    """The app with this user's session (as after a successful login)."""
+    app.session_state[USER] = services.accounts.get(username)
+    return app
+
+
+def run(app: AppTest) -> AppTest:
+    """Run and fail on any exception the page raised."""
+    app = app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def click(app: AppTest, key: str) -> AppTest:
+    app.button(key=key).click()
+    return run(app)
+
+
+def texts(app: AppTest) -> str:
+    """Every message, markdown and caption on the page, one per line."""
+    parts = [str(m.value) for m in app.markdown]
+    for group in (app.caption, app.info, app.success, app.warning, app.error):
+        parts.extend(str(e.value) for e in group)
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def studio_services(tmp_path: Path) -> Iterator[Services]:
+    """A small published knowledge base, golden questions and one account per role, on a temp
+    data dir with real SQLite and chromadb and the fake embedder; every page's ``get_services``
+    returns these services for the test."""
+    services = Services(Settings(data_dir=tmp_path / "var", embedding_model=tmp_path / "no-model"))
+    services.__dict__["embedder"] = FakeEmbedder()
+    accounts = AccountStore(services.engine, PasswordHashing.fast_for_tests())
+    accounts.create_schema()
+    services.__dict__["accounts"] = accounts
+    for username, roles in ACCOUNTS.items():
+        accounts.add(username, password(username), roles)
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "clauses.md").write_text(CLAUSES, encoding="utf-8")
+    services.ingest.ingest([kb])
+    services.studio.seed_published(services.catalog.passages())
+    services.golden.add("车被水淹了能赔吗", ["t-1"], "涉水", author="tina")
+    services.golden.add("车被偷了找不到怎么办", ["t-2"], "盗抢", author="tina")
+    services.golden.add("充电桩起火烧了车能赔吗", ["nev-1"], "新能源", author="tina")
+    use_services_for_tests(services)
+    yield services
+    use_services_for_tests(None)
+    services.engine.dispose()
