@@ -58,6 +58,12 @@ class RoutingSignals(BaseModel):
         default=0, ge=0, description="turns in a row the bot could not answer"
     )
     min_confidence: float = Field(default=0.35, ge=0, le=1)
+    learned_above: bool = Field(
+        default=False, description="the learned handoff detector's P(human) is over its threshold"
+    )
+    learned_reasons: list[Reason] = Field(
+        default_factory=list, description="the detector's reasons (human triggers), best first"
+    )
 
 
 class RouteDecision(BaseModel):
@@ -75,6 +81,9 @@ class RouteDecision(BaseModel):
     )
     priority_hint: int = Field(
         default=2, ge=0, le=2, description="0 injury or danger, 1 upset or legal threat, 2 other"
+    )
+    learned_only: bool = Field(
+        default=False, description="only the learned detector sent it to a person (for review)"
     )
 
 
@@ -126,6 +135,9 @@ def route(signals: RoutingSignals) -> RouteDecision:
       the bot whatever the other signals say (it is refused, not retried, so neither retrieval
       nor failures apply, and anger does not buy a human).
     - ``account_specific`` is recorded; the bot handles it after an identity check.
+    - The learned handoff detector (``chatbot.learned``), when over its threshold, adds its human
+      triggers: it catches paraphrases the rules miss. It never overrides a pure injection
+      attempt, and ``learned_only`` marks handoffs it alone caused.
 
     Args:
         signals: the reading and the conversation signals.
@@ -151,6 +163,9 @@ def route(signals: RoutingSignals) -> RouteDecision:
             found.add(Reason.LOW_CONFIDENCE)
         if signals.bot_failures >= MAX_BOT_FAILURES:
             found.add(Reason.BOT_FAILED)
+    rules_human = bool(found & ROUTING_REASONS)
+    if signals.learned_above and not is_pure_injection(reading):
+        found.update(r for r in signals.learned_reasons if r in HUMAN_TRIGGERS)
 
     reasons = [r for r in Reason if r in found]
     human = bool(found & ROUTING_REASONS)
@@ -166,4 +181,5 @@ def route(signals: RoutingSignals) -> RouteDecision:
         reasons=reasons,
         safety_first=safety_first,
         priority_hint=priority,
+        learned_only=human and not rules_human,
     )

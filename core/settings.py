@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "chatbot" / "routing_rules.yaml",
         description="chatbot intents and handoff triggers (trainer-editable)",
     )
+    routing_model: Path = Field(
+        default=PROJECT_ROOT / "models" / "routing",
+        description="the learned handoff detector (trained at setup; independent of data_dir)",
+    )
     chat_rate_limit: int = Field(
         default=30, ge=1, le=1000, description="messages per minute per conversation"
     )

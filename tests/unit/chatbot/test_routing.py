@@ -271,3 +271,31 @@ def test_shipped_rules_route_on_words_alone(rules: MessageRules, text: str, expe
 def test_shipped_rules_emergency_asks_for_safety_first(rules: MessageRules) -> None:
     decision = route(RoutingSignals(reading=rules.read("撞人了对方在流血怎么办")))
     assert decision.safety_first and decision.priority_hint == 0
+
+
+def test_the_learned_detector_adds_its_triggers_when_over_its_threshold() -> None:
+    decision = route(
+        _signals(
+            retrieval_confidence=0.9,
+            learned_above=True,
+            learned_reasons=[Reason.INJURY_EMERGENCY, Reason.UPSET],
+        )
+    )
+    assert decision.route == "human" and decision.learned_only
+    assert decision.reasons == [Reason.INJURY_EMERGENCY, Reason.UPSET]
+    assert decision.safety_first and decision.priority_hint == 0
+
+
+def test_the_learned_detector_below_threshold_or_against_a_pure_injection_changes_nothing() -> None:
+    below = route(_signals(learned_above=False, learned_reasons=[Reason.COMPLAINT]))
+    assert below.route == "bot" and not below.learned_only
+    attempt = _reading(ChatIntent.OTHER, injection=True)
+    vetoed = route(_signals(attempt, learned_above=True, learned_reasons=[Reason.NEEDS_DECISION]))
+    assert vetoed.route == "bot" and Reason.NEEDS_DECISION not in vetoed.reasons
+
+
+def test_a_rule_handoff_is_not_marked_as_learned_only() -> None:
+    reading = _reading(ChatIntent.COMPLAINT, [Reason.COMPLAINT])
+    decision = route(_signals(reading, learned_above=True, learned_reasons=[Reason.DISPUTE]))
+    assert decision.route == "human" and not decision.learned_only
+    assert decision.reasons == [Reason.COMPLAINT, Reason.DISPUTE]
