@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -52,6 +53,11 @@ MAX_AGENT_CHARS = 64
 MAX_RESOLUTION_CHARS = 2000
 
 
+def new_handoff_id() -> str:
+    """An unguessable handoff id."""
+    return "H" + secrets.token_hex(8)
+
+
 class HandoffNotFoundError(PolicyDeskError):
     """No handoff with that id."""
 
@@ -86,8 +92,21 @@ class HandoffQueue:
         """Create the table if it does not exist."""
         metadata.create_all(self._engine)
 
-    def submit(self, new: NewHandoff, now: datetime | None = None) -> HandoffRequest:
-        """Queue a handoff; the transcript is redacted (ID, phone and card numbers)."""
+    def submit(
+        self,
+        new: NewHandoff,
+        now: datetime | None = None,
+        handoff_id: str | None = None,
+        connection: Connection | None = None,
+    ) -> HandoffRequest:
+        """Queue a handoff; the transcript is redacted (ID, phone and card numbers).
+
+        Args:
+            new: the package.
+            now: the time it was queued (default: now).
+            handoff_id: the id decided beforehand (``new_handoff_id``); generated when None.
+            connection: write inside the caller's transaction (the conversation's save).
+        """
         when = now or datetime.now(UTC)
         transcript = [t.model_copy(update={"text": redact(t.text)}) for t in new.transcript]
         package = new.model_copy(
@@ -95,22 +114,24 @@ class HandoffQueue:
         )
         request = HandoffRequest(
             **package.model_dump(),
-            id="H" + secrets.token_hex(8),
+            id=handoff_id or new_handoff_id(),
             priority=priority_for(new.reasons),
             state=HandoffState.WAITING,
             created_at=when,
         )
-        with self._engine.begin() as conn:
-            conn.execute(
-                insert(handoffs).values(
-                    id=request.id,
-                    session_id=request.session_id,
-                    state=request.state.value,
-                    priority=request.priority,
-                    created_at=when,
-                    payload=package.model_dump(mode="json"),
-                )
-            )
+        row = insert(handoffs).values(
+            id=request.id,
+            session_id=request.session_id,
+            state=request.state.value,
+            priority=request.priority,
+            created_at=when,
+            payload=package.model_dump(mode="json"),
+        )
+        if connection is not None:
+            connection.execute(row)
+        else:
+            with self._engine.begin() as conn:
+                conn.execute(row)
         return request
 
     def get(self, handoff_id: str) -> HandoffRequest:

@@ -18,8 +18,9 @@ from chatbot.answers import AnswerBook, fill, grounded
 from chatbot.confidence import retrieval_confidence
 from chatbot.handoff import REASON_TEXT, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
+from chatbot.learned import HandoffDetector
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep
-from chatbot.queue import HandoffQueue
+from chatbot.queue import HandoffQueue, new_handoff_id
 from chatbot.routing import MAX_BOT_FAILURES, RouteDecision, RoutingSignals, route
 from chatbot.sessions import ConversationStore
 from chatbot.understanding import ChatIntent, MessageReading, MessageRules, Reason
@@ -42,6 +43,7 @@ INTENT_LABELS = {
     "to_human": "转人工",
     "other": "其他",
 }
+COMPLAINT_REASONS = {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
 # intents the bot answers from the knowledge base (and whose confidence matters)
 KNOWLEDGE_INTENTS = {"clause_query", "claim_materials", "report_claim", "value_added"}
 # the order in which reasons pick the agent's opener: most urgent first
@@ -56,6 +58,10 @@ URGENCY = [
     "low_confidence",
     "bot_failed",
 ]
+
+
+Outbox = list[tuple[str, NewHandoff]]
+"""Handoffs decided while answering, submitted with the conversation's save (None: never)."""
 
 
 class RateLimitedError(PolicyDeskError):
@@ -76,6 +82,7 @@ class ChatbotService:
         answers: AnswerBook,
         customers: CustomerStore,
         queue: HandoffQueue,
+        detector: HandoffDetector | None = None,
         phraser: LlmPhraser | None = None,
         rate_limit: int = 30,
         min_confidence: float = 0.35,
@@ -89,6 +96,7 @@ class ChatbotService:
         self.answers = answers
         self._customers = customers
         self._queue = queue
+        self._detector = detector
         self._phraser = phraser
         self._rate_limit = rate_limit
         self._min_confidence = min_confidence
@@ -117,8 +125,14 @@ class ChatbotService:
             ConversationBusyError: another message on this conversation was saved meanwhile.
         """
         conversation, version = self._conversations.load(conversation_id)
-        answer = self._respond(conversation, text, now or datetime.now(UTC), submit=True)
-        self._conversations.save(conversation, version)
+        outbox: Outbox = []
+        answer = self._respond(conversation, text, now or datetime.now(UTC), outbox)
+        # the conversation and its handoff commit together: a message that loses a race on this
+        # conversation (ConversationBusyError) leaves no orphaned handoff behind
+        with self._conversations.transaction() as conn:
+            self._conversations.save(conversation, version, connection=conn)
+            for handoff_id, new in outbox:
+                self._queue.submit(new, handoff_id=handoff_id, connection=conn)
         return answer
 
     def answer_once(self, text: str) -> BotAnswer:
@@ -128,7 +142,7 @@ class ChatbotService:
         handoff is written.
         """
         conversation = Conversation(id="once", created_at=datetime.now(UTC))
-        return self._respond(conversation, text, datetime.now(UTC), submit=False)
+        return self._respond(conversation, text, datetime.now(UTC), None)
 
     # ----- one message ------------------------------------------------------------------------
 
@@ -151,7 +165,7 @@ class ChatbotService:
         return cleaned
 
     def _respond(
-        self, conversation: Conversation, text: str, now: datetime, submit: bool
+        self, conversation: Conversation, text: str, now: datetime, outbox: Outbox | None
     ) -> BotAnswer:
         cleaned = self._check(conversation, text, now)
         history = conversation.customer_texts()
@@ -174,11 +188,12 @@ class ChatbotService:
             MoodStep(label=emotion.label, intensity=emotion.intensity, upset=emotion.upset)
         )
         reading = self._rules.read(cleaned, history)
+        learned = self._detector.score(cleaned, vector) if self._detector is not None else None
 
         identity = read_identity(cleaned)
         if identity is not None and conversation.pending_intent is not None:
             return self._verify(
-                conversation, cleaned, reading, identity.number, identity.last4, submit
+                conversation, cleaned, reading, identity.number, identity.last4, outbox
             )
 
         intent = reading.intent.value
@@ -207,10 +222,19 @@ class ChatbotService:
                 retrieval_confidence=confidence,
                 bot_failures=conversation.bot_failures,
                 min_confidence=self._min_confidence,
+                learned_above=learned is not None and learned.above_threshold,
+                learned_reasons=learned.reasons if learned is not None else [],
             )
         )
+        if (
+            decision.route == "human"
+            and intent != "complaint"
+            and COMPLAINT_REASONS & set(decision.reasons)
+        ):
+            intent = "complaint"  # a grievance, threat or dispute is a complaint (ROUTING.md)
+            conversation.intents[-1] = intent
         if decision.route == "human":
-            return self._hand_over(conversation, cleaned, intent, decision, submit)
+            return self._hand_over(conversation, cleaned, intent, decision, outbox)
         answer = self._answer(conversation, cleaned, reading, hits, vector)
         return answer.model_copy(update={"reasons": [r.value for r in decision.reasons]})
 
@@ -282,7 +306,7 @@ class ChatbotService:
         reading: MessageReading,
         number: str,
         last4: str,
-        submit: bool,
+        outbox: Outbox | None,
     ) -> BotAnswer:
         intent = conversation.pending_intent or reading.intent.value
         conversation.intents.append(intent)
@@ -293,7 +317,7 @@ class ChatbotService:
             if conversation.bot_failures >= MAX_BOT_FAILURES:  # a person verifies instead
                 conversation.pending_intent = None
                 decision = RouteDecision(route="human", reasons=[Reason.BOT_FAILED])
-                return self._hand_over(conversation, text, intent, decision, submit)
+                return self._hand_over(conversation, text, intent, decision, outbox)
             # a failed check reveals nothing: not which part was wrong, not whether it exists
             return self._say(conversation, text, self.answers.identity_failed, intent, ask=True)
         conversation.customer_id = customer_id
@@ -324,7 +348,7 @@ class ChatbotService:
         text: str,
         intent: str,
         decision: RouteDecision,
-        submit: bool,
+        outbox: Outbox | None,
     ) -> BotAnswer:
         reasons = sorted(
             (r.value for r in decision.reasons),
@@ -339,28 +363,31 @@ class ChatbotService:
         parts.append(fill(self.answers.handoff, values | {"原因": why}))
         reply = "".join(parts)
         handoff_id: str | None = None
-        if submit:
+        if outbox is not None:
             opener, _ = self._guard.sanitize(fill(self.answers.opener(reasons), values))
             transcript = [*conversation.turns]
-            handoff = self._queue.submit(
-                NewHandoff(
-                    session_id=conversation.id,
-                    customer=profile,
-                    transcript=transcript,
-                    intent=intent,
-                    intent_label=INTENT_LABELS.get(intent, intent),
-                    mood=[
-                        MoodPoint(turn=i, label=m.label, intensity=m.intensity, upset=m.upset)
-                        for i, m in enumerate(conversation.moods)
-                    ],
-                    references=conversation.references,
-                    bot_answers=conversation.answers,
-                    reasons=reasons,
-                    reason_text=[REASON_TEXT.get(r, r) for r in reasons],
-                    suggested_reply=opener,
+            handoff_id = new_handoff_id()
+            outbox.append(
+                (
+                    handoff_id,
+                    NewHandoff(
+                        session_id=conversation.id,
+                        customer=profile,
+                        transcript=transcript,
+                        intent=intent,
+                        intent_label=INTENT_LABELS.get(intent, intent),
+                        mood=[
+                            MoodPoint(turn=i, label=m.label, intensity=m.intensity, upset=m.upset)
+                            for i, m in enumerate(conversation.moods)
+                        ],
+                        references=conversation.references,
+                        bot_answers=conversation.answers,
+                        reasons=reasons,
+                        reason_text=[REASON_TEXT.get(r, r) for r in reasons],
+                        suggested_reply=opener,
+                    ),
                 )
             )
-            handoff_id = handoff.id
             conversation.handoff_id = handoff_id
         return self._say(
             conversation,
@@ -411,7 +438,7 @@ class ChatbotService:
             body, source = phrased.text, phrased.source
         cleaned, _ = self._guard.sanitize(body)
         conversation.answers.append(cleaned)
-        conversation.turns.append(Turn(speaker=Speaker.AGENT, text=cleaned))
+        conversation.turns.append(Turn(speaker=Speaker.AGENT, text=cleaned, at=datetime.now(UTC)))
         return BotAnswer(
             session_id=conversation.id,
             text=text,

@@ -8,11 +8,14 @@ conversation cannot silently overwrite each other.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -89,22 +92,38 @@ class ConversationStore:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
         return Conversation.model_validate(row.payload), int(row.version)
 
-    def save(self, conversation: Conversation, version: int) -> int:
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction for a save and what must commit with it (the handoff queue shares
+        this database)."""
+        with self._engine.begin() as conn:
+            yield conn
+
+    def save(
+        self, conversation: Conversation, version: int, connection: Connection | None = None
+    ) -> int:
         """Save if nobody saved since ``version``; returns the new version.
+
+        Args:
+            conversation: the conversation.
+            version: the version it was loaded at.
+            connection: save inside the caller's transaction (see ``transaction``).
 
         Raises:
             ConversationBusyError: another message was saved in between.
         """
-        with self._engine.begin() as conn:
-            changed = conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation.id, conversations.c.version == version)
-                .values(
-                    payload=conversation.model_dump(mode="json"),
-                    version=version + 1,
-                    updated_at=datetime.now(UTC),
-                )
-            ).rowcount
+        if connection is None:
+            with self._engine.begin() as conn:
+                return self.save(conversation, version, conn)
+        changed = connection.execute(
+            update(conversations)
+            .where(conversations.c.id == conversation.id, conversations.c.version == version)
+            .values(
+                payload=conversation.model_dump(mode="json"),
+                version=version + 1,
+                updated_at=datetime.now(UTC),
+            )
+        ).rowcount
         if changed != 1:
             raise ConversationBusyError(
                 f"conversation {conversation.id} changed while this message was being answered; "

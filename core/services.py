@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
     from assist.wrapup import WrapUpService
+    from chatbot.learned import HandoffDetector
     from chatbot.queue import HandoffQueue
     from chatbot.service import ChatbotService
     from customers.store import CustomerStore
@@ -288,6 +289,20 @@ class Services:
         queue.create_schema()
         return queue
 
+    @cached_property
+    def handoff_detector(self) -> HandoffDetector:
+        """The learned handoff detector on the shared encoder.
+
+        Raises:
+            ModelNotReadyError: not trained yet.
+            ConfigurationError: trained on another encoder.
+        """
+        from chatbot.learned import HandoffDetector
+
+        detector = HandoffDetector.load(self.settings.routing_model)
+        detector.check_encoder(self.embedder.fingerprint)
+        return detector
+
     def chatbot(self) -> ChatbotService:
         """The self-service chatbot over the live index.
 
@@ -305,13 +320,16 @@ class Services:
         return ChatbotService(
             conversations=ConversationStore(self.engine),
             rules=MessageRules.load(self.settings.routing_rules),
-            search=retriever.search,
+            # through ``retriever()`` on every message: a long-lived chatbot (the API) must follow
+            # the index when an ingest or a publish switches collections
+            search=lambda request, vector: self.retriever().search(request, vector),
             embed=retriever.embed_query,
             emotion=self.emotion,
             guard=self.guard,
             answers=AnswerBook.load(self.settings.chat_answers),
             customers=self.customers,
             queue=self.handoffs,
+            detector=self.handoff_detector,
             phraser=self.phraser,
             rate_limit=self.settings.chat_rate_limit,
             min_confidence=self.settings.chat_min_confidence,
@@ -346,7 +364,9 @@ class Services:
         retriever = self.retriever()
         profile = self.customers.profile(customer_id) if customer_id else None
         return AssistSession(
-            search=retriever.search,
+            # through ``retriever()`` on every message: a long-lived chatbot (the API) must follow
+            # the index when an ingest or a publish switches collections
+            search=lambda request, vector: self.retriever().search(request, vector),
             embed=retriever.embed_query,
             emotion=self.emotion,
             intents=self.intents,

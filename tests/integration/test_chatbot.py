@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chatbot.handoff import HandoffState
 from chatbot.service import ChatbotService, RateLimitedError
-from chatbot.sessions import ConversationNotFoundError
+from chatbot.sessions import ConversationBusyError, ConversationNotFoundError
 from core.errors import InvalidQueryError
 from core.services import Services
 from customers.demo import generate
@@ -174,3 +175,31 @@ def test_a_restart_keeps_the_conversation_and_its_identity(services: Services) -
     answer = restarted.post(conversation.id, "那我的保单什么时候到期")
     assert answer.verified and answer.route == "bot"
     assert restarted.conversation(conversation.id).customer_id == profile.id
+
+
+def test_racing_messages_never_leave_an_orphaned_handoff(
+    services: Services, bot: ChatbotService
+) -> None:
+    conversation = bot.start("api")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def send(text: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(bot.post(conversation.id, text).route)
+        except ConversationBusyError:
+            outcomes.append("busy")
+
+    threads = [
+        threading.Thread(target=send, args=(text,))
+        for text in ("车撞了，我朋友头在流血", "有人受伤了快帮帮我")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert "human" in outcomes
+    stored = [h for h in services.handoffs.list(None) if h.session_id == conversation.id]
+    assert len(stored) == 1
+    assert bot.conversation(conversation.id).handoff_id == stored[0].id
