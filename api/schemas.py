@@ -1,0 +1,274 @@
+"""What goes over the wire: request bodies, responses and the one error shape.
+
+These models are the API's contract and are deliberately separate from the domain models in
+``chatbot``: a field added to a ``Conversation`` (rate-limit timestamps, the verified customer's
+id, moods) must not leak out by accident. Length limits are declared here so that FastAPI
+rejects an over-long message before it reaches the chatbot, and so that /docs shows them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from assist.models import Speaker, Turn
+from chatbot.handoff import HandoffRequest, HandoffState
+from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
+from chatbot.queue import MAX_AGENT_CHARS, MAX_RESOLUTION_CHARS
+from core.models import Emotion, Hit, PassageKind
+from customers.models import Claim, CustomerProfile, Interaction, MemberTier, Policy, Vehicle
+
+MAX_SESSION_ID_CHARS = 40  # the width of the id columns in chat_conversations / chat_handoffs
+
+Channel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_-]{0,15}$"),
+]
+MessageText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
+]
+AgentId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_AGENT_CHARS)
+]
+ResolutionNote = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_RESOLUTION_CHARS)
+]
+
+
+class _Request(BaseModel):
+    # an unknown field is more likely a client typo than something to ignore silently
+    model_config = ConfigDict(extra="forbid")
+
+
+# ----- errors -----------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, for a program (``code``) and for a person (``message``)."""
+
+    code: str = Field(description="stable machine-readable code", examples=["session_not_found"])
+    message: str = Field(description="what went wrong and, where it helps, what to do")
+    field: str | None = Field(
+        default=None, description="the request field at fault (validation errors)"
+    )
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx response."""
+
+    error: ErrorDetail
+
+
+# ----- sessions and messages ---------------------------------------------------------------------
+
+
+class SessionCreate(_Request):
+    """Start a conversation."""
+
+    channel: Channel = Field(
+        default="api",
+        description="where the customer is writing from (a short lowercase name)",
+        examples=["app", "wechat", "web"],
+    )
+
+
+class SessionCreated(BaseModel):
+    """A new conversation: send its messages to ``/v1/sessions/{session_id}/messages``."""
+
+    session_id: str
+
+
+class MessageIn(_Request):
+    """One customer message."""
+
+    text: MessageText = Field(
+        description=f"the customer's message, 1 to {MAX_MESSAGE_CHARS} characters",
+        examples=["车损险包括哪些"],
+    )
+
+
+class Reply(BaseModel):
+    """The bot's reply to one customer message."""
+
+    session_id: str
+    route: Literal["bot", "human"] = Field(
+        description="bot: answered here; human: the conversation was handed to an agent"
+    )
+    intent: str = Field(examples=["clause_query"])
+    answer: str = Field(description="what to show the customer")
+    citations: list[str] = Field(description="the clauses the answer rests on")
+    reasons: list[str] = Field(description="why a human takes over (routing reasons)")
+    handoff_id: str | None = Field(description="the queued handoff when route is human")
+    needs_identity: bool = Field(description="the bot asked the customer to verify identity")
+    verified: bool = Field(description="the customer passed the identity check")
+
+    @classmethod
+    def from_answer(cls, answer: BotAnswer) -> Reply:
+        return cls(
+            session_id=answer.session_id,
+            route=answer.route,
+            intent=answer.intent,
+            answer=answer.answer,
+            citations=answer.citations,
+            reasons=answer.reasons,
+            handoff_id=answer.handoff_id,
+            needs_identity=answer.needs_identity,
+            verified=answer.verified,
+        )
+
+
+class Message(BaseModel):
+    """One turn of a conversation."""
+
+    speaker: Speaker = Field(description="customer, or agent (the bot or a human)")
+    text: str
+    at: datetime | None = Field(description="when it was said, if recorded")
+
+    @classmethod
+    def from_turn(cls, turn: Turn) -> Message:
+        return cls(speaker=turn.speaker, text=turn.text, at=turn.at)
+
+
+class Session(BaseModel):
+    """A conversation as the customer's client may show it."""
+
+    session_id: str
+    channel: str
+    created_at: datetime
+    messages: list[Message] = Field(description="oldest first")
+    handoff_id: str | None = Field(description="set once the conversation went to a human")
+
+    @classmethod
+    def from_conversation(cls, conversation: Conversation) -> Session:
+        return cls(
+            session_id=conversation.id,
+            channel=conversation.channel,
+            created_at=conversation.created_at,
+            messages=[Message.from_turn(t) for t in conversation.turns],
+            handoff_id=conversation.handoff_id,
+        )
+
+
+# ----- handoffs ---------------------------------------------------------------------------------
+
+
+class HandoffCustomer(BaseModel):
+    """The verified customer, identifiers masked (as the console shows them)."""
+
+    name: str = Field(description="masked, e.g. 王*明")
+    salutation: str
+    phone: str = Field(description="masked, e.g. 138****5678")
+    id_number: str = Field(description="masked")
+    city: str
+    tier: MemberTier
+    privileges: list[str]
+    vehicles: list[Vehicle]
+    policies: list[Policy]
+    claims: list[Claim]
+    interactions: list[Interaction]
+
+    @classmethod
+    def from_profile(cls, profile: CustomerProfile) -> HandoffCustomer:
+        # the internal customer id stays inside: agents look customers up by policy or plate
+        return cls.model_validate(profile.model_dump(exclude={"id"}))
+
+
+class MoodPoint(BaseModel):
+    """The customer's emotion on one of their messages."""
+
+    turn: int = Field(description="index of the customer message, oldest first")
+    label: Emotion
+    intensity: float
+    upset: bool
+
+
+class Reference(BaseModel):
+    """A passage the bot retrieved."""
+
+    citation: str
+    title: str
+    kind: PassageKind
+    text: str
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> Reference:
+        return cls(citation=hit.citation, title=hit.title, kind=hit.kind, text=hit.text)
+
+
+class Handoff(BaseModel):
+    """A conversation handed to a human, with everything the bot knew."""
+
+    id: str
+    session_id: str
+    state: HandoffState
+    priority: int = Field(description="0 (injury, emergency) is served first … 3")
+    created_at: datetime
+    accepted_by: str | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    intent: str
+    intent_label: str
+    reasons: list[str]
+    reason_text: list[str]
+    suggested_reply: str = Field(description="a guarded first reply for the agent")
+    customer: HandoffCustomer | None = Field(description="None when not verified")
+    transcript: list[Message] = Field(description="ID, phone and card numbers masked")
+    mood: list[MoodPoint]
+    references: list[Reference]
+    bot_answers: list[str]
+
+    @classmethod
+    def from_request(cls, request: HandoffRequest) -> Handoff:
+        return cls(
+            id=request.id,
+            session_id=request.session_id,
+            state=request.state,
+            priority=request.priority,
+            created_at=request.created_at,
+            accepted_by=request.accepted_by,
+            accepted_at=request.accepted_at,
+            resolved_at=request.resolved_at,
+            resolution=request.resolution,
+            intent=request.intent,
+            intent_label=request.intent_label,
+            reasons=request.reasons,
+            reason_text=request.reason_text,
+            suggested_reply=request.suggested_reply,
+            customer=HandoffCustomer.from_profile(request.customer) if request.customer else None,
+            transcript=[Message.from_turn(t) for t in request.transcript],
+            mood=[MoodPoint.model_validate(m.model_dump()) for m in request.mood],
+            references=[Reference.from_hit(h) for h in request.references],
+            bot_answers=request.bot_answers,
+        )
+
+
+class HandoffList(BaseModel):
+    """Handoffs most urgent first, then longest waiting; and the queue's size per state."""
+
+    items: list[Handoff]
+    counts: dict[HandoffState, int]
+
+
+class AcceptRequest(_Request):
+    """An agent takes a waiting handoff."""
+
+    agent: AgentId = Field(description=f"the agent's ID, at most {MAX_AGENT_CHARS} characters")
+
+
+class ResolveRequest(_Request):
+    """The agent who accepted a handoff closes it."""
+
+    agent: AgentId = Field(description=f"the agent's ID, at most {MAX_AGENT_CHARS} characters")
+    resolution: ResolutionNote = Field(
+        description=f"what was done, at most {MAX_RESOLUTION_CHARS} characters"
+    )
+
+
+class Health(BaseModel):
+    """Liveness, and whether the chatbot is loaded."""
+
+    status: Literal["ok"] = "ok"
+    ready: bool = Field(description="the chatbot (index and models) is loaded")

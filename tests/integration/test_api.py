@@ -1,0 +1,294 @@
+"""The HTTP API over the demo index, the real encoder and the trained emotion model.
+
+The knowledge catalog and the chat tables share one SQLite file, so the module works on a copy
+of the demo database (the Chroma index stays shared, read-only): handoffs written here never
+reach the demo queue other tests look at.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from api.app import create_app
+from chatbot.service import ChatbotService
+from core.services import Services
+from core.settings import Settings
+from retrieval.retriever import HybridRetriever
+
+pytestmark = pytest.mark.integration
+
+CLAUSE_QUESTION = "车损险都包括哪些情况"
+INJURY_MESSAGE = "撞人了对方在流血怎么办，我手机13812345678"
+SECRET = "13900001111"
+
+
+@pytest.fixture(scope="module")
+def api_settings(demo_services: Services, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo settings over a private copy of the demo database."""
+    copy = tmp_path_factory.mktemp("api") / "api.db"
+    source = sqlite3.connect(demo_services.settings.data_dir / "policydesk.db")
+    target = sqlite3.connect(copy)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return demo_services.settings.model_copy(update={"database_url": f"sqlite:///{copy}"})
+
+
+@pytest.fixture(scope="module")
+def client(api_settings: Settings) -> Iterator[TestClient]:
+    services = Services(api_settings)
+    with TestClient(create_app(services)) as client:  # runs the lifespan: chatbot warmed up
+        yield client
+    services.engine.dispose()
+
+
+def _session(client: TestClient) -> str:
+    response = client.post("/v1/sessions", json={"channel": "app"})
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["session_id"]
+    assert response.headers["location"] == f"/v1/sessions/{session_id}"
+    return session_id
+
+
+def _error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body["error"]
+
+
+@pytest.fixture(scope="module")
+def injury_handoff(client: TestClient) -> dict[str, Any]:
+    """One injury conversation handed to a human: the reply."""
+    session_id = _session(client)
+    response = client.post(f"/v1/sessions/{session_id}/messages", json={"text": INJURY_MESSAGE})
+    assert response.status_code == 200, response.text
+    reply: dict[str, Any] = response.json()
+    return reply
+
+
+def test_a_clause_question_is_answered_by_the_bot_with_citations(client: TestClient) -> None:
+    session_id = _session(client)
+    response = client.post(f"/v1/sessions/{session_id}/messages", json={"text": CLAUSE_QUESTION})
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    assert reply["route"] == "bot"
+    assert reply["intent"] == "clause_query"
+    assert reply["citations"]
+    assert reply["handoff_id"] is None
+    assert {"text", "source"}.isdisjoint(reply)
+
+    session = client.get(f"/v1/sessions/{session_id}").json()
+    assert [m["speaker"] for m in session["messages"]] == ["customer", "agent"]
+    assert session["messages"][0]["text"] == CLAUSE_QUESTION
+    assert session["messages"][1]["text"] == reply["answer"]
+    assert session["handoff_id"] is None
+    # internal state stays inside
+    assert {"recent", "customer_id", "moods", "references"}.isdisjoint(session)
+
+
+def test_an_injury_is_handed_over_and_queued_first_with_a_masked_transcript(
+    client: TestClient, injury_handoff: dict[str, Any]
+) -> None:
+    assert injury_handoff["route"] == "human"
+    assert "injury_emergency" in injury_handoff["reasons"]
+    handoff_id = injury_handoff["handoff_id"]
+    assert handoff_id
+
+    listed = client.get("/v1/handoffs", params={"state": "waiting"}).json()
+    priorities = [h["priority"] for h in listed["items"]]
+    assert priorities == sorted(priorities)
+    assert listed["counts"]["waiting"] >= 1
+    (item,) = [h for h in listed["items"] if h["id"] == handoff_id]
+    assert item["priority"] == 0
+    assert item["session_id"] == injury_handoff["session_id"]
+    assert item["suggested_reply"]
+    customer_text = item["transcript"][0]["text"]
+    assert "138****5678" in customer_text
+    assert "13812345678" not in client.get(f"/v1/handoffs/{handoff_id}").text
+
+    session = client.get(f"/v1/sessions/{injury_handoff['session_id']}").json()
+    assert session["handoff_id"] == handoff_id
+
+
+def test_one_agent_wins_the_accept_and_only_that_agent_resolves(
+    client: TestClient, injury_handoff: dict[str, Any]
+) -> None:
+    url = f"/v1/handoffs/{injury_handoff['handoff_id']}"
+    first = client.post(f"{url}/accept", json={"agent": "A001"})
+    assert first.status_code == 200, first.text
+    assert first.json()["state"] == "accepted"
+    assert first.json()["accepted_by"] == "A001"
+    _error(client.post(f"{url}/accept", json={"agent": "B002"}), 409, "handoff_state_conflict")
+
+    resolve = {"resolution": "已联系客户，指导报警并安排查勘"}
+    _error(
+        client.post(f"{url}/resolve", json={"agent": "B002", **resolve}),
+        409,
+        "handoff_state_conflict",
+    )
+    done = client.post(f"{url}/resolve", json={"agent": "A001", **resolve})
+    assert done.status_code == 200, done.text
+    assert done.json()["state"] == "resolved"
+    assert done.json()["resolution"] == resolve["resolution"]
+
+
+def test_unknown_sessions_and_handoffs_are_404_in_the_one_error_shape(client: TestClient) -> None:
+    _error(
+        client.post("/v1/sessions/Snope/messages", json={"text": "你好"}), 404, "session_not_found"
+    )
+    _error(client.get("/v1/sessions/Snope"), 404, "session_not_found")
+    _error(client.get("/v1/handoffs/Hnope"), 404, "handoff_not_found")
+    _error(
+        client.post("/v1/handoffs/Hnope/accept", json={"agent": "A001"}), 404, "handoff_not_found"
+    )
+    _error(client.get("/v1/nothing"), 404, "not_found")
+
+
+def test_bad_messages_are_422_naming_the_field_and_big_bodies_are_413(client: TestClient) -> None:
+    session_id = _session(client)
+    url = f"/v1/sessions/{session_id}/messages"
+    for text in ("", "   ", "长" * 501):
+        error = _error(client.post(url, json={"text": text}), 422, "validation_error")
+        assert error["field"] == "text"
+        assert "text" in error["message"]
+    assert _error(client.post(url, json={}), 422, "validation_error")["field"] == "text"
+    agent = _error(
+        client.post("/v1/handoffs/Hx/accept", json={"agent": "A" * 65}), 422, "validation_error"
+    )
+    assert agent["field"] == "agent"
+    _error(client.post(url, json={"text": "长" * 6000}), 413, "payload_too_large")
+    # nothing was stored for the rejected messages
+    assert client.get(f"/v1/sessions/{session_id}").json()["messages"] == []
+
+
+def test_too_many_messages_are_429_with_retry_after(api_settings: Settings) -> None:
+    services = Services(api_settings.model_copy(update={"chat_rate_limit": 3}))
+    with TestClient(create_app(services)) as client:
+        session_id = _session(client)
+        url = f"/v1/sessions/{session_id}/messages"
+        for _ in range(3):
+            assert client.post(url, json={"text": "你好"}).status_code == 200
+        response = client.post(url, json={"text": "你好"})
+        _error(response, 429, "rate_limited")
+        assert 1 <= int(response.headers["retry-after"]) <= 60
+    services.engine.dispose()
+
+
+def test_agent_endpoints_need_the_token_when_one_is_configured(api_settings: Settings) -> None:
+    services = Services(api_settings.model_copy(update={"api_agent_token": SecretStr("s3cret")}))
+    client = TestClient(create_app(services))  # no lifespan: handoffs do not need the chatbot
+    missing = client.get("/v1/handoffs")
+    _error(missing, 401, "unauthorized")
+    assert missing.headers["www-authenticate"] == "Bearer"
+    _error(
+        client.get("/v1/handoffs", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized"
+    )
+    _error(client.post("/v1/handoffs/Hx/accept", json={"agent": "A001"}), 401, "unauthorized")
+    granted = client.get("/v1/handoffs", headers={"Authorization": "Bearer s3cret"})
+    assert granted.status_code == 200, granted.text
+    assert client.get("/healthz").status_code == 200  # customer-facing routes stay open
+    services.engine.dispose()
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert schema["info"]["title"] == "PolicyDesk self-service API"
+    assert schema["info"]["description"]
+    assert set(schema["paths"]) == {
+        "/v1/sessions",
+        "/v1/sessions/{session_id}/messages",
+        "/v1/sessions/{session_id}",
+        "/v1/handoffs",
+        "/v1/handoffs/{handoff_id}",
+        "/v1/handoffs/{handoff_id}/accept",
+        "/v1/handoffs/{handoff_id}/resolve",
+        "/healthz",
+    }
+    text = schema["components"]["schemas"]["MessageIn"]["properties"]["text"]
+    assert text["maxLength"] == 500
+    assert client.get("/docs").status_code == 200
+
+
+def test_a_restarted_app_still_lists_the_handoff(
+    api_settings: Settings, injury_handoff: dict[str, Any]
+) -> None:
+    services = Services(api_settings)
+    client = TestClient(create_app(services))
+    listed = client.get("/v1/handoffs", params={"state": "all"}).json()
+    assert injury_handoff["handoff_id"] in {h["id"] for h in listed["items"]}
+    services.engine.dispose()
+
+
+def test_the_api_keeps_answering_after_a_reingest_switches_collections(
+    demo_services: Services, tmp_path: Path
+) -> None:
+    # a private copy of the whole data dir: the ingest below drops the collection it replaces
+    data_dir = tmp_path / "var"
+    shutil.copytree(demo_services.settings.data_dir, data_dir)
+    services = Services(demo_services.settings.model_copy(update={"data_dir": data_dir}))
+    services.__dict__["embedder"] = demo_services.embedder  # same model: skip a second load
+    client = TestClient(create_app(services))
+    url = f"/v1/sessions/{_session(client)}/messages"
+    assert client.post(url, json={"text": CLAUSE_QUESTION}).status_code == 200
+
+    passage = services.catalog.passages()[0]
+    services.ingest.apply_items([passage.model_copy(update={"text": passage.text + "（修订）"})])
+    again = client.post(url, json={"text": CLAUSE_QUESTION})
+    assert again.status_code == 200, again.text
+    assert again.json()["citations"]
+    services.engine.dispose()
+
+
+def test_without_an_index_the_chat_is_503_and_health_says_not_ready(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    client = TestClient(
+        create_app(Services(Settings(data_dir=tmp_path / "empty", embedding_model=model_dir)))
+    )
+    _error(client.post("/v1/sessions", json={}), 503, "index_not_built")
+    assert client.get("/healthz").json() == {"status": "ok", "ready": False}
+
+
+class _Broken:
+    def start(self, channel: str) -> None:
+        raise RuntimeError(f"customer said {SECRET}")
+
+
+class _BrokenServices(Services):
+    """A chatbot that fails in an unexpected way; no index or model needed."""
+
+    _retriever_stub = object()
+
+    def retriever(self) -> HybridRetriever:
+        return self._retriever_stub  # type: ignore[return-value]
+
+    def chatbot(self) -> ChatbotService:
+        return _Broken()  # type: ignore[return-value]
+
+
+def test_an_unexpected_error_is_a_generic_500_and_its_message_is_not_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = _BrokenServices(Settings(data_dir=tmp_path / "var"))
+    services.__dict__["embedder"] = type("Ready", (), {"warm_up": lambda self: None})()
+    client = TestClient(create_app(services))
+    with caplog.at_level(logging.DEBUG):
+        response = client.post("/v1/sessions")
+    error = _error(response, 500, "internal_error")
+    assert SECRET not in error["message"]
+    assert "Traceback" not in response.text
+    assert "RuntimeError" in caplog.text
+    assert SECRET not in caplog.text
