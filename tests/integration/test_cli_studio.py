@@ -93,6 +93,19 @@ def test_import_review_publish_search_retire_rollback(
     assert status == 0 and "published" in out
     _, after = _run(*d, "search", "--json", "--k", "3", "家里充电桩被雷劈了")
     assert json.loads(after)["hits"][0]["id"] == "charger-demo-1"
+    # the chatbot and the live-call console answer with it
+    _, chat = _run(*d, "chat", "--json", "家里的充电桩被雷劈坏了，这个保险赔不赔")
+    assert "充电桩演示条款第一条" in json.loads(chat)["citations"]
+    call = tmp_path / "call.jsonl"
+    call.write_text(
+        json.dumps(
+            {"speaker": "customer", "text": "家里充电桩被雷劈坏了能赔吗"}, ensure_ascii=False
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    _, assist = _run(*d, "assist", "--json", "--batch", str(call))
+    assert "charger-demo-1" in {hit["id"] for hit in json.loads(assist)["hits"]}
 
     assert _run(*d, "kb", "--user", "reviewer01", "retire", "charger-demo-1")[0] == 0
     _, retired = _run(*d, "search", "--json", "--k", "3", "家里充电桩被雷劈了")
