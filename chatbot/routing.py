@@ -91,8 +91,10 @@ def classifier_upset(signals: RoutingSignals) -> bool:
     """Whether the emotion classifier's upset verdict is strong enough to hand over (pure).
 
     One mildly negative but calm question must stay with the bot, so the verdict counts only
-    when something backs it: the words show upset, an escalation cue fired, the intensity is
-    high (``sentiment.mood.HIGH_INTENSITY``), or the customer has been upset for two turns.
+    when something backs it: the words show upset, the intensity is high
+    (``sentiment.mood.HIGH_INTENSITY``), or the customer has been upset for two turns. An
+    escalation cue (投诉, 监管, 律师…) does not back it: calm questions about those channels
+    carry the same words, and a real threat is a trigger in the words already.
 
     Args:
         signals: the message's signals.
@@ -104,7 +106,6 @@ def classifier_upset(signals: RoutingSignals) -> bool:
         return False
     return (
         Reason.UPSET in signals.reading.triggers
-        or signals.escalation_cue
         or signals.intensity >= HIGH_INTENSITY
         or signals.upset_turns >= 2
     )

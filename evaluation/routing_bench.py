@@ -27,6 +27,7 @@ from evaluation.routing_eval import (
 
 ROUTING_SET = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
 BLIND_SET = PROJECT_ROOT / "data" / "eval" / "routing_heldout.jsonl"
+BLIND_SET_2 = PROJECT_ROOT / "data" / "eval" / "routing_blind2.jsonl"
 TARGET_RECALL = 0.95
 TARGET_NEEDLESS = 0.10
 
@@ -51,7 +52,9 @@ def routing_sets() -> list[tuple[str, list[RoutingExample]]]:
         ("held-out third of the same set", heldout),
     ]
     if BLIND_SET.exists():
-        sets.append(("blind held-out set (separate author)", load_routing_set(BLIND_SET)))
+        sets.append(("blind set 1 (separate author)", load_routing_set(BLIND_SET)))
+    if BLIND_SET_2.exists():
+        sets.append(("blind set 2 (another author, newest)", load_routing_set(BLIND_SET_2)))
     return sets
 
 

@@ -119,7 +119,6 @@ def test_a_single_mildly_upset_calm_question_stays_with_the_bot() -> None:
         {"intensity": 0.95},
         {"upset_turns": 2},
         {"upset_turns": 5},
-        {"escalation_cue": True},
     ],
 )
 def test_backed_classifier_upset_routes_to_a_person(backing: dict[str, Any]) -> None:
@@ -299,3 +298,10 @@ def test_a_rule_handoff_is_not_marked_as_learned_only() -> None:
     decision = route(_signals(reading, learned_above=True, learned_reasons=[Reason.DISPUTE]))
     assert decision.route == "human" and not decision.learned_only
     assert decision.reasons == [Reason.COMPLAINT, Reason.DISPUTE]
+
+
+def test_an_escalation_cue_alone_does_not_back_the_classifier() -> None:
+    # "投诉的话要找哪个部门": the cue words, a mild upset reading, a calm question
+    signals = _signals(upset=True, upset_turns=1, intensity=0.4, escalation_cue=True)
+    assert not classifier_upset(signals)
+    assert route(signals).route == "bot"
