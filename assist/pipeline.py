@@ -6,6 +6,7 @@ A caller turn is embedded once; the vector serves the emotion classifier and ret
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import numpy as np
 
@@ -48,6 +49,8 @@ class AssistSession:
         self._guard = guard
         self._phraser = phraser
         self.profile = profile
+        # clause editions follow the customer's policy (effective and expiry dates)
+        self._as_of = profile.clause_date(date.today()) if profile else None
         self._tracker = CallMoodTracker(scripts, profile.placeholders() if profile else {})
         self._k_clauses = k_clauses
         self._k_cases = k_cases
@@ -109,7 +112,9 @@ class AssistSession:
             query_vector = self._embed(query)  # once, for both searches
         hits = self._search(
             SearchRequest(
-                query=query, k=self._k_clauses, filters=SearchFilters(kinds=ANSWER_KINDS)
+                query=query,
+                k=self._k_clauses,
+                filters=SearchFilters(kinds=ANSWER_KINDS, as_of=self._as_of),
             ),
             query_vector,
         ).hits

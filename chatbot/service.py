@@ -9,7 +9,7 @@ the bot knows. Every answer passes the compliance guard.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -205,7 +205,7 @@ class ChatbotService:
                 SearchRequest(
                     query=cleaned,
                     k=3,
-                    filters=SearchFilters(kinds=[PassageKind.CLAUSE, PassageKind.FAQ]),
+                    filters=self._filters(conversation),
                 ),
                 vector,
             ).hits
@@ -287,9 +287,7 @@ class ChatbotService:
         self, conversation: Conversation, text: str, intent: str, vector: np.ndarray
     ) -> BotAnswer:
         hits = self._search(
-            SearchRequest(
-                query=text, k=3, filters=SearchFilters(kinds=[PassageKind.CLAUSE, PassageKind.FAQ])
-            ),
+            SearchRequest(query=text, k=3, filters=self._filters(conversation)),
             vector,
         ).hits
         if retrieval_confidence(hits) < self._min_confidence:
@@ -400,6 +398,12 @@ class ChatbotService:
         )
 
     # ----- helpers ----------------------------------------------------------------------------
+
+    def _filters(self, conversation: Conversation) -> SearchFilters:
+        """Clauses and FAQs; for a verified customer, the clause editions of their policy."""
+        profile = self._profile(conversation)
+        as_of = profile.clause_date(date.today()) if profile is not None else None
+        return SearchFilters(kinds=[PassageKind.CLAUSE, PassageKind.FAQ], as_of=as_of)
 
     def _profile(self, conversation: Conversation) -> CustomerProfile | None:
         if conversation.customer_id is None:

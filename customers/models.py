@@ -124,6 +124,15 @@ class CustomerProfile(BaseModel):
     claims: list[Claim]
     interactions: list[Interaction]
 
+    def clause_date(self, today: date) -> date | None:
+        """The date that decides which clause editions apply to this customer: the start of the
+        policy in force today, else of the latest policy; None without policies."""
+        if not self.policies:
+            return None
+        in_force = [p for p in self.policies if p.start <= today < p.end]
+        chosen = max(in_force or self.policies, key=lambda p: p.start)
+        return chosen.start
+
     def placeholders(self) -> dict[str, str]:
         """Values for script placeholders ({客户称呼}, {车牌}, {保单号}, {案件号}, {案件阶段})."""
         values = {"客户称呼": self.salutation}

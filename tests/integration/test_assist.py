@@ -135,3 +135,28 @@ def test_a_configured_llm_phrases_the_reply_through_the_guard(services: Services
     )
     assert view.suggestion is not None and view.suggestion.source == "template"
     assert "12345" in view.suggestion.note and "12345" not in view.suggestion.text
+
+
+def test_clause_searches_follow_the_customers_policy_date(services: Services) -> None:
+    from datetime import date
+
+    from core.models import SearchRequest
+
+    summary = services.customers.list(1)[0]
+    profile = services.customers.profile(summary.id)
+    expected = profile.clause_date(date.today())
+    assert expected is not None
+    session = services.assist_session(summary.id)
+    seen: list[SearchRequest] = []
+    search = session._search  # record what the pipeline asks the retriever
+
+    def recording(request: SearchRequest, vector: object) -> object:
+        seen.append(request)
+        return search(request, vector)  # type: ignore[arg-type]
+
+    session._search = recording  # type: ignore[assignment]
+    session.add(Turn(speaker=Speaker.CUSTOMER, text="车被水淹了能赔吗"))
+    clause_searches = [r for r in seen if r.filters.as_of is not None]
+    assert clause_searches and clause_searches[0].filters.as_of == expected
+    anonymous = services.assist_session(None)
+    assert anonymous._as_of is None
