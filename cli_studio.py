@@ -53,7 +53,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     kb.add_argument("--user", default=os.environ.get("POLICYDESK_USER"), help="acting account")
     kb.add_argument("--json", action="store_true", help="machine-readable output")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    kb_sub.add_parser("seed", help="register the ingested demo passages as published items")
+    kb_sub.add_parser("seed", help="register the shipped demo content as published items (once)")
     imp = kb_sub.add_parser("import", help="import documents as draft items")
     imp.add_argument("files", nargs="+", type=Path)
     imp.add_argument("--kind", choices=[k.value for k in PassageKind], help="default kind")
@@ -144,11 +144,16 @@ def cmd_user(services: Services, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_kb(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     studio = services.studio
     if args.kb_command == "seed":
+        from knowledge.overlays import rule_seed_entries, script_seed_entries, term_seed_entries
         from knowledge.utterances import seed_entries
+        from prompts.guard import ComplianceGuard
+        from retrieval.synonyms import TermMap
         from sentiment.data import load_labelled
+        from sentiment.scripts import ScriptLibrary
 
+        settings = services.settings
         report = studio.seed_published(services.catalog.passages())
-        folder = services.settings.sentiment_data
+        folder = settings.sentiment_data
         utterances = studio.seed_contents(
             seed_entries(
                 load_labelled(folder / "train.jsonl"),
@@ -156,13 +161,29 @@ def cmd_kb(services: Services, args: argparse.Namespace, out: TextIO) -> int:
                 source=str(folder),
             )
         )
+        # the shipped files themselves, not services.scripts & co., which already merge the studio
+        terms_file = settings.terms_dir / "synonyms.tsv"
+        curated = {
+            "soothing scripts": script_seed_entries(
+                ScriptLibrary.load(settings.scripts_file).scripts, str(settings.scripts_file)
+            ),
+            "terms": term_seed_entries(TermMap.load(terms_file), str(terms_file)),
+            "compliance rules": rule_seed_entries(
+                ComplianceGuard.load(settings.compliance_rules).rules,
+                str(settings.compliance_rules),
+            ),
+        }
+        counts: list[str] = []
+        for noun, entries in curated.items():
+            seeded = studio.seed_contents(entries)
+            counts.append(f"{seeded.added} {noun} ({seeded.skipped} already there)")
         golden = (
             services.golden.seed_from_jsonl(DEV_QUESTIONS) if not services.golden.count() else 0
         )
         out.write(
             f"registered {report.added} published items ({report.skipped} already there), "
-            f"{utterances.added} labelled utterances ({utterances.skipped} already there); "
-            f"{golden} golden questions loaded\n"
+            f"{utterances.added} labelled utterances ({utterances.skipped} already there), "
+            f"{', '.join(counts)}; {golden} golden questions loaded\n"
         )
         return 0
     user = _login(services, args.user)

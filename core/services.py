@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from knowledge.feedback import FeedbackStore
     from knowledge.golden import EvaluationRuns, GoldenSet
     from knowledge.ingest import IngestService
+    from knowledge.items import ItemKind
+    from knowledge.overlays import CuratedOverlay
     from knowledge.studio import StudioService
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
@@ -42,6 +44,17 @@ if TYPE_CHECKING:
     from sentiment.retrain import EmotionRetrainer
     from sentiment.scripts import ScriptLibrary
     from sentiment.service import SentimentTrainer
+
+# the cached services built from studio items of a kind (and those holding one of them: the LLM
+# phraser and the wrap-up service hold the guard), dropped when such an item changes
+_CURATED_SERVICES: dict[str, tuple[str, ...]] = {
+    "script": ("scripts",),
+    "term_map": ("term_map",),
+    "compliance_rule": ("guard", "phraser", "wrap_up"),
+}
+# kinds whose change must also rebuild the retriever: it holds the term map, and the API's shared
+# chatbot (holding the guard) is rebuilt exactly when the retriever object changes
+_REBUILD_RETRIEVER = frozenset({"term_map", "compliance_rule"})
 
 
 class Services:
@@ -94,9 +107,17 @@ class Services:
 
     @cached_property
     def term_map(self) -> TermMap:
+        """``data/terms/synonyms.tsv`` merged with the studio's published and retired terms.
+
+        Raises:
+            ConfigurationError: the shipped file is invalid.
+        """
+        from knowledge.items import ItemKind
+        from knowledge.overlays import merged_term_map
         from retrieval.synonyms import TermMap
 
-        return TermMap.load(self.settings.terms_dir / "synonyms.tsv")
+        shipped = TermMap.load(self.settings.terms_dir / "synonyms.tsv")
+        return merged_term_map(shipped, self._curated(ItemKind.TERM_MAP))
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -118,9 +139,17 @@ class Services:
 
     @cached_property
     def scripts(self) -> ScriptLibrary:
+        """The shipped soothing scripts merged with the studio's published and retired scripts.
+
+        Raises:
+            ConfigurationError: the shipped file is missing or invalid.
+        """
+        from knowledge.items import ItemKind
+        from knowledge.overlays import merged_scripts
         from sentiment.scripts import ScriptLibrary
 
-        return ScriptLibrary.load(self.settings.scripts_file)
+        shipped = ScriptLibrary.load(self.settings.scripts_file)
+        return merged_scripts(shipped, self._curated(ItemKind.SCRIPT))
 
     @cached_property
     def sentiment_trainer(self) -> SentimentTrainer:
@@ -192,9 +221,51 @@ class Services:
 
     @cached_property
     def guard(self) -> ComplianceGuard:
+        """The shipped compliance rules merged with the studio's published and retired rules.
+
+        Raises:
+            ConfigurationError: the shipped rule file is missing or invalid.
+        """
+        from knowledge.items import ItemKind
+        from knowledge.overlays import merged_guard
         from prompts.guard import ComplianceGuard
 
-        return ComplianceGuard.load(self.settings.compliance_rules)
+        shipped = ComplianceGuard.load(self.settings.compliance_rules)
+        return merged_guard(shipped, self._curated(ItemKind.COMPLIANCE_RULE))
+
+    def _curated(self, kind: ItemKind) -> CuratedOverlay:
+        """The studio's published and retired items of a kind; none while there is no studio
+        (no database or no item tables yet: the shipped files serve alone, nothing is created)."""
+        from sqlalchemy import inspect
+
+        from knowledge.overlays import CuratedOverlay, read_overlay
+        from knowledge.repository import KnowledgeRepository, items_table
+
+        url = self.settings.sqlalchemy_url()
+        if url.startswith("sqlite:///") and not (self.settings.data_dir / "policydesk.db").exists():
+            return CuratedOverlay()
+        if not inspect(self.engine).has_table(items_table.name):
+            return CuratedOverlay()
+        return read_overlay(KnowledgeRepository(self.engine), kind)
+
+    def refresh_curated(self, kind: ItemKind | None = None) -> None:
+        """Serve the studio's current scripts, terms or compliance rules from their next use on.
+
+        The studio calls this after a publish, retire or rollback of such an item. What was built
+        from that kind is dropped and rebuilt when next used; a call or chat already holding the
+        old object keeps it until it ends.
+
+        Args:
+            kind: the kind that changed; None refreshes all three.
+        """
+        kinds = [kind.value] if kind is not None else list(_CURATED_SERVICES)
+        with self._lock:
+            for value in kinds:
+                for name in _CURATED_SERVICES.get(value, ()):
+                    self.__dict__.pop(name, None)
+                if value in _REBUILD_RETRIEVER:
+                    self._retriever = None
+                    self._retriever_collection = None
 
     @cached_property
     def intents(self) -> IntentBook:
@@ -260,7 +331,11 @@ class Services:
         from knowledge.studio import StudioService
 
         studio = StudioService(
-            KnowledgeRepository(self.engine), self.audit, self.ingest, self.accounts
+            KnowledgeRepository(self.engine),
+            self.audit,
+            self.ingest,
+            self.accounts,
+            on_change=self.refresh_curated,
         )
         studio.create_schema()
         return studio

@@ -13,13 +13,15 @@ are serialised within the process (one service instance serves every Streamlit s
 ingest run from another process at the same moment is not guarded against.
 
 Only clause, case and FAQ items reach the index. Scripts, term maps, compliance rules and labelled
-utterances go through the same workflow and versions but are never indexed: their consumers (the
-script library, the synonym map, the compliance guard, the emotion trainer) are to read the
-published versions from here; that wiring comes later.
+utterances go through the same workflow and versions but are never indexed: their consumers read
+the published versions from here (``knowledge.overlays``, ``knowledge.utterances``). Consumers that
+cache what they read pass ``on_change``, called after every publish, retire and rollback of such an
+item, so the change serves from the next use without a restart.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -68,6 +70,8 @@ from knowledge.workflow import (
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
 _ARTICLE_RE = re.compile(r"^第([零〇一二三四五六七八九十百千两\d]+)条$")
@@ -136,6 +140,8 @@ class StudioService:
         accounts: when given, the acting user is re-read on each call, so a deactivated account or
             a removed role takes effect at once even for a session that logged in before.
         clock: the time source (tests pin it).
+        on_change: called with the kind after a publish, retire or rollback of an item that is not
+            indexed has been committed (the composition root drops what it built from that kind).
     """
 
     def __init__(
@@ -145,12 +151,14 @@ class StudioService:
         ingest: IndexWriter,
         accounts: AccountStore | None = None,
         clock: Callable[[], datetime] | None = None,
+        on_change: Callable[[ItemKind], None] | None = None,
     ) -> None:
         self._repo = repository
         self._audit = audit
         self._index = ingest
         self._accounts = accounts
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._on_change = on_change
         # one index switch at a time in this process: two concurrent switches would each start
         # from the same live collection and the later one would drop the earlier one's passage
         self._serving = threading.RLock()
@@ -393,7 +401,9 @@ class StudioService:
                 )
                 return updated
 
-            return self._serve(actor, item, plan, version, "kb.publish", write)
+            published = self._serve(actor, item, plan, version, "kb.publish", write)
+            self._changed(item.kind)
+            return published
 
     def retire(self, user: User, item_id: str, note: str = "") -> KnowledgeItem:
         """Take an item out of service: its passage leaves the index, then it is marked retired.
@@ -423,7 +433,9 @@ class StudioService:
                 )
                 return updated
 
-            return self._serve(actor, item, plan, None, "kb.retire", write)
+            retired = self._serve(actor, item, plan, None, "kb.retire", write)
+            self._changed(item.kind)
+            return retired
 
     def rollback(self, user: User, item_id: str, version: int, note: str = "") -> KnowledgeItem:
         """Restore an earlier published version: a new version with its content, live at once.
@@ -471,7 +483,9 @@ class StudioService:
                 )
                 return updated
 
-            return self._serve(actor, item, plan, restored, "kb.rollback", write)
+            rolled_back = self._serve(actor, item, plan, restored, "kb.rollback", write)
+            self._changed(item.kind)
+            return rolled_back
 
     # ----------------------------------------------------------------------------- set-up, repair
 
@@ -624,6 +638,17 @@ class StudioService:
         )
         self._repo.update_item(conn, item, updated)
         return updated
+
+    def _changed(self, kind: ItemKind) -> None:
+        """Tell the consumers of a kind that is not indexed that what serves has changed."""
+        if self._on_change is None or kind.indexed:
+            return
+        try:
+            self._on_change(kind)
+        except Exception:
+            # the change is committed: failing the call now would report a publish that happened
+            # as failed; the consumer keeps its old copy until the next change or restart
+            logger.exception("refreshing the consumers of %s items failed", kind)
 
     def _serve(
         self,

@@ -7,6 +7,7 @@ patterns matches a sentence and none of its ``unless`` patterns matches the same
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -124,6 +125,13 @@ class ComplianceGuard:
             ConfigurationError: missing file, bad YAML or an invalid rule, naming the file.
         """
         return cls(read_yaml(path, RuleFile))
+
+    @classmethod
+    def from_rules(cls, rules: Sequence[ComplianceRule]) -> ComplianceGuard:
+        """A guard over rules validated one by one (the shipped file merged with the studio's
+        published rules). Unlike a rule file, the list may be empty: every rule can be retired.
+        """
+        return cls(RuleFile.model_construct(rules=list(rules)))
 
     def check(self, text: str) -> ComplianceReport:
         """Every finding in the text, in order of position (one per rule and sentence)."""

@@ -233,10 +233,10 @@ def test_indexed_kinds_need_text(kind: ItemKind) -> None:
         check_content(kind, ItemContent(title="只有标题", text="  "))
 
 
-@pytest.mark.parametrize("kind", [ItemKind.SCRIPT, ItemKind.TERM_MAP, ItemKind.COMPLIANCE_RULE])
+@pytest.mark.parametrize(
+    "kind", [ItemKind.SCRIPT, ItemKind.TERM_MAP, ItemKind.COMPLIANCE_RULE, ItemKind.UTTERANCE]
+)
 def test_other_kinds_need_text_or_data(kind: ItemKind) -> None:
-    check_content(kind, ItemContent(data={"label": "angry"}))
-    check_content(kind, ItemContent(text="您好"))
     with pytest.raises(InvalidItemError, match="needs text or data"):
         check_content(kind, ItemContent())
 
@@ -270,3 +270,84 @@ def test_a_labelled_utterance_needs_words_a_known_label_and_a_split() -> None:
         check_content(
             ItemKind.UTTERANCE, ItemContent(text="气死了", data={"label": "angry", "split": "x"})
         )
+
+
+SCRIPT = ItemContent(
+    title="水淹安抚",
+    text="{客户称呼}，先确认人员安全。",
+    data={"scene": "flood", "emotion": "anxious"},
+)
+TERM = ItemContent(text="泡水", data={"synonyms": "涉水 水淹"})
+RULE = ItemContent(
+    text="不得承诺全额赔付。",
+    data={
+        "category": "promise",
+        "severity": "high",
+        "rewrite": "赔付金额需要定损后核定。",
+        "pattern01": "全赔",
+        "unless01": "不能.{0,4}全赔",
+    },
+)
+
+
+def _with(content: ItemContent, **update: object) -> ItemContent:
+    return content.model_copy(update=update)
+
+
+def test_a_script_needs_words_a_scene_and_a_known_emotion() -> None:
+    check_content(ItemKind.SCRIPT, SCRIPT)
+    check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"scene": "general"}))  # emotion: any
+    with pytest.raises(InvalidItemError, match="words the agent says"):
+        check_content(ItemKind.SCRIPT, _with(SCRIPT, text=" "))
+    with pytest.raises(InvalidItemError, match="needs a scene"):
+        check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"emotion": "angry"}))
+    with pytest.raises(InvalidItemError, match=r"emotion 'furious' is not one of: .*any"):
+        check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"scene": "flood", "emotion": "furious"}))
+
+
+def test_a_typo_in_a_field_name_is_named() -> None:
+    with pytest.raises(InvalidItemError, match="a script has no field 'emtion'; its fields are"):
+        check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"scene": "flood", "emtion": "angry"}))
+    with pytest.raises(InvalidItemError, match=r"no field 'patterns'.*pattern01, pattern02"):
+        check_content(ItemKind.COMPLIANCE_RULE, _with(RULE, data=RULE.data | {"patterns": "x"}))
+
+
+def test_a_term_needs_one_expression_and_synonyms() -> None:
+    check_content(ItemKind.TERM_MAP, TERM)
+    check_content(ItemKind.TERM_MAP, _with(TERM, data={"synonyms": "涉水，水淹、暴雨"}))
+    with pytest.raises(InvalidItemError, match="colloquial expression"):
+        check_content(ItemKind.TERM_MAP, _with(TERM, text=""))
+    with pytest.raises(InvalidItemError, match="without spaces"):
+        check_content(ItemKind.TERM_MAP, _with(TERM, text="泡 水"))
+    with pytest.raises(InvalidItemError, match="the term '泡水' needs synonyms"):
+        check_content(ItemKind.TERM_MAP, _with(TERM, data={"synonyms": " ，"}))
+
+
+def test_a_compliance_rule_needs_reason_category_severity_rewrite_and_patterns() -> None:
+    check_content(ItemKind.COMPLIANCE_RULE, RULE)
+    cases = [
+        (_with(RULE, text=""), "needs its reason"),
+        (_with(RULE, data=RULE.data | {"category": "rude"}), "category 'rude' is not one of"),
+        (_with(RULE, data=RULE.data | {"severity": "low"}), "severity 'low' is not one of"),
+        (_with(RULE, data=RULE.data | {"rewrite": " "}), "needs a rewrite"),
+        (_with(RULE, data=RULE.data | {"pattern01": ""}), "at least one pattern"),
+    ]
+    for content, message in cases:
+        with pytest.raises(InvalidItemError, match=message):
+            check_content(ItemKind.COMPLIANCE_RULE, content)
+
+
+@pytest.mark.parametrize(
+    ("key", "pattern", "message"),
+    [
+        ("pattern02", "全额(赔付", "pattern '全额\\(赔付' is not a valid regular expression"),
+        ("unless02", "[不能", "unless '\\[不能' is not a valid regular expression"),
+        ("pattern02", "(全赔)?", "matches empty text, so it would flag every sentence"),
+        ("unless02", ".*", "matches empty text, so it would silence the rule"),
+    ],
+)
+def test_rule_patterns_must_compile_and_match_something(
+    key: str, pattern: str, message: str
+) -> None:
+    with pytest.raises(InvalidItemError, match=message):
+        check_content(ItemKind.COMPLIANCE_RULE, _with(RULE, data=RULE.data | {key: pattern}))
