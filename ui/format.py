@@ -109,7 +109,9 @@ def parse_data_lines(text: str) -> dict[str, str]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        key, sep, value = line.replace("：", ":", 1).partition(":")
+        # the key ends at the first colon, half- or full-width; the value keeps its own colons
+        cut = min((i for i in (line.find(":"), line.find("：")) if i >= 0), default=-1)
+        key, sep, value = (line[:cut], ":", line[cut + 1 :]) if cut >= 0 else (line, "", "")
         if not sep or not key.strip():
             raise FormInputError(f"line {number} {line.strip()!r} is not 'key: value'")
         data[key.strip()] = value.strip()

@@ -60,3 +60,9 @@ def test_excerpt_and_signed() -> None:
     assert excerpt("一二三\n四五", 4) == "一二三 …"
     assert excerpt("短", 4) == "短"
     assert signed(0.125) == "+0.125" and signed(-0.05) == "-0.050"
+
+
+def test_colons_inside_a_value_are_kept() -> None:
+    data = parse_data_lines("rewrite: 请您放心：我们会按条款核定\npattern01：全赔：|保证赔")
+    assert data == {"rewrite": "请您放心：我们会按条款核定", "pattern01": "全赔：|保证赔"}
+    assert parse_data_lines(format_data_lines(data)) == data
