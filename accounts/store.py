@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Engine,
     MetaData,
     String,
@@ -30,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import USERNAME_RE, USERNAME_RULE, Role, User
 from accounts.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHashing
 from core.errors import PolicyDeskError
+from core.sql import UtcDateTime
 
 metadata = MetaData()
 
@@ -41,8 +41,8 @@ users_table = Table(
     Column("password_hash", String(255), nullable=False),
     Column("roles", JSON, nullable=False),
     Column("active", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("password_changed_at", UtcDateTime, nullable=False),
 )
 
 MAX_DISPLAY_NAME_CHARS = 100
@@ -128,18 +128,13 @@ def _display_name(display_name: str) -> str:
     return name
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; every time we store is UTC
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _user(row: Any) -> User:
     return User(
         username=row.username,
         display_name=row.display_name,
         roles=frozenset(Role(r) for r in row.roles),
         active=row.active,
-        created_at=_aware(row.created_at),
+        created_at=row.created_at,
     )
 
 

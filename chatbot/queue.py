@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 
 from chatbot.handoff import HandoffRequest, HandoffState, NewHandoff, priority_for
 from core.errors import PolicyDeskError
+from core.sql import UtcDateTime
 from customers.masking import redact
 
 metadata = MetaData()
@@ -41,10 +41,10 @@ handoffs = Table(
     Column("session_id", String(40), nullable=False, index=True),
     Column("state", String(16), nullable=False, index=True),
     Column("priority", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
     Column("accepted_by", String(64)),
-    Column("accepted_at", DateTime(timezone=True)),
-    Column("resolved_at", DateTime(timezone=True)),
+    Column("accepted_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
     Column("resolution", Text),
     Column("payload", JSON, nullable=False),
 )
@@ -73,13 +73,6 @@ def _agent(agent: str) -> str:
     if len(name) > MAX_AGENT_CHARS:
         raise HandoffStateError(f"the agent ID is longer than {MAX_AGENT_CHARS} characters")
     return name
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; every time we store is UTC
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class HandoffQueue:
@@ -244,10 +237,10 @@ class HandoffQueue:
                 "id": mapping["id"],
                 "priority": mapping["priority"],
                 "state": mapping["state"],
-                "created_at": _aware(mapping["created_at"]),
+                "created_at": mapping["created_at"],
                 "accepted_by": mapping["accepted_by"],
-                "accepted_at": _aware(mapping["accepted_at"]),
-                "resolved_at": _aware(mapping["resolved_at"]),
+                "accepted_at": mapping["accepted_at"],
+                "resolved_at": mapping["resolved_at"],
                 "resolution": mapping["resolution"],
             }
         )

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 
 from chatbot.models import Conversation
 from core.errors import PolicyDeskError
+from core.sql import UtcDateTime
 
 metadata = MetaData()
 
@@ -36,8 +36,8 @@ conversations = Table(
     "chat_conversations",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
 )

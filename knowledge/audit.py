@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import (
     Column,
     Connection,
-    DateTime,
     Engine,
     Integer,
     MetaData,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 )
 
 from core.errors import PolicyDeskError
+from core.sql import UtcDateTime, as_utc
 from customers.masking import redact
 
 metadata = MetaData()
@@ -35,7 +35,7 @@ audit_table = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
     Column("actor", String(64), nullable=False, index=True),
     Column("action", String(40), nullable=False, index=True),
     Column("target", String(200), nullable=False, index=True),
@@ -71,16 +71,6 @@ class AuditFilter(BaseModel):
     target: str | None = None
     since: datetime | None = Field(default=None, description="inclusive")
     until: datetime | None = Field(default=None, description="exclusive")
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; every time we store is UTC
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite compares stored times as text, so bounds must be in the zone they were stored in
-    return _aware(value).astimezone(UTC)
 
 
 class AuditLog:
@@ -122,7 +112,7 @@ class AuditLog:
                 f"an audit entry needs an actor and an action (got {actor!r}, {action!r})"
             )
         values = {
-            "at": _utc(at) if at is not None else datetime.now(UTC),
+            "at": as_utc(at) if at is not None else datetime.now(UTC),
             "actor": who[:64],
             "action": what[:40],
             "target": redact(target.strip())[:200],
@@ -150,15 +140,15 @@ class AuditLog:
         if f.target:
             query = query.where(audit_table.c.target == f.target.strip())
         if f.since is not None:
-            query = query.where(audit_table.c.at >= _utc(f.since))
+            query = query.where(audit_table.c.at >= f.since)
         if f.until is not None:
-            query = query.where(audit_table.c.at < _utc(f.until))
+            query = query.where(audit_table.c.at < f.until)
         with self._engine.connect() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [
             AuditEntry(
                 id=row.id,
-                at=_aware(row.at),
+                at=row.at,
                 actor=row.actor,
                 action=row.action,
                 target=row.target,

@@ -17,7 +17,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Engine,
     Float,
     Integer,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 )
 
 from core.errors import PolicyDeskError
+from core.sql import UtcDateTime
 from customers.masking import redact
 from evaluation.devset import load_dev_questions
 from evaluation.golden_eval import EvalReport, QuestionResult
@@ -48,9 +48,9 @@ questions_table = Table(
     Column("expected_ids", JSON, nullable=False),
     Column("note", Text, nullable=False),
     Column("author", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     Column("updated_by", String(64), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     Column("source_id", String(64), nullable=False),
 )
 
@@ -58,7 +58,7 @@ runs_table = Table(
     "golden_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
     Column("actor", String(64), nullable=False),
     Column("label", String(64), nullable=False, index=True),
     Column("ks", JSON, nullable=False),
@@ -123,11 +123,6 @@ class EvalRun(BaseModel):
     actor: str
     label: str
     report: EvalReport
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; every time we store is UTC
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _name(value: str, what: str) -> str:
@@ -368,8 +363,8 @@ class GoldenSet:
         question = GoldenQuestion.model_validate(row)
         return question.model_copy(
             update={
-                "created_at": _aware(question.created_at),
-                "updated_at": _aware(question.updated_at),
+                "created_at": question.created_at,
+                "updated_at": question.updated_at,
             }
         )
 
@@ -448,10 +443,7 @@ class EvaluationRuns:
             query = query.where(runs_table.c.label == label)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            EvalRunSummary.model_validate(dict(row._mapping) | {"at": _aware(row.at)})
-            for row in rows
-        ]
+        return [EvalRunSummary.model_validate(dict(row._mapping)) for row in rows]
 
     @staticmethod
     def _run(row: RowMapping) -> EvalRun:
@@ -463,7 +455,7 @@ class EvaluationRuns:
         )
         return EvalRun(
             id=row["id"],
-            at=_aware(row["at"]),
+            at=row["at"],
             actor=row["actor"],
             label=row["label"],
             report=report,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +19,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Engine,
     ForeignKey,
     Integer,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import PolicyDeskError
+from core.sql import UtcDateTime
 from knowledge.items import (
     ItemContent,
     ItemDetail,
@@ -58,8 +58,8 @@ items_table = Table(
     Column("current_version", Integer, nullable=False),
     Column("published_version", Integer),
     Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False, index=True),
     Column("review_note", Text, nullable=False),
 )
 
@@ -69,12 +69,12 @@ versions_table = Table(
     Column("item_id", String(200), ForeignKey("kb_items.id"), primary_key=True),
     Column("number", Integer, primary_key=True),
     Column("author", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("note", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("content", JSON, nullable=False),
     Column("published_by", String(64)),
-    Column("published_at", DateTime(timezone=True)),
+    Column("published_at", UtcDateTime),
 )
 
 
@@ -94,13 +94,6 @@ class ConcurrentChangeError(PolicyDeskError):
     """Someone else changed the item between reading and writing it; reload and try again."""
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; every time we store is UTC
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _item(row: Any) -> KnowledgeItem:
     return KnowledgeItem(
         id=row.id,
@@ -109,8 +102,8 @@ def _item(row: Any) -> KnowledgeItem:
         current_version=row.current_version,
         published_version=row.published_version,
         created_by=row.created_by,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         review_note=row.review_note,
     )
 
@@ -121,11 +114,11 @@ def _version(row: Any) -> ItemVersion:
         number=row.number,
         content=ItemContent.model_validate(row.content),
         author=row.author,
-        at=_aware(row.at),
+        at=row.at,
         note=row.note,
         status=ItemStatus(row.status),
         published_by=row.published_by,
-        published_at=_aware(row.published_at),
+        published_at=row.published_at,
     )
 
 
