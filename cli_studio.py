@@ -367,26 +367,15 @@ def _kb_audit(services: Services, user: User, args: argparse.Namespace, out: Tex
 def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from accounts.permissions import Action, require
     from evaluation.golden_eval import run_golden_eval, search_with
-    from knowledge.curation import DraftPreview, draft_passages, unpublished
 
     user = _login(services, args.user)
     require(user, Action.RUN_EVAL)
     if args.seed and not services.golden.count():
         services.golden.seed_from_jsonl(DEV_QUESTIONS)
-    retriever = services.retriever()
     if args.drafts:
-        items = [s.item for s in services.studio.search(user, ItemQuery(limit=10_000))]
-        drafts = draft_passages(services.studio, user, unpublished(items))
-        preview = DraftPreview(
-            retriever,
-            services.embedder,
-            drafts,
-            services.settings.chunk_chars,
-            services.settings.chunk_overlap,
-        )
-        search, label = preview.searcher(), "draft preview"
+        search, label = services.draft_preview(user).searcher(), "draft preview"
     else:
-        search, label = search_with(retriever), "live"
+        search, label = search_with(services.retriever()), "live"
     report, delta = run_golden_eval(
         services.golden, services.eval_runs, search, user.username, label
     )

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import anyio
@@ -63,7 +61,6 @@ TAGS = [
     {"name": "handoffs", "description": "Conversations handed to human agents (agent token)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
-RATE_WINDOW = timedelta(minutes=1)  # ChatbotService counts messages per conversation per minute
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
@@ -150,21 +147,6 @@ def require_agent(
         )
 
 
-def _retry_after(bot: ChatbotService, session_id: str) -> int:
-    """Seconds until the oldest message in the rate window leaves it (1..60)."""
-    window = int(RATE_WINDOW.total_seconds())
-    try:
-        recent = bot.conversation(session_id).recent
-    except PolicyDeskError:
-        return window
-    now = datetime.now(UTC)
-    inside = [t for t in recent if t > now - RATE_WINDOW]
-    if not inside:
-        return 1
-    wait = (min(inside) + RATE_WINDOW - now).total_seconds()
-    return max(1, min(window, math.ceil(wait)))
-
-
 # ----- sessions ---------------------------------------------------------------------------------
 
 sessions = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -204,7 +186,7 @@ def post_message(context: Context, session_id: SessionId, body: MessageIn) -> Re
             429,
             "rate_limited",
             str(exc),
-            headers={"Retry-After": str(_retry_after(bot, session_id))},
+            headers={"Retry-After": str(exc.retry_after)},
         ) from exc
     return Reply.from_answer(answer)
 

@@ -8,6 +8,7 @@ the bot knows. Every answer passes the compliance guard.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -64,8 +65,17 @@ Outbox = list[tuple[str, NewHandoff]]
 """Handoffs decided while answering, submitted with the conversation's save (None: never)."""
 
 
+RATE_WINDOW = timedelta(minutes=1)
+"""The rate limit counts a conversation's messages in this window."""
+
+
 class RateLimitedError(PolicyDeskError):
     """Too many messages on one conversation in a short time."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds until the oldest message in the window leaves it."""
 
 
 class ChatbotService:
@@ -154,12 +164,13 @@ class ChatbotService:
             raise InvalidQueryError(
                 f"the message is {len(cleaned)} characters; the limit is {MAX_MESSAGE_CHARS}"
             )
-        window = now - timedelta(minutes=1)
-        recent = [t for t in conversation.recent if t > window]
+        recent = [t for t in conversation.recent if t > now - RATE_WINDOW]
         if len(recent) >= self._rate_limit:
+            wait = (min(recent) + RATE_WINDOW - now).total_seconds()
             raise RateLimitedError(
                 f"more than {self._rate_limit} messages in a minute on this conversation; "
-                "wait a moment and send again"
+                "wait a moment and send again",
+                retry_after=max(1, math.ceil(wait)),
             )
         conversation.recent = [*recent, now]
         return cleaned
@@ -251,18 +262,11 @@ class ChatbotService:
         if reading.injection_only:
             return self._say(conversation, text, book.injection, intent="other")
         if intent in KNOWLEDGE_INTENTS:
-            if not hits:
-                conversation.bot_failures += 1
-                return self._say(conversation, text, book.no_answer, intent=intent)
             template = {
                 "report_claim": book.report_claim,
                 "value_added": book.value_added,
             }.get(intent, book.knowledge)
-            body, citations = grounded(template, hits, self._values(conversation))
-            conversation.bot_failures = 0
-            return self._say(
-                conversation, text, body, intent=intent, citations=citations, hits=hits
-            )
+            return self._from_knowledge(conversation, text, intent, hits, template)
         if intent in ("claim_progress", "renewal_change") and (
             reading.account_specific or intent == "claim_progress"
         ):
@@ -291,9 +295,17 @@ class ChatbotService:
             vector,
         ).hits
         if retrieval_confidence(hits) < self._min_confidence:
+            hits = []
+        return self._from_knowledge(conversation, text, intent, hits, self.answers.knowledge)
+
+    def _from_knowledge(
+        self, conversation: Conversation, text: str, intent: str, hits: list[Hit], template: str
+    ) -> BotAnswer:
+        """An extractive answer from the hits, or plainly "no answer" (a bot failure)."""
+        if not hits:
             conversation.bot_failures += 1
             return self._say(conversation, text, self.answers.no_answer, intent=intent)
-        body, citations = grounded(self.answers.knowledge, hits, self._values(conversation))
+        body, citations = grounded(template, hits, self._values(conversation))
         conversation.bot_failures = 0
         return self._say(conversation, text, body, intent=intent, citations=citations, hits=hits)
 

@@ -10,11 +10,13 @@ from core.errors import IndexNotBuiltError, PolicyDeskError
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     from langchain_core.language_models import BaseChatModel
     from sqlalchemy import Engine
 
+    from accounts.models import User
     from accounts.store import AccountStore
     from assist.calls import DemoCall
     from assist.intents import IntentBook
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from customers.store import CustomerStore
     from knowledge.audit import AuditLog
     from knowledge.catalog import KnowledgeCatalog
+    from knowledge.curation import DraftPreview
     from knowledge.feedback import FeedbackStore
     from knowledge.golden import EvaluationRuns, GoldenSet
     from knowledge.ingest import IngestService
@@ -340,6 +343,25 @@ class Services:
         studio.create_schema()
         return studio
 
+    def draft_preview(self, user: User, item_ids: Sequence[str] | None = None) -> DraftPreview:
+        """Search the live index as if these items' latest versions (by default: every
+        unpublished draft) were published.
+
+        Raises:
+            IndexNotBuiltError: no live index yet.
+            PolicyDeskError: an unknown item or a refused permission.
+        """
+        from knowledge.curation import DraftPreview, draft_passages, unpublished_ids
+
+        ids = unpublished_ids(self.studio, user) if item_ids is None else item_ids
+        return DraftPreview(
+            self.retriever(),
+            self.embedder,
+            draft_passages(self.studio, user, ids),
+            self.settings.chunk_chars,
+            self.settings.chunk_overlap,
+        )
+
     @cached_property
     def golden(self) -> GoldenSet:
         from knowledge.golden import GoldenSet
@@ -381,6 +403,10 @@ class Services:
     def chatbot(self) -> ChatbotService:
         """The self-service chatbot over the live index.
 
+        It is bound to the index, guard and models of the moment; a long-lived holder (the API)
+        builds a new one when ``retriever()`` returns a new object (an ingest, a publish or a
+        curated change happened).
+
         Raises:
             IndexNotBuiltError: no knowledge index yet.
             ModelNotReadyError: the caller-emotion model is not trained.
@@ -395,9 +421,7 @@ class Services:
         return ChatbotService(
             conversations=ConversationStore(self.engine),
             rules=MessageRules.load(self.settings.routing_rules),
-            # through ``retriever()`` on every message: a long-lived chatbot (the API) must follow
-            # the index when an ingest or a publish switches collections
-            search=lambda request, vector: self.retriever().search(request, vector),
+            search=retriever.search,
             embed=retriever.embed_query,
             emotion=self.emotion,
             guard=self.guard,
@@ -439,9 +463,7 @@ class Services:
         retriever = self.retriever()
         profile = self.customers.profile(customer_id) if customer_id else None
         return AssistSession(
-            # through ``retriever()`` on every message: a long-lived chatbot (the API) must follow
-            # the index when an ingest or a publish switches collections
-            search=lambda request, vector: self.retriever().search(request, vector),
+            search=retriever.search,
             embed=retriever.embed_query,
             emotion=self.emotion,
             intents=self.intents,

@@ -59,11 +59,11 @@ def routing_sets() -> list[tuple[str, list[RoutingExample]]]:
 
 
 def _row(name: str, scores: RoutingScores) -> str:
-    hard = sum(1 for e in scores.errors if e.expected.route != e.got.route)
+    wrong = sum(1 for e in scores.errors if e.expected.route != e.got.route)
     return (
         f"| {name} | {scores.total} | {scores.human_recall:.3f} | {scores.human_precision:.3f} "
         f"| {scores.needless_handoff_rate:.3f} | {scores.route_accuracy:.3f} "
-        f"| {scores.intent_accuracy:.3f} | {hard} |"
+        f"| {scores.intent_accuracy:.3f} | {wrong} |"
     )
 
 

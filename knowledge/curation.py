@@ -13,6 +13,7 @@ retriever for the two things a trainer does around it:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -22,7 +23,7 @@ from core.errors import PolicyDeskError
 from core.models import Hit, Passage, SearchRequest
 from knowledge.chunking import chunk_passage
 from knowledge.importer import ImportPreview
-from knowledge.items import ItemContent, ItemKind, ItemStatus, KnowledgeItem
+from knowledge.items import ItemContent, ItemKind, ItemQuery, ItemStatus, KnowledgeItem
 from knowledge.repository import ItemNotFoundError
 from knowledge.studio import StudioService
 from retrieval.embedder import Embedder
@@ -63,8 +64,9 @@ def save_import(
     if not passages:
         raise ImportSaveError(f"{preview.filename}: no articles to save")
     note = note or f"imported from {preview.filename}"
-    plan: list[tuple[Passage, ItemContent, bool]] = []
-    for passage in passages:  # validate everything before writing anything
+    # what to do with each article, decided (and validated) before anything is written
+    plan: list[tuple[Passage, ItemContent, Literal["create", "edit", "same"]]] = []
+    for passage in passages:
         try:
             content = ItemContent.from_passage(passage)
         except ValueError as exc:
@@ -72,7 +74,7 @@ def save_import(
         try:
             existing = studio.get(user, passage.id)
         except ItemNotFoundError:
-            plan.append((passage, content, False))
+            plan.append((passage, content, "create"))
             continue
         if existing.item.kind.passage_kind is not passage.kind:
             raise ImportSaveError(
@@ -84,17 +86,17 @@ def save_import(
                 f"{preview.filename}, {passage.id}: the item is retired; roll it back or import "
                 "the article under a new id"
             )
-        plan.append((passage, content, True))
+        plan.append((passage, content, "same" if existing.current.content == content else "edit"))
     saved = SavedImport()
-    for passage, content, exists in plan:
-        if not exists:
+    for passage, content, step in plan:
+        if step == "create":
             studio.create(user, ItemKind(passage.kind.value), content, note, item_id=passage.id)
             saved.created.append(passage.id)
-        elif studio.get(user, passage.id).current.content == content:
-            saved.unchanged.append(passage.id)
-        else:
+        elif step == "edit":
             studio.edit(user, passage.id, content, note)
             saved.revised.append(passage.id)
+        else:
+            saved.unchanged.append(passage.id)
     return saved
 
 
@@ -205,6 +207,11 @@ def draft_passages(studio: StudioService, user: User, item_ids: Sequence[str]) -
         if passage is not None:
             passages.append(passage)
     return passages
+
+
+def unpublished_ids(studio: StudioService, user: User) -> list[str]:
+    """Ids of every indexed item whose latest version is not live yet."""
+    return unpublished([s.item for s in studio.search(user, ItemQuery(limit=10_000))])
 
 
 def unpublished(items: Sequence[KnowledgeItem]) -> list[str]:

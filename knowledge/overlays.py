@@ -34,7 +34,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import PolicyDeskError
-from knowledge.items import ItemContent, ItemKind, ItemQuery, ItemStatus
+from knowledge.items import ItemContent, ItemKind
 from knowledge.repository import KnowledgeRepository
 from knowledge.studio import SeedEntry
 from knowledge.workflow import check_content, numbered_values, split_terms
@@ -47,8 +47,6 @@ logger = logging.getLogger(__name__)
 TERM_ID_PREFIX = "term-"
 _RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _NOT_RULE_ID = re.compile(r"[^a-z0-9]+")
-# far more items of one of these kinds than the studio lists at once would be a data problem
-_MAX_ITEMS = 10_000
 
 R = TypeVar("R")
 
@@ -67,17 +65,10 @@ class CuratedOverlay(BaseModel):
 def read_overlay(repository: KnowledgeRepository, kind: ItemKind) -> CuratedOverlay:
     """The published content and the retired ids of every item of a kind (drafts are skipped;
     an item being edited contributes the version that is still published)."""
-    live: dict[str, ItemContent] = {}
-    retired: set[str] = set()
-    for summary in repository.summaries(ItemQuery(kind=kind, limit=_MAX_ITEMS)):
-        item = summary.item
-        if item.status is ItemStatus.RETIRED:
-            retired.add(item.id)
-        elif item.published_version == item.current_version:
-            live[item.id] = summary.content
-        elif item.published_version is not None:
-            live[item.id] = repository.version(item.id, item.published_version).content
-    return CuratedOverlay(live=live, retired=frozenset(retired))
+    return CuratedOverlay(
+        live={item.id: version.content for item, version in repository.live_versions(kind)},
+        retired=frozenset(repository.retired_ids(kind)),
+    )
 
 
 # ------------------------------------------------------------------------------------- scripts

@@ -304,8 +304,10 @@ class KnowledgeRepository:
                     break
         return found
 
-    def live_versions(self) -> list[tuple[KnowledgeItem, ItemVersion]]:
-        """Every item that serves, with its published version, ordered by id."""
+    def live_versions(
+        self, kind: ItemKind | None = None
+    ) -> list[tuple[KnowledgeItem, ItemVersion]]:
+        """Every item (of a kind) that serves, with its published version, ordered by id."""
         version_columns = [c.label(f"v_{c.name}") for c in versions_table.c]
         statement = (
             select(items_table, *version_columns)
@@ -318,13 +320,17 @@ class KnowledgeRepository:
             )
             .order_by(items_table.c.id)
         )
+        if kind is not None:
+            statement = statement.where(items_table.c.kind == kind.value)
         with self._engine.connect() as conn:
             rows = conn.execute(statement).all()
         return [(_item(row), _version(_unprefixed(row, "v_"))) for row in rows]
 
-    def retired_ids(self) -> list[str]:
-        """The ids of retired items."""
+    def retired_ids(self, kind: ItemKind | None = None) -> list[str]:
+        """The ids of retired items (of a kind)."""
         statement = select(items_table.c.id).where(items_table.c.status == ItemStatus.RETIRED.value)
+        if kind is not None:
+            statement = statement.where(items_table.c.kind == kind.value)
         with self._engine.connect() as conn:
             return list(conn.execute(statement.order_by(items_table.c.id)).scalars())
 

@@ -571,11 +571,7 @@ class StudioService:
     def live_contents(self, kind: ItemKind) -> list[tuple[str, ItemContent]]:
         """(id, published content) of every live item of a kind, for the consumers of
         non-indexed kinds (the emotion trainer reads published utterances this way)."""
-        return [
-            (item.id, version.content)
-            for item, version in self._repo.live_versions()
-            if item.kind is kind
-        ]
+        return [(item.id, version.content) for item, version in self._repo.live_versions(kind)]
 
     def reconcile_index(self, user: User) -> IngestReport:
         """Make the index serve exactly the studio's live versions: upsert every live clause, case

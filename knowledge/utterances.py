@@ -86,8 +86,7 @@ def changed_utterances(
 
 def pending_changes(studio: StudioService, data_folder: Path) -> list[UtteranceOverride]:
     """Published utterances that differ from the shipped files in ``data_folder``."""
-    train, dev = _shipped(data_folder)
-    return changed_utterances(studio.live_contents(ItemKind.UTTERANCE), train, dev)
+    return _changes(studio, *_shipped(data_folder))
 
 
 def propose_retraining(
@@ -99,8 +98,13 @@ def propose_retraining(
         PolicyDeskError: the shipped files are unreadable, or training cannot run.
     """
     train, dev = _shipped(data_folder)
-    changes = changed_utterances(studio.live_contents(ItemKind.UTTERANCE), train, dev)
-    return retrainer.propose(train, dev, changes)
+    return retrainer.propose(train, dev, _changes(studio, train, dev))
+
+
+def _changes(
+    studio: StudioService, train: Sequence[LabelledUtterance], dev: Sequence[LabelledUtterance]
+) -> list[UtteranceOverride]:
+    return changed_utterances(studio.live_contents(ItemKind.UTTERANCE), train, dev)
 
 
 def _shipped(folder: Path) -> tuple[list[LabelledUtterance], list[LabelledUtterance]]:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import streamlit as st
 
 from accounts.models import User
-from knowledge.curation import DraftPreview, PreviewHit, draft_passages
+from knowledge.curation import PreviewHit
 from knowledge.diff import DiffRow, LineOp
 from knowledge.items import ItemContent, ItemKind, ItemStatus
 from knowledge.studio import VersionDiff
@@ -230,30 +230,15 @@ def render_diff(diff: VersionDiff) -> None:
 # ----- previewing retrieval with drafts -----------------------------------------------------------
 
 
-def draft_preview(user: User, item_ids: list[str]) -> DraftPreview:
-    """Search over the live index as if these items' latest versions were published.
-
-    Raises:
-        IndexNotBuiltError: no live index yet.
-        PolicyDeskError: an unknown item or a refused permission.
-    """
-    services = get_services()
-    drafts = draft_passages(services.studio, user, item_ids)
-    return DraftPreview(
-        services.retriever(),
-        services.embedder,
-        drafts,
-        services.settings.chunk_chars,
-        services.settings.chunk_overlap,
-    )
-
-
 def _run_draft_preview(user: User, item_ids: list[str], key: str) -> None:
     question = str(st.session_state.get(f"{key}-question", "")).strip()
     if not question:
         notify("warning", t("preview_needs_question"))
         return
-    hits = attempt(lambda: draft_preview(user, item_ids).search(question, k=5), t("preview_failed"))
+    hits = attempt(
+        lambda: get_services().draft_preview(user, item_ids).search(question, k=5),
+        t("preview_failed"),
+    )
     if hits is not None:
         st.session_state[f"{key}-hits"] = hits
 

@@ -16,15 +16,14 @@ from evaluation.golden_eval import (
     run_golden_eval,
     search_with,
 )
-from knowledge.curation import unpublished
+from knowledge.curation import unpublished_ids
 from knowledge.golden import GoldenQuestion
-from knowledge.items import ItemQuery
 from ui.auth import missing_role, require_page
 from ui.format import escape_markdown, signed, split_list
 from ui.i18n import t
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import draft_preview, local_time
+from ui.studio import local_time
 
 DRAFT_LABEL = "draft preview"
 OUTCOME = "eval_outcome"
@@ -78,12 +77,7 @@ def _remove_question(question_id: int) -> None:
 def _run(user: User, drafts: bool) -> None:
     services = get_services()
     if drafts:
-        ids = attempt(
-            lambda: unpublished(
-                [s.item for s in services.studio.search(user, ItemQuery(limit=10_000))]
-            ),
-            t("eval_failed"),
-        )
+        ids = attempt(lambda: unpublished_ids(services.studio, user), t("eval_failed"))
         if ids is None:
             return
         if not ids:
@@ -91,7 +85,7 @@ def _run(user: User, drafts: bool) -> None:
             return
 
         def search() -> Search:
-            return draft_preview(user, ids).searcher()
+            return services.draft_preview(user, ids).searcher()
 
         label = DRAFT_LABEL
     else:
