@@ -110,3 +110,23 @@ def studio_services(tmp_path: Path) -> Iterator[Services]:
     yield services
     use_services_for_tests(None)
     services.engine.dispose()
+
+
+DEMO_AGENT = "a007"
+
+
+@pytest.fixture
+def demo_pages(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """Pages pointed at the demo data dir (real model and index), with demo customers and an
+    agent account ``DEMO_AGENT``."""
+    from customers.demo import generate
+    from ui.resources import get_services
+
+    services = Services(demo_services.settings)
+    if not services.customers.count():
+        services.customers.load_records(generate(40))
+    ensure_account(services, DEMO_AGENT, [Role.AGENT])
+    monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
+    get_services.clear()
+    yield services
+    get_services.clear()

@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from accounts.models import Role
 from core.services import Services
 from core.settings import PROJECT_ROOT
-from customers.demo import generate
 from customers.store import customers as customers_table
-from tests.ui.conftest import ensure_account, logged_in
-from ui.resources import get_services
+from tests.ui.conftest import DEMO_AGENT, logged_in
 
 pytestmark = pytest.mark.integration
 
 PAGE = str(PROJECT_ROOT / "ui" / "pages" / "console.py")
-AGENT = "a007"
+AGENT = DEMO_AGENT
 
 
 @pytest.fixture
-def console(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    """The page's services point at the demo data dir, with demo customers and an agent."""
-    services = Services(demo_services.settings)
-    if not services.customers.count():
-        services.customers.load_records(generate(40))
-    ensure_account(services, AGENT, [Role.AGENT])
-    monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
-    get_services.clear()
-    yield services
-    get_services.clear()
+def console(demo_pages: Services) -> Services:
+    return demo_pages
 
 
 def _open(services: Services) -> AppTest:
