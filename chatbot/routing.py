@@ -137,8 +137,10 @@ def route(signals: RoutingSignals) -> RouteDecision:
       nor failures apply, and anger does not buy a human).
     - ``account_specific`` is recorded; the bot handles it after an identity check.
     - The learned handoff detector (``chatbot.learned``), when over its threshold, adds its human
-      triggers: it catches paraphrases the rules miss. It never overrides a pure injection
-      attempt, and ``learned_only`` marks handoffs it alone caused.
+      triggers: it catches paraphrases the rules miss. It is not consulted on a message with an
+      injection attempt (a role-played "decision" reads like a real request to it; ROUTING.md
+      makes it part of the injection), so there only the rules' triggers count.
+      ``learned_only`` marks handoffs it alone caused.
 
     Args:
         signals: the reading and the conversation signals.
@@ -165,7 +167,7 @@ def route(signals: RoutingSignals) -> RouteDecision:
         if signals.bot_failures >= MAX_BOT_FAILURES:
             found.add(Reason.BOT_FAILED)
     rules_human = bool(found & ROUTING_REASONS)
-    if signals.learned_above and not is_pure_injection(reading):
+    if signals.learned_above and not reading.injection:
         found.update(r for r in signals.learned_reasons if r in HUMAN_TRIGGERS)
 
     reasons = [r for r in Reason if r in found]
