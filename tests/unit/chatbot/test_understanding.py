@@ -121,6 +121,37 @@ def test_human_triggers_and_their_intents(
     assert reading.intent is intent
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "发动机二次打火弄坏了还能赔吗",  # broken by the driver, not a grievance
+        "车被山洪冲走了能按全损赔吗",  # a car swept away, nobody in danger
+        "有没有投诉邮箱",  # the complaint channel
+        "投诉热线是95开头的吗",
+        "你是真人吗",  # a question about the bot, not a request
+    ],
+)
+def test_alarming_words_without_a_trigger_stay_with_the_bot(rules: MessageRules, text: str) -> None:
+    assert rules.read(text).triggers == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("你们把我的材料原件弄丢了", Reason.COMPLAINT),
+        ("修理厂把我的后视镜搞坏了", Reason.COMPLAINT),
+        ("老人被河水冲走了", Reason.INJURY_EMERGENCY),
+        ("不要机器人，我要真人", Reason.EXPLICIT_REQUEST),
+        ("查勘员给的损失金额明显偏低", Reason.DISPUTE),
+        ("麻烦帮我重新核算一下这个定损", Reason.DISPUTE),
+    ],
+)
+def test_the_narrowed_rules_still_fire_on_the_real_thing(
+    rules: MessageRules, text: str, reason: Reason
+) -> None:
+    assert reason in rules.read(text).triggers
+
+
 @pytest.mark.parametrize("text", ["能不能通融一下", "超过报案时限能不能破例"])
 def test_exceptions_need_a_decision(rules: MessageRules, text: str) -> None:
     assert rules.read(text).triggers == [Reason.NEEDS_DECISION]
