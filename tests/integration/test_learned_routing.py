@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.learned import HandoffDetector
-from chatbot.learned_training import HandoffTrainer, main
+from chatbot.learned_training import DEFAULT_RULES, HandoffTrainer, main
 from chatbot.understanding import Reason
 from core.settings import PROJECT_ROOT
 from retrieval.embedder import SentenceTransformerEmbedder
@@ -61,7 +61,9 @@ def trained(
     folder = tmp_path_factory.mktemp("learned")
     train, messages = _slice(folder / "data")
     embedder = SentenceTransformerEmbedder(model_dir)
-    trainer = HandoffTrainer(train, messages, folder / "routing", embedder, folds=3)
+    trainer = HandoffTrainer(
+        train, messages, folder / "routing", embedder, folds=3, rules_file=DEFAULT_RULES
+    )
     assert trainer.is_stale()
     trainer.train()
     return trainer, folder, embedder
@@ -96,13 +98,42 @@ def test_the_manifest_records_the_data_and_the_cross_validation(
 ) -> None:
     _, folder, embedder = trained
     manifest = HandoffDetector.load(folder / "routing").manifest
-    assert manifest.sources == {"routing_train.jsonl": 326, "routing_messages.jsonl (dev part)": 2}
+    sliced = len((folder / "data" / "routing_train.jsonl").read_text(encoding="utf-8").splitlines())
+    assert manifest.sources == {
+        "routing_train.jsonl": sliced,
+        "routing_messages.jsonl (dev part)": 2,
+    }
     assert manifest.encoder == embedder.fingerprint
     assert manifest.cv_folds == 3
     assert 0 < manifest.threshold < 1
     for key in ("human_recall", "needless_handoff_rate", "auc", "top_reason_accuracy"):
         assert 0 <= manifest.cv_metrics[key] <= 1
     assert manifest.cv_metrics["auc"] > 0.85
+    # the threshold is chosen for the rules and the detector together
+    m = manifest.cv_metrics
+    assert 0 < m["rules_human_recall"] < m["system_human_recall"]
+    assert m["system_human_recall"] >= m["human_recall"]
+
+
+def test_editing_the_rules_makes_the_detector_stale(
+    trained: tuple[HandoffTrainer, Path, SentenceTransformerEmbedder],
+    tmp_path: Path,
+) -> None:
+    _, folder, embedder = trained
+    rules = tmp_path / "routing_rules.yaml"
+    rules.write_bytes(DEFAULT_RULES.read_bytes())
+    data = folder / "data"
+    trainer = HandoffTrainer(
+        data / "routing_train.jsonl",
+        data / "routing_messages.jsonl",
+        folder / "routing",
+        embedder,
+        folds=3,
+        rules_file=rules,
+    )
+    assert not trainer.is_stale()
+    rules.write_text(rules.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8")
+    assert trainer.is_stale()
 
 
 def test_if_stale_does_nothing_until_the_data_changes(

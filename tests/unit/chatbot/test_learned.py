@@ -18,9 +18,17 @@ from chatbot.learned import (
     HandoffManifest,
     verdict_from_probabilities,
 )
-from chatbot.learned_training import choose_threshold, load_training_set, needless_at_recall
-from chatbot.understanding import HUMAN_TRIGGERS, Reason
+from chatbot.learned_training import (
+    SYSTEM_TARGET_RECALL,
+    TrainingSet,
+    choose_threshold,
+    load_training_set,
+    needless_at_recall,
+    train_handoff_detector,
+)
+from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, Reason
 from core.errors import ConfigurationError, ModelNotReadyError, PolicyDeskError
+from evaluation.routing_eval import RoutingExample
 from sentiment.tfidf import N_FEATURES, HashedTfidf, gram_index
 
 DIMENSION = 4
@@ -314,3 +322,46 @@ def test_one_text_with_two_routes_is_refused(tmp_path: Path) -> None:
     messages = _write(tmp_path / "messages.jsonl", [_record("rm-001", "人工", "human")])
     with pytest.raises(PolicyDeskError, match="rt-001 and rm-001"):
         load_training_set(train, messages)
+
+
+def _synthetic(n: int = 30) -> tuple[list[RoutingExample], np.ndarray]:
+    """n human and n bot messages; the last 6 human ones look like bot messages."""
+    rng = np.random.default_rng(7)
+    examples: list[RoutingExample] = []
+    rows: list[np.ndarray] = []
+    for i in range(2 * n):
+        human = i < n
+        reason = HANDOFF_REASONS[i % len(HANDOFF_REASONS)]
+        examples.append(
+            RoutingExample(
+                id=f"sy-{i + 1:03d}",
+                text=f"消息{'甲' if human else '乙'}{i}号",
+                route="human" if human else "bot",
+                intent=ChatIntent.OTHER,
+                reasons=[reason] if human else [],
+            )
+        )
+        centre = 1.0 if human and i < n - 6 else -1.0
+        rows.append(centre + rng.normal(0, 0.6, DIMENSION))
+    return examples, np.vstack(rows)
+
+
+@pytest.mark.slow  # about 100 small fits
+def test_rules_covering_the_hard_messages_let_the_threshold_rise() -> None:
+    examples, vectors = _synthetic()
+    data = TrainingSet(examples, {"synthetic": len(examples)})
+    alone = train_handoff_detector(data, vectors, "enc", "d", folds=3)
+    covered = [e.route == "human" and e.number > 24 for e in examples]  # the bot-like six
+    with_rules = train_handoff_detector(data, vectors, "enc", "d", 3, covered)
+    m = with_rules.manifest.cv_metrics
+    assert with_rules.manifest.threshold > alone.manifest.threshold
+    assert m["rules_human_recall"] == pytest.approx(0.2)
+    assert m["system_human_recall"] >= SYSTEM_TARGET_RECALL
+    assert m["system_human_recall"] >= m["human_recall"]
+
+
+def test_rule_verdicts_must_match_the_messages() -> None:
+    examples, vectors = _synthetic()
+    data = TrainingSet(examples, {"synthetic": len(examples)})
+    with pytest.raises(PolicyDeskError, match="3 rule verdicts for 60 messages"):
+        train_handoff_detector(data, vectors, "enc", "d", 3, [True, False, True])
