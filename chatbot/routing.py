@@ -15,6 +15,9 @@ from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, MessageReading, Re
 from sentiment.mood import HIGH_INTENSITY
 
 MAX_BOT_FAILURES = 2  # this many unanswered turns in a row hand the customer over
+MIN_READABLE_CHARS = 4
+"""A message with fewer letters or characters than this ("？？", "在不在") is too short for the
+emotion classifier's intensity alone to call it upset (ROUTING.md: bare punctuation is bot)."""
 
 KNOWLEDGE_INTENTS: frozenset[ChatIntent] = frozenset(
     {
@@ -57,6 +60,11 @@ class RoutingSignals(BaseModel):
     bot_failures: int = Field(
         default=0, ge=0, description="turns in a row the bot could not answer"
     )
+    readable_chars: int | None = Field(
+        default=None,
+        ge=0,
+        description="letters, digits and CJK characters in the message; None when not counted",
+    )
     min_confidence: float = Field(default=0.35, ge=0, le=1)
     learned_above: bool = Field(
         default=False, description="the learned handoff detector's P(human) is over its threshold"
@@ -92,7 +100,8 @@ def classifier_upset(signals: RoutingSignals) -> bool:
 
     One mildly negative but calm question must stay with the bot, so the verdict counts only
     when something backs it: the words show upset, the intensity is high
-    (``sentiment.mood.HIGH_INTENSITY``), or the customer has been upset for two turns. An
+    (``sentiment.mood.HIGH_INTENSITY``) on a message long enough to read
+    (``MIN_READABLE_CHARS``), or the customer has been upset for two turns. An
     escalation cue (投诉, 监管, 律师…) does not back it: calm questions about those channels
     carry the same words, and a real threat is a trigger in the words already.
 
@@ -104,11 +113,24 @@ def classifier_upset(signals: RoutingSignals) -> bool:
     """
     if not signals.upset:
         return False
+    readable = signals.readable_chars is None or signals.readable_chars >= MIN_READABLE_CHARS
     return (
         Reason.UPSET in signals.reading.triggers
-        or signals.intensity >= HIGH_INTENSITY
+        or (signals.intensity >= HIGH_INTENSITY and readable)
         or signals.upset_turns >= 2
     )
+
+
+def readable_chars(text: str) -> int:
+    """Letters, digits and CJK characters in a message (pure): punctuation and emoji do not count.
+
+    Args:
+        text: the message.
+
+    Returns:
+        How many word characters it has.
+    """
+    return sum(1 for ch in text if ch.isalnum())
 
 
 def is_pure_injection(reading: MessageReading) -> bool:

@@ -22,7 +22,13 @@ from chatbot.identity import read_identity
 from chatbot.learned import HandoffDetector
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep
 from chatbot.queue import HandoffQueue, new_handoff_id
-from chatbot.routing import MAX_BOT_FAILURES, RouteDecision, RoutingSignals, route
+from chatbot.routing import (
+    MAX_BOT_FAILURES,
+    RouteDecision,
+    RoutingSignals,
+    readable_chars,
+    route,
+)
 from chatbot.sessions import ConversationStore
 from chatbot.understanding import ChatIntent, MessageReading, MessageRules, Reason
 from core.errors import InvalidQueryError, PolicyDeskError
@@ -232,6 +238,7 @@ class ChatbotService:
                 escalation_cue=emotion.escalation,
                 retrieval_confidence=confidence,
                 bot_failures=conversation.bot_failures,
+                readable_chars=readable_chars(cleaned),
                 min_confidence=self._min_confidence,
                 learned_above=learned is not None and learned.above_threshold,
                 learned_reasons=learned.reasons if learned is not None else [],

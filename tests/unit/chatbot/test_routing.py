@@ -8,9 +8,11 @@ from pydantic import ValidationError
 from chatbot.routing import (
     KNOWLEDGE_INTENTS,
     MAX_BOT_FAILURES,
+    MIN_READABLE_CHARS,
     RoutingSignals,
     classifier_upset,
     is_pure_injection,
+    readable_chars,
     route,
 )
 from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, MessageReading, MessageRules, Reason
@@ -315,6 +317,23 @@ def test_a_rule_handoff_is_not_marked_as_learned_only() -> None:
     decision = route(_signals(reading, learned_above=True, learned_reasons=[Reason.DISPUTE]))
     assert decision.route == "human" and not decision.learned_only
     assert decision.reasons == [Reason.COMPLAINT, Reason.DISPUTE]
+
+
+@pytest.mark.parametrize(("text", "readable"), [("？？", 0), ("在不在", 3), ("赔款到了没有啊", 7)])
+def test_readable_characters_leave_out_punctuation(text: str, readable: int) -> None:
+    assert readable_chars(text) == readable
+
+
+def test_high_intensity_alone_does_not_make_a_too_short_message_upset() -> None:
+    short = _signals(
+        upset=True, upset_turns=1, intensity=0.9, readable_chars=MIN_READABLE_CHARS - 1
+    )
+    assert not classifier_upset(short)
+    assert route(short).route == "bot"
+    readable = _signals(upset=True, upset_turns=1, intensity=0.9, readable_chars=MIN_READABLE_CHARS)
+    assert classifier_upset(readable)
+    # two upset turns in a row still count, however short the message
+    assert classifier_upset(_signals(upset=True, upset_turns=2, intensity=0.9, readable_chars=1))
 
 
 def test_an_escalation_cue_alone_does_not_back_the_classifier() -> None:
