@@ -19,9 +19,12 @@ from chatbot.learned import (
     verdict_from_probabilities,
 )
 from chatbot.learned_training import (
+    CALIBRATION_TARGET_RECALL,
     SYSTEM_TARGET_RECALL,
+    Calibration,
     TrainingSet,
     choose_threshold,
+    inputs_digest,
     load_training_set,
     needless_at_recall,
     train_handoff_detector,
@@ -365,3 +368,49 @@ def test_rule_verdicts_must_match_the_messages() -> None:
     data = TrainingSet(examples, {"synthetic": len(examples)})
     with pytest.raises(PolicyDeskError, match="3 rule verdicts for 60 messages"):
         train_handoff_detector(data, vectors, "enc", "d", 3, [True, False, True])
+
+
+@pytest.mark.slow  # about 100 small fits
+def test_a_calibration_set_chooses_the_threshold_for_rules_and_detector() -> None:
+    examples, vectors = _synthetic()
+    data = TrainingSet(examples, {"synthetic": len(examples)})
+    calibration_examples, calibration_vectors = _synthetic(12)
+    covered = np.array([e.route == "human" and e.number > 6 for e in calibration_examples])
+    calibration = Calibration(calibration_examples, calibration_vectors, covered)
+    artefact = train_handoff_detector(data, vectors, "enc", "d", 3, None, calibration)
+    m = artefact.manifest.cv_metrics
+    assert m["calibration_messages"] == 24
+    assert m["calibration_rules_human_recall"] == pytest.approx(0.5)
+    assert m["calibration_human_recall"] >= CALIBRATION_TARGET_RECALL
+    # the threshold is the one the calibration figures were measured at
+    detector = HandoffDetector(artefact)
+    p = detector.probabilities(
+        [e.text for e in calibration_examples], calibration_vectors.astype(np.float32)
+    )[:, 0]
+    human = np.array([e.route == "human" for e in calibration_examples])
+    handed = covered | (p >= artefact.manifest.threshold)
+    assert float(handed[human].mean()) == pytest.approx(m["calibration_human_recall"], abs=1e-3)
+    assert float(handed[~human].mean()) == pytest.approx(
+        m["calibration_needless_handoff_rate"], abs=1e-3
+    )
+
+
+def test_the_inputs_digest_follows_the_rules_and_the_calibration_files(tmp_path: Path) -> None:
+    train = tmp_path / "train.jsonl"
+    train.write_text("{}\n", encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("topics: []\n", encoding="utf-8")
+    calibration = tmp_path / "calibration.jsonl"
+    calibration.write_text("{}\n", encoding="utf-8")
+
+    def digest() -> str:
+        return inputs_digest(train, [], "enc", 5, rules, [calibration])
+
+    first = digest()
+    assert digest() == first
+    assert inputs_digest(train, [], "enc", 5, rules) != first  # no calibration
+    calibration.write_text('{"edited": true}\n', encoding="utf-8")
+    second = digest()
+    assert second != first
+    rules.write_text("topics: []\ntriggers: []\n", encoding="utf-8")
+    assert digest() != second
