@@ -3,21 +3,21 @@
 Data: our training set (``data/chatbot/routing_train.jsonl``) plus the dev part of the routing
 evaluation set (``data/eval/routing_messages.jsonl``, read only through
 ``evaluation.routing_eval.split_routing``: its held-out third never reaches training, the
-threshold or the manifest). Two sets by other authors (``routing_heldout.jsonl``,
-``routing_blind2.jsonl``) are calibration data: they choose the threshold and fit nothing. The
-blind sets (``routing_blind3.jsonl``, ``routing_blind4.jsonl``) are never read here.
+threshold or the manifest), plus four sets written by other authors (``DEFAULT_AUTHOR_SETS``).
+The blind set (``routing_blind5.jsonl``) is never read here.
 
 Steps:
 1. embed every message once with the shared encoder, exactly as the chatbot embeds a message;
-2. stratified k-fold cross-validation over a small grid of C (inverse L2 strength) and the
-   encoder vector's weight against the TF-IDF view; the IDF is refitted inside every fold;
-   the grid point with the fewest needless handoffs at the target recall wins;
-3. the threshold, chosen for the whole router (``choose_threshold``): the detector is only
-   consulted on messages the hand-written rules keep with the bot, so the messages the rules
-   hand over count as handed over and the threshold is chosen for rules and detector together.
-   With calibration sets (labelled messages by other authors, ``DEFAULT_CALIBRATION``) it is the
-   highest threshold keeping ``CALIBRATION_TARGET_RECALL`` on them, scored by the fitted heads;
-   without, it comes from the out-of-fold scores (``SYSTEM_TARGET_RECALL``);
+2. cross-validation over a small grid of C (inverse L2 strength) and the encoder vector's weight
+   against the TF-IDF view; the IDF is refitted inside every fold. Each author set is held out
+   whole in turn (a model that never saw that author scores it), and our own messages are
+   scored in stratified folds. The grid point with the fewest needless handoffs at the target
+   recall on the author sets wins: what counts is how the router does on writing it never saw;
+3. the threshold, chosen for the whole router (``choose_threshold``) on the out-of-fold scores of
+   the author sets (all messages when there are none): the detector is only consulted on
+   messages the hand-written rules keep with the bot, so the messages the rules hand over count
+   as handed over, and the threshold keeps ``SYSTEM_TARGET_RECALL`` for rules and detector
+   together;
 4. every head refitted on all the data and stored as plain arrays.
 
 ``python -m chatbot.learned_training --out models/routing [--if-stale]``
@@ -32,7 +32,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -59,13 +59,11 @@ from evaluation.routing_eval import RoutingExample, load_routing_set, split_rout
 from retrieval.embedder import Embedder
 from sentiment.tfidf import HashedTfidf
 
-CODE_VERSION = "handoff-detector/2"
+CODE_VERSION = "handoff-detector/3"
 TARGET_RECALL = 0.95
 SYSTEM_TARGET_RECALL = 0.975
-"""Out-of-fold recall of rules + detector the threshold keeps when there is no calibration set."""
-CALIBRATION_TARGET_RECALL = 0.975
-"""Recall of rules + detector on the calibration sets the threshold must keep: a margin above the
-0.95 product target for messages unlike any seen."""
+"""Out-of-fold recall of rules + detector the threshold keeps on the author sets: a margin above
+the 0.95 product target for writing unlike any seen."""
 MAX_NEEDLESS = 0.10
 C_GRID: tuple[float, ...] = (4.0, 16.0, 64.0, 256.0)
 DENSE_SCALES: tuple[float, ...] = (0.5, 1.0)
@@ -82,20 +80,17 @@ DEFAULT_TRAIN = PROJECT_ROOT / "data" / "chatbot" / "routing_train.jsonl"
 DEFAULT_MESSAGES = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
 DEFAULT_OUT = PROJECT_ROOT / "models" / "routing"
 DEFAULT_RULES = PROJECT_ROOT / "data" / "chatbot" / "routing_rules.yaml"
-DEFAULT_CALIBRATION: tuple[Path, ...] = (
-    PROJECT_ROOT / "data" / "eval" / "routing_heldout.jsonl",
-    PROJECT_ROOT / "data" / "eval" / "routing_blind2.jsonl",
+DEFAULT_AUTHOR_SETS: tuple[Path, ...] = tuple(
+    PROJECT_ROOT / "data" / "eval" / name
+    for name in (
+        "routing_heldout.jsonl",
+        "routing_blind2.jsonl",
+        "routing_blind3.jsonl",
+        "routing_blind4.jsonl",
+    )
 )
-"""Labelled messages by two other authors: they choose the operating threshold, never fit a head."""
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Held-apart labelled messages that choose the threshold: texts, vectors, rule verdicts."""
-
-    examples: list[RoutingExample]
-    vectors: np.ndarray
-    rules_human: np.ndarray
+"""Labelled messages by four other authors (ROUTING.md): trained on, and each held out whole in
+cross-validation to choose the model and the threshold."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +99,12 @@ class TrainingSet:
 
     examples: list[RoutingExample]
     sources: dict[str, int]
+    authors: list[str | None] = field(default_factory=list)
+    """Per message, the author set it came from; None (or an empty list) for our own and dev."""
+
+    def author_of(self, index: int) -> str | None:
+        """The author set of message ``index`` (None for our own and the dev part)."""
+        return self.authors[index] if self.authors else None
 
 
 class ThresholdChoice(BaseModel):
@@ -115,14 +116,17 @@ class ThresholdChoice(BaseModel):
     targets_met: bool
 
 
-def load_training_set(train_file: Path, messages_file: Path) -> TrainingSet:
-    """Our training messages plus the dev part of the routing evaluation set.
+def load_training_set(
+    train_file: Path, messages_file: Path, author_files: Sequence[Path] = ()
+) -> TrainingSet:
+    """Our training messages, the dev part of the routing evaluation set and the author sets.
 
-    A text that occurs in both (ignoring white space) is kept once, from the training file.
+    A text that occurs twice (ignoring white space) is kept once, from the first file.
 
     Args:
         train_file: ``routing_train.jsonl``.
         messages_file: ``routing_messages.jsonl``; only its dev part (``split_routing``) is used.
+        author_files: labelled sets by other authors, each its own cross-validation group.
 
     Returns:
         The messages and a count per source.
@@ -132,24 +136,36 @@ def load_training_set(train_file: Path, messages_file: Path) -> TrainingSet:
     """
     train = load_routing_set(train_file)
     dev, _ = split_routing(load_routing_set(messages_file))
-    kept: dict[str, RoutingExample] = {}
-    dropped = 0
-    for example in [*train, *dev]:
+    labelled: list[tuple[RoutingExample, str | None]] = [(e, None) for e in [*train, *dev]]
+    sources = {train_file.name: len(train), f"{messages_file.name} (dev part)": len(dev)}
+    for path in author_files:
+        loaded = load_routing_set(path)
+        sources[f"{path.name} (author set)"] = len(loaded)
+        labelled += [(e, path.name) for e in loaded]
+    kept: dict[str, tuple[RoutingExample, str | None]] = {}
+    dropped = conflicts = 0
+    for example, author in labelled:
         key = "".join(example.text.split())
         first = kept.get(key)
         if first is None:
-            kept[key] = example
+            kept[key] = (example, author)
             continue
-        if first.route != example.route:
-            raise PolicyDeskError(
-                f"{first.id} and {example.id} have the same text but routes "
-                f"{first.route!r} and {example.route!r}"
-            )
+        if first[0].route != example.route:
+            if author is None:  # our own data must agree with itself
+                raise PolicyDeskError(
+                    f"{first[0].id} and {example.id} have the same text but routes "
+                    f"{first[0].route!r} and {example.route!r}"
+                )
+            conflicts += 1  # another author read it differently: the first label stands
+            continue
         dropped += 1
-    sources = {train_file.name: len(train), f"{messages_file.name} (dev part)": len(dev)}
     if dropped:
         sources["duplicates dropped"] = dropped
-    return TrainingSet(list(kept.values()), sources)
+    if conflicts:
+        sources["label conflicts dropped"] = conflicts
+    values = list(kept.values())
+    authors = [a for _, a in values] if author_files else []
+    return TrainingSet([e for e, _ in values], sources, authors)
 
 
 def inputs_digest(
@@ -158,7 +174,7 @@ def inputs_digest(
     encoder: str,
     folds: int = FOLDS,
     rules_file: Path | None = None,
-    calibration_files: Sequence[Path] = (),
+    author_files: Sequence[Path] = (),
 ) -> str:
     """A digest of everything training depends on.
 
@@ -168,10 +184,10 @@ def inputs_digest(
     """
     digest = hashlib.sha256(
         f"{FORMAT}|{CODE_VERSION}|{encoder}|{C_GRID}|{DENSE_SCALES}|{folds}|"
-        f"{TARGET_RECALL}|{SYSTEM_TARGET_RECALL}|{CALIBRATION_TARGET_RECALL}|{MAX_NEEDLESS}".encode()
+        f"{TARGET_RECALL}|{SYSTEM_TARGET_RECALL}|{MAX_NEEDLESS}".encode()
     )
     digest.update(hashlib.sha256(train_file.read_bytes()).digest())
-    for path in [*([rules_file] if rules_file is not None else []), *calibration_files]:
+    for path in [*([rules_file] if rules_file is not None else []), *author_files]:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     for example in dev:
         digest.update(example.model_dump_json().encode())
@@ -363,6 +379,49 @@ def _cv_metrics(
     return metrics
 
 
+def _folds(
+    human: np.ndarray, authors: Sequence[str | None], folds: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, held rows) pairs: each author set held out whole, our own messages in folds."""
+    rows = np.arange(len(human))
+    own = (
+        np.array([a is None for a in authors], dtype=bool) if authors else np.ones(len(human), bool)
+    )
+    split: list[tuple[np.ndarray, np.ndarray]] = []
+    for author in dict.fromkeys(a for a in authors if a is not None):
+        held = rows[np.array([a == author for a in authors])]
+        split.append((np.setdiff1d(rows, held), held))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+    own_rows = rows[own]
+    for _, held_in_own in splitter.split(np.zeros(own_rows.size), human[own_rows]):
+        held = own_rows[held_in_own]
+        split.append((np.setdiff1d(rows, held), held))
+    return split
+
+
+def _author_metrics(
+    data: TrainingSet, handed: np.ndarray, human: np.ndarray, covered: np.ndarray
+) -> dict[str, float]:
+    """Recall and needless handoffs of rules + detector on each author set, held out whole."""
+    metrics: dict[str, float] = {}
+    names = [data.author_of(i) for i in range(len(data.examples))]
+    groups = {"all": np.array([n is not None for n in names])}
+    groups.update({n: np.array([x == n for x in names]) for n in dict.fromkeys(names) if n})
+    for name, rows in groups.items():
+        if not rows.any():
+            continue
+        prefix = "authors" if name == "all" else f"author.{name}"
+        metrics[f"{prefix}.messages"] = float(rows.sum())
+        metrics[f"{prefix}.human_recall"] = round(_share(handed[rows & human]), 4)
+        metrics[f"{prefix}.needless_handoff_rate"] = round(_share(handed[rows & ~human]), 4)
+        if name == "all":
+            metrics[f"{prefix}.rules_human_recall"] = round(_share(covered[rows & human]), 4)
+            metrics[f"{prefix}.rules_needless_handoff_rate"] = round(
+                _share(covered[rows & ~human]), 4
+            )
+    return metrics
+
+
 def train_handoff_detector(
     data: TrainingSet,
     vectors: np.ndarray,
@@ -370,28 +429,25 @@ def train_handoff_detector(
     digest: str,
     folds: int = FOLDS,
     rules_human: Flags | None = None,
-    calibration: Calibration | None = None,
 ) -> HandoffArtefact:
     """Cross-validate, choose the threshold, and fit every head on all the data.
 
     Args:
-        data: the labelled messages.
+        data: the labelled messages, with the author set of each (``TrainingSet.authors``).
         vectors: their query embeddings, one row per message, in the same order.
         encoder: the encoder's fingerprint (stored; the detector refuses other vectors).
         digest: the inputs digest (stored, for staleness).
-        folds: cross-validation folds.
+        folds: cross-validation folds over our own messages.
         rules_human: per message, whether the hand-written rules alone hand it over. Those
-            count as handed over when the threshold is chosen (for ``SYSTEM_TARGET_RECALL``);
+            count as handed over when the threshold is chosen (``SYSTEM_TARGET_RECALL``);
             without them the threshold is the detector's own (``TARGET_RECALL``).
-        calibration: messages by other authors, never fitted on; when given, the threshold is
-            the highest at which rules + detector keep ``CALIBRATION_TARGET_RECALL`` on them.
 
     Returns:
         The artefact (not yet saved), its manifest carrying the out-of-fold figures.
 
     Raises:
-        PolicyDeskError: too few messages overall or for some reason, or vectors that do not
-            match the messages.
+        PolicyDeskError: too few messages overall or for some reason, or vectors or rule
+            verdicts that do not match the messages.
     """
     started = time.perf_counter()
     examples = data.examples
@@ -399,6 +455,8 @@ def train_handoff_detector(
         raise PolicyDeskError(
             f"{vectors.shape[0] if vectors.ndim else 0} vectors for {len(examples)} messages"
         )
+    if data.authors and len(data.authors) != len(examples):
+        raise PolicyDeskError(f"{len(data.authors)} authors for {len(examples)} messages")
     _check_coverage(examples, folds)
     covered = (
         np.zeros(len(examples), dtype=bool)
@@ -409,17 +467,25 @@ def train_handoff_detector(
         raise PolicyDeskError(f"{covered.size} rule verdicts for {len(examples)} messages")
     texts = [e.text for e in examples]
     human = np.array([e.route == "human" for e in examples], dtype=int)
+    gold = human.astype(bool)
     reasons = _reason_matrix(examples)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    split = list(splitter.split(np.zeros(len(examples)), human))
+    split = _folds(human, data.authors, folds)
+    # the figures that choose: the author sets, held out whole; else every message
+    scored = np.array([data.author_of(i) is not None for i in range(len(examples))])
+    if not scored.any():
+        scored = np.ones(len(examples), dtype=bool)
+    target = TARGET_RECALL if rules_human is None else SYSTEM_TARGET_RECALL
+
+    def system(p: np.ndarray) -> np.ndarray:  # the rules' handoffs count at any threshold
+        return np.where(covered, 1.0, p)
 
     grid: dict[str, float] = {}
     best: tuple[float, float, float, float] | None = None  # (needless, -AP, c, scale)
     for c in C_GRID:
         for scale in DENSE_SCALES:
             p = _out_of_fold(texts, vectors, human, None, c, scale, split)[:, 0]
-            needless = needless_at_recall(p, human.astype(bool))
-            ap = float(average_precision_score(human, p))
+            needless = needless_at_recall(system(p)[scored], gold[scored], target)
+            ap = float(average_precision_score(human[scored], p[scored]))
             grid[f"grid.c={c:g},scale={scale:g}.needless_at_target_recall"] = round(needless, 4)
             candidate = (needless, -ap, c, scale)
             if best is None or candidate < best:
@@ -428,43 +494,19 @@ def train_handoff_detector(
     _, _, c, scale = best
 
     oof = _out_of_fold(texts, vectors, human, reasons, c, scale, split)
-    tfidf = HashedTfidf.fit(texts)
-    features = _features(vectors, tfidf, texts, scale)
-    heads = [_fit(features, human, c, False)] + [
-        _fit(features, reasons[:, k], c, True) for k in range(reasons.shape[1])
-    ]
-
-    calibrated: dict[str, float] = {}
-    if calibration is not None:
-        cal_texts = [e.text for e in calibration.examples]
-        cal_human = np.array([e.route == "human" for e in calibration.examples])
-        cal_covered = np.asarray(calibration.rules_human, dtype=bool)
-        cal_p = heads[0].predict_proba(_features(calibration.vectors, tfidf, cal_texts, scale))[
-            :, 1
-        ]
-        choice = choose_threshold(
-            np.where(cal_covered, 1.0, cal_p), cal_human, CALIBRATION_TARGET_RECALL
-        )
-        calibrated = {
-            "calibration_messages": float(len(cal_texts)),
-            "calibration_human_messages": float(cal_human.sum()),
-            "calibration_human_recall": round(choice.recall, 4),
-            "calibration_needless_handoff_rate": round(choice.needless_rate, 4),
-            "calibration_rules_human_recall": round(_share(cal_covered[cal_human]), 4),
-            "calibration_rules_needless_handoff_rate": round(_share(cal_covered[~cal_human]), 4),
-        }
-    elif rules_human is None:
-        choice = choose_threshold(oof[:, 0], human.astype(bool))
-    else:  # the rules' handoffs count as handed over at any threshold
-        system_p = np.where(covered, 1.0, oof[:, 0])
-        choice = choose_threshold(system_p, human.astype(bool), SYSTEM_TARGET_RECALL)
+    choice = choose_threshold(system(oof[:, 0])[scored], gold[scored], target)
     metrics = _cv_metrics(examples, oof, choice, reasons, DEFAULT_REASON_THRESHOLD, covered)
     metrics["needless_at_target_recall"] = grid[
         f"grid.c={c:g},scale={scale:g}.needless_at_target_recall"
     ]
     metrics.update(grid)
-    metrics.update(calibrated)
+    metrics.update(_author_metrics(data, covered | (oof[:, 0] >= choice.threshold), gold, covered))
 
+    tfidf = HashedTfidf.fit(texts)
+    features = _features(vectors, tfidf, texts, scale)
+    heads = [_fit(features, human, c, False)] + [
+        _fit(features, reasons[:, k], c, True) for k in range(reasons.shape[1])
+    ]
     coef = np.vstack([h.coef_ for h in heads])
     width = vectors.shape[1]
     manifest = HandoffManifest(
@@ -504,7 +546,7 @@ class HandoffTrainer:
         embedder: Embedder,
         folds: int = FOLDS,
         rules_file: Path | None = None,
-        calibration_files: Sequence[Path] = (),
+        author_files: Sequence[Path] = (),
     ) -> None:
         self._train = train_file
         self._messages = messages_file
@@ -512,11 +554,11 @@ class HandoffTrainer:
         self._embedder = embedder
         self._folds = folds
         self._rules = rules_file
-        self._calibration = tuple(calibration_files)
+        self._authors = tuple(author_files)
 
     def load(self) -> TrainingSet:
         """The training messages (see ``load_training_set``)."""
-        return load_training_set(self._train, self._messages)
+        return load_training_set(self._train, self._messages, self._authors)
 
     def digest(self) -> str:
         """Digest of the inputs, the encoder, the code and the grid."""
@@ -527,7 +569,7 @@ class HandoffTrainer:
             self._embedder.fingerprint,
             self._folds,
             self._rules,
-            self._calibration,
+            self._authors,
         )
 
     def rules_human(self, examples: Sequence[RoutingExample]) -> list[bool] | None:
@@ -542,24 +584,6 @@ class HandoffTrainer:
         return [
             route(RoutingSignals(reading=rules.read(e.text))).route == "human" for e in examples
         ]
-
-    def calibration(self) -> tuple[Calibration | None, dict[str, int]]:
-        """The calibration messages, embedded and read by the rules, and a count per file.
-
-        Raises:
-            PolicyDeskError: a missing or invalid calibration file.
-        """
-        if not self._calibration:
-            return None, {}
-        examples: list[RoutingExample] = []
-        sources: dict[str, int] = {}
-        for path in self._calibration:
-            loaded = load_routing_set(path)
-            sources[f"{path.name} (calibration)"] = len(loaded)
-            examples += loaded
-        verdicts = self.rules_human(examples) or [False] * len(examples)
-        vectors = self._embedder.embed_queries([e.text for e in examples])
-        return Calibration(examples, vectors, np.array(verdicts, dtype=bool)), sources
 
     def is_stale(self) -> bool:
         """True when there is no readable artefact or it was trained from other inputs."""
@@ -583,16 +607,14 @@ class HandoffTrainer:
         started = time.perf_counter()
         digest = self.digest()
         data = self.load()
-        calibration, calibration_sources = self.calibration()
         vectors = self._embedder.embed_queries([e.text for e in data.examples])
         artefact = train_handoff_detector(
-            TrainingSet(data.examples, {**data.sources, **calibration_sources}),
+            data,
             vectors,
             self._embedder.fingerprint,
             digest,
             self._folds,
             self.rules_human(data.examples),
-            calibration,
         )
         artefact.manifest.seconds = round(time.perf_counter() - started, 2)
         if save:
@@ -616,13 +638,20 @@ def summary(manifest: HandoffManifest) -> list[str]:
         f"needless handoffs {m['system_needless_handoff_rate']:.3f}",
         *(
             [
-                f"  calibration ({m['calibration_messages']:.0f} messages by other authors, "
-                f"rules alone: recall {m['calibration_rules_human_recall']:.3f}, needless "
-                f"{m['calibration_rules_needless_handoff_rate']:.3f}): human recall "
-                f"{m['calibration_human_recall']:.3f}, needless handoffs "
-                f"{m['calibration_needless_handoff_rate']:.3f}"
+                f"  author sets, each held out whole ({m['authors.messages']:.0f} messages; "
+                f"rules alone: recall {m['authors.rules_human_recall']:.3f}, needless "
+                f"{m['authors.rules_needless_handoff_rate']:.3f}): human recall "
+                f"{m['authors.human_recall']:.3f}, needless handoffs "
+                f"{m['authors.needless_handoff_rate']:.3f}",
+                *(
+                    f"    {k.removeprefix('author.').removesuffix('.human_recall')}: recall "
+                    f"{v:.3f}, needless "
+                    f"{m[k.removesuffix('human_recall') + 'needless_handoff_rate']:.3f}"
+                    for k, v in m.items()
+                    if k.startswith("author.") and k.endswith(".human_recall")
+                ),
             ]
-            if "calibration_messages" in m
+            if "authors.messages" in m
             else []
         ),
         f"  hard messages: human recall {m['hard_human_recall']:.3f}, needless "
@@ -630,8 +659,7 @@ def summary(manifest: HandoffManifest) -> list[str]:
         f"{m['average_precision']:.3f}; top reason right {m['top_reason_accuracy']:.3f}",
         "  reason recall: "
         + ", ".join(f"{r.value} {m[f'reason_recall.{r.value}']:.2f}" for r in manifest.reasons),
-        "  grid (needless at recall "
-        f"{TARGET_RECALL:.2f}): "
+        "  grid (needless handoffs at the target recall): "
         + ", ".join(
             f"{k.removeprefix('grid.').removesuffix('.needless_at_target_recall')} {v:.3f}"
             for k, v in m.items()
@@ -658,17 +686,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     )
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument(
-        "--calibration",
+        "--author-set",
         type=Path,
         action="append",
-        help="labelled messages that choose the threshold (repeatable; default: "
-        + ", ".join(p.name for p in DEFAULT_CALIBRATION)
-        + "); --no-calibration for none",
+        help="labelled messages by another author, held out whole in cross-validation "
+        "(repeatable; default: " + ", ".join(p.name for p in DEFAULT_AUTHOR_SETS) + ")",
     )
     parser.add_argument(
-        "--no-calibration",
+        "--no-author-sets",
         action="store_true",
-        help="choose the threshold from the out-of-fold scores instead",
+        help="train on our own messages only, with stratified folds",
     )
     parser.add_argument(
         "--rules",
@@ -692,9 +719,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
     try:
         embedder = Services(Settings()).embedder
-        calibration = () if args.no_calibration else tuple(args.calibration or DEFAULT_CALIBRATION)
+        defaults = tuple(p for p in DEFAULT_AUTHOR_SETS if p.exists())
+        authors = () if args.no_author_sets else tuple(args.author_set or defaults)
         trainer = HandoffTrainer(
-            args.train, args.messages, args.out, embedder, args.folds, args.rules, calibration
+            args.train, args.messages, args.out, embedder, args.folds, args.rules, authors
         )
         if args.if_stale and not trainer.is_stale():
             out.write(f"handoff detector up to date at {args.out}\n")

@@ -147,7 +147,7 @@ def test_if_stale_does_nothing_until_the_data_changes(
         "--train", str(data / "routing_train.jsonl"),
         "--messages", str(data / "routing_messages.jsonl"),
         "--folds", "3",
-        "--no-calibration",
+        "--no-author-sets",
         "--if-stale",
     ]  # fmt: skip
     out = io.StringIO()

@@ -19,10 +19,9 @@ from chatbot.learned import (
     verdict_from_probabilities,
 )
 from chatbot.learned_training import (
-    CALIBRATION_TARGET_RECALL,
     SYSTEM_TARGET_RECALL,
-    Calibration,
     TrainingSet,
+    _folds,
     choose_threshold,
     inputs_digest,
     load_training_set,
@@ -327,6 +326,32 @@ def test_one_text_with_two_routes_is_refused(tmp_path: Path) -> None:
         load_training_set(train, messages)
 
 
+def test_author_sets_join_with_their_names_and_another_authors_reading_never_wins(
+    tmp_path: Path,
+) -> None:
+    train = _write(tmp_path / "train.jsonl", [_record("rt-001", "人工", "human")])
+    messages = _write(tmp_path / "messages.jsonl", [_record("rm-001", "你好")])
+    other = _write(
+        tmp_path / "other.jsonl",
+        [
+            _record("ro-001", "人 工"),  # the same text read as bot: our label stands
+            _record("ro-002", "你好"),  # the same text and route: kept once
+            _record("ro-003", "车损险赔什么"),
+        ],
+    )
+    data = load_training_set(train, messages, [other])
+    assert [e.id for e in data.examples] == ["rt-001", "rm-001", "ro-003"]
+    assert data.authors == [None, None, "other.jsonl"]
+    assert data.examples[0].route == "human"
+    assert data.sources == {
+        "train.jsonl": 1,
+        "messages.jsonl (dev part)": 1,
+        "other.jsonl (author set)": 3,
+        "duplicates dropped": 1,
+        "label conflicts dropped": 1,
+    }
+
+
 def _synthetic(n: int = 30) -> tuple[list[RoutingExample], np.ndarray]:
     """n human and n bot messages; the last 6 human ones look like bot messages."""
     rng = np.random.default_rng(7)
@@ -370,46 +395,57 @@ def test_rule_verdicts_must_match_the_messages() -> None:
         train_handoff_detector(data, vectors, "enc", "d", 3, [True, False, True])
 
 
+def test_each_author_set_is_held_out_whole_and_our_messages_in_folds() -> None:
+    human = np.array([True, False] * 10)
+    authors: list[str | None] = [None] * 12 + ["a.jsonl"] * 4 + ["b.jsonl"] * 4
+    split = _folds(human, authors, 3)
+    assert len(split) == 2 + 3
+    held_once = np.concatenate([held for _, held in split])
+    assert sorted(held_once.tolist()) == list(range(20))  # every message scored exactly once
+    assert split[0][1].tolist() == [12, 13, 14, 15] and split[1][1].tolist() == [16, 17, 18, 19]
+    for fit, held in split:
+        assert not set(fit) & set(held)
+        assert set(fit) | set(held) == set(range(20))
+    for _, held in split[2:]:
+        assert max(held) < 12  # the folds cover our own messages only
+
+
 @pytest.mark.slow  # about 100 small fits
-def test_a_calibration_set_chooses_the_threshold_for_rules_and_detector() -> None:
+def test_the_threshold_is_chosen_on_the_author_sets() -> None:
     examples, vectors = _synthetic()
-    data = TrainingSet(examples, {"synthetic": len(examples)})
-    calibration_examples, calibration_vectors = _synthetic(12)
-    covered = np.array([e.route == "human" and e.number > 6 for e in calibration_examples])
-    calibration = Calibration(calibration_examples, calibration_vectors, covered)
-    artefact = train_handoff_detector(data, vectors, "enc", "d", 3, None, calibration)
+    authors: list[str | None] = ["other.jsonl" if e.number % 5 == 0 else None for e in examples]
+    data = TrainingSet(examples, {"synthetic": len(examples)}, authors)
+    covered = [e.route == "human" and e.number > 24 for e in examples]
+    artefact = train_handoff_detector(data, vectors, "enc", "d", 3, covered)
     m = artefact.manifest.cv_metrics
-    assert m["calibration_messages"] == 24
-    assert m["calibration_rules_human_recall"] == pytest.approx(0.5)
-    assert m["calibration_human_recall"] >= CALIBRATION_TARGET_RECALL
-    # the threshold is the one the calibration figures were measured at
-    detector = HandoffDetector(artefact)
-    p = detector.probabilities(
-        [e.text for e in calibration_examples], calibration_vectors.astype(np.float32)
-    )[:, 0]
-    human = np.array([e.route == "human" for e in calibration_examples])
-    handed = covered | (p >= artefact.manifest.threshold)
-    assert float(handed[human].mean()) == pytest.approx(m["calibration_human_recall"], abs=1e-3)
-    assert float(handed[~human].mean()) == pytest.approx(
-        m["calibration_needless_handoff_rate"], abs=1e-3
-    )
+    assert m["authors.messages"] == 12
+    assert m["author.other.jsonl.messages"] == 12
+    assert m["authors.human_recall"] >= SYSTEM_TARGET_RECALL
+    assert m["authors.rules_human_recall"] <= m["authors.human_recall"]
 
 
-def test_the_inputs_digest_follows_the_rules_and_the_calibration_files(tmp_path: Path) -> None:
+def test_author_labels_must_match_the_messages() -> None:
+    examples, vectors = _synthetic()
+    data = TrainingSet(examples, {"synthetic": len(examples)}, ["x.jsonl"])
+    with pytest.raises(PolicyDeskError, match="1 authors for 60 messages"):
+        train_handoff_detector(data, vectors, "enc", "d", 3)
+
+
+def test_the_inputs_digest_follows_the_rules_and_the_author_sets(tmp_path: Path) -> None:
     train = tmp_path / "train.jsonl"
     train.write_text("{}\n", encoding="utf-8")
     rules = tmp_path / "rules.yaml"
     rules.write_text("topics: []\n", encoding="utf-8")
-    calibration = tmp_path / "calibration.jsonl"
-    calibration.write_text("{}\n", encoding="utf-8")
+    authors = tmp_path / "authors.jsonl"
+    authors.write_text("{}\n", encoding="utf-8")
 
     def digest() -> str:
-        return inputs_digest(train, [], "enc", 5, rules, [calibration])
+        return inputs_digest(train, [], "enc", 5, rules, [authors])
 
     first = digest()
     assert digest() == first
-    assert inputs_digest(train, [], "enc", 5, rules) != first  # no calibration
-    calibration.write_text('{"edited": true}\n', encoding="utf-8")
+    assert inputs_digest(train, [], "enc", 5, rules) != first  # no author sets
+    authors.write_text('{"edited": true}\n', encoding="utf-8")
     second = digest()
     assert second != first
     rules.write_text("topics: []\ntriggers: []\n", encoding="utf-8")
