@@ -69,6 +69,12 @@ class HandoffManifest(BaseModel):
     reasons: list[Reason] = Field(min_length=1)
     threshold: float = Field(gt=0, lt=1, description="P(human) at or above this hands over")
     reason_threshold: float = Field(default=DEFAULT_REASON_THRESHOLD, gt=0, lt=1)
+    rule_veto: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="below this P(human) the rules' softer triggers are overruled (0: never)",
+    )
     c: float = Field(gt=0, description="inverse L2 strength of every head")
     dense_scale: float = Field(
         gt=0, description="the encoder vector's weight against the TF-IDF view (folded in)"

@@ -50,7 +50,7 @@ from chatbot.learned import (
     HandoffArtefact,
     HandoffManifest,
 )
-from chatbot.routing import RoutingSignals, route
+from chatbot.routing import ROUTING_REASONS, VETOABLE_REASONS, RoutingSignals, route
 from chatbot.understanding import MessageRules
 from core.errors import PolicyDeskError
 from core.settings import PROJECT_ROOT
@@ -59,12 +59,14 @@ from evaluation.routing_eval import RoutingExample, load_routing_set, split_rout
 from retrieval.embedder import Embedder
 from sentiment.tfidf import HashedTfidf
 
-CODE_VERSION = "handoff-detector/3"
+CODE_VERSION = "handoff-detector/4"
 TARGET_RECALL = 0.95
 SYSTEM_TARGET_RECALL = 0.975
 """Out-of-fold recall of rules + detector the threshold keeps on the author sets: a margin above
 the 0.95 product target for writing unlike any seen."""
 MAX_NEEDLESS = 0.10
+VETO_GRID: tuple[float, ...] = (0.0, 0.01, 0.02, 0.05, 0.1)
+"""Candidate P(human) levels below which the detector overrules the rules' softer triggers."""
 C_GRID: tuple[float, ...] = (4.0, 16.0, 64.0, 256.0)
 DENSE_SCALES: tuple[float, ...] = (0.5, 1.0)
 FOLDS = 5
@@ -429,6 +431,7 @@ def train_handoff_detector(
     digest: str,
     folds: int = FOLDS,
     rules_human: Flags | None = None,
+    rules_firm: Flags | None = None,
 ) -> HandoffArtefact:
     """Cross-validate, choose the threshold, and fit every head on all the data.
 
@@ -441,6 +444,11 @@ def train_handoff_detector(
         rules_human: per message, whether the hand-written rules alone hand it over. Those
             count as handed over when the threshold is chosen (``SYSTEM_TARGET_RECALL``);
             without them the threshold is the detector's own (``TARGET_RECALL``).
+        rules_firm: per message, whether the rules hand it over for a reason the detector may
+            not overrule (``chatbot.routing.VETOABLE_REASONS``). With it, training also chooses
+            ``rule_veto`` from ``VETO_GRID``: the level of P(human) below which the other rule
+            triggers do not count, the one with the fewest needless handoffs at the target
+            recall (0 when overruling never helps). Without it nothing is overruled.
 
     Returns:
         The artefact (not yet saved), its manifest carrying the out-of-fold figures.
@@ -465,6 +473,9 @@ def train_handoff_detector(
     )
     if covered.shape != (len(examples),):
         raise PolicyDeskError(f"{covered.size} rule verdicts for {len(examples)} messages")
+    firm = covered if rules_firm is None else np.asarray(rules_firm, dtype=bool) & covered
+    if firm.shape != (len(examples),):
+        raise PolicyDeskError(f"{firm.size} firm rule verdicts for {len(examples)} messages")
     texts = [e.text for e in examples]
     human = np.array([e.route == "human" for e in examples], dtype=int)
     gold = human.astype(bool)
@@ -494,8 +505,20 @@ def train_handoff_detector(
     _, _, c, scale = best
 
     oof = _out_of_fold(texts, vectors, human, reasons, c, scale, split)
-    choice = choose_threshold(system(oof[:, 0])[scored], gold[scored], target)
+    vetoes: dict[str, float] = {}
+    best_veto: tuple[float, float, ThresholdChoice] | None = None  # (needless, veto, choice)
+    for veto in VETO_GRID if rules_firm is not None else (0.0,):
+        counted = firm | (covered & (oof[:, 0] >= veto))
+        at_veto = choose_threshold(np.where(counted, 1.0, oof[:, 0])[scored], gold[scored], target)
+        vetoes[f"veto={veto:g}.needless_at_target_recall"] = round(at_veto.needless_rate, 4)
+        if best_veto is None or (at_veto.needless_rate, veto) < best_veto[:2]:
+            best_veto = (at_veto.needless_rate, veto, at_veto)
+    assert best_veto is not None  # the grid is not empty
+    _, rule_veto, choice = best_veto
+    covered = firm | (covered & (oof[:, 0] >= rule_veto))
     metrics = _cv_metrics(examples, oof, choice, reasons, DEFAULT_REASON_THRESHOLD, covered)
+    metrics["rule_veto"] = rule_veto
+    metrics.update(vetoes)
     metrics["needless_at_target_recall"] = grid[
         f"grid.c={c:g},scale={scale:g}.needless_at_target_recall"
     ]
@@ -517,6 +540,7 @@ def train_handoff_detector(
         reasons=list(HANDOFF_REASONS),
         threshold=round(choice.threshold, 6),
         reason_threshold=DEFAULT_REASON_THRESHOLD,
+        rule_veto=rule_veto,
         c=c,
         dense_scale=scale,
         sources=data.sources,
@@ -572,8 +596,11 @@ class HandoffTrainer:
             self._authors,
         )
 
-    def rules_human(self, examples: Sequence[RoutingExample]) -> list[bool] | None:
-        """Whether the routing rules alone hand each message over (None without a rule file).
+    def rules_verdicts(
+        self, examples: Sequence[RoutingExample]
+    ) -> tuple[list[bool], list[bool]] | None:
+        """Per message, whether the routing rules alone hand it over, and whether for a reason
+        the detector may not overrule (None without a rule file).
 
         Raises:
             ConfigurationError: an invalid rule file.
@@ -581,9 +608,10 @@ class HandoffTrainer:
         if self._rules is None:
             return None
         rules = MessageRules.load(self._rules)
-        return [
-            route(RoutingSignals(reading=rules.read(e.text))).route == "human" for e in examples
-        ]
+        decisions = [route(RoutingSignals(reading=rules.read(e.text))) for e in examples]
+        human = [d.route == "human" for d in decisions]
+        firm = [bool(set(d.reasons) & (ROUTING_REASONS - VETOABLE_REASONS)) for d in decisions]
+        return human, firm
 
     def is_stale(self) -> bool:
         """True when there is no readable artefact or it was trained from other inputs."""
@@ -608,13 +636,15 @@ class HandoffTrainer:
         digest = self.digest()
         data = self.load()
         vectors = self._embedder.embed_queries([e.text for e in data.examples])
+        verdicts = self.rules_verdicts(data.examples)
         artefact = train_handoff_detector(
             data,
             vectors,
             self._embedder.fingerprint,
             digest,
             self._folds,
-            self.rules_human(data.examples),
+            verdicts[0] if verdicts else None,
+            verdicts[1] if verdicts else None,
         )
         artefact.manifest.seconds = round(time.perf_counter() - started, 2)
         if save:
@@ -628,8 +658,15 @@ def summary(manifest: HandoffManifest) -> list[str]:
     lines = [
         f"sources: {manifest.sources}",
         f"chosen: C {manifest.c:g}, dense scale {manifest.dense_scale:g}, "
-        f"threshold {manifest.threshold:.3f} "
+        f"threshold {manifest.threshold:.3f}, rules overruled below P(human) "
+        f"{manifest.rule_veto:g} "
         f"({'targets met' if m['targets_met'] else 'recall kept, needless target missed'})",
+        "  overruling the rules (needless handoffs at the target recall): "
+        + ", ".join(
+            f"{k.removeprefix('veto=').removesuffix('.needless_at_target_recall')} {v:.3f}"
+            for k, v in m.items()
+            if k.startswith("veto=")
+        ),
         f"{manifest.cv_folds}-fold CV at the threshold: human recall {m['human_recall']:.3f}, "
         f"precision {m['human_precision']:.3f}, needless handoffs "
         f"{m['needless_handoff_rate']:.3f}, route accuracy {m['route_accuracy']:.3f}",

@@ -34,6 +34,10 @@ KNOWLEDGE_INTENTS: frozenset[ChatIntent] = frozenset(
 ROUTING_REASONS: frozenset[Reason] = HUMAN_TRIGGERS | {Reason.LOW_CONFIDENCE, Reason.BOT_FAILED}
 """Reasons that send a message to a person (the others are only recorded)."""
 
+VETOABLE_REASONS: frozenset[Reason] = HUMAN_TRIGGERS - {Reason.INJURY_EMERGENCY}
+"""Rule triggers the learned detector may overrule when it is sure a message is calm: never an
+injury or emergency."""
+
 URGENT_REASONS: frozenset[Reason] = frozenset({Reason.UPSET, Reason.LEGAL_THREAT})
 """Reasons that put a handoff ahead of ordinary ones (after injuries)."""
 
@@ -72,6 +76,15 @@ class RoutingSignals(BaseModel):
     learned_reasons: list[Reason] = Field(
         default_factory=list, description="the detector's reasons (human triggers), best first"
     )
+    learned_p: float | None = Field(
+        default=None, ge=0, le=1, description="the detector's P(human); None without a detector"
+    )
+    rule_veto: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="below this P(human) the rules' triggers in VETOABLE_REASONS do not count",
+    )
 
 
 class RouteDecision(BaseModel):
@@ -93,6 +106,10 @@ class RouteDecision(BaseModel):
     learned_only: bool = Field(
         default=False, description="only the learned detector sent it to a person (for review)"
     )
+    overruled: list[Reason] = Field(
+        default_factory=list,
+        description="rule triggers the detector overruled as calm (recorded, not routed on)",
+    )
 
 
 def classifier_upset(signals: RoutingSignals) -> bool:
@@ -101,7 +118,8 @@ def classifier_upset(signals: RoutingSignals) -> bool:
     One mildly negative but calm question must stay with the bot, so the verdict counts only
     when something backs it: the words show upset, the intensity is high
     (``sentiment.mood.HIGH_INTENSITY``) on a message long enough to read
-    (``MIN_READABLE_CHARS``), or the customer has been upset for two turns. An
+    (``MIN_READABLE_CHARS``) that the learned detector does not find calm (P(human) below
+    ``rule_veto``), or the customer has been upset for two turns. An
     escalation cue (投诉, 监管, 律师…) does not back it: calm questions about those channels
     carry the same words, and a real threat is a trigger in the words already.
 
@@ -114,9 +132,10 @@ def classifier_upset(signals: RoutingSignals) -> bool:
     if not signals.upset:
         return False
     readable = signals.readable_chars is None or signals.readable_chars >= MIN_READABLE_CHARS
+    calm = signals.learned_p is not None and signals.learned_p < signals.rule_veto
     return (
         Reason.UPSET in signals.reading.triggers
-        or (signals.intensity >= HIGH_INTENSITY and readable)
+        or (signals.intensity >= HIGH_INTENSITY and readable and not calm)
         or signals.upset_turns >= 2
     )
 
@@ -158,6 +177,10 @@ def route(signals: RoutingSignals) -> RouteDecision:
       the bot whatever the other signals say (it is refused, not retried, so neither retrieval
       nor failures apply, and anger does not buy a human).
     - ``account_specific`` is recorded; the bot handles it after an identity check.
+    - When the detector is sure a message is calm (P(human) below ``rule_veto``, chosen in
+      training on messages by authors the detector never saw), the rules' triggers in
+      ``VETOABLE_REASONS`` are overruled: listed in ``overruled``, not routed on. An injury or
+      emergency in the words always counts.
     - The learned handoff detector (``chatbot.learned``), when over its threshold, adds its human
       triggers: it catches paraphrases the rules miss. It is not consulted on a message with an
       injection attempt (a role-played "decision" reads like a real request to it; ROUTING.md
@@ -173,6 +196,9 @@ def route(signals: RoutingSignals) -> RouteDecision:
     """
     reading = signals.reading
     found = set(reading.triggers)
+    calm = signals.learned_p is not None and signals.learned_p < signals.rule_veto
+    overruled = sorted(found & VETOABLE_REASONS, key=list(Reason).index) if calm else []
+    found -= set(overruled)
     if reading.account_specific:
         found.add(Reason.ACCOUNT_SPECIFIC)
     if reading.injection:
@@ -207,4 +233,5 @@ def route(signals: RoutingSignals) -> RouteDecision:
         safety_first=safety_first,
         priority_hint=priority,
         learned_only=human and not rules_human,
+        overruled=overruled,
     )

@@ -242,6 +242,8 @@ class ChatbotService:
                 min_confidence=self._min_confidence,
                 learned_above=learned is not None and learned.above_threshold,
                 learned_reasons=learned.reasons if learned is not None else [],
+                learned_p=learned.p_human if learned is not None else None,
+                rule_veto=self._detector.manifest.rule_veto if self._detector is not None else 0.0,
             )
         )
         if (

@@ -450,3 +450,26 @@ def test_the_inputs_digest_follows_the_rules_and_the_author_sets(tmp_path: Path)
     assert second != first
     rules.write_text("topics: []\ntriggers: []\n", encoding="utf-8")
     assert digest() != second
+
+
+@pytest.mark.slow  # about 100 small fits
+def test_training_overrules_rules_that_fire_on_calm_messages() -> None:
+    examples, vectors = _synthetic()
+    authors: list[str | None] = ["other.jsonl" if e.number % 5 == 0 else None for e in examples]
+    data = TrainingSet(examples, {"synthetic": len(examples)}, authors)
+    # the rules hand over every bot message too: only overruling them can avoid that
+    covered = [True] * len(examples)
+    artefact = train_handoff_detector(data, vectors, "enc", "d", 3, covered, [False] * 60)
+    manifest = artefact.manifest
+    assert manifest.rule_veto > 0
+    assert manifest.cv_metrics["veto=0.needless_at_target_recall"] == pytest.approx(1.0)
+    assert manifest.cv_metrics["authors.needless_handoff_rate"] < 1.0
+    # firm rules (an injury in the words) are never overruled
+    firm = train_handoff_detector(data, vectors, "enc", "d", 3, covered, [True] * 60)
+    assert firm.manifest.cv_metrics["authors.needless_handoff_rate"] == pytest.approx(1.0)
+
+
+def test_a_manifest_from_before_the_veto_never_overrules() -> None:
+    raw = _manifest().model_dump()
+    raw.pop("rule_veto")
+    assert HandoffManifest.model_validate(raw).rule_veto == 0.0

@@ -9,6 +9,7 @@ from chatbot.routing import (
     KNOWLEDGE_INTENTS,
     MAX_BOT_FAILURES,
     MIN_READABLE_CHARS,
+    VETOABLE_REASONS,
     RoutingSignals,
     classifier_upset,
     is_pure_injection,
@@ -334,6 +335,33 @@ def test_high_intensity_alone_does_not_make_a_too_short_message_upset() -> None:
     assert classifier_upset(readable)
     # two upset turns in a row still count, however short the message
     assert classifier_upset(_signals(upset=True, upset_turns=2, intensity=0.9, readable_chars=1))
+
+
+def test_a_sure_calm_verdict_overrules_the_softer_rule_triggers() -> None:
+    reading = _reading(ChatIntent.COMPLAINT, [Reason.COMPLAINT, Reason.EXPLICIT_REQUEST])
+    calm = route(_signals(reading, learned_p=0.01, rule_veto=0.05, retrieval_confidence=0.9))
+    assert calm.route == "bot"
+    assert calm.overruled == [r for r in Reason if r in {Reason.COMPLAINT, Reason.EXPLICIT_REQUEST}]
+    assert Reason.COMPLAINT not in calm.reasons
+    unsure = route(_signals(reading, learned_p=0.06, rule_veto=0.05))
+    assert unsure.route == "human" and unsure.overruled == []
+    no_veto = route(_signals(reading, learned_p=0.0))  # rule_veto 0: nothing is ever overruled
+    assert no_veto.route == "human"
+
+
+def test_an_injury_in_the_words_is_never_overruled() -> None:
+    reading = _reading(ChatIntent.REPORT_CLAIM, [Reason.INJURY_EMERGENCY, Reason.UPSET])
+    decision = route(_signals(reading, learned_p=0.0, rule_veto=0.05))
+    assert decision.route == "human" and decision.safety_first
+    assert decision.overruled == [Reason.UPSET]
+    assert Reason.INJURY_EMERGENCY not in VETOABLE_REASONS
+
+
+def test_a_sure_calm_verdict_overrules_the_classifiers_intensity_alone() -> None:
+    signals = _signals(upset=True, upset_turns=1, intensity=0.9, learned_p=0.01, rule_veto=0.05)
+    assert not classifier_upset(signals)
+    two_turns = _signals(upset=True, upset_turns=2, intensity=0.9, learned_p=0.01, rule_veto=0.05)
+    assert classifier_upset(two_turns)
 
 
 def test_an_escalation_cue_alone_does_not_back_the_classifier() -> None:
