@@ -20,11 +20,23 @@ EXTRA_FALLBACKS = {
 }
 
 
+BARE_ANSWER_CHARS = 4
+"""A first sentence this short ("可以的。", "有的。") says nothing alone: the next one joins it."""
+
+
 def gist(hit: Hit, limit: int = 80) -> str:
-    """The first sentence of a passage, trimmed: what the clause says, in its own words."""
+    """The first sentence of a passage, trimmed: what the clause says, in its own words.
+
+    A bare yes ("可以的。") takes the next sentence along ("可以的，发生保险事故后…").
+    """
     text = " ".join(hit.text.split())
     found = _FIRST_SENTENCE.match(text)
     sentence = found.group(1) if found else text
+    if found and len(sentence.rstrip("。；;")) <= BARE_ANSWER_CHARS:
+        following = _FIRST_SENTENCE.match(text[found.end() :].lstrip())
+        rest = following.group(1) if following else text[found.end() :].strip()
+        if rest:
+            sentence = sentence.rstrip("。；;") + "，" + rest
     sentence = sentence.rstrip("。；;")
     return sentence if len(sentence) <= limit else sentence[:limit] + "…"
 

@@ -5,7 +5,7 @@ import pytest
 from assist.actions import next_actions
 from assist.intents import IntentBook
 from assist.models import Need
-from assist.replies import suggest
+from assist.replies import gist, suggest
 from core.models import Hit, PassageKind
 from core.settings import PROJECT_ROOT
 from prompts.guard import ComplianceGuard
@@ -80,3 +80,21 @@ def test_refusal_disputes_are_told_apart_from_coverage_questions(intents: Intent
     assert intents.assess(["凭什么不赔", "上个月追尾的那个"]).intent == "refusal_dispute"
     assert intents.assess(["这种情况赔不赔"]).intent == "clause_query"
     assert intents.assess(["拒赔一般有哪些情况"]).intent == "clause_query"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("可以的。施救费用在车损险项下赔偿。其余见条款。", "可以的，施救费用在车损险项下赔偿"),
+        ("有的。原则上应在48小时内报案。", "有的，原则上应在48小时内报案"),
+        ("可以。", "可以"),  # nothing follows: the bare answer stays
+        (
+            "保险期间内，车辆因碰撞造成的损失，保险人负责赔偿。",
+            "保险期间内，车辆因碰撞造成的损失，保险人负责赔偿",
+        ),
+    ],
+)
+def test_the_gist_is_the_first_sentence_and_a_bare_yes_takes_the_next(
+    text: str, expected: str
+) -> None:
+    assert gist(_hit(text)) == expected
