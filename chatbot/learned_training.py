@@ -381,6 +381,16 @@ def _cv_metrics(
     return metrics
 
 
+def _counted(p_human: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """P(human) with the rules' handoffs counted as handed over at any threshold."""
+    return np.where(covered, 1.0, p_human)
+
+
+def default_author_sets() -> tuple[Path, ...]:
+    """The author sets of ``DEFAULT_AUTHOR_SETS`` present in this checkout."""
+    return tuple(p for p in DEFAULT_AUTHOR_SETS if p.exists())
+
+
 def _folds(
     human: np.ndarray, authors: Sequence[str | None], folds: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -487,15 +497,12 @@ def train_handoff_detector(
         scored = np.ones(len(examples), dtype=bool)
     target = TARGET_RECALL if rules_human is None else SYSTEM_TARGET_RECALL
 
-    def system(p: np.ndarray) -> np.ndarray:  # the rules' handoffs count at any threshold
-        return np.where(covered, 1.0, p)
-
     grid: dict[str, float] = {}
     best: tuple[float, float, float, float] | None = None  # (needless, -AP, c, scale)
     for c in C_GRID:
         for scale in DENSE_SCALES:
             p = _out_of_fold(texts, vectors, human, None, c, scale, split)[:, 0]
-            needless = needless_at_recall(system(p)[scored], gold[scored], target)
+            needless = needless_at_recall(_counted(p, covered)[scored], gold[scored], target)
             ap = float(average_precision_score(human[scored], p[scored]))
             grid[f"grid.c={c:g},scale={scale:g}.needless_at_target_recall"] = round(needless, 4)
             candidate = (needless, -ap, c, scale)
@@ -509,7 +516,7 @@ def train_handoff_detector(
     best_veto: tuple[float, float, ThresholdChoice] | None = None  # (needless, veto, choice)
     for veto in VETO_GRID if rules_firm is not None else (0.0,):
         counted = firm | (covered & (oof[:, 0] >= veto))
-        at_veto = choose_threshold(np.where(counted, 1.0, oof[:, 0])[scored], gold[scored], target)
+        at_veto = choose_threshold(_counted(oof[:, 0], counted)[scored], gold[scored], target)
         vetoes[f"veto={veto:g}.needless_at_target_recall"] = round(at_veto.needless_rate, 4)
         if best_veto is None or (at_veto.needless_rate, veto) < best_veto[:2]:
             best_veto = (at_veto.needless_rate, veto, at_veto)
@@ -756,8 +763,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
     try:
         embedder = Services(Settings()).embedder
-        defaults = tuple(p for p in DEFAULT_AUTHOR_SETS if p.exists())
-        authors = () if args.no_author_sets else tuple(args.author_set or defaults)
+        authors = () if args.no_author_sets else tuple(args.author_set or default_author_sets())
         trainer = HandoffTrainer(
             args.train, args.messages, args.out, embedder, args.folds, args.rules, authors
         )

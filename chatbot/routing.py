@@ -112,6 +112,11 @@ class RouteDecision(BaseModel):
     )
 
 
+def detector_sure_calm(signals: RoutingSignals) -> bool:
+    """The learned detector is sure the message needs no person: P(human) below ``rule_veto``."""
+    return signals.learned_p is not None and signals.learned_p < signals.rule_veto
+
+
 def classifier_upset(signals: RoutingSignals) -> bool:
     """Whether the emotion classifier's upset verdict is strong enough to hand over (pure).
 
@@ -132,7 +137,7 @@ def classifier_upset(signals: RoutingSignals) -> bool:
     if not signals.upset:
         return False
     readable = signals.readable_chars is None or signals.readable_chars >= MIN_READABLE_CHARS
-    calm = signals.learned_p is not None and signals.learned_p < signals.rule_veto
+    calm = detector_sure_calm(signals)
     return (
         Reason.UPSET in signals.reading.triggers
         or (signals.intensity >= HIGH_INTENSITY and readable and not calm)
@@ -196,8 +201,8 @@ def route(signals: RoutingSignals) -> RouteDecision:
     """
     reading = signals.reading
     found = set(reading.triggers)
-    calm = signals.learned_p is not None and signals.learned_p < signals.rule_veto
-    overruled = sorted(found & VETOABLE_REASONS, key=list(Reason).index) if calm else []
+    calm = detector_sure_calm(signals)
+    overruled = [r for r in Reason if r in found & VETOABLE_REASONS] if calm else []
     found -= set(overruled)
     if reading.account_specific:
         found.add(Reason.ACCOUNT_SPECIFIC)
