@@ -21,7 +21,12 @@ import re
 import time
 from collections.abc import Sequence
 
-from chatbot.learned_training import DEFAULT_MESSAGES, DEFAULT_TRAIN, load_training_set
+from chatbot.learned_training import (
+    DEFAULT_MESSAGES,
+    DEFAULT_TRAIN,
+    default_author_sets,
+    load_training_set,
+)
 from chatbot.service import ChatbotService
 from core.services import Services
 from core.settings import PROJECT_ROOT
@@ -86,8 +91,8 @@ def shared_with(examples: Sequence[RoutingExample], known: set[str]) -> int:
 
 
 def training_keys() -> set[str]:
-    """The detector's training texts, as ``shared_with`` compares them."""
-    data = load_training_set(DEFAULT_TRAIN, DEFAULT_MESSAGES)
+    """The detector's training texts (the author sets included), as ``shared_with`` compares."""
+    data = load_training_set(DEFAULT_TRAIN, DEFAULT_MESSAGES, default_author_sets())
     return {_key(e.text) for e in data.examples}
 
 
