@@ -18,6 +18,7 @@ from typing import TextIO
 
 from accounts.models import Role, User
 from core.errors import PolicyDeskError
+from core.files import write_atomically
 from core.models import PassageKind
 from core.services import Services
 from core.settings import PROJECT_ROOT
@@ -98,6 +99,29 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ev.add_argument("--drafts", action="store_true", help="as if unpublished drafts were live")
     ev.add_argument("--seed", action="store_true", help="load the dev questions when empty")
     ev.add_argument("--json", action="store_true", help="machine-readable output")
+
+    routing = sub.add_parser(
+        "routing", help="review the chatbot's routing decisions the learned detector made alone"
+    )
+    routing.add_argument("--user", default=os.environ.get("POLICYDESK_USER"), help="acting account")
+    routing.add_argument("--json", action="store_true", help="machine-readable output")
+    routing_sub = routing.add_subparsers(dest="routing_command", required=True)
+    pending = routing_sub.add_parser("list", help="entries waiting for a label (oldest first)")
+    pending.add_argument("--all", action="store_true", help="labelled ones too")
+    label = routing_sub.add_parser("label", help="the route a message should have taken")
+    label.add_argument("review_id")
+    label.add_argument("route", choices=["bot", "human"])
+    label.add_argument(
+        "--reason",
+        action="append",
+        default=None,
+        dest="reasons",
+        help="a human trigger (repeatable); default for 'human': the decision's own",
+    )
+    export = routing_sub.add_parser(
+        "export", help="labelled entries as a routing set (train with --author-set FILE)"
+    )
+    export.add_argument("--out", type=Path, required=True, help="the JSON Lines file to write")
 
 
 def _password(env: str, prompt: str) -> str:
@@ -405,4 +429,52 @@ def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = {"user": cmd_user, "kb": cmd_kb, "eval": cmd_eval}
+def cmd_routing(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from accounts.permissions import Action, require
+    from chatbot.review import label_as
+    from chatbot.understanding import Reason
+
+    user = _login(services, args.user)
+    require(user, Action.REVIEW_ROUTING)
+    log = services.routing_reviews
+    if args.routing_command == "list":
+        entries = log.entries(labelled=None if args.all else False)
+        for entry in entries:
+            if args.json:
+                _dump(out, entry.model_dump(mode="json"))
+                continue
+            p = "—" if entry.learned_p is None else f"{entry.learned_p:.2f}"
+            why = ",".join(r.value for r in (entry.overruled or entry.reasons))
+            label = entry.label_route or "unlabelled"
+            out.write(
+                f"{entry.id}\t{entry.kind.value}\t{entry.route}\tp={p}\t{why}\t{label}"
+                f"\t{entry.text}\n"
+            )
+        if not args.json:
+            counts = log.counts()
+            out.write(
+                f"{len(entries)} shown; {counts['learned_only']} learned-only handoffs, "
+                f"{counts['overruled']} overruled triggers, {counts['labelled']} labelled\n"
+            )
+        return 0
+    if args.routing_command == "label":
+        known = {r.value for r in Reason}
+        unknown = [r for r in args.reasons or [] if r not in known]
+        if unknown:
+            raise PolicyDeskError(f"unknown reason: {', '.join(unknown)}")
+        reasons = None if args.reasons is None else [Reason(r) for r in args.reasons]
+        entry = label_as(user, log, services.audit, args.review_id, args.route, reasons)
+        if args.json:
+            _dump(out, entry.model_dump(mode="json"))
+        else:
+            said = " ".join([args.route, *(r.value for r in entry.label_reasons)])
+            out.write(f"labelled {entry.id}: {said}\n")
+        return 0
+    records = log.export()
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    write_atomically(args.out, text)
+    out.write(f"exported {len(records)} labelled messages to {args.out}\n")
+    return 0
+
+
+COMMANDS = {"user": cmd_user, "kb": cmd_kb, "eval": cmd_eval, "routing": cmd_routing}

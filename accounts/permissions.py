@@ -27,6 +27,7 @@ class Action(StrEnum):
     EDIT_GOLDEN = "edit_golden"
     MANAGE_UTTERANCES = "manage_utterances"
     RETRAIN = "retrain"
+    REVIEW_ROUTING = "review_routing"
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
     MANAGE_USERS = "manage_users"
@@ -44,6 +45,7 @@ _TRAINER = frozenset(
         Action.EDIT_GOLDEN,
         Action.MANAGE_UTTERANCES,
         Action.RETRAIN,
+        Action.REVIEW_ROUTING,
     }
 )
 _REVIEWER = frozenset({Action.VIEW_KB, Action.PUBLISH, Action.RETIRE, Action.ROLLBACK})

@@ -219,6 +219,9 @@ class Handoff(BaseModel):
     mood: list[MoodPoint]
     references: list[Reference]
     bot_answers: list[str]
+    learned_only: bool = Field(
+        description="only the learned detector asked for a person (up for routing review)"
+    )
 
     @classmethod
     def from_request(cls, request: HandoffRequest) -> Handoff:
@@ -242,6 +245,7 @@ class Handoff(BaseModel):
             mood=[MoodPoint.model_validate(m.model_dump()) for m in request.mood],
             references=[Reference.from_hit(h) for h in request.references],
             bot_answers=request.bot_answers,
+            learned_only=request.learned_only,
         )
 
 

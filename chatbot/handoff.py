@@ -78,6 +78,10 @@ class NewHandoff(BaseModel):
     reasons: list[str] = Field(min_length=1)
     reason_text: list[str] = Field(default_factory=list)
     suggested_reply: str = Field(description="a guarded first reply for the agent")
+    learned_only: bool = Field(
+        default=False,
+        description="only the learned detector asked for a person (up for routing review)",
+    )
 
 
 class HandoffRequest(NewHandoff):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -22,6 +23,7 @@ from chatbot.identity import read_identity
 from chatbot.learned import HandoffDetector
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep
 from chatbot.queue import HandoffQueue, new_handoff_id
+from chatbot.review import NewReview, RoutingReviewLog, review_for
 from chatbot.routing import (
     MAX_BOT_FAILURES,
     RouteDecision,
@@ -67,8 +69,13 @@ URGENCY = [
 ]
 
 
-Outbox = list[tuple[str, NewHandoff]]
-"""Handoffs decided while answering, submitted with the conversation's save (None: never)."""
+@dataclass
+class Outbox:
+    """What answering one message decided to store besides the conversation: handoffs and
+    routing decisions for review, written in the conversation's transaction."""
+
+    handoffs: list[tuple[str, NewHandoff]] = field(default_factory=list)
+    reviews: list[NewReview] = field(default_factory=list)
 
 
 RATE_WINDOW = timedelta(minutes=1)
@@ -98,6 +105,7 @@ class ChatbotService:
         answers: AnswerBook,
         customers: CustomerStore,
         queue: HandoffQueue,
+        reviews: RoutingReviewLog | None = None,
         detector: HandoffDetector | None = None,
         phraser: LlmPhraser | None = None,
         rate_limit: int = 30,
@@ -112,6 +120,7 @@ class ChatbotService:
         self.answers = answers
         self._customers = customers
         self._queue = queue
+        self._reviews = reviews
         self._detector = detector
         self._phraser = phraser
         self._rate_limit = rate_limit
@@ -141,14 +150,17 @@ class ChatbotService:
             ConversationBusyError: another message on this conversation was saved meanwhile.
         """
         conversation, version = self._conversations.load(conversation_id)
-        outbox: Outbox = []
+        outbox = Outbox()
         answer = self._respond(conversation, text, now or datetime.now(UTC), outbox)
-        # the conversation and its handoff commit together: a message that loses a race on this
-        # conversation (ConversationBusyError) leaves no orphaned handoff behind
+        # the conversation, its handoff and its review entry commit together: a message that
+        # loses a race on this conversation (ConversationBusyError) leaves nothing orphaned
         with self._conversations.transaction() as conn:
             self._conversations.save(conversation, version, connection=conn)
-            for handoff_id, new in outbox:
+            for handoff_id, new in outbox.handoffs:
                 self._queue.submit(new, handoff_id=handoff_id, connection=conn)
+            if self._reviews is not None:
+                for review in outbox.reviews:
+                    self._reviews.record(review, connection=conn)
         return answer
 
     def answer_once(self, text: str) -> BotAnswer:
@@ -254,9 +266,21 @@ class ChatbotService:
             intent = "complaint"  # a grievance, threat or dispute is a complaint (ROUTING.md)
             conversation.intents[-1] = intent
         if decision.route == "human":
-            return self._hand_over(conversation, cleaned, intent, decision, outbox)
-        answer = self._answer(conversation, cleaned, reading, hits, vector)
-        return answer.model_copy(update={"reasons": [r.value for r in decision.reasons]})
+            answer = self._hand_over(conversation, cleaned, intent, decision, outbox)
+        else:
+            answer = self._answer(conversation, cleaned, reading, hits, vector)
+            answer = answer.model_copy(update={"reasons": [r.value for r in decision.reasons]})
+        review = review_for(
+            conversation.id,
+            cleaned,
+            answer.intent,
+            decision,
+            learned.p_human if learned is not None else None,
+            answer.handoff_id,
+        )
+        if review is not None and outbox is not None:
+            outbox.reviews.append(review)
+        return answer
 
     def _answer(
         self,
@@ -386,7 +410,7 @@ class ChatbotService:
             opener, _ = self._guard.sanitize(fill(self.answers.opener(reasons), values))
             transcript = [*conversation.turns]
             handoff_id = new_handoff_id()
-            outbox.append(
+            outbox.handoffs.append(
                 (
                     handoff_id,
                     NewHandoff(
@@ -404,6 +428,7 @@ class ChatbotService:
                         reasons=reasons,
                         reason_text=[REASON_TEXT.get(r, r) for r in reasons],
                         suggested_reply=opener,
+                        learned_only=decision.learned_only,
                     ),
                 )
             )

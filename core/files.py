@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -102,3 +104,22 @@ def clean_text(text: str, max_chars: int, noun: str = "text") -> str:
             f"the {noun} has {len(stripped)} characters; the limit is {max_chars}"
         )
     return stripped
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a UTF-8 text file whole or not at all (a temporary file, then a rename).
+
+    Raises:
+        PolicyDeskError: the folder does not exist or cannot be written.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise PolicyDeskError(f"cannot write {path}: the folder {folder} does not exist")
+    fd, staging = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(staging, path)
+    except OSError as exc:
+        Path(staging).unlink(missing_ok=True)
+        raise PolicyDeskError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from assist.wrapup import WrapUpService
     from chatbot.learned import HandoffDetector
     from chatbot.queue import HandoffQueue
+    from chatbot.review import RoutingReviewLog
     from chatbot.service import ChatbotService
     from customers.store import CustomerStore
     from knowledge.audit import AuditLog
@@ -387,6 +388,15 @@ class Services:
         return queue
 
     @cached_property
+    def routing_reviews(self) -> RoutingReviewLog:
+        """Routing decisions the learned detector made alone, for review (``chatbot.review``)."""
+        from chatbot.review import RoutingReviewLog
+
+        log = RoutingReviewLog(self.engine)
+        log.create_schema()
+        return log
+
+    @cached_property
     def handoff_detector(self) -> HandoffDetector:
         """The learned handoff detector on the shared encoder.
 
@@ -428,6 +438,7 @@ class Services:
             answers=AnswerBook.load(self.settings.chat_answers),
             customers=self.customers,
             queue=self.handoffs,
+            reviews=self.routing_reviews,
             detector=self.handoff_detector,
             phraser=self.phraser,
             rate_limit=self.settings.chat_rate_limit,

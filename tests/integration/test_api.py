@@ -115,6 +115,7 @@ def test_an_injury_is_handed_over_and_queued_first_with_a_masked_transcript(
     assert item["priority"] == 0
     assert item["session_id"] == injury_handoff["session_id"]
     assert item["suggested_reply"]
+    assert item["learned_only"] is False  # the injury rule handed it over, not the model alone
     customer_text = item["transcript"][0]["text"]
     assert "138****5678" in customer_text
     assert "13812345678" not in client.get(f"/v1/handoffs/{handoff_id}").text

@@ -175,3 +175,48 @@ def test_user_add_eval_export_and_audit(
     assert _run(*d, "kb", "--user", "supervisor01", "audit", "--csv", str(audit))[0] == 0
     entries = list(csv.reader(io.StringIO(audit.read_text(encoding="utf-8-sig"))))
     assert any("user.add" in row for row in entries)
+
+
+def test_routing_review_list_label_and_export(
+    data_dir: Path, as_demo: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chatbot.review import NewReview, ReviewKind, RoutingReviewLog
+    from chatbot.understanding import Reason
+    from core.services import Services
+    from core.settings import Settings
+
+    log = RoutingReviewLog(Services(Settings(data_dir=data_dir)).engine)
+    log.create_schema()
+    entry = log.record(
+        NewReview(
+            session_id="S-cli",
+            kind=ReviewKind.LEARNED_ONLY,
+            text="这次能不能先把修车钱垫上",
+            route="human",
+            intent="claim_progress",
+            reasons=[Reason.NEEDS_DECISION],
+            learned_p=0.74,
+        )
+    )
+    base = ("--data-dir", str(data_dir), "routing")
+    assert _run(*base, "--user", "agent01", "list")[0] == 1  # agents do not label routing
+    assert "trainer or supervisor" in capsys.readouterr().err
+
+    status, listed = _run(*base, "--user", "trainer01", "list")
+    assert status == 0 and entry.id in listed and "learned_only" in listed and "p=0.74" in listed
+
+    # no reason given for 'human': the decision's own trigger is the label
+    status, said = _run(*base, "--user", "trainer01", "label", entry.id, "human")
+    assert status == 0 and "needs_decision" in said
+    assert _run(*base, "--user", "trainer01", "label", entry.id, "bot", "--reason", "upset")[0] == 1
+    assert "takes no reasons" in capsys.readouterr().err
+    assert entry.id not in _run(*base, "--user", "trainer01", "list")[1]
+
+    out_file = tmp_path / "reviewed.jsonl"
+    status, said = _run(*base, "--user", "supervisor01", "export", "--out", str(out_file))
+    assert status == 0 and "exported 1 labelled message" in said
+    (record,) = [json.loads(line) for line in out_file.read_text(encoding="utf-8").splitlines()]
+    assert (record["route"], record["reasons"]) == ("human", ["needs_decision"])
+    missing = tmp_path / "no-such-folder" / "x.jsonl"
+    assert _run(*base, "--user", "supervisor01", "export", "--out", str(missing))[0] == 1
+    assert "does not exist" in capsys.readouterr().err and not missing.exists()

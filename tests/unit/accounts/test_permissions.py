@@ -28,6 +28,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.EDIT_GOLDEN,
         A.MANAGE_UTTERANCES,
         A.RETRAIN,
+        A.REVIEW_ROUTING,
     },
     Role.REVIEWER: {A.VIEW_KB, A.PUBLISH, A.RETIRE, A.ROLLBACK},
     Role.SUPERVISOR: {
@@ -38,6 +39,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.EDIT_GOLDEN,
         A.MANAGE_UTTERANCES,
         A.RETRAIN,
+        A.REVIEW_ROUTING,
         A.PUBLISH,
         A.RETIRE,
         A.ROLLBACK,
