@@ -134,6 +134,13 @@ _DESK: dict[str, dict[str, str]] = {
     "reasons": {"zh": "转人工原因", "en": "Why handed over"},
     "bot_answers": {"zh": "机器人已答复", "en": "What the bot already said"},
     "handoff_package": {"zh": "转接信息", "en": "Handoff package"},
+    "learned_only_short": {"zh": "模型判断", "en": "model's call"},
+    "learned_only_note": {
+        "zh": "此次转接仅由学习模型判断（规则未触发）；"
+        "如其实无需人工，培训师可在「路由复核」中标注。",
+        "en": "Only the learned model asked for a person here (no rule fired); if none was "
+        "needed, a trainer can label it under Routing review.",
+    },
     "resolve": {"zh": "办结转接单", "en": "Resolve the handoff"},
     "resolved": {"zh": "转接单已办结。", "en": "Handoff resolved."},
     "anonymous_customer": {"zh": "未核身客户", "en": "Unverified customer"},
@@ -209,9 +216,9 @@ _ACCOUNTS: dict[str, dict[str, str]] = {
         "en": "live-call console, handoff inbox, knowledge search",
     },
     "role_help_trainer": {
-        "zh": "维护知识库：导入、编辑、提交审核、评测、处理坐席反馈",
+        "zh": "维护知识库：导入、编辑、提交审核、评测、处理坐席反馈、复核机器人路由",
         "en": "curate the knowledge base: import, edit, submit for review, evaluate, "
-        "handle agents' feedback",
+        "handle agents' feedback, review the chatbot's routing",
     },
     "role_help_reviewer": {
         "zh": "审核并发布他人的修改，下线与回滚",
@@ -586,6 +593,34 @@ _STUDIO: dict[str, dict[str, str]] = {
     "mark_reviewed": {"zh": "标记已处理", "en": "Mark handled"},
     "feedback_marked": {"zh": "已标记为已处理。", "en": "Marked as handled."},
     "feedback_failed": {"zh": "无法完成：", "en": "Not done: "},
+    "page_studio_routing": {"zh": "路由复核", "en": "Routing review"},
+    "studio_routing_header": {"zh": "机器人路由复核", "en": "Chatbot routing review"},
+    "routing_intro": {
+        "zh": "这里列出由学习模型单独做出的路由决定：只有模型认为需要转人工的会话，"
+        "以及模型判定为平静、因而没有按规则转人工的消息。请标注每条消息本应如何处理；"
+        "导出的标注可作为一组作者集用于重新训练。",
+        "en": "Routing decisions the learned model made on its own: handoffs only the model "
+        "wanted, and messages it judged calm so that a rule's trigger did not hand them over. "
+        "Label how each should have gone; the labels export as an author set for retraining.",
+    },
+    "routing_kind_learned_only": {"zh": "仅模型转人工", "en": "Handed over by the model alone"},
+    "routing_kind_overruled": {
+        "zh": "模型否决的规则触发",
+        "en": "Rule triggers the model overruled",
+    },
+    "routing_labelled_count": {"zh": "已标注", "en": "Labelled"},
+    "routing_went_human": {"zh": "已转人工", "en": "went to a person"},
+    "routing_went_bot": {"zh": "机器人作答", "en": "answered by the bot"},
+    "routing_label": {"zh": "标注", "en": "Label"},
+    "routing_should_human": {"zh": "应转人工", "en": "Needs a person"},
+    "routing_should_bot": {"zh": "机器人可答", "en": "The bot can answer"},
+    "routing_reasons": {"zh": "转人工原因", "en": "Why a person"},
+    "routing_save": {"zh": "保存标注", "en": "Save label"},
+    "routing_labelled": {"zh": "已保存 {id} 的标注。", "en": "Label saved for {id}."},
+    "routing_failed": {"zh": "无法完成：", "en": "Not done: "},
+    "routing_show_all": {"zh": "包括已标注的消息", "en": "Include labelled messages"},
+    "routing_empty": {"zh": "暂无待复核的路由决定。", "en": "No routing decisions waiting."},
+    "routing_download": {"zh": "导出标注（JSONL）", "en": "Download labels (JSONL)"},
 }
 
 STRINGS: dict[str, dict[str, str]] = {**_DESK, **_ACCOUNTS, **_STUDIO}

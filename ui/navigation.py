@@ -91,6 +91,13 @@ STUDIO_FEEDBACK = PageSpec(
     section_key="section_studio",
     actions=(Action.EDIT_KB,),
 )
+STUDIO_ROUTING = PageSpec(
+    path="ui/pages/studio_routing.py",
+    title_key="page_studio_routing",
+    icon="🔀",
+    section_key="section_studio",
+    actions=(Action.REVIEW_ROUTING,),
+)
 STUDIO_RETRAIN = PageSpec(
     path="ui/pages/studio_retrain.py",
     title_key="page_studio_retrain",
@@ -125,6 +132,7 @@ PAGES: tuple[PageSpec, ...] = (
     STUDIO_REVIEW,
     STUDIO_EVAL,
     STUDIO_FEEDBACK,
+    STUDIO_ROUTING,
     STUDIO_RETRAIN,
     AUDIT,
     USERS,

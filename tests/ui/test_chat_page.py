@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatbot.handoff import HandoffState
+from assist.models import Speaker, Turn
+from chatbot.handoff import HandoffState, NewHandoff
 from core.services import Services
 from core.settings import PROJECT_ROOT
 from tests.ui.conftest import DEMO_AGENT, logged_in
@@ -70,3 +71,25 @@ def test_an_injury_is_handed_over_and_an_agent_takes_it_from_the_inbox(pages: Se
     console.button(key="resolve_handoff").click()
     console = _run(console)
     assert pages.handoffs.get(handoff.id).state is HandoffState.RESOLVED
+
+
+def test_a_handoff_only_the_model_wanted_is_marked_for_the_agent(pages: Services) -> None:
+    handoff = pages.handoffs.submit(
+        NewHandoff(
+            session_id="S-model",
+            transcript=[Turn(speaker=Speaker.CUSTOMER, text="这单理赔能不能先给我垫一部分")],
+            intent="claim_progress",
+            intent_label="理赔进度",
+            reasons=["needs_decision"],
+            reason_text=["需要人工判断或审批"],
+            suggested_reply="您好，我是人工客服。",
+            learned_only=True,
+        )
+    )
+    console = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
+    assert "需要人工判断或审批 · 模型判断" in _captions(console)
+    console.button(key=f"accept-{handoff.id}").click()
+    console = _run(console)
+    assert "仅由学习模型判断" in _captions(console)
+    console.button(key="resolve_handoff").click()
+    _run(console)

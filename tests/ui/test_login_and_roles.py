@@ -84,7 +84,15 @@ def test_pages_need_a_login(studio_services: Services) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["studio_kb", "studio_import", "studio_review", "studio_eval", "studio_feedback"]
+    "name",
+    [
+        "studio_kb",
+        "studio_import",
+        "studio_review",
+        "studio_eval",
+        "studio_feedback",
+        "studio_routing",
+    ],
 )
 def test_an_agent_cannot_open_the_studio(studio_services: Services, name: str) -> None:
     app = run(logged_in(AppTest.from_file(page(name), default_timeout=60), studio_services, "alan"))

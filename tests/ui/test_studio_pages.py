@@ -10,6 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from accounts.models import Role
+from chatbot.review import NewReview, ReviewKind
+from chatbot.understanding import Reason
 from core.models import SearchRequest
 from core.services import Services
 from knowledge.audit import AuditFilter
@@ -260,6 +262,46 @@ def test_the_feedback_queue_links_to_the_item(studio_services: Services) -> None
     assert "暂无待处理的反馈" in texts(app)
 
 
+def test_routing_review_labels_a_decision_and_exports_it(studio_services: Services) -> None:
+    log = studio_services.routing_reviews
+    entry = log.record(
+        NewReview(
+            session_id="S-ui",
+            kind=ReviewKind.OVERRULED,
+            text="投诉一般多久有结果",
+            route="bot",
+            intent="complaint",
+            overruled=[Reason.COMPLAINT],
+            learned_p=0.03,
+        )
+    )
+    app = _open(studio_services, "studio_routing", "tina")
+    assert "投诉一般多久有结果" in texts(app)
+    assert app.download_button[0].proto.disabled  # nothing labelled yet
+    # the suggested label is the route it took; the overruled trigger is offered as the reason
+    assert app.radio(key=f"routing-route-{entry.id}").value == "bot"
+    assert app.multiselect(key=f"routing-reasons-{entry.id}").value == ["complaint"]
+    app.radio(key=f"routing-route-{entry.id}").set_value("human")
+    app = run(app)
+    app.multiselect(key=f"routing-reasons-{entry.id}").set_value([])
+    app = click(app, f"routing-save-{entry.id}")
+    assert any("needs at least one reason" in e.value for e in app.error)
+    assert log.get(entry.id).label_route is None
+    app.multiselect(key=f"routing-reasons-{entry.id}").set_value(["complaint"])
+    app = click(app, f"routing-save-{entry.id}")
+    stored = log.get(entry.id)
+    assert (stored.label_route, stored.label_reasons, stored.labelled_by) == (
+        "human",
+        [Reason.COMPLAINT],
+        "tina",
+    )
+    assert "暂无待复核的路由决定" in texts(app)
+    assert not app.download_button[0].proto.disabled
+    assert [e.action for e in studio_services.audit.entries(AuditFilter(target=entry.id))] == [
+        "routing.label"
+    ]
+
+
 def test_the_audit_log_filters_and_exports(studio_services: Services) -> None:
     services = studio_services
     _import_and_submit(services)
@@ -318,6 +360,7 @@ def test_studio_pages_render_in_english(studio_services: Services) -> None:
         ("studio_review", "Review queue"),
         ("studio_eval", "Retrieval evaluation"),
         ("studio_feedback", "Agents' feedback"),
+        ("studio_routing", "Chatbot routing review"),
         ("audit", "Audit log"),
         ("users", "Users"),
     ]:

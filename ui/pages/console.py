@@ -257,7 +257,8 @@ def render_inbox() -> None:
                     f"**P{handoff.priority}** · {who} · {handoff.intent_label} · "
                     f"{t('waiting_for')} {minutes} {t('minutes')}"
                 )
-                info.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
+                model = f" · {t('learned_only_short')}" if handoff.learned_only else ""
+                info.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}{model}")
                 first = next((x.text for x in handoff.transcript), "")
                 info.caption(redact(first)[:80])
                 action.button(
@@ -276,6 +277,8 @@ def render_handoff_package(handoff: HandoffRequest) -> None:
             f"P{handoff.priority}"
         )
         st.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
+        if handoff.learned_only:
+            st.caption(t("learned_only_note"))
         if handoff.bot_answers:
             with st.expander(t("bot_answers")):
                 for text in handoff.bot_answers:
