@@ -30,6 +30,10 @@ class AnswerBook(BaseModel):
     identity_failed: str
     claim_status: str
     claim_none: str
+    claim_materials_status: str = Field(
+        default="{客户称呼}，您的案件{案件号}目前处于“{案件阶段}”环节。{进度说明}",
+        description="an own claim's stage, for 'which of my materials are missing'",
+    )
     policy_status: str
     injection: str
     other: str

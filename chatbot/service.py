@@ -55,6 +55,17 @@ INTENT_LABELS = {
 COMPLAINT_REASONS = {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
 # intents the bot answers from the knowledge base (and whose confidence matters)
 KNOWLEDGE_INTENTS = {"clause_query", "claim_materials", "report_claim", "value_added"}
+# intents answered from the verified customer's own records when the message is about them
+ACCOUNT_INTENTS = {"claim_progress", "renewal_change", "claim_materials"}
+
+
+def account_lookup(intent: str, reading: MessageReading) -> bool:
+    """Whether the answer comes from the customer's own records (after the identity check):
+    any claim-progress question, and renewal or materials questions about their own policy or
+    claim ("我的案子还缺什么材料")."""
+    return intent == "claim_progress" or (intent in ACCOUNT_INTENTS and reading.account_specific)
+
+
 # the order in which reasons pick the agent's opener: most urgent first
 URGENCY = [
     "injury_emergency",
@@ -229,7 +240,11 @@ class ChatbotService:
         conversation.intents.append(intent)
         hits: list[Hit] = []
         confidence: float | None = None
-        if intent in KNOWLEDGE_INTENTS and not reading.injection_only:
+        if (
+            intent in KNOWLEDGE_INTENTS
+            and not reading.injection_only
+            and not account_lookup(intent, reading)
+        ):
             hits = self._search(
                 SearchRequest(
                     query=cleaned,
@@ -294,19 +309,17 @@ class ChatbotService:
         book = self.answers
         if reading.injection_only:
             return self._say(conversation, text, book.injection, intent="other")
+        if account_lookup(intent, reading):
+            if conversation.customer_id is None:
+                conversation.pending_intent = intent
+                return self._say(conversation, text, book.identity_prompt, intent=intent, ask=True)
+            return self._account_answer(conversation, text, intent)
         if intent in KNOWLEDGE_INTENTS:
             template = {
                 "report_claim": book.report_claim,
                 "value_added": book.value_added,
             }.get(intent, book.knowledge)
             return self._from_knowledge(conversation, text, intent, hits, template)
-        if intent in ("claim_progress", "renewal_change") and (
-            reading.account_specific or intent == "claim_progress"
-        ):
-            if conversation.customer_id is None:
-                conversation.pending_intent = intent
-                return self._say(conversation, text, book.identity_prompt, intent=intent, ask=True)
-            return self._account_answer(conversation, text, intent)
         if intent == "renewal_change":
             return self._knowledge_fallback(conversation, text, intent, vector)
         if intent == "to_human":
@@ -373,13 +386,16 @@ class ChatbotService:
         profile = self._customers.profile(conversation.customer_id)
         values = self._values(conversation, profile)
         book = self.answers
-        if intent == "claim_progress":
+        if intent in ("claim_progress", "claim_materials"):
             if not profile.claims:
                 body = fill(book.claim_none, values)
             else:
                 latest = max(profile.claims, key=lambda c: c.reported_at)
                 stage_note = book.stages.get(latest.stage, "")
-                body = fill(book.claim_status, values | {"进度说明": stage_note})
+                template = (
+                    book.claim_status if intent == "claim_progress" else book.claim_materials_status
+                )
+                body = fill(template, values | {"进度说明": stage_note})
         else:
             body = fill(book.policy_status, values)
         conversation.bot_failures = 0

@@ -75,6 +75,23 @@ def test_account_questions_need_the_identity_check_and_a_failure_reveals_nothing
     assert profile.salutation in passed.answer
 
 
+def test_which_of_my_materials_are_missing_is_answered_from_the_claim(
+    services: Services, bot: ChatbotService
+) -> None:
+    profile = _claimant(services)
+    claim = max(profile.claims, key=lambda c: c.reported_at)
+    conversation = bot.start("app")
+    asked = bot.post(conversation.id, "我的理赔资料还缺什么，麻烦帮我看一下")
+    assert asked.route == "bot" and asked.intent == "claim_materials" and asked.needs_identity
+    passed = bot.post(conversation.id, f"{claim.claim_no} {profile.phone[-4:]}")
+    assert passed.verified and passed.intent == "claim_materials"
+    assert claim.claim_no in passed.answer and claim.stage in passed.answer
+    assert "补充的材料" in passed.answer
+    # a general materials question is still answered from the knowledge base
+    general = bot.post(bot.start("app").id, "车被偷了理赔需要准备哪些材料")
+    assert general.route == "bot" and not general.needs_identity and general.citations
+
+
 def test_two_failed_identity_checks_hand_over_to_a_person(
     services: Services, bot: ChatbotService
 ) -> None:
