@@ -25,10 +25,12 @@ from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
     AcceptRequest,
+    AgentMessageIn,
     ErrorResponse,
     Handoff,
     HandoffList,
     Health,
+    Message,
     MessageIn,
     Reply,
     ResolveRequest,
@@ -250,6 +252,21 @@ def resolve_handoff(context: Context, handoff_id: HandoffId, body: ResolveReques
     """Close a handoff; only the agent who accepted it may (409 otherwise)."""
     queue = context.services.handoffs
     return Handoff.from_request(queue.resolve(handoff_id, body.agent, body.resolution))
+
+
+@handoffs.post(
+    "/{handoff_id}/messages",
+    status_code=201,
+    summary="Reply to the customer",
+    responses=_errors(404, 409, 413, 422),
+)
+def reply_to_customer(context: Context, handoff_id: HandoffId, body: AgentMessageIn) -> Message:
+    """Send the accepting agent's reply into the customer's conversation; the customer's client
+    reads it with `GET /v1/sessions/{session_id}` (`sender` = `agent`). 409 unless the handoff is
+    accepted by this agent; 422 `reply_not_compliant` when the reply crosses a compliance red line
+    (nothing is sent; the message names the rule and a compliant wording)."""
+    turn = context.services.agent_replies.send(handoff_id, body.agent, body.text)
+    return Message.from_turn(turn)
 
 
 # ----- health -----------------------------------------------------------------------------------

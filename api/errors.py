@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorDetail, ErrorResponse
 from chatbot.queue import HandoffNotFoundError, HandoffStateError
+from chatbot.replies import ReplyNotCompliantError
 from chatbot.service import RateLimitedError
 from chatbot.sessions import ConversationBusyError, ConversationNotFoundError
 from core.errors import (
@@ -84,7 +85,8 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (ConversationBusyError, 409, "conversation_busy", None),
     (HandoffStateError, 409, "handoff_state_conflict", None),
     (RateLimitedError, 429, "rate_limited", None),
-    # the only free text the API hands the chatbot is a message's text
+    (ReplyNotCompliantError, 422, "reply_not_compliant", "text"),
+    # the only free text the API hands on is a customer message's or an agent reply's text
     (InvalidQueryError, 422, "invalid_message", "text"),
 ]
 

@@ -17,6 +17,7 @@ from assist.models import Speaker, Turn
 from chatbot.handoff import HandoffRequest, HandoffState
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
 from chatbot.queue import MAX_AGENT_CHARS, MAX_RESOLUTION_CHARS
+from chatbot.replies import MAX_REPLY_CHARS
 from core.models import Emotion, Hit, PassageKind
 from customers.models import Claim, CustomerProfile, Interaction, MemberTier, Policy, Vehicle
 
@@ -123,12 +124,37 @@ class Message(BaseModel):
     """One turn of a conversation."""
 
     speaker: Speaker = Field(description="customer, or agent (the bot or a human)")
+    sender: Literal["customer", "bot", "agent"] = Field(
+        description="who wrote it: the customer, the bot, or a human agent after a handoff"
+    )
+    author: str | None = Field(
+        default=None, description="the human agent's ID on their replies; None otherwise"
+    )
     text: str
     at: datetime | None = Field(description="when it was said, if recorded")
 
     @classmethod
     def from_turn(cls, turn: Turn) -> Message:
-        return cls(speaker=turn.speaker, text=turn.text, at=turn.at)
+        if turn.speaker is Speaker.CUSTOMER:
+            sender: Literal["customer", "bot", "agent"] = "customer"
+        else:
+            sender = "bot" if turn.author is None else "agent"
+        return cls(
+            speaker=turn.speaker, sender=sender, author=turn.author, text=turn.text, at=turn.at
+        )
+
+
+class AgentMessageIn(_Request):
+    """An agent's reply to the customer of a handoff they accepted."""
+
+    agent: AgentId = Field(description="the agent who accepted the handoff")
+    text: str = Field(
+        min_length=1,
+        max_length=MAX_REPLY_CHARS,
+        description=f"the reply, 1 to {MAX_REPLY_CHARS} characters; checked by the compliance "
+        "guard (a red line is refused with 422 reply_not_compliant)",
+        examples=["您好，我是人工客服，您的情况我已经看到了，我来为您处理。"],
+    )
 
 
 class Session(BaseModel):

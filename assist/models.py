@@ -26,6 +26,11 @@ class Turn(BaseModel):
     speaker: Speaker
     text: NonBlankText = Field(max_length=2000)
     at: datetime | None = None
+    author: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the human agent who wrote an agent turn; None for the bot and the customer",
+    )
 
 
 class Need(BaseModel):

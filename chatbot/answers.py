@@ -41,6 +41,10 @@ class AnswerBook(BaseModel):
     safety: str
     handoff: str
     handoff_waiting: str
+    handoff_accepted: str = Field(
+        default="人工客服已接入，会在这里回复您，请稍候。",
+        description="what the customer reads after writing to an agent who has taken over",
+    )
     stages: dict[str, str] = Field(default_factory=dict)
     agent_openers: dict[str, str] = Field(default_factory=dict)
 

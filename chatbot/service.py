@@ -18,11 +18,11 @@ import numpy as np
 from assist.models import Speaker, Turn
 from chatbot.answers import AnswerBook, fill, grounded
 from chatbot.confidence import retrieval_confidence
-from chatbot.handoff import REASON_TEXT, MoodPoint, NewHandoff
+from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
 from chatbot.learned import HandoffDetector
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep
-from chatbot.queue import HandoffQueue, new_handoff_id
+from chatbot.queue import HandoffNotFoundError, HandoffQueue, new_handoff_id
 from chatbot.review import NewReview, RoutingReviewLog, review_for
 from chatbot.routing import (
     MAX_BOT_FAILURES,
@@ -211,15 +211,21 @@ class ChatbotService:
         history = conversation.customer_texts()
         conversation.turns.append(Turn(speaker=Speaker.CUSTOMER, text=cleaned, at=now))
 
-        if conversation.handoff_id is not None:  # already with a human: keep the line warm
-            return self._say(
-                conversation,
-                cleaned,
-                self.answers.handoff_waiting,
-                route="human",
-                intent=conversation.intents[-1] if conversation.intents else "to_human",
-                handoff_id=conversation.handoff_id,
-            )
+        if conversation.handoff_id is not None:
+            state = self._handoff_state(conversation.handoff_id)
+            if state is HandoffState.RESOLVED:  # the agent closed it: the bot takes over again
+                conversation.handoff_id = None
+                conversation.bot_failures = 0
+            else:  # with a person: the message is theirs to read (chatbot.replies)
+                waiting = state is HandoffState.WAITING
+                return self._say(
+                    conversation,
+                    cleaned,
+                    self.answers.handoff_waiting if waiting else self.answers.handoff_accepted,
+                    route="human",
+                    intent=conversation.intents[-1] if conversation.intents else "to_human",
+                    handoff_id=conversation.handoff_id,
+                )
 
         vector = self._embed(cleaned)
         emotion = self._emotion.classify(cleaned, vector=vector)
@@ -460,6 +466,13 @@ class ChatbotService:
         )
 
     # ----- helpers ----------------------------------------------------------------------------
+
+    def _handoff_state(self, handoff_id: str) -> HandoffState:
+        """The conversation's handoff state; a handoff no longer in the queue counts as closed."""
+        try:
+            return self._queue.get(handoff_id).state
+        except HandoffNotFoundError:
+            return HandoffState.RESOLVED
 
     def _filters(self, conversation: Conversation) -> SearchFilters:
         """Clauses and FAQs; for a verified customer, the clause editions of their policy."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from assist.wrapup import WrapUpService
     from chatbot.learned import HandoffDetector
     from chatbot.queue import HandoffQueue
+    from chatbot.replies import AgentReplies
     from chatbot.review import RoutingReviewLog
     from chatbot.service import ChatbotService
     from customers.store import CustomerStore
@@ -50,11 +51,12 @@ if TYPE_CHECKING:
     from sentiment.service import SentimentTrainer
 
 # the cached services built from studio items of a kind (and those holding one of them: the LLM
-# phraser and the wrap-up service hold the guard), dropped when such an item changes
+# phraser, the wrap-up service and the agents' chat replies hold the guard), dropped when such an
+# item changes
 _CURATED_SERVICES: dict[str, tuple[str, ...]] = {
     "script": ("scripts",),
     "term_map": ("term_map",),
-    "compliance_rule": ("guard", "phraser", "wrap_up"),
+    "compliance_rule": ("guard", "phraser", "wrap_up", "agent_replies"),
 }
 # kinds whose change must also rebuild the retriever: it holds the term map, and the API's shared
 # chatbot (holding the guard) is rebuilt exactly when the retriever object changes
@@ -386,6 +388,14 @@ class Services:
         queue = HandoffQueue(self.engine)
         queue.create_schema()
         return queue
+
+    @cached_property
+    def agent_replies(self) -> AgentReplies:
+        """Agents' replies into handed-over chats, and the customers' new messages."""
+        from chatbot.replies import AgentReplies
+        from chatbot.sessions import ConversationStore
+
+        return AgentReplies(ConversationStore(self.engine), self.handoffs, self.guard)
 
     @cached_property
     def routing_reviews(self) -> RoutingReviewLog:

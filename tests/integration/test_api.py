@@ -134,6 +134,26 @@ def test_one_agent_wins_the_accept_and_only_that_agent_resolves(
     assert first.json()["accepted_by"] == "A001"
     _error(client.post(f"{url}/accept", json={"agent": "B002"}), 409, "handoff_state_conflict")
 
+    # the accepting agent talks to the customer; the customer's client reads it in the session
+    reply = {"agent": "A001", "text": "您好，我是人工客服，请先确认已拨打120，我马上为您报案。"}
+    _error(
+        client.post(f"{url}/messages", json={**reply, "agent": "B002"}),
+        409,
+        "handoff_state_conflict",
+    )
+    refused = client.post(f"{url}/messages", json={**reply, "text": "放心，肯定全赔。"})
+    _error(refused, 422, "reply_not_compliant")
+    assert refused.json()["error"]["field"] == "text"
+    _error(client.post(f"{url}/messages", json={"agent": "A001"}), 422, "validation_error")
+    sent = client.post(f"{url}/messages", json=reply)
+    assert sent.status_code == 201, sent.text
+    assert (sent.json()["sender"], sent.json()["author"]) == ("agent", "A001")
+    session = client.get(f"/v1/sessions/{injury_handoff['session_id']}").json()
+    senders = [(m["sender"], m["text"]) for m in session["messages"]]
+    assert senders[0][0] == "customer" and senders[1][0] == "bot"
+    assert senders[-1] == ("agent", reply["text"])
+    assert not any("全赔" in text for _, text in senders)
+
     resolve = {"resolution": "已联系客户，指导报警并安排查勘"}
     _error(
         client.post(f"{url}/resolve", json={"agent": "B002", **resolve}),
@@ -144,6 +164,7 @@ def test_one_agent_wins_the_accept_and_only_that_agent_resolves(
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "resolved"
     assert done.json()["resolution"] == resolve["resolution"]
+    _error(client.post(f"{url}/messages", json=reply), 409, "handoff_state_conflict")
 
 
 def test_unknown_sessions_and_handoffs_are_404_in_the_one_error_shape(client: TestClient) -> None:
@@ -216,6 +237,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/handoffs/{handoff_id}",
         "/v1/handoffs/{handoff_id}/accept",
         "/v1/handoffs/{handoff_id}/resolve",
+        "/v1/handoffs/{handoff_id}/messages",
         "/healthz",
     }
     text = schema["components"]["schemas"]["MessageIn"]["properties"]["text"]

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatbot.handoff import HandoffState
+from chatbot.queue import HandoffStateError
+from chatbot.replies import ReplyNotCompliantError
 from chatbot.service import ChatbotService, RateLimitedError
 from chatbot.sessions import ConversationBusyError, ConversationNotFoundError
 from core.errors import InvalidQueryError
@@ -220,3 +222,48 @@ def test_racing_messages_never_leave_an_orphaned_handoff(
     stored = [h for h in services.handoffs.list(None) if h.session_id == conversation.id]
     assert len(stored) == 1
     assert bot.conversation(conversation.id).handoff_id == stored[0].id
+
+
+def test_an_agent_talks_to_the_customer_after_accepting_and_the_bot_resumes_after(
+    services: Services, bot: ChatbotService
+) -> None:
+    replies = services.agent_replies
+    conversation = bot.start("app")
+    handed = bot.post(conversation.id, "我要转人工，你们查勘员到现在都没联系我")
+    assert handed.route == "human" and handed.handoff_id
+    handoff_id = handed.handoff_id
+
+    with pytest.raises(HandoffStateError, match="only an accepted handoff"):
+        replies.send(handoff_id, "A001", "您好")
+    waiting = bot.post(conversation.id, "我手机13812345678，快点")
+    assert waiting.answer == bot.answers.handoff_waiting
+
+    handoff = services.handoffs.accept(handoff_id, "A001")
+    with pytest.raises(HandoffStateError, match="accepted by A001, not A002"):
+        replies.send(handoff_id, "A002", "您好")
+    before = len(bot.conversation(conversation.id).turns)
+    with pytest.raises(ReplyNotCompliantError, match="not sent") as refused:
+        replies.send(handoff_id, "A001", "您放心，这个保证全赔。")
+    assert refused.value.rules
+    with pytest.raises(InvalidQueryError, match="empty"):
+        replies.send(handoff_id, "A001", "   ")
+    assert len(bot.conversation(conversation.id).turns) == before  # nothing was sent
+
+    sent = replies.send(handoff_id, "A001", "您好，我是人工客服，马上为您联系查勘员。")
+    stored = bot.conversation(conversation.id).turns[-1]
+    assert (stored.text, stored.author) == (sent.text, "A001")
+
+    # what the customer wrote while waiting reaches the agent, masked
+    fresh, seen = replies.customer_messages(handoff, len(handoff.transcript))
+    assert [t.text for t in fresh] == ["我手机138****5678，快点"]
+    later = bot.post(conversation.id, "好的谢谢")
+    assert later.route == "human" and later.answer == bot.answers.handoff_accepted
+    fresh, _ = replies.customer_messages(handoff, seen)
+    assert [t.text for t in fresh] == ["好的谢谢"]
+
+    services.handoffs.resolve(handoff_id, "A001", "已联系查勘员")
+    with pytest.raises(HandoffStateError, match="resolved"):
+        replies.send(handoff_id, "A001", "还在吗")
+    after = bot.post(conversation.id, "车上的玻璃单独碎了，车损险赔吗")
+    assert after.route == "bot" and after.citations  # the bot takes over again
+    assert bot.conversation(conversation.id).handoff_id is None
