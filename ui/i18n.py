@@ -135,6 +135,19 @@ _DESK: dict[str, dict[str, str]] = {
     "bot_answers": {"zh": "机器人已答复", "en": "What the bot already said"},
     "handoff_package": {"zh": "转接信息", "en": "Handoff package"},
     "learned_only_short": {"zh": "模型判断", "en": "model's call"},
+    "chat_reply_hint": {
+        "zh": "这是客户在自助渠道发起的会话：点“发送”后回复会直接发到客户的聊天窗口"
+        "（先经合规检查）。",
+        "en": "This customer came from self-service: Send delivers your reply to their chat "
+        "window (after the compliance check).",
+    },
+    "pull_messages": {"zh": "查看客户新消息", "en": "Fetch the customer's new messages"},
+    "no_new_messages": {"zh": "客户暂无新消息。", "en": "No new messages from the customer."},
+    "reply_failed": {"zh": "回复未发送：", "en": "Reply not sent: "},
+    "agent_reply": {"zh": "人工客服", "en": "Agent"},
+    "refresh_chat": {"zh": "刷新", "en": "Refresh"},
+    "my_handoffs": {"zh": "我已接入、尚未结束的会话", "en": "Handoffs I hold, not yet resolved"},
+    "resume": {"zh": "继续处理", "en": "Resume"},
     "learned_only_note": {
         "zh": "此次转接仅由学习模型判断（规则未触发）；"
         "如其实无需人工，培训师可在「路由复核」中标注。",

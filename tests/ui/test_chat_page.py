@@ -93,3 +93,51 @@ def test_a_handoff_only_the_model_wanted_is_marked_for_the_agent(pages: Services
     assert "仅由学习模型判断" in _captions(console)
     console.button(key="resolve_handoff").click()
     _run(console)
+
+
+def test_the_agent_replies_in_the_customers_chat(pages: Services) -> None:
+    chat = _run(AppTest.from_file(CHAT, default_timeout=90))
+    chat = _send(chat, "帮我转人工，我的理赔一直没人联系")
+    handoff = next(
+        h
+        for h in pages.handoffs.list(HandoffState.WAITING)
+        if "一直没人联系" in h.transcript[0].text
+    )
+    console = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
+    console.button(key=f"accept-{handoff.id}").click()
+    console = _run(console)
+    assert "回复会直接发到客户的聊天窗口" in _captions(console)
+
+    console.text_area(key="draft").input("您放心，一定全赔。")
+    console = _run(console)
+    console.button(key="send_draft").click()
+    console = _run(console)
+    assert any("回复未发送" in e.value for e in console.error)
+    assert console.text_area(key="draft").value == "您放心，一定全赔。"  # kept for correcting
+    turns = pages.chatbot().conversation(handoff.session_id).turns
+    assert not any(t.author for t in turns)
+
+    console.text_area(key="draft").input("您好，我是人工客服，马上帮您联系理赔员。")
+    console = _run(console)
+    console.button(key="send_draft").click()
+    console = _run(console)
+    chat = _run(chat)  # the customer's page refreshes
+    said = "\n".join(m.value for c in chat.chat_message for m in c.markdown)
+    assert "马上帮您联系理赔员" in said
+    assert f"人工客服 {AGENT}" in _captions(chat)
+
+    chat = _send(chat, "好的，我等电话")
+    console.button(key="pull_messages").click()
+    console = _run(console)
+    assert "好的，我等电话" in "\n".join(m.value for c in console.chat_message for m in c.markdown)
+
+    # a reload loses the browser session: the agent reopens the handoff they hold
+    reloaded = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
+    reloaded.button(key=f"resume-{handoff.id}").click()
+    reloaded = _run(reloaded)
+    said = "\n".join(m.value for c in reloaded.chat_message for m in c.markdown)
+    assert "一直没人联系" in said and "好的，我等电话" in said
+    reloaded.button(key="resolve_handoff").click()
+    reloaded = _run(reloaded)
+    assert pages.handoffs.get(handoff.id).state is HandoffState.RESOLVED
+    assert not any(b.key == f"resume-{handoff.id}" for b in reloaded.button)

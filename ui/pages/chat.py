@@ -51,12 +51,18 @@ def main() -> None:
         if turn.speaker is Speaker.CUSTOMER:
             with st.chat_message("user"):
                 st.write(turn.text)
+        elif turn.author is not None:  # a person replying after the handoff
+            with st.chat_message("assistant", avatar="🧑‍💼"):
+                st.write(turn.text)
+                st.caption(f"{t('agent_reply')} {turn.author}")
         else:
             with st.chat_message("assistant"):
                 st.write(turn.text)
                 answer = next(replies, None)
                 if answer is not None:
                     render_answer_meta(answer)
+    if conversation.handoff_id is not None:  # an agent's replies arrive between messages
+        st.button(t("refresh_chat"), key="refresh_chat")
     text = st.chat_input(t("chat_placeholder"))
     if text:
         try:

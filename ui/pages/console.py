@@ -108,9 +108,36 @@ def _use_suggestion(text: str) -> None:
 
 def _send_draft() -> None:
     text = str(st.session_state.get("draft", "")).strip()
-    if text:
-        _add(Turn(speaker=Speaker.AGENT, text=text))
-        st.session_state["draft"] = ""
+    if not text:
+        return
+    handoff = st.session_state.get("handoff")
+    if handoff is not None:  # a chat taken over from the bot: the reply goes to the customer
+        try:
+            get_services().agent_replies.send(handoff.id, _agent(), text)
+        except PolicyDeskError as exc:
+            _notify("error", f"{t('reply_failed')}{exc}")
+            return  # the draft stays for correcting
+    _add(Turn(speaker=Speaker.AGENT, text=text))
+    st.session_state["draft"] = ""
+
+
+def _pull_customer_messages(quiet: bool = False) -> None:
+    """Add what the customer wrote in the chat since the agent last looked (``quiet``: no
+    notice when there is nothing new, as at accept time)."""
+    handoff = st.session_state.get("handoff")
+    if handoff is None:
+        return
+    seen = int(st.session_state.get("handoff_seen", len(handoff.transcript)))
+    try:
+        fresh, seen = get_services().agent_replies.customer_messages(handoff, seen)
+    except PolicyDeskError as exc:
+        _notify("error", str(exc))
+        return
+    st.session_state["handoff_seen"] = seen
+    for turn in fresh:
+        _add(turn)
+    if not fresh and not quiet:
+        _notify("info", t("no_new_messages"))
 
 
 def _feedback(hit: Hit, helpful: bool) -> None:
@@ -164,14 +191,19 @@ def _save_call() -> None:
     _notify("success", t("saved"))
 
 
-def _accept_handoff(handoff_id: str) -> None:
+def _accept_handoff(handoff_id: str, resume: bool = False) -> None:
+    """Take a waiting handoff (or, with ``resume``, reopen one this agent already holds, e.g.
+    after a browser reload) into the live-call view."""
     agent = _agent()
     if not agent:
         _notify("warning", t("login_required"))
         return
     services = get_services()
     try:
-        handoff = services.handoffs.accept(handoff_id, agent)
+        if resume:
+            handoff = services.handoffs.get(handoff_id)
+        else:
+            handoff = services.handoffs.accept(handoff_id, agent)
         customer_id = handoff.customer.id if handoff.customer else None
         _start_call(customer_id)
         session: AssistSession = st.session_state[CALL]
@@ -181,7 +213,9 @@ def _accept_handoff(handoff_id: str) -> None:
         _notify("error", str(exc))
         return
     st.session_state["handoff"] = handoff
+    st.session_state["handoff_seen"] = len(handoff.transcript)
     st.session_state["draft"] = handoff.suggested_reply
+    _pull_customer_messages(quiet=True)
 
 
 def _resolve_handoff() -> None:
@@ -198,6 +232,7 @@ def _resolve_handoff() -> None:
         _notify("error", str(exc))
         return
     st.session_state.pop("handoff", None)
+    st.session_state.pop("handoff_seen", None)
     _notify("success", t("resolved"))
 
 
@@ -238,13 +273,17 @@ def render_call_setup() -> str | None:
 
 
 def render_inbox() -> None:
-    """Waiting handoffs from the chatbot, most urgent first; accepting one opens its package."""
+    """Waiting handoffs from the chatbot, most urgent first; accepting one opens its package.
+    Below them, the handoffs this agent holds and has not resolved, to reopen after a reload."""
     try:
         waiting = get_services().handoffs.list(HandoffState.WAITING)
+        accepted = get_services().handoffs.list(HandoffState.ACCEPTED)
     except PolicyDeskError as exc:
         st.caption(str(exc))
         return
-    with st.expander(f"{t('inbox')}（{len(waiting)}）", expanded=bool(waiting)):
+    open_id = getattr(st.session_state.get("handoff"), "id", None)
+    mine = [h for h in accepted if h.accepted_by == _agent() and h.id != open_id]
+    with st.expander(f"{t('inbox')}（{len(waiting)}）", expanded=bool(waiting or mine)):
         if not waiting:
             st.caption(t("inbox_empty"))
         now = datetime.now(UTC)
@@ -267,6 +306,18 @@ def render_inbox() -> None:
                     on_click=_accept_handoff,
                     args=(handoff.id,),
                 )
+        if mine:
+            st.caption(t("my_handoffs"))
+        for handoff in mine:
+            info, action = st.columns([5, 1])
+            who = handoff.customer.salutation if handoff.customer else t("anonymous_customer")
+            info.caption(f"{handoff.id} · {who} · {handoff.intent_label}")
+            action.button(
+                t("resume"),
+                key=f"resume-{handoff.id}",
+                on_click=_accept_handoff,
+                args=(handoff.id, True),
+            )
 
 
 def render_handoff_package(handoff: HandoffRequest) -> None:
@@ -285,6 +336,9 @@ def render_handoff_package(handoff: HandoffRequest) -> None:
                     st.caption(text)
         if handoff.references:
             st.caption(f"{t('citations')}：{'、'.join(h.citation for h in handoff.references)}")
+        if handoff.state is HandoffState.ACCEPTED:
+            st.caption(t("chat_reply_hint"))
+            st.button(t("pull_messages"), key="pull_messages", on_click=_pull_customer_messages)
 
 
 def render_transcript(session: AssistSession) -> None:
@@ -363,7 +417,7 @@ def render_draft(session: AssistSession) -> None:
                     f"**{t('finding')}**「{finding.text}」：{finding.reason}\n\n"
                     f"{t('rewrite')}：{finding.rewrite}"
                 )
-    st.button(t("send"), on_click=_send_draft, disabled=not draft.strip())
+    st.button(t("send"), key="send_draft", on_click=_send_draft, disabled=not draft.strip())
 
 
 def render_cards(view: AgentAssist | None, session: AssistSession) -> None:
