@@ -244,6 +244,9 @@ class ChatbotService:
 
         intent = reading.intent.value
         conversation.intents.append(intent)
+        # the knowledge base is searched with known misspellings and pinyin corrected
+        query = self._rules.corrected(cleaned)
+        query_vector = vector if query == cleaned else self._embed(query)
         hits: list[Hit] = []
         confidence: float | None = None
         if (
@@ -253,11 +256,11 @@ class ChatbotService:
         ):
             hits = self._search(
                 SearchRequest(
-                    query=cleaned,
+                    query=query,
                     k=3,
                     filters=self._filters(conversation),
                 ),
-                vector,
+                query_vector,
             ).hits
             confidence = retrieval_confidence(hits)
             conversation.references.extend(h for h in hits[:2] if h not in conversation.references)
@@ -289,7 +292,7 @@ class ChatbotService:
         if decision.route == "human":
             answer = self._hand_over(conversation, cleaned, intent, decision, outbox)
         else:
-            answer = self._answer(conversation, cleaned, reading, hits, vector)
+            answer = self._answer(conversation, cleaned, reading, hits, query, query_vector)
             answer = answer.model_copy(update={"reasons": [r.value for r in decision.reasons]})
         review = review_for(
             conversation.id,
@@ -309,7 +312,8 @@ class ChatbotService:
         text: str,
         reading: MessageReading,
         hits: list[Hit],
-        vector: np.ndarray,
+        query: str,
+        query_vector: np.ndarray,
     ) -> BotAnswer:
         intent = reading.intent.value
         book = self.answers
@@ -327,7 +331,7 @@ class ChatbotService:
             }.get(intent, book.knowledge)
             return self._from_knowledge(conversation, text, intent, hits, template)
         if intent == "renewal_change":
-            return self._knowledge_fallback(conversation, text, intent, vector)
+            return self._knowledge_fallback(conversation, text, intent, query, query_vector)
         if intent == "to_human":
             return self._say(conversation, text, book.to_human_info, intent=intent)
         if intent == "complaint":
@@ -340,11 +344,16 @@ class ChatbotService:
         return self._say(conversation, text, book.other, intent)
 
     def _knowledge_fallback(
-        self, conversation: Conversation, text: str, intent: str, vector: np.ndarray
+        self,
+        conversation: Conversation,
+        text: str,
+        intent: str,
+        query: str,
+        query_vector: np.ndarray,
     ) -> BotAnswer:
         hits = self._search(
-            SearchRequest(query=text, k=3, filters=self._filters(conversation)),
-            vector,
+            SearchRequest(query=query, k=3, filters=self._filters(conversation)),
+            query_vector,
         ).hits
         if retrieval_confidence(hits) < self._min_confidence:
             hits = []

@@ -119,6 +119,23 @@ class MessageRulesFile(BaseModel):
 
     topics: list[TopicRule] = Field(min_length=1)
     triggers: list[TriggerRule] = Field(min_length=1)
+    spellings: dict[str, str] = Field(
+        default_factory=dict,
+        description="typed or dictated misspellings and pinyin -> the words the knowledge base "
+        "uses (理陪 -> 理赔, daijia -> 代驾); applied to the search query only",
+    )
+
+    @field_validator("spellings")
+    @classmethod
+    def _real_spellings(cls, value: dict[str, str]) -> dict[str, str]:
+        for wrong, right in value.items():
+            if not wrong.strip() or not right.strip():
+                raise ValueError(f"a spelling needs both sides: {wrong!r} -> {right!r}")
+            if wrong != normalise(wrong):
+                raise ValueError(
+                    f"spelling {wrong!r} must be written as normalised text ({normalise(wrong)!r})"
+                )
+        return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> MessageRulesFile:
@@ -246,6 +263,15 @@ class MessageRules:
         self.spec = spec
         self._topics = [(rule, _Compiled.of(rule)) for rule in spec.topics]
         self._triggers = [(rule, _Compiled.of(rule)) for rule in spec.triggers]
+
+    def corrected(self, text: str) -> str:
+        """The message with known misspellings and pinyin replaced, for searching the knowledge
+        base (pure); the message itself when none occurs. Longer spellings win over shorter."""
+        normalised = normalise(text)
+        fixed = normalised
+        for wrong in sorted(self.spec.spellings, key=len, reverse=True):
+            fixed = fixed.replace(wrong, self.spec.spellings[wrong])
+        return text if fixed == normalised else fixed
 
     @classmethod
     def load(cls, path: Path) -> MessageRules:

@@ -48,6 +48,15 @@ def test_a_clause_question_is_answered_with_its_citation(bot: ChatbotService) ->
     assert "全赔" not in answer.answer
 
 
+def test_misspelt_and_pinyin_questions_search_the_corrected_words(bot: ChatbotService) -> None:
+    typed = bot.post(bot.start("web").id, "dai jia zen me yue")
+    assert typed.route == "bot" and typed.intent == "value_added"
+    assert any("代驾" in c or "增值服务" in c for c in typed.citations)
+    dictated = bot.post(bot.start("web").id, "划痕显能单独买吗")
+    assert dictated.route == "bot" and dictated.citations
+    assert "划痕" in dictated.citations[0]
+
+
 def test_account_questions_need_the_identity_check_and_a_failure_reveals_nothing(
     services: Services, bot: ChatbotService
 ) -> None:

@@ -418,6 +418,8 @@ def test_a_minimal_file_loads_and_reads(tmp_path: Path) -> None:
             ),
             "invalid entry",
         ),
+        (_MINIMAL + "spellings: {Daijia: 代驾}\n", "must be written as normalised text"),
+        (_MINIMAL + "spellings: {理陪: ' '}\n", "needs both sides"),
     ],
 )
 def test_bad_files_raise_configuration_error_naming_the_file(
@@ -428,6 +430,21 @@ def test_bad_files_raise_configuration_error_naming_the_file(
         MessageRules.load(path)
     assert str(path) in str(caught.value)
     assert problem in str(caught.value)
+
+
+def test_spellings_correct_the_search_query_and_leave_clean_text_alone(tmp_path: Path) -> None:
+    rules = MessageRules.load(
+        _write(tmp_path, _MINIMAL + "spellings: {理陪: 理赔, 陪不陪: 赔不赔, daijia: 代驾}\n")
+    )
+    assert rules.corrected("DaiJia 能用几次") == "代驾 能用几次"  # matched after normalising
+    assert rules.corrected("这种理陪陪不陪") == "这种理赔赔不赔"
+    assert rules.corrected("陪家人去修车") == "陪家人去修车"  # unchanged, as typed
+    assert rules.corrected("ＡＰＰ怎么续保") == "ＡＰＰ怎么续保"  # no spelling: the text itself
+
+
+def test_the_shipped_spellings_fix_pinyin_and_dictation(rules: MessageRules) -> None:
+    assert rules.corrected("dai jia zen me yue") == "代驾 怎么预约"
+    assert rules.corrected("定顺的钱什么时候到") == "定损的钱什么时候到"
 
 
 def test_missing_file_raises_configuration_error(tmp_path: Path) -> None:
