@@ -146,6 +146,14 @@ def test_human_triggers_and_their_intents(
         "要是对赔款金额不认可，一般怎么处理",  # a general dispute question
         "假如对服务不满意，可以找谁",
         "对方说要告我，律师的费用保险出吗",  # sued by the other party
+        "手机掉进河里了，车险管不管",  # a phone in the river, not a person
+        "救命😂 停车蹭了下花坛，人没事，要报案吗",  # a joke, not an emergency
+        "人工现在排队的人多吗",  # the queue, not a request
+        "周末有真人客服在线吗",
+        "找人工之前要准备什么",
+        "投诉可以匿名吗",  # how the channel works
+        "我就是问问投诉流程，不是要投诉",
+        "12315晚上有人接听吗",
     ],
 )
 def test_alarming_words_without_a_trigger_stay_with_the_bot(rules: MessageRules, text: str) -> None:
@@ -170,6 +178,9 @@ def test_alarming_words_without_a_trigger_stay_with_the_bot(rules: MessageRules,
         ("车打不着火，现在引擎盖冒烟了", Reason.INJURY_EMERGENCY),
         ("人工客服都找不到，你们太差了", Reason.COMPLAINT),
         ("定损才给三千，我不认可", Reason.DISPUTE),
+        ("救命，车翻沟里了", Reason.INJURY_EMERGENCY),
+        ("电池那里冒白烟了，我们还在车上", Reason.INJURY_EMERGENCY),
+        ("我要投诉，可以吗", Reason.COMPLAINT),
     ],
 )
 def test_the_narrowed_rules_still_fire_on_the_real_thing(
