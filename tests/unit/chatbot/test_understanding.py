@@ -154,6 +154,14 @@ def test_human_triggers_and_their_intents(
         "投诉可以匿名吗",  # how the channel works
         "我就是问问投诉流程，不是要投诉",
         "12315晚上有人接听吗",
+        "打人工电话收不收费",  # 打人工 is calling the human line, not hitting someone
+        "电量算错了，车在半路没电了，能拖车吗",
+        "三者说要起诉我，误工费三者险出吗",
+        "隔壁的车烧起来了，火已经灭了没人伤着，我的车被熏黑了怎么报",
+        "人工讲不讲广东话",
+        "投诉以后会有专人联系吗",
+        "书面投诉有固定模板吗",
+        "这次剐蹭大概能拿到多少赔款",
     ],
 )
 def test_alarming_words_without_a_trigger_stay_with_the_bot(rules: MessageRules, text: str) -> None:
@@ -181,6 +189,12 @@ def test_alarming_words_without_a_trigger_stay_with_the_bot(rules: MessageRules,
         ("救命，车翻沟里了", Reason.INJURY_EMERGENCY),
         ("电池那里冒白烟了，我们还在车上", Reason.INJURY_EMERGENCY),
         ("我要投诉，可以吗", Reason.COMPLAINT),
+        ("定损少算了我八百块", Reason.DISPUTE),
+        ("手指划破了一直在冒血", Reason.INJURY_EMERGENCY),
+        ("他下车就要打人", Reason.INJURY_EMERGENCY),
+        ("能不能让人给我回个电话", Reason.EXPLICIT_REQUEST),
+        ("刚买的保险不想要了，全额退给我吧", Reason.NEEDS_DECISION),
+        ("这笔赔款转到我女儿卡上行吗", Reason.NEEDS_DECISION),
     ],
 )
 def test_the_narrowed_rules_still_fire_on_the_real_thing(
