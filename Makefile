@@ -9,7 +9,7 @@ TERMS := $(wildcard data/terms/*)
 SENTIMENT_DIR := models/sentiment
 ROUTING_DIR := models/routing
 ROUTING_INPUTS := data/chatbot/routing_train.jsonl data/eval/routing_messages.jsonl \
-	data/chatbot/routing_rules.yaml $(wildcard data/eval/routing_heldout.jsonl data/eval/routing_blind[23457].jsonl) \
+	data/chatbot/routing_rules.yaml $(wildcard data/eval/routing_heldout.jsonl data/eval/routing_blind[234578].jsonl) \
 	$(wildcard chatbot/learned*.py)
 SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py)
 # The conversation corpus beside the checkout (evaluation data) feeds the polarity stage when it is

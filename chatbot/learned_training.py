@@ -3,7 +3,7 @@
 Data: our training set (``data/chatbot/routing_train.jsonl``) plus the dev part of the routing
 evaluation set (``data/eval/routing_messages.jsonl``, read only through
 ``evaluation.routing_eval.split_routing``: its held-out third never reaches training, the
-threshold or the manifest), plus six sets written by other authors (``DEFAULT_AUTHOR_SETS``).
+threshold or the manifest), plus seven sets written by other authors (``DEFAULT_AUTHOR_SETS``).
 The blind set (``routing_blind5.jsonl``) is never read here.
 
 Steps:
@@ -91,9 +91,10 @@ DEFAULT_AUTHOR_SETS: tuple[Path, ...] = tuple(
         "routing_blind4.jsonl",
         "routing_blind5.jsonl",
         "routing_blind7.jsonl",
+        "routing_blind8.jsonl",
     )
 )
-"""Labelled messages by six other authors (ROUTING.md): trained on, and each held out whole in
+"""Labelled messages by seven other authors (ROUTING.md): trained on, and each held out whole in
 cross-validation to choose the model and the threshold."""
 
 
