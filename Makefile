@@ -8,8 +8,10 @@ KB_SOURCES := $(shell find data/clauses data/cases -type f \( -name '*.md' -o -n
 TERMS := $(wildcard data/terms/*)
 SENTIMENT_DIR := models/sentiment
 ROUTING_DIR := models/routing
+# every routing set is listed: training reads only its author sets, and --if-stale (a digest of
+# what it reads) decides whether anything is retrained
 ROUTING_INPUTS := data/chatbot/routing_train.jsonl data/eval/routing_messages.jsonl \
-	data/chatbot/routing_rules.yaml $(wildcard data/eval/routing_heldout.jsonl data/eval/routing_blind[234578].jsonl) \
+	data/chatbot/routing_rules.yaml $(wildcard data/eval/routing_heldout.jsonl data/eval/routing_blind*.jsonl) \
 	$(wildcard chatbot/learned*.py)
 SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py)
 # The conversation corpus beside the checkout (evaluation data) feeds the polarity stage when it is

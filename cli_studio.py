@@ -431,7 +431,7 @@ def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_routing(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from accounts.permissions import Action, require
-    from chatbot.review import label_as
+    from chatbot.review import as_jsonl, label_as
     from chatbot.understanding import Reason
 
     user = _login(services, args.user)
@@ -471,8 +471,7 @@ def cmd_routing(services: Services, args: argparse.Namespace, out: TextIO) -> in
             out.write(f"labelled {entry.id}: {said}\n")
         return 0
     records = log.export()
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    write_atomically(args.out, text)
+    write_atomically(args.out, as_jsonl(records))
     out.write(f"exported {len(records)} labelled messages to {args.out}\n")
     return 0
 

@@ -4,7 +4,7 @@ Data: our training set (``data/chatbot/routing_train.jsonl``) plus the dev part 
 evaluation set (``data/eval/routing_messages.jsonl``, read only through
 ``evaluation.routing_eval.split_routing``: its held-out third never reaches training, the
 threshold or the manifest), plus seven sets written by other authors (``DEFAULT_AUTHOR_SETS``).
-The blind set (``routing_blind5.jsonl``) is never read here.
+The sets not listed there (ROUTING.md, "Roles of the sets") are never read here.
 
 Steps:
 1. embed every message once with the shared encoder, exactly as the chatbot embeds a message;
@@ -516,16 +516,16 @@ def train_handoff_detector(
 
     oof = _out_of_fold(texts, vectors, human, reasons, c, scale, split)
     vetoes: dict[str, float] = {}
-    best_veto: tuple[float, float, ThresholdChoice] | None = None  # (needless, veto, choice)
+    # (needless, veto, choice, what the rules hand over at that veto)
+    best_veto: tuple[float, float, ThresholdChoice, np.ndarray] | None = None
     for veto in VETO_GRID if rules_firm is not None else (0.0,):
         counted = firm | (covered & (oof[:, 0] >= veto))
         at_veto = choose_threshold(_counted(oof[:, 0], counted)[scored], gold[scored], target)
         vetoes[f"veto={veto:g}.needless_at_target_recall"] = round(at_veto.needless_rate, 4)
         if best_veto is None or (at_veto.needless_rate, veto) < best_veto[:2]:
-            best_veto = (at_veto.needless_rate, veto, at_veto)
+            best_veto = (at_veto.needless_rate, veto, at_veto, counted)
     assert best_veto is not None  # the grid is not empty
-    _, rule_veto, choice = best_veto
-    covered = firm | (covered & (oof[:, 0] >= rule_veto))
+    _, rule_veto, choice, covered = best_veto
     metrics = _cv_metrics(examples, oof, choice, reasons, DEFAULT_REASON_THRESHOLD, covered)
     metrics["rule_veto"] = rule_veto
     metrics.update(vetoes)

@@ -14,6 +14,7 @@ words redacted (ID, phone and card numbers).
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -198,6 +199,11 @@ def as_routing_record(review: RoutingReview, number: int) -> dict[str, object]:
     }
 
 
+def as_jsonl(records: list[dict[str, object]]) -> str:
+    """Routing-set records as JSON Lines, Chinese kept readable (pure)."""
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+
+
 def _labelled_at(entry: RoutingReview) -> datetime:
     return entry.labelled_at or entry.created_at
 
@@ -225,8 +231,9 @@ class RoutingReviewLog:
         self, new: NewReview, now: datetime | None = None, connection: Connection | None = None
     ) -> RoutingReview:
         """Store an entry (the text redacted), inside ``connection``'s transaction if given."""
+        stored = new.model_copy(update={"text": redact(new.text)})
         entry = RoutingReview(
-            **new.model_copy(update={"text": redact(new.text)}).model_dump(),
+            **stored.model_dump(),
             id="R" + secrets.token_hex(8),
             created_at=now or datetime.now(UTC),
         )
@@ -235,7 +242,7 @@ class RoutingReviewLog:
             session_id=entry.session_id,
             kind=entry.kind.value,
             created_at=entry.created_at,
-            payload=NewReview.model_validate(entry.model_dump()).model_dump(mode="json"),
+            payload=stored.model_dump(mode="json"),
         )
         if connection is not None:
             connection.execute(row)

@@ -244,9 +244,6 @@ class ChatbotService:
 
         intent = reading.intent.value
         conversation.intents.append(intent)
-        # the knowledge base is searched with known misspellings and pinyin corrected
-        query = self._rules.corrected(cleaned)
-        query_vector = vector if query == cleaned else self._embed(query)
         hits: list[Hit] = []
         confidence: float | None = None
         if (
@@ -254,14 +251,7 @@ class ChatbotService:
             and not reading.injection_only
             and not account_lookup(intent, reading)
         ):
-            hits = self._search(
-                SearchRequest(
-                    query=query,
-                    k=3,
-                    filters=self._filters(conversation),
-                ),
-                query_vector,
-            ).hits
+            hits = self._retrieve(conversation, cleaned, vector)
             confidence = retrieval_confidence(hits)
             conversation.references.extend(h for h in hits[:2] if h not in conversation.references)
 
@@ -292,7 +282,7 @@ class ChatbotService:
         if decision.route == "human":
             answer = self._hand_over(conversation, cleaned, intent, decision, outbox)
         else:
-            answer = self._answer(conversation, cleaned, reading, hits, query, query_vector)
+            answer = self._answer(conversation, cleaned, reading, hits, vector)
             answer = answer.model_copy(update={"reasons": [r.value for r in decision.reasons]})
         review = review_for(
             conversation.id,
@@ -312,8 +302,7 @@ class ChatbotService:
         text: str,
         reading: MessageReading,
         hits: list[Hit],
-        query: str,
-        query_vector: np.ndarray,
+        vector: np.ndarray,
     ) -> BotAnswer:
         intent = reading.intent.value
         book = self.answers
@@ -331,7 +320,7 @@ class ChatbotService:
             }.get(intent, book.knowledge)
             return self._from_knowledge(conversation, text, intent, hits, template)
         if intent == "renewal_change":
-            return self._knowledge_fallback(conversation, text, intent, query, query_vector)
+            return self._knowledge_fallback(conversation, text, intent, vector)
         if intent == "to_human":
             return self._say(conversation, text, book.to_human_info, intent=intent)
         if intent == "complaint":
@@ -344,17 +333,9 @@ class ChatbotService:
         return self._say(conversation, text, book.other, intent)
 
     def _knowledge_fallback(
-        self,
-        conversation: Conversation,
-        text: str,
-        intent: str,
-        query: str,
-        query_vector: np.ndarray,
+        self, conversation: Conversation, text: str, intent: str, vector: np.ndarray
     ) -> BotAnswer:
-        hits = self._search(
-            SearchRequest(query=query, k=3, filters=self._filters(conversation)),
-            query_vector,
-        ).hits
+        hits = self._retrieve(conversation, text, vector)
         if retrieval_confidence(hits) < self._min_confidence:
             hits = []
         return self._from_knowledge(conversation, text, intent, hits, self.answers.knowledge)
@@ -475,6 +456,14 @@ class ChatbotService:
         )
 
     # ----- helpers ----------------------------------------------------------------------------
+
+    def _retrieve(self, conversation: Conversation, text: str, vector: np.ndarray) -> list[Hit]:
+        """The top clauses and FAQs for a message, searched with known misspellings and pinyin
+        corrected (``MessageRules.corrected``); the corrected words are embedded only then."""
+        query = self._rules.corrected(text)
+        query_vector = vector if query == text else self._embed(query)
+        request = SearchRequest(query=query, k=3, filters=self._filters(conversation))
+        return self._search(request, query_vector).hits
 
     def _handoff_state(self, handoff_id: str) -> HandoffState:
         """The conversation's handoff state; a handoff no longer in the queue counts as closed."""

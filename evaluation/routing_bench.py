@@ -21,8 +21,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from chatbot.learned_training import (
+    DEFAULT_AUTHOR_SETS,
     DEFAULT_MESSAGES,
     DEFAULT_TRAIN,
     default_author_sets,
@@ -42,15 +44,11 @@ from evaluation.routing_eval import (
 )
 
 ROUTING_SET = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
-BLIND_SET = PROJECT_ROOT / "data" / "eval" / "routing_heldout.jsonl"
-BLIND_SET_2 = PROJECT_ROOT / "data" / "eval" / "routing_blind2.jsonl"
-BLIND_SET_3 = PROJECT_ROOT / "data" / "eval" / "routing_blind3.jsonl"
-BLIND_SET_4 = PROJECT_ROOT / "data" / "eval" / "routing_blind4.jsonl"
-BLIND_SET_5 = PROJECT_ROOT / "data" / "eval" / "routing_blind5.jsonl"
-BLIND_SET_6 = PROJECT_ROOT / "data" / "eval" / "routing_blind6.jsonl"
-BLIND_SET_7 = PROJECT_ROOT / "data" / "eval" / "routing_blind7.jsonl"
-BLIND_SET_8 = PROJECT_ROOT / "data" / "eval" / "routing_blind8.jsonl"
-BLIND_SET_9 = PROJECT_ROOT / "data" / "eval" / "routing_blind9.jsonl"
+OTHER_AUTHORS: tuple[Path, ...] = (
+    PROJECT_ROOT / "data" / "eval" / "routing_heldout.jsonl",
+    *(PROJECT_ROOT / "data" / "eval" / f"routing_blind{n}.jsonl" for n in range(2, 10)),
+)
+"""The sets by other authors, in the order they were written (set 1 is ``routing_heldout``)."""
 TARGET_RECALL = 0.95
 TARGET_NEEDLESS = 0.10
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -75,15 +73,14 @@ def routing_sets() -> list[tuple[str, list[RoutingExample]]]:
         ("dev part (rules written against it, detector trained on it)", dev),
         ("held-out third of the same set", heldout),
     ]
-    authors = {1: BLIND_SET, 2: BLIND_SET_2, 3: BLIND_SET_3, 4: BLIND_SET_4, 5: BLIND_SET_5}
-    for number, path in [*authors.items(), (7, BLIND_SET_7), (8, BLIND_SET_8)]:
-        if path.exists():
-            sets.append((f"author set {number} (trained on)", load_routing_set(path)))
-    if BLIND_SET_6.exists():
-        sets.append(("set 6 by another author (not trained on)", load_routing_set(BLIND_SET_6)))
-    if BLIND_SET_9.exists():
-        sets.append(("blind set 9 (another author, newest)", load_routing_set(BLIND_SET_9)))
-    return sets
+    present = [(n, p) for n, p in enumerate(OTHER_AUTHORS, start=1) if p.exists()]
+    trained = [(n, p) for n, p in present if p in DEFAULT_AUTHOR_SETS]
+    untrained = [(n, p) for n, p in present if p not in DEFAULT_AUTHOR_SETS]
+    # the roles follow training's author sets: the newest set not trained on is the blind one
+    names = [(n, p, f"author set {n} (trained on)") for n, p in trained]
+    names += [(n, p, f"set {n} by another author (not trained on)") for n, p in untrained[:-1]]
+    names += [(n, p, f"blind set {n} (another author, newest)") for n, p in untrained[-1:]]
+    return [*sets, *((name, load_routing_set(path)) for _, path, name in names)]
 
 
 def _key(text: str) -> str:

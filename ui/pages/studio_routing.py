@@ -5,7 +5,6 @@ detector's training takes as an author set."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import streamlit as st
@@ -13,7 +12,7 @@ import streamlit as st
 from accounts.models import User
 from accounts.permissions import Action
 from chatbot.handoff import REASON_TEXT
-from chatbot.review import ReviewKind, RoutingReview, label_as
+from chatbot.review import ReviewKind, RoutingReview, as_jsonl, label_as
 from chatbot.understanding import HUMAN_TRIGGERS, Reason
 from ui.auth import require_page
 from ui.format import escape_markdown
@@ -113,7 +112,7 @@ def main() -> None:
     records = show_attempt(log.export, t("routing_failed"))
     st.download_button(
         t("routing_download"),
-        data="".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records or []).encode(),
+        data=as_jsonl(records or []).encode(),
         file_name=f"routing_reviewed-{date.today():%Y%m%d}.jsonl",
         mime="application/jsonl",
         key="routing_download",
