@@ -36,7 +36,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproj
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(MODEL_DIR)/.complete: $(VENV)/.installed retrieval/e5_convert.py
+$(MODEL_DIR)/.complete: $(VENV)/.installed tools/e5_convert.py
 	$(BIN)/policydesk model build
 
 $(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_CORPUS)

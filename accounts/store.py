@@ -13,13 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
     Engine,
-    MetaData,
-    String,
-    Table,
     insert,
     select,
     update,
@@ -29,21 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import USERNAME_RE, USERNAME_RULE, Role, User
 from accounts.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHashing
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime
-
-metadata = MetaData()
-
-users_table = Table(
-    "accounts_users",
-    metadata,
-    Column("username", String(32), primary_key=True),
-    Column("display_name", String(100), nullable=False),
-    Column("password_hash", String(255), nullable=False),
-    Column("roles", JSON, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("password_changed_at", UtcDateTime, nullable=False),
-)
+from db.schema import users_table
+from db.store import SqlStore
 
 MAX_DISPLAY_NAME_CHARS = 100
 
@@ -142,7 +123,7 @@ def _role_values(roles: frozenset[Role]) -> list[str]:
     return [role.value for role in Role if role in roles]
 
 
-class AccountStore:
+class AccountStore(SqlStore):
     """Creates, authenticates and manages local accounts.
 
     Args:
@@ -151,12 +132,8 @@ class AccountStore:
     """
 
     def __init__(self, engine: Engine, passwords: PasswordHashing | None = None) -> None:
-        self._engine = engine
+        super().__init__(engine)
         self._passwords = passwords or PasswordHashing()
-
-    def create_schema(self) -> None:
-        """Create the table if it does not exist."""
-        metadata.create_all(self._engine)
 
     def add(
         self,
@@ -180,7 +157,7 @@ class AccountStore:
         if self._row(name) is not None:
             raise DuplicateUserError(f"an account named {name!r} exists already")
         try:
-            with self._engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(
                     insert(users_table).values(
                         username=name,
@@ -210,7 +187,7 @@ class AccountStore:
         if not self._passwords.verify(row.password_hash, password) or not row.active:
             raise AuthenticationError()
         if self._passwords.needs_rehash(row.password_hash):
-            with self._engine.begin() as conn:
+            with self.transaction() as conn:
                 conn.execute(
                     update(users_table)
                     .where(users_table.c.username == row.username)
@@ -273,11 +250,11 @@ class AccountStore:
         return self.get(username)
 
     def _row(self, name: str) -> Any:
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return conn.execute(select(users_table).where(users_table.c.username == name)).first()
 
     def _update(self, username: str, **values: object) -> None:
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             changed = conn.execute(
                 update(users_table)
                 .where(users_table.c.username == normalise_username(username))
@@ -292,5 +269,5 @@ class AccountStore:
         query = select(users_table).order_by(users_table.c.username)
         if not include_inactive:
             query = query.where(users_table.c.active.is_(True))
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return [_user(row) for row in conn.execute(query)]

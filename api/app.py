@@ -41,8 +41,8 @@ from api.schemas import (
 from chatbot.handoff import HandoffState
 from chatbot.service import ChatbotService, RateLimitedError
 from core.errors import PolicyDeskError
-from core.services import Services
 from core.settings import Settings
+from services.root import Services
 
 logger = logging.getLogger("policydesk.api")
 
@@ -70,17 +70,17 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
 
 
 class ApiContext:
-    """What the endpoints share: the services, and the chatbot built once and reused.
+    """What the endpoints share: the services, and the chatbot built once per content generation.
 
-    The chatbot is rebuilt when the knowledge index moved to a new collection (an ingest from
-    the CLI or the console switches collections and drops the old one, which a chatbot built
-    earlier would go on querying).
+    The chatbot is rebuilt when the published-content generation moved (an ingest, a publish or
+    a kept retraining, from this process or any other), so it never queries a dropped collection
+    or serves a stale guard.
     """
 
     def __init__(self, services: Services) -> None:
         self.services = services
         self._chatbot: ChatbotService | None = None
-        self._built_on: object = None  # the retriever the chatbot searches with
+        self._built_on: int | None = None  # the generation the chatbot was built from
         self._lock = threading.Lock()
 
     @property
@@ -88,21 +88,20 @@ class ApiContext:
         return self._chatbot is not None
 
     def chatbot(self) -> ChatbotService:
-        """The shared chatbot over the live index; retried on the next request if not ready.
+        """The shared chatbot over the current content; retried on the next request if not ready.
 
         Raises:
-            ChatbotNotReadyError: no index, no trained model, or invalid chatbot configuration.
+            ChatbotNotReadyError: no index, no trained model, or invalid configuration.
         """
         try:
-            # cheap when nothing changed: one catalog read; the same retriever object comes back
-            retriever = self.services.retriever()
-            if self._chatbot is not None and retriever is self._built_on:
+            generation = self.services.content().generation  # one primary-key read
+            if self._chatbot is not None and generation == self._built_on:
                 return self._chatbot
             with self._lock:
-                if self._chatbot is None or retriever is not self._built_on:
+                if self._chatbot is None or generation != self._built_on:
                     bot = self.services.chatbot()
                     self.services.embedder.warm_up()
-                    self._chatbot, self._built_on = bot, retriever
+                    self._chatbot, self._built_on = bot, generation
                 return self._chatbot
         except PolicyDeskError as exc:
             logger.warning("chatbot not ready: %s", exc)
@@ -265,7 +264,7 @@ def reply_to_customer(context: Context, handoff_id: HandoffId, body: AgentMessag
     reads it with `GET /v1/sessions/{session_id}` (`sender` = `agent`). 409 unless the handoff is
     accepted by this agent; 422 `reply_not_compliant` when the reply crosses a compliance red line
     (nothing is sent; the message names the rule and a compliant wording)."""
-    turn = context.services.agent_replies.send(handoff_id, body.agent, body.text)
+    turn = context.services.agent_replies().send(handoff_id, body.agent, body.text)
     return Message.from_turn(turn)
 
 

@@ -23,6 +23,7 @@ from chatbot.service import RateLimitedError
 from chatbot.sessions import ConversationBusyError, ConversationNotFoundError
 from core.errors import (
     ConfigurationError,
+    DatabaseNotReadyError,
     IndexNotBuiltError,
     InvalidQueryError,
     ModelNotReadyError,
@@ -39,6 +40,7 @@ _NOT_READY: dict[type[PolicyDeskError], tuple[str, str]] = {
     IndexNotBuiltError: ("index_not_built", "the knowledge index is not built"),
     ModelNotReadyError: ("model_not_ready", "a model is not installed"),
     ConfigurationError: ("not_configured", "its configuration is invalid"),
+    DatabaseNotReadyError: ("database_not_ready", "its database is not set up"),
 }
 
 

@@ -13,11 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from assist.models import Speaker, Turn
 from chatbot.handoff import HandoffRequest, HandoffState
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
 from chatbot.queue import MAX_AGENT_CHARS, MAX_RESOLUTION_CHARS
 from chatbot.replies import MAX_REPLY_CHARS
+from conversation.models import Speaker, Turn
 from core.models import Emotion, Hit, PassageKind
 from customers.models import Claim, CustomerProfile, Interaction, MemberTier, Policy, Vehicle
 

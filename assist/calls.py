@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from assist.models import Turn
+from conversation.models import Turn
 from core.errors import ConfigurationError
 from core.files import read_jsonl
 

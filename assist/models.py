@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
-
 from pydantic import BaseModel, Field
 
-from core.files import NonBlankText
+from conversation.models import Speaker
 from core.models import EmotionResult, Hit
 from prompts.guard import ComplianceReport
 from sentiment.mood import CallMood, MoodAlert
-
-
-class Speaker(StrEnum):
-    """Who said a turn."""
-
-    CUSTOMER = "customer"
-    AGENT = "agent"
-
-
-class Turn(BaseModel):
-    """One turn of a call."""
-
-    speaker: Speaker
-    text: NonBlankText = Field(max_length=2000)
-    at: datetime | None = None
-    author: str | None = Field(
-        default=None,
-        max_length=64,
-        description="the human agent who wrote an agent turn; None for the bot and the customer",
-    )
 
 
 class Need(BaseModel):

@@ -12,8 +12,9 @@ import numpy as np
 
 from assist.actions import next_actions
 from assist.intents import IntentBook
-from assist.models import AgentAssist, Need, Speaker, Suggestion, Turn
+from assist.models import AgentAssist, Need, Suggestion
 from assist.replies import suggest
+from conversation.models import Speaker, Turn
 from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
 from customers.models import CustomerProfile
 from prompts.guard import ComplianceGuard, ComplianceReport

@@ -2,43 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from assist.models import Suggestion
 from core.models import Hit
+from core.templates import FALLBACKS, fill_placeholders, gist
 from prompts.guard import ComplianceGuard
-from sentiment.scripts import FALLBACKS
 
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-_FIRST_SENTENCE = re.compile(r"^(.+?[。；;])")
 EXTRA_FALLBACKS = {
     "案件阶段": "处理中",
     "依据": "保险条款的相关约定",
     "要点": "需要结合条款和具体情况判断",
     "权益": "道路救援",
 }
-
-
-BARE_ANSWER_CHARS = 4
-"""A first sentence this short ("可以的。", "有的。") says nothing alone: the next one joins it."""
-
-
-def gist(hit: Hit, limit: int = 80) -> str:
-    """The first sentence of a passage, trimmed: what the clause says, in its own words.
-
-    A bare yes ("可以的。") takes the next sentence along ("可以的，发生保险事故后…").
-    """
-    text = " ".join(hit.text.split())
-    found = _FIRST_SENTENCE.match(text)
-    sentence = found.group(1) if found else text
-    if found and len(sentence.rstrip("。；;")) <= BARE_ANSWER_CHARS:
-        following = _FIRST_SENTENCE.match(text[found.end() :].lstrip())
-        rest = following.group(1) if following else text[found.end() :].strip()
-        if rest:
-            sentence = sentence.rstrip("。；;") + "，" + rest
-    sentence = sentence.rstrip("。；;")
-    return sentence if len(sentence) <= limit else sentence[:limit] + "…"
 
 
 def suggest(
@@ -67,7 +43,7 @@ def suggest(
         values["要点"] = gist(cited[0])
     if privileges:
         values["权益"] = "、".join(privileges)
-    text = PLACEHOLDER.sub(lambda m: values.get(m.group(1).strip(), ""), template)
+    text = fill_placeholders(template, values)
     cleaned, report = guard.sanitize(text)
     return Suggestion(
         text=cleaned,

@@ -10,10 +10,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from assist.models import AgentAssist, Speaker, Turn
+from assist.models import AgentAssist
+from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
+from core.masking import redact
 from core.models import Emotion
-from customers.masking import redact
 from customers.store import CustomerStore
 from prompts.llm import LlmPhraser
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from assist.replies import gist
 from core.files import read_yaml
 from core.models import Hit
-
-_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+from core.templates import fill_placeholders, gist
 
 
 class AnswerBook(BaseModel):
@@ -65,11 +62,6 @@ class AnswerBook(BaseModel):
         return read_yaml(path, cls)
 
 
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """Fill ``{placeholders}``; unknown ones become empty (never a raw brace in front of a user)."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1).strip(), ""), template)
-
-
 def grounded(
     template: str, hits: Sequence[Hit], values: Mapping[str, str]
 ) -> tuple[str, list[str]]:
@@ -85,7 +77,7 @@ def grounded(
     """
     cited = list(hits[:2])
     citations = [h.citation for h in cited]
-    text = fill(
+    text = fill_placeholders(
         template, {**values, "要点": gist(cited[0], limit=120), "依据": "、".join(citations)}
     )
     return text, citations

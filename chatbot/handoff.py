@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from assist.models import Turn
+from conversation.models import Turn
 from core.models import Emotion, Hit
 from customers.models import CustomerProfile
 

@@ -2,7 +2,7 @@
 
 Linear heads over two views of the message: its e5 query vector (the one the chatbot already
 computes for the emotion classifier and retrieval) and hashed char n-gram TF-IDF
-(``sentiment.tfidf``). One head gives P(human); one head per human trigger (ROUTING.md) ranks
+(``ml.tfidf``). One head gives P(human); one head per human trigger (ROUTING.md) ranks
 the reasons. ``chatbot.learned_training`` fits the heads with scikit-learn and stores them as
 plain arrays (npz) beside a json manifest, so nothing here needs a trained Python object.
 
@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatbot.understanding import HUMAN_TRIGGERS, Reason
 from core.errors import ConfigurationError, ModelNotReadyError, PolicyDeskError
-from sentiment.tfidf import N_FEATURES, HashedTfidf
+from ml.tfidf import N_FEATURES, HashedTfidf
 
 FORMAT = 1
 WEIGHTS = "weights.npz"

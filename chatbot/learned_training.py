@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -51,13 +50,13 @@ from chatbot.learned import (
     HandoffManifest,
 )
 from chatbot.routing import ROUTING_REASONS, VETOABLE_REASONS, RoutingSignals, route
+from chatbot.routing_sets import RoutingExample, load_routing_set, split_routing
 from chatbot.understanding import MessageRules
 from core.errors import PolicyDeskError
+from core.metrics import binary_scores
 from core.settings import PROJECT_ROOT
-from evaluation.metrics import binary_scores
-from evaluation.routing_eval import RoutingExample, load_routing_set, split_routing
+from ml.tfidf import HashedTfidf
 from retrieval.embedder import Embedder
-from sentiment.tfidf import HashedTfidf
 
 CODE_VERSION = "handoff-detector/4"
 TARGET_RECALL = 0.95
@@ -757,12 +756,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     if args.folds < 2:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     out = out or sys.stdout
-    # nothing may reach a model hub (as the policydesk command)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from core.services import Services
+    from core.runtime import configure_runtime
     from core.settings import Settings
+
+    configure_runtime()
+    from services.root import Services
 
     try:
         embedder = Services(Settings()).embedder

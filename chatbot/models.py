@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from assist.models import Turn
+from conversation.models import Turn
 from core.models import Emotion, Hit
 
 MAX_MESSAGE_CHARS = 500

@@ -12,15 +12,7 @@ import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     func,
     insert,
     select,
@@ -29,25 +21,9 @@ from sqlalchemy import (
 
 from chatbot.handoff import HandoffRequest, HandoffState, NewHandoff, priority_for
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime
-from customers.masking import redact
-
-metadata = MetaData()
-
-handoffs = Table(
-    "chat_handoffs",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("session_id", String(40), nullable=False, index=True),
-    Column("state", String(16), nullable=False, index=True),
-    Column("priority", Integer, nullable=False),
-    Column("created_at", UtcDateTime, nullable=False, index=True),
-    Column("accepted_by", String(64)),
-    Column("accepted_at", UtcDateTime),
-    Column("resolved_at", UtcDateTime),
-    Column("resolution", Text),
-    Column("payload", JSON, nullable=False),
-)
+from core.masking import redact
+from db.schema import handoffs
+from db.store import SqlStore
 
 MAX_AGENT_CHARS = 64
 MAX_RESOLUTION_CHARS = 2000
@@ -75,15 +51,8 @@ def _agent(agent: str) -> str:
     return name
 
 
-class HandoffQueue:
+class HandoffQueue(SqlStore):
     """Stores handoffs and moves them waiting → accepted → resolved."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the table if it does not exist."""
-        metadata.create_all(self._engine)
 
     def submit(
         self,
@@ -120,11 +89,8 @@ class HandoffQueue:
             created_at=when,
             payload=package.model_dump(mode="json"),
         )
-        if connection is not None:
-            connection.execute(row)
-        else:
-            with self._engine.begin() as conn:
-                conn.execute(row)
+        with self.transaction(connection) as conn:
+            conn.execute(row)
         return request
 
     def get(self, handoff_id: str) -> HandoffRequest:
@@ -133,7 +99,7 @@ class HandoffQueue:
         Raises:
             HandoffNotFoundError: unknown id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(handoffs).where(handoffs.c.id == handoff_id)).first()
         if row is None:
             raise HandoffNotFoundError(f"no handoff {handoff_id!r}")
@@ -146,13 +112,13 @@ class HandoffQueue:
         query = select(handoffs).order_by(handoffs.c.priority, handoffs.c.created_at)
         if state is not None:
             query = query.where(handoffs.c.state == state.value)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [self._request(row) for row in rows]
 
     def counts(self) -> dict[HandoffState, int]:
         """How many handoffs are in each state."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(handoffs.c.state, func.count()).group_by(handoffs.c.state)
             ).all()
@@ -167,7 +133,7 @@ class HandoffQueue:
             HandoffStateError: no agent ID, or the handoff is no longer waiting.
         """
         name = _agent(agent)
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             changed = conn.execute(
                 update(handoffs)
                 .where(handoffs.c.id == handoff_id, handoffs.c.state == HandoffState.WAITING)
@@ -202,7 +168,7 @@ class HandoffQueue:
             raise HandoffStateError(
                 f"the resolution note is longer than {MAX_RESOLUTION_CHARS} characters"
             )
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             changed = conn.execute(
                 update(handoffs)
                 .where(

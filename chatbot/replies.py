@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from assist.models import Speaker, Turn
 from chatbot.handoff import HandoffRequest, HandoffState
 from chatbot.queue import HandoffQueue, HandoffStateError
 from chatbot.sessions import ConversationBusyError, ConversationStore
+from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.files import clean_text
-from customers.masking import redact
+from core.masking import redact
 from prompts.guard import ComplianceGuard
 
 MAX_REPLY_CHARS = 1000

@@ -22,13 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    Engine,
-    MetaData,
-    String,
-    Table,
     func,
     insert,
     select,
@@ -37,27 +31,13 @@ from sqlalchemy import (
 
 from accounts.models import User
 from accounts.permissions import Action, require
+from audit.log import AuditLog
 from chatbot.routing import RouteDecision
 from chatbot.understanding import COMPLAINT_TRIGGERS, HUMAN_TRIGGERS, Reason
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime
-from customers.masking import redact
-from knowledge.audit import AuditLog
-
-metadata = MetaData()
-
-reviews = Table(
-    "chat_routing_reviews",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("session_id", String(40), nullable=False, index=True),
-    Column("kind", String(16), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False, index=True),
-    Column("label_route", String(8), index=True),
-    Column("labelled_by", String(64)),
-    Column("labelled_at", UtcDateTime),
-    Column("payload", JSON, nullable=False),
-)
+from core.masking import redact
+from db.schema import reviews
+from db.store import SqlStore
 
 MAX_REVIEWER_CHARS = 64
 
@@ -217,15 +197,8 @@ def _reviewer(name: str) -> str:
     return reviewer
 
 
-class RoutingReviewLog:
+class RoutingReviewLog(SqlStore):
     """Stores review entries and their labels."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the table if it does not exist."""
-        metadata.create_all(self._engine)
 
     def record(
         self, new: NewReview, now: datetime | None = None, connection: Connection | None = None
@@ -244,11 +217,8 @@ class RoutingReviewLog:
             created_at=entry.created_at,
             payload=stored.model_dump(mode="json"),
         )
-        if connection is not None:
-            connection.execute(row)
-        else:
-            with self._engine.begin() as conn:
-                conn.execute(row)
+        with self.transaction(connection) as conn:
+            conn.execute(row)
         return entry
 
     def get(self, review_id: str) -> RoutingReview:
@@ -257,7 +227,7 @@ class RoutingReviewLog:
         Raises:
             ReviewNotFoundError: unknown id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(reviews).where(reviews.c.id == review_id)).first()
         if row is None:
             raise ReviewNotFoundError(f"no routing review {review_id!r}")
@@ -269,13 +239,13 @@ class RoutingReviewLog:
         if labelled is not None:
             column = reviews.c.label_route
             query = query.where(column.is_not(None) if labelled else column.is_(None))
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [self._entry(row) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """Entries by kind and how many are labelled: {"learned_only", "overruled", "labelled"}."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(select(reviews.c.kind, func.count()).group_by(reviews.c.kind))
             by_kind: dict[str, int] = {str(kind): int(n) for kind, n in rows}
             labelled = conn.execute(
@@ -303,7 +273,7 @@ class RoutingReviewLog:
         entry = self.get(review_id)
         payload = NewReview.model_validate(entry.model_dump()).model_dump(mode="json")
         payload["label_reasons"] = [r.value for r in kept]
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 update(reviews)
                 .where(reviews.c.id == review_id)

@@ -15,8 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from assist.models import Speaker, Turn
-from chatbot.answers import AnswerBook, fill, grounded
+from chatbot.answers import AnswerBook, grounded
 from chatbot.confidence import retrieval_confidence
 from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
@@ -33,8 +32,10 @@ from chatbot.routing import (
 )
 from chatbot.sessions import ConversationStore
 from chatbot.understanding import ChatIntent, MessageReading, MessageRules, Reason
+from conversation.models import Speaker, Turn
 from core.errors import InvalidQueryError, PolicyDeskError
 from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
+from core.templates import fill_placeholders
 from customers.models import CustomerProfile
 from customers.store import CustomerStore
 from prompts.guard import ComplianceGuard
@@ -384,16 +385,16 @@ class ChatbotService:
         book = self.answers
         if intent in ("claim_progress", "claim_materials"):
             if not profile.claims:
-                body = fill(book.claim_none, values)
+                body = fill_placeholders(book.claim_none, values)
             else:
                 latest = max(profile.claims, key=lambda c: c.reported_at)
                 stage_note = book.stages.get(latest.stage, "")
                 template = (
                     book.claim_status if intent == "claim_progress" else book.claim_materials_status
                 )
-                body = fill(template, values | {"进度说明": stage_note})
+                body = fill_placeholders(template, values | {"进度说明": stage_note})
         else:
-            body = fill(book.policy_status, values)
+            body = fill_placeholders(book.policy_status, values)
         conversation.bot_failures = 0
         return self._say(conversation, text, body, intent=intent)
 
@@ -415,11 +416,13 @@ class ChatbotService:
         parts = []
         if decision.safety_first:
             parts.append(self.answers.safety)
-        parts.append(fill(self.answers.handoff, values | {"原因": why}))
+        parts.append(fill_placeholders(self.answers.handoff, values | {"原因": why}))
         reply = "".join(parts)
         handoff_id: str | None = None
         if outbox is not None:
-            opener, _ = self._guard.sanitize(fill(self.answers.opener(reasons), values))
+            opener, _ = self._guard.sanitize(
+                fill_placeholders(self.answers.opener(reasons), values)
+            )
             transcript = [*conversation.turns]
             handoff_id = new_handoff_id()
             outbox.handoffs.append(

@@ -8,19 +8,10 @@ conversation cannot silently overwrite each other.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
     insert,
     select,
     update,
@@ -28,19 +19,8 @@ from sqlalchemy import (
 
 from chatbot.models import Conversation
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime
-
-metadata = MetaData()
-
-conversations = Table(
-    "chat_conversations",
-    metadata,
-    Column("id", String(40), primary_key=True),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("payload", JSON, nullable=False),
-)
+from db.schema import conversations
+from db.store import SqlStore
 
 
 class ConversationNotFoundError(PolicyDeskError):
@@ -51,12 +31,8 @@ class ConversationBusyError(PolicyDeskError):
     """Another message on the same conversation was saved first."""
 
 
-class ConversationStore:
+class ConversationStore(SqlStore):
     """Creates, loads and saves conversations."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        metadata.create_all(engine)
 
     def create(self, channel: str = "chat", now: datetime | None = None) -> Conversation:
         """A new, empty conversation with an unguessable id."""
@@ -64,7 +40,7 @@ class ConversationStore:
         conversation = Conversation(
             id="S" + secrets.token_hex(12), created_at=when, channel=channel
         )
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(
                 insert(conversations).values(
                     id=conversation.id,
@@ -82,7 +58,7 @@ class ConversationStore:
         Raises:
             ConversationNotFoundError: unknown id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 select(conversations.c.payload, conversations.c.version).where(
                     conversations.c.id == conversation_id
@@ -91,13 +67,6 @@ class ConversationStore:
         if row is None:
             raise ConversationNotFoundError(f"no conversation {conversation_id!r}")
         return Conversation.model_validate(row.payload), int(row.version)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction for a save and what must commit with it (the handoff queue shares
-        this database)."""
-        with self._engine.begin() as conn:
-            yield conn
 
     def save(
         self, conversation: Conversation, version: int, connection: Connection | None = None
@@ -112,18 +81,16 @@ class ConversationStore:
         Raises:
             ConversationBusyError: another message was saved in between.
         """
-        if connection is None:
-            with self._engine.begin() as conn:
-                return self.save(conversation, version, conn)
-        changed = connection.execute(
-            update(conversations)
-            .where(conversations.c.id == conversation.id, conversations.c.version == version)
-            .values(
-                payload=conversation.model_dump(mode="json"),
-                version=version + 1,
-                updated_at=datetime.now(UTC),
-            )
-        ).rowcount
+        with self.transaction(connection) as conn:
+            changed = conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation.id, conversations.c.version == version)
+                .values(
+                    payload=conversation.model_dump(mode="json"),
+                    version=version + 1,
+                    updated_at=datetime.now(UTC),
+                )
+            ).rowcount
         if changed != 1:
             raise ConversationBusyError(
                 f"conversation {conversation.id} changed while this message was being answered; "

@@ -54,3 +54,7 @@ class InvalidQueryError(PolicyDeskError):
 
 class ModelBuildError(PolicyDeskError):
     """The embedding model cannot be built (source package missing, weights file malformed)."""
+
+
+class DatabaseNotReadyError(PolicyDeskError):
+    """The database schema is missing or older than the code: ``policydesk db upgrade``."""

@@ -10,18 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    Date,
-    DateTime,
-    Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     func,
     insert,
     or_,
@@ -29,7 +17,7 @@ from sqlalchemy import (
 )
 
 from core.errors import PolicyDeskError
-from customers.masking import mask_id_number, mask_name, mask_phone, salutation
+from core.masking import mask_id_number, mask_name, mask_phone, salutation
 from customers.models import (
     PRIVILEGES,
     Claim,
@@ -40,85 +28,25 @@ from customers.models import (
     Policy,
     Vehicle,
 )
-
-metadata = MetaData()
-
-customers = Table(
-    "cust_customers",
-    metadata,
-    Column("id", String(32), primary_key=True),
-    Column("name", String(32), nullable=False),
-    Column("gender", String(1), nullable=False),
-    Column("phone", String(20), nullable=False, index=True),
-    Column("id_number", String(18), nullable=False),
-    Column("city", String(32), nullable=False),
-    Column("tier", String(8), nullable=False),
-)
-vehicles = Table(
-    "cust_vehicles",
-    metadata,
-    Column("plate", String(16), primary_key=True),
-    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
-    Column("model", String(64), nullable=False),
-    Column("energy", String(8), nullable=False),
-)
-policies = Table(
-    "cust_policies",
-    metadata,
-    Column("policy_no", String(32), primary_key=True),
-    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
-    Column("plate", String(16), nullable=False),
-    Column("coverages", JSON, nullable=False),
-    Column("start", Date, nullable=False),
-    Column("end", Date, nullable=False),
-    Column("premium", Float, nullable=False),
-)
-claims = Table(
-    "cust_claims",
-    metadata,
-    Column("claim_no", String(32), primary_key=True),
-    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
-    Column("policy_no", String(32), nullable=False),
-    Column("plate", String(16), nullable=False),
-    Column("reported_at", DateTime, nullable=False),
-    Column("description", Text, nullable=False),
-    Column("stage", String(8), nullable=False),
-    Column("amount", Float),
-    Column("adjuster", String(32), nullable=False, default=""),
-    Column("timeline", JSON, nullable=False),
-)
-interactions = Table(
-    "cust_interactions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
-    Column("at", DateTime, nullable=False),
-    Column("channel", String(16), nullable=False),
-    Column("summary", Text, nullable=False),
-    Column("disposition", String(32), nullable=False),
-    Column("agent", String(32), nullable=False, default=""),
-)
+from db.schema import claims, customers, interactions, policies, vehicles
+from db.store import SqlStore
 
 
 class CustomerNotFoundError(PolicyDeskError):
     """No customer with that id."""
 
 
-class CustomerStore:
+class CustomerStore(SqlStore):
     """Reads and writes customer records; returns masked views."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        metadata.create_all(engine)
 
     def count(self) -> int:
         """Number of customers."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(func.count()).select_from(customers)).scalar_one())
 
     def load_records(self, records: dict[str, list[dict[str, Any]]]) -> None:
         """Insert generated records in one transaction (all or nothing)."""
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             for table in (customers, vehicles, policies, claims, interactions):
                 rows = records.get(table.name, [])
                 if rows:
@@ -132,7 +60,7 @@ class CustomerStore:
         key = "".join(query.split()).upper()
         if not key:
             return []
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             ids: list[str] = []
             statements = [
                 select(customers.c.id).where(or_(customers.c.id == key, customers.c.phone == key)),
@@ -169,7 +97,7 @@ class CustomerStore:
             .where(policies.c.policy_no == key)
             .union(select(claims.c.customer_id).where(claims.c.claim_no == key))
         )
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 select(customers.c.id, customers.c.phone).where(customers.c.id.in_(owners))
             ).first()
@@ -179,7 +107,7 @@ class CustomerStore:
 
     def list(self, limit: int = 50, offset: int = 0) -> list[CustomerSummary]:
         """Customers in id order (for pickers)."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -194,7 +122,7 @@ class CustomerStore:
         Raises:
             CustomerNotFoundError: unknown id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
             if row is None:
                 raise CustomerNotFoundError(f"no customer {customer_id!r}")
@@ -249,7 +177,7 @@ class CustomerStore:
         """
         if not summary.strip() or not disposition.strip():
             raise PolicyDeskError("a call record needs a summary and a disposition")
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             exists = conn.execute(
                 select(customers.c.id).where(customers.c.id == customer_id)
             ).first()

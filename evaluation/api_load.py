@@ -32,11 +32,11 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from api.app import create_app
+from chatbot.routing_sets import RoutingExample, load_routing_set
 from core.errors import IndexNotBuiltError, PolicyDeskError
-from core.services import Services
+from core.metrics import percentiles
 from core.settings import PROJECT_ROOT, Settings
-from evaluation.metrics import percentiles
-from evaluation.routing_eval import RoutingExample, load_routing_set
+from services.root import Services
 
 ROUTING_MESSAGES = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
 SESSIONS = 50

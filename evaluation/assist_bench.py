@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assist.calls import read_call
-from assist.models import Speaker, Turn
-from core.services import Services
-from evaluation.metrics import percentiles
+from conversation.models import Speaker, Turn
+from core.metrics import percentiles
+from services.root import Services
 
 ROUNDS = 3
 STUB_ANSWER = "您好，您问的情况请以条款约定和查勘定损结果为准，我这边先为您登记。"

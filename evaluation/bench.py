@@ -23,17 +23,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import PolicyDeskError
+from core.metrics import mrr_at_k, percentiles, recall_at_k
 from core.models import RetrievalMode, SearchRequest
-from core.services import Services
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.api_load import bench_api
 from evaluation.assist_bench import bench_assist
 from evaluation.compliance_bench import bench_compliance
-from evaluation.devset import load_dev_questions
 from evaluation.insqabench import load_insqabench
-from evaluation.metrics import mrr_at_k, percentiles, recall_at_k
 from evaluation.routing_bench import bench_routing
 from evaluation.sentiment_bench import bench_sentiment
+from services.root import Services
+from studio.questions import load_dev_questions
 
 DEV_SET = PROJECT_ROOT / "data" / "eval" / "dev_questions.jsonl"
 HELDOUT_SET = PROJECT_ROOT / "data" / "eval" / "heldout_questions.jsonl"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.services import Services
+from core.metrics import binary_scores
 from core.settings import PROJECT_ROOT
-from evaluation.metrics import binary_scores
+from services.root import Services
 
 SETS = [
     (

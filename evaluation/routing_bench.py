@@ -30,18 +30,12 @@ from chatbot.learned_training import (
     default_author_sets,
     load_training_set,
 )
+from chatbot.routing_sets import RoutingExample, load_routing_set, split_routing
 from chatbot.service import ChatbotService
-from core.services import Services
+from core.metrics import percentiles
 from core.settings import PROJECT_ROOT
-from evaluation.metrics import percentiles
-from evaluation.routing_eval import (
-    Decide,
-    RoutingExample,
-    RoutingScores,
-    load_routing_set,
-    score_routing,
-    split_routing,
-)
+from evaluation.routing_eval import Decide, RoutingScores, score_routing
+from services.root import Services
 
 ROUTING_SET = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
 OTHER_AUTHORS: tuple[Path, ...] = (

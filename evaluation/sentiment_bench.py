@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import PolicyDeskError
+from core.metrics import binary_scores, percentiles
 from core.models import Emotion
-from core.services import Services
-from evaluation.metrics import binary_scores, percentiles
 from sentiment.data import load_conversation_corpus, load_labelled
 from sentiment.training import upset_f1
+from services.root import Services
 
 BATCH = 128
 

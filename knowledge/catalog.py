@@ -9,49 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import (
-    Column,
-    Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     delete,
     insert,
-    inspect,
     select,
 )
 
 from core.models import Chunk, Passage
-
-metadata = MetaData()
-
-passages_table = Table(
-    "kb_passages",
-    metadata,
-    Column("id", String(200), primary_key=True),
-    Column("kind", String(20), nullable=False, index=True),
-    Column("source", Text, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("payload", Text, nullable=False),
-)
-
-chunks_table = Table(
-    "kb_chunks",
-    metadata,
-    Column("id", String(220), primary_key=True),
-    Column("passage_id", String(200), ForeignKey("kb_passages.id"), nullable=False, index=True),
-    Column("seq", Integer, nullable=False),
-    Column("text", Text, nullable=False),
-)
-
-state_table = Table(
-    "kb_index_state",
-    metadata,
-    Column("key", String(100), primary_key=True),
-    Column("value", Text, nullable=False),
-)
+from db.generation import bump_generation
+from db.schema import chunks_table, passages_table, state_table
+from db.store import SqlStore
 
 ACTIVE_COLLECTION = "active_collection"
 EMBEDDER_FINGERPRINT = "embedder_fingerprint"
@@ -71,31 +37,22 @@ class CatalogChange:
         self.state = state
 
 
-class KnowledgeCatalog:
+class KnowledgeCatalog(SqlStore):
     """SQL-backed record of indexed passages and chunks."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the tables if they do not exist."""
-        metadata.create_all(self._engine)
-
     def exists(self) -> bool:
-        """True when the catalog tables exist and name a live collection."""
-        if not inspect(self._engine).has_table(state_table.name):
-            return False
+        """True when the catalog names a live collection."""
         return self.state(ACTIVE_COLLECTION) is not None
 
     def state(self, key: str) -> str | None:
         """One index-state value, or None."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(state_table.c.value).where(state_table.c.key == key)).first()
         return row[0] if row else None
 
     def hashes(self) -> dict[str, tuple[str, str]]:
         """Passage id -> (content hash, source) for every catalogued passage."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(passages_table.c.id, passages_table.c.content_hash, passages_table.c.source)
             )
@@ -103,13 +60,13 @@ class KnowledgeCatalog:
 
     def passages(self) -> list[Passage]:
         """Every catalogued passage, ordered by id."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(select(passages_table.c.payload).order_by(passages_table.c.id))
             return [Passage.model_validate_json(row.payload) for row in rows]
 
     def chunks(self) -> list[Chunk]:
         """Every catalogued chunk, ordered by passage and sequence."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(
                 select(chunks_table).order_by(chunks_table.c.passage_id, chunks_table.c.seq)
             )
@@ -117,7 +74,7 @@ class KnowledgeCatalog:
 
     def apply(self, change: CatalogChange) -> None:
         """Write a change in one transaction: all of it or none of it."""
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             touched = [p.id for p, _ in change.upserts] + change.removals
             for start in range(0, len(touched), 500):
                 batch = touched[start : start + 500]
@@ -147,3 +104,4 @@ class KnowledgeCatalog:
             for key, value in change.state.items():
                 conn.execute(delete(state_table).where(state_table.c.key == key))
                 conn.execute(insert(state_table).values(key=key, value=value))
+            bump_generation(conn)

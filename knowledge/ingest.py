@@ -66,7 +66,6 @@ class IngestService:
     ) -> IngestReport:
         """Bring the index in line with these passages (replacing everything from ``sources``)."""
         started = started if started is not None else time.perf_counter()
-        self._catalog.create_schema()
         existing = self._catalog.hashes()
         new_ids = {p.id for p in passages}
         source_set = set(sources)
@@ -97,7 +96,6 @@ class IngestService:
         clashes = sorted({i for i, n in counts.items() if n > 1} | (counts.keys() & set(removals)))
         if clashes:
             raise ValueError(f"passage ids given twice or both upserted and removed: {clashes}")
-        self._catalog.create_schema()
         existing = self._catalog.hashes()
         removed = [pid for pid in dict.fromkeys(removals) if pid in existing]
         return self._commit(upserts, removed, existing, [], started)

@@ -32,6 +32,10 @@ class Embedder(Protocol):
         """Embed passages to be indexed (rows are unit vectors)."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the model now, so that the first request does not wait for it."""
+        ...
+
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local directory, loaded once, lazily, thread-safe.

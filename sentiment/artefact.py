@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from core.errors import ModelNotReadyError, PolicyDeskError
 from core.models import Emotion
-from sentiment.tfidf import HashedTfidf, PolarityModel
+from ml.tfidf import HashedTfidf, PolarityModel
 
 FORMAT = 2
 WEIGHTS = "weights.npz"

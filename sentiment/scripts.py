@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,16 +10,7 @@ from pydantic import BaseModel, Field
 from core.errors import ConfigurationError
 from core.files import read_jsonl
 from core.models import Emotion
-
-PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-# What a placeholder says when the profile does not know the value: still a natural sentence.
-FALLBACKS: dict[str, str] = {
-    "客户称呼": "您",
-    "案件号": "您的案件",
-    "车牌": "您的车辆",
-    "保单号": "您的保单",
-    "坐席工号": "我",
-}
+from core.templates import FALLBACKS, fill_placeholders
 
 
 class SoothingScript(BaseModel):
@@ -46,15 +36,10 @@ class FilledScript(BaseModel):
 def fill(script: SoothingScript, profile: Mapping[str, str]) -> FilledScript:
     """Replace placeholders from the profile, else with a neutral fallback (pure)."""
 
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1).strip()
-        known = profile.get(name, "").strip()
-        return known or FALLBACKS.get(name, "")
-
     return FilledScript(
         id=script.id,
         title=script.title,
-        text=PLACEHOLDER.sub(value, script.text),
+        text=fill_placeholders(script.text, profile, FALLBACKS),
         emotion=script.emotion,
         situation=script.situation,
     )

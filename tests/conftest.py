@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine
 
-from core.services import Services
+from accounts.passwords import PasswordHashing
 from core.settings import PROJECT_ROOT, Settings
+from db.migrate import upgrade
+from services.root import Services
 from tests.fakes import FakeEmbedder
 
 MODEL_DIR = Path(
@@ -22,16 +26,46 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database brought to the current schema by the real migrations, once; each test
+    that needs a database starts from a copy (a file copy instead of a migration run)."""
+    path = tmp_path_factory.mktemp("schema") / "policydesk.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def migrated_data_dir(data_dir: Path, template: Path) -> Path:
+    """``data_dir`` with a copy of the migrated database in it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, data_dir / "policydesk.db")
+    return data_dir
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "var", embedding_model=MODEL_DIR)
+def migrated_engine(tmp_path: Path, migrated_database: Path) -> Iterator[Engine]:
+    """An engine over a fresh database at the current schema (for tests of one store)."""
+    path = migrated_data_dir(tmp_path / "db", migrated_database) / "policydesk.db"
+    engine = create_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_database: Path) -> Settings:
+    """A temp data dir with a database at the current schema (nothing ingested)."""
+    data_dir = migrated_data_dir(tmp_path / "var", migrated_database)
+    return Settings(data_dir=data_dir, embedding_model=MODEL_DIR)
 
 
 @pytest.fixture
 def fake_services(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[Services]:
     """Real SQLite and real chromadb in a temp dir, with the fake embedder."""
-    services = Services(settings)
-    services.__dict__["embedder"] = fake_embedder  # override the cached_property
+    services = Services(
+        settings, embedder=fake_embedder, passwords=PasswordHashing.fast_for_tests()
+    )
     yield services
     services.engine.dispose()
 
@@ -51,15 +85,18 @@ def demo_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """The demo knowledge base ingested once per session with the real embedded model."""
     data_dir = tmp_path_factory.mktemp("demo") / "var"
     services = Services(Settings(data_dir=data_dir, embedding_model=model_dir))
+    services.upgrade_database()
     services.ingest.ingest(DEMO_SOURCES)
     yield services
     services.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def emotion_services(model_dir: Path) -> Services:
-    """Services with the real encoder and the trained caller-emotion artefact (from make setup)."""
-    settings = Settings(embedding_model=model_dir)
+def emotion_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Services:
+    """Services with the real encoder and the trained caller-emotion artefact (from make setup),
+    on an empty data dir: the shipped files serve alone."""
+    data_dir = tmp_path_factory.mktemp("emotion") / "var"
+    settings = Settings(data_dir=data_dir, embedding_model=model_dir)
     if not (settings.sentiment_model / "manifest.json").exists():
         pytest.fail(
             f"caller-emotion model not trained at {settings.sentiment_model}: run make setup"

@@ -21,6 +21,9 @@ class FakeEmbedder:
     def fingerprint(self) -> str:
         return self._fingerprint
 
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
         for i in range(max(len(text) - 1, 1)):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import streamlit as st
 
-from core.services import Services, build_services
+from core.runtime import configure_runtime
+from services.root import Services, build_services
 
 _factory: Callable[[], Services] = build_services
 
@@ -15,9 +15,7 @@ _factory: Callable[[], Services] = build_services
 @st.cache_resource(show_spinner=False)
 def get_services() -> Services:
     """The process-wide service container, built once from the environment's settings."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    configure_runtime()
     return _factory()
 
 

@@ -7,10 +7,10 @@ from datetime import date, datetime
 import streamlit as st
 
 from accounts.models import User
-from knowledge.curation import PreviewHit
-from knowledge.diff import DiffRow, LineOp
-from knowledge.items import ItemContent, ItemKind, ItemStatus
-from knowledge.studio import VersionDiff
+from studio.curation import PreviewHit
+from studio.diff import DiffRow, LineOp
+from studio.items import ItemContent, ItemKind, ItemStatus
+from studio.service import VersionDiff
 from ui.format import (
     PRODUCTS,
     escape_markdown,

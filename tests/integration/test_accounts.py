@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, select
 
 from accounts.models import Role
 from accounts.passwords import PasswordHashing
@@ -24,17 +21,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'accounts.db'}")
-    yield engine
-    engine.dispose()
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 @pytest.fixture
 def store(engine: Engine) -> AccountStore:
-    store = AccountStore(engine, PasswordHashing.fast_for_tests())
-    store.create_schema()
-    return store
+    return AccountStore(engine, PasswordHashing.fast_for_tests())
 
 
 def _stored_hash(engine: Engine, username: str) -> str:
@@ -55,7 +48,6 @@ def test_add_then_authenticate(store: AccountStore, engine: Engine) -> None:
 
 def test_default_parameters_really_verify(engine: Engine) -> None:
     store = AccountStore(engine)
-    store.create_schema()
     store.add("rita", "another-pass", [Role.REVIEWER])
     assert store.authenticate("rita", "another-pass").roles == {Role.REVIEWER}
     with pytest.raises(AuthenticationError):
@@ -144,7 +136,6 @@ def test_deactivate_and_activate(store: AccountStore) -> None:
 
 def test_an_outdated_hash_is_upgraded_at_login(engine: Engine) -> None:
     weak = AccountStore(engine, PasswordHashing(PasswordHasher(time_cost=1, memory_cost=1024)))
-    weak.create_schema()
     weak.add("tina", "s3cret-pass", ["trainer"])
     before = _stored_hash(engine, "tina")
     stronger = PasswordHashing(PasswordHasher(time_cost=2, memory_cost=2048))

@@ -20,9 +20,10 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from chatbot.service import ChatbotService
-from core.services import Services
 from core.settings import Settings
 from retrieval.retriever import HybridRetriever
+from services.root import Services
+from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -261,8 +262,10 @@ def test_the_api_keeps_answering_after_a_reingest_switches_collections(
     # a private copy of the whole data dir: the ingest below drops the collection it replaces
     data_dir = tmp_path / "var"
     shutil.copytree(demo_services.settings.data_dir, data_dir)
-    services = Services(demo_services.settings.model_copy(update={"data_dir": data_dir}))
-    services.__dict__["embedder"] = demo_services.embedder  # same model: skip a second load
+    services = Services(  # the same model: no second load
+        demo_services.settings.model_copy(update={"data_dir": data_dir}),
+        embedder=demo_services.embedder,
+    )
     client = TestClient(create_app(services))
     url = f"/v1/sessions/{_session(client)}/messages"
     assert client.post(url, json={"text": CLAUSE_QUESTION}).status_code == 200
@@ -305,8 +308,7 @@ class _BrokenServices(Services):
 def test_an_unexpected_error_is_a_generic_500_and_its_message_is_not_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    services = _BrokenServices(Settings(data_dir=tmp_path / "var"))
-    services.__dict__["embedder"] = type("Ready", (), {"warm_up": lambda self: None})()
+    services = _BrokenServices(Settings(data_dir=tmp_path / "var"), embedder=FakeEmbedder())
     client = TestClient(create_app(services))
     with caplog.at_level(logging.DEBUG):
         response = client.post("/v1/sessions")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from assist.models import Speaker, Turn
-from cli import main
-from core.services import Services
+from cli.main import main
+from conversation.models import Speaker, Turn
 from core.settings import PROJECT_ROOT, Settings
 from customers.demo import generate
+from services.root import Services
 
 pytestmark = pytest.mark.integration
 

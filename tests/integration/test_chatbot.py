@@ -13,9 +13,9 @@ from chatbot.replies import ReplyNotCompliantError
 from chatbot.service import ChatbotService, RateLimitedError
 from chatbot.sessions import ConversationBusyError, ConversationNotFoundError
 from core.errors import InvalidQueryError
-from core.services import Services
 from customers.demo import generate
 from customers.models import CustomerProfile
+from services.root import Services
 
 pytestmark = pytest.mark.integration
 
@@ -236,7 +236,7 @@ def test_racing_messages_never_leave_an_orphaned_handoff(
 def test_an_agent_talks_to_the_customer_after_accepting_and_the_bot_resumes_after(
     services: Services, bot: ChatbotService
 ) -> None:
-    replies = services.agent_replies
+    replies = services.agent_replies()
     conversation = bot.start("app")
     handed = bot.post(conversation.id, "我要转人工，你们查勘员到现在都没联系我")
     assert handed.route == "human" and handed.handoff_id

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
-from core.services import Services
+from cli.main import main
 from core.settings import PROJECT_ROOT
+from services.root import Services
 
 pytestmark = pytest.mark.integration
 

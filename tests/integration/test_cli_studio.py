@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
+from cli.main import main
 
 pytestmark = pytest.mark.integration
 
@@ -182,11 +182,10 @@ def test_routing_review_list_label_and_export(
 ) -> None:
     from chatbot.review import NewReview, ReviewKind, RoutingReviewLog
     from chatbot.understanding import Reason
-    from core.services import Services
     from core.settings import Settings
+    from services.root import Services
 
     log = RoutingReviewLog(Services(Settings(data_dir=data_dir)).engine)
-    log.create_schema()
     entry = log.record(
         NewReview(
             session_id="S-cli",

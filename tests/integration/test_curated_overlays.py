@@ -12,21 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
 
 from accounts.models import User
-from accounts.passwords import PasswordHashing
-from accounts.store import AccountStore
-from cli_studio import cmd_kb
+from cli.studio import cmd_kb
 from core.models import Emotion, RetrievalMode, SearchRequest
-from core.services import Services
-from knowledge.items import ItemContent, ItemKind, ItemStatus, ItemVersion, KnowledgeItem
-from knowledge.overlays import rule_content, script_content, term_content, term_item_id
-from knowledge.repository import KnowledgeRepository
-from knowledge.studio import StudioService
+from core.settings import Settings
 from prompts.guard import ComplianceGuard
 from retrieval.synonyms import TermMap
 from sentiment.scripts import ScriptLibrary
+from services.root import Services
+from studio.items import ItemContent, ItemKind, ItemStatus, ItemVersion, KnowledgeItem
+from studio.overlays import rule_content, script_content, term_content, term_item_id
+from studio.repository import KnowledgeRepository
+from studio.service import StudioService
+from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +59,7 @@ class Curated:
 
 @pytest.fixture
 def curated(fake_services: Services, tmp_path: Path) -> Curated:
-    accounts = AccountStore(fake_services.engine, PasswordHashing.fast_for_tests())
-    accounts.create_schema()
-    fake_services.__dict__["accounts"] = accounts  # fast hashing for the studio too
+    accounts = fake_services.accounts
     tina = accounts.add("tina", "tina-password", ["trainer"])
     rita = accounts.add("rita", "rita-password", ["reviewer"])
     kb = tmp_path / "kb"
@@ -79,18 +76,15 @@ def curated(fake_services: Services, tmp_path: Path) -> Curated:
     return Curated(fake_services, fake_services.studio, tina, rita)
 
 
-def test_without_a_studio_the_files_serve_alone_and_nothing_is_created(
-    fake_services: Services,
+def test_without_a_database_the_files_serve_alone_and_nothing_is_created(
+    tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    settings = fake_services.settings
-    assert fake_services.guard.rules == ComplianceGuard.load(settings.compliance_rules).rules
-    assert fake_services.term_map == TermMap.load(settings.terms_dir / "synonyms.tsv")
-    assert fake_services.scripts.scripts == ScriptLibrary.load(settings.scripts_file).scripts
+    services = Services(Settings(data_dir=tmp_path / "new"), embedder=fake_embedder)
+    settings = services.settings
+    assert services.guard.rules == ComplianceGuard.load(settings.compliance_rules).rules
+    assert services.term_map == TermMap.load(settings.terms_dir / "synonyms.tsv")
+    assert services.scripts.scripts == ScriptLibrary.load(settings.scripts_file).scripts
     assert not (settings.data_dir / "policydesk.db").exists()
-    assert fake_services.handoffs is not None  # a database, but no studio tables yet
-    assert not inspect(fake_services.engine).has_table("kb_items")
-    fake_services.refresh_curated()
-    assert fake_services.guard.rules == ComplianceGuard.load(settings.compliance_rules).rules
 
 
 def test_seeding_twice_adds_nothing_and_seeded_items_serve_the_files(curated: Curated) -> None:
@@ -112,7 +106,6 @@ def test_an_edited_rule_flags_a_new_phrase_once_published_and_retiring_it_stops_
     rule = studio.get(s.tina, "promise-full-payout").current.content
     edited = rule.model_copy(update={"data": rule.data | {"pattern09": "稳稳到手"}})
     studio.edit(s.tina, "promise-full-payout", edited, note="新增红线用语")
-    s.services.refresh_curated()  # even rebuilt, a draft changes nothing
     assert s.flags(NEW_PHRASE) == []
     studio.submit(s.tina, "promise-full-payout")
     assert s.flags(NEW_PHRASE) == []
@@ -219,6 +212,6 @@ def test_invalid_published_content_never_breaks_a_page(curated: Curated) -> None
     )
     with repo.transaction() as conn:
         repo.insert_item(conn, item, version)
-    curated.services.refresh_curated()
+    curated.services.content_changed()
     settings = curated.services.settings
     assert curated.services.guard.rules == ComplianceGuard.load(settings.compliance_rules).rules

@@ -8,16 +8,16 @@ import pytest
 
 from accounts.models import Role, User
 from core.models import PassageKind, SearchRequest
-from core.services import Services
-from knowledge.curation import (
+from services.root import Services
+from studio.curation import (
     DraftPreview,
     ImportSaveError,
     draft_passages,
     save_import,
     unpublished,
 )
-from knowledge.importer import preview_document
-from knowledge.items import ItemQuery, ItemStatus
+from studio.importer import preview_document
+from studio.items import ItemQuery, ItemStatus
 
 pytestmark = pytest.mark.integration
 

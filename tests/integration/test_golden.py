@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from core.errors import PolicyDeskError
-from core.services import Services
 from core.settings import PROJECT_ROOT
-from evaluation.golden_eval import LIVE_LABEL, evaluate, run_golden_eval, search_with
-from knowledge.golden import (
+from services.root import Services
+from studio.golden import (
     EvalRunNotFoundError,
     EvaluationRuns,
     GoldenQuestionError,
     GoldenQuestionNotFoundError,
     GoldenSet,
 )
+from studio.golden_eval import LIVE_LABEL, evaluate, run_golden_eval, search_with
 
 pytestmark = pytest.mark.integration
 
@@ -28,24 +27,18 @@ HELDOUT_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "heldout_questions.jsonl"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'golden.db'}")
-    yield engine
-    engine.dispose()
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 @pytest.fixture
 def golden(engine: Engine) -> GoldenSet:
-    store = GoldenSet(engine)
-    store.create_schema()
-    return store
+    return GoldenSet(engine)
 
 
 @pytest.fixture
 def runs(engine: Engine) -> EvaluationRuns:
-    store = EvaluationRuns(engine)
-    store.create_schema()
-    return store
+    return EvaluationRuns(engine)
 
 
 # --- the golden set -----------------------------------------------------------------------
@@ -231,7 +224,6 @@ def test_live_runs_record_results_and_report_the_change(
     (kb / "clauses.md").write_text(CLAUSES, encoding="utf-8")
     fake_services.ingest.ingest([kb])
     golden, runs = GoldenSet(fake_services.engine), EvaluationRuns(fake_services.engine)
-    golden.create_schema()
     golden.add("车涉水被水淹的损失", ["t-1"], "", "trainer")
     golden.add("被盗窃六十天", ["t-2"], "", "trainer")
     pile = golden.add("充电桩着火烧坏了能赔吗", ["pile-1"], "新条款", "trainer")

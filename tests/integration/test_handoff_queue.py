@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from assist.models import Speaker, Turn
 from chatbot.handoff import HandoffState, NewHandoff
 from chatbot.queue import HandoffNotFoundError, HandoffQueue, HandoffStateError
+from conversation.models import Speaker, Turn
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +19,7 @@ T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 
 def _engine(tmp_path: Path) -> Engine:
-    return create_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+    return create_engine(f"sqlite:///{tmp_path / 'db' / 'policydesk.db'}")
 
 
 def _new(reasons: list[str], text: str = "我要转人工", session: str = "S1") -> NewHandoff:
@@ -35,10 +35,8 @@ def _new(reasons: list[str], text: str = "我要转人工", session: str = "S1")
 
 
 @pytest.fixture
-def queue(tmp_path: Path) -> HandoffQueue:
-    q = HandoffQueue(_engine(tmp_path))
-    q.create_schema()
-    return q
+def queue(migrated_engine: Engine) -> HandoffQueue:
+    return HandoffQueue(migrated_engine)
 
 
 def test_waiting_list_is_most_urgent_first_then_longest_waiting(queue: HandoffQueue) -> None:
@@ -118,15 +116,13 @@ def test_unknown_ids_and_blank_agents_are_named(queue: HandoffQueue) -> None:
     assert queue.get(handoff.id).state is HandoffState.WAITING
 
 
-def test_a_restart_loses_nothing(tmp_path: Path) -> None:
-    first = HandoffQueue(_engine(tmp_path))
-    first.create_schema()
+def test_a_restart_loses_nothing(tmp_path: Path, migrated_engine: Engine) -> None:
+    first = HandoffQueue(migrated_engine)
     waiting = first.submit(_new(["injury_emergency"], session="S1"))
     accepted = first.submit(_new(["upset"], session="S2"))
     first.accept(accepted.id, "A1")
 
     again = HandoffQueue(_engine(tmp_path))  # a new process over the same database
-    again.create_schema()
     assert [h.id for h in again.list(HandoffState.WAITING)] == [waiting.id]
     restored = again.get(accepted.id)
     assert restored.accepted_by == "A1" and restored.created_at.tzinfo is not None

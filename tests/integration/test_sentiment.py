@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
+from cli.main import main
 from core.errors import InvalidQueryError
 from core.models import Emotion
-from core.services import Services
+from services.root import Services
 
 pytestmark = pytest.mark.integration
 

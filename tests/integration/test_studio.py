@@ -12,19 +12,19 @@ from accounts.models import User
 from accounts.passwords import PasswordHashing
 from accounts.permissions import PermissionDeniedError
 from accounts.store import AccountStore
+from audit.log import AuditFilter, AuditLog, export_csv
 from core.models import SearchRequest
-from core.services import Services
-from knowledge.audit import AuditFilter, AuditLog, export_csv
-from knowledge.items import ItemContent, ItemKind, ItemQuery, ItemStatus
-from knowledge.repository import (
+from services.root import Services
+from studio.items import ItemContent, ItemKind, ItemQuery, ItemStatus
+from studio.repository import (
     ConcurrentChangeError,
     DuplicateItemError,
     ItemNotFoundError,
     KnowledgeRepository,
     VersionNotFoundError,
 )
-from knowledge.studio import IndexUpdateError, StudioService
-from knowledge.workflow import IllegalTransitionError, InvalidItemError, SelfReviewError
+from studio.service import IndexUpdateError, StudioService
+from studio.workflow import IllegalTransitionError, InvalidItemError, SelfReviewError
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -85,7 +85,6 @@ class Studio:
 def studio(fake_services: Services, tmp_path: Path) -> Studio:
     engine = fake_services.engine
     accounts = AccountStore(engine, PasswordHashing.fast_for_tests())
-    accounts.create_schema()
     users = {
         name: accounts.add(name, f"{name}-password", [role])
         for name, role in [
@@ -97,7 +96,6 @@ def studio(fake_services: Services, tmp_path: Path) -> Studio:
     }
     repo, audit = KnowledgeRepository(engine), AuditLog(engine)
     service = StudioService(repo, audit, fake_services.ingest, accounts)
-    service.create_schema()
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "clauses.md").write_text(CLAUSES, encoding="utf-8")

@@ -10,12 +10,12 @@ import pytest
 from accounts.models import Role
 from accounts.permissions import PermissionDeniedError
 from core.models import PassageKind, SearchRequest
-from core.services import Services
-from evaluation.golden_eval import run_golden_eval, search_with
-from knowledge.curation import DraftPreview, draft_passages, save_import
-from knowledge.importer import merge_articles, preview_document
-from knowledge.items import ItemStatus
-from knowledge.workflow import SelfReviewError
+from services.root import Services
+from studio.curation import DraftPreview, draft_passages, save_import
+from studio.golden_eval import run_golden_eval, search_with
+from studio.importer import merge_articles, preview_document
+from studio.items import ItemStatus
+from studio.workflow import SelfReviewError
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from accounts.models import Role, User
 from accounts.passwords import PasswordHashing
-from accounts.store import AccountStore, DuplicateUserError
-from core.services import Services
+from accounts.store import DuplicateUserError
 from core.settings import PROJECT_ROOT, Settings
+from services.root import Services
+from tests.conftest import migrated_data_dir
 from tests.fakes import FakeEmbedder
 from ui.auth import USER
 from ui.resources import use_services_for_tests
@@ -87,15 +88,17 @@ def texts(app: AppTest) -> str:
 
 
 @pytest.fixture
-def studio_services(tmp_path: Path) -> Iterator[Services]:
+def studio_services(tmp_path: Path, migrated_database: Path) -> Iterator[Services]:
     """A small published knowledge base, golden questions and one account per role, on a temp
     data dir with real SQLite and chromadb and the fake embedder; every page's ``get_services``
     returns these services for the test."""
-    services = Services(Settings(data_dir=tmp_path / "var", embedding_model=tmp_path / "no-model"))
-    services.__dict__["embedder"] = FakeEmbedder()
-    accounts = AccountStore(services.engine, PasswordHashing.fast_for_tests())
-    accounts.create_schema()
-    services.__dict__["accounts"] = accounts
+    data_dir = migrated_data_dir(tmp_path / "var", migrated_database)
+    services = Services(
+        Settings(data_dir=data_dir, embedding_model=tmp_path / "no-model"),
+        embedder=FakeEmbedder(),
+        passwords=PasswordHashing.fast_for_tests(),
+    )
+    accounts = services.accounts
     for username, roles in ACCOUNTS.items():
         accounts.add(username, password(username), roles)
     kb = tmp_path / "kb"

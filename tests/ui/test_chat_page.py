@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from assist.models import Speaker, Turn
 from chatbot.handoff import HandoffState, NewHandoff
-from core.services import Services
+from conversation.models import Speaker, Turn
 from core.settings import PROJECT_ROOT
+from services.root import Services
 from tests.ui.conftest import DEMO_AGENT, logged_in
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from core.services import Services
 from core.settings import PROJECT_ROOT
 from customers.store import customers as customers_table
+from services.root import Services
 from tests.ui.conftest import DEMO_AGENT, logged_in
 
 pytestmark = pytest.mark.integration

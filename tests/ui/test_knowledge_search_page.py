@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from accounts.models import Role
 from core.models import PassageKind
-from core.services import Services
 from core.settings import PROJECT_ROOT, Settings
+from services.root import Services
+from tests.conftest import migrated_data_dir
 from tests.ui.conftest import ensure_account, logged_in
 from ui.resources import get_services
 
@@ -70,10 +71,11 @@ def test_kind_filter_limits_cards(
 
 
 def test_missing_index_shows_a_warning_not_a_traceback(
-    tmp_path: Path, data_dir_env: pytest.MonkeyPatch
+    tmp_path: Path, data_dir_env: pytest.MonkeyPatch, migrated_database: Path
 ) -> None:
-    data_dir_env.setenv("POLICYDESK_DATA_DIR", str(tmp_path / "empty"))
-    empty = Services(Settings(data_dir=tmp_path / "empty"))  # an account, but no index
+    data_dir = migrated_data_dir(tmp_path / "empty", migrated_database)
+    data_dir_env.setenv("POLICYDESK_DATA_DIR", str(data_dir))
+    empty = Services(Settings(data_dir=data_dir))  # an account, but no index
     app = _open(empty)
     app = _submit(app, "车被偷了")
     assert not app.exception

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.services import Services
-from knowledge.feedback import NewFeedback
-from knowledge.items import ItemContent, ItemKind
+from services.root import Services
+from studio.feedback import NewFeedback
+from studio.items import ItemContent, ItemKind
 from tests.ui.conftest import APP, click, logged_in, page, password, run, texts
 from ui.auth import USER
 from ui.navigation import CHAT, visible_pages

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from core.services import Services
-from knowledge.items import ItemContent, ItemKind
+from services.root import Services
+from studio.items import ItemContent, ItemKind
 from tests.ui.conftest import logged_in, page, run, texts
 
 

@@ -10,13 +10,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from accounts.models import Role
+from audit.log import AuditFilter
 from chatbot.review import NewReview, ReviewKind
 from chatbot.understanding import Reason
 from core.models import SearchRequest
-from core.services import Services
-from knowledge.audit import AuditFilter
-from knowledge.feedback import NewFeedback
-from knowledge.items import ItemKind, ItemStatus
+from services.root import Services
+from studio.feedback import NewFeedback
+from studio.items import ItemKind, ItemStatus
 from tests.ui.conftest import APP, click, logged_in, page, run, texts
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 import streamlit as st
 
 from accounts.permissions import Action, can
-from knowledge.audit import AuditFilter, export_csv
+from audit.log import AuditFilter, export_csv
 from ui.auth import missing_role, require_page
 from ui.i18n import t
 from ui.notices import show_attempt, show_notices

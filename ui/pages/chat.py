@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assist.models import Speaker
 from chatbot.models import BotAnswer
+from conversation.models import Speaker
 from core.errors import IndexNotBuiltError, PolicyDeskError
 from ui.i18n import t
 from ui.resources import get_services

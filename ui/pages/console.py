@@ -13,15 +13,16 @@ from pydantic import ValidationError
 
 from accounts.permissions import Action
 from assist.calls import read_call
-from assist.models import AgentAssist, Speaker, Turn
+from assist.models import AgentAssist
 from assist.pipeline import AssistSession
 from assist.wrapup import Disposition
 from chatbot.handoff import HandoffRequest, HandoffState
+from conversation.models import Speaker, Turn
 from core.errors import IndexNotBuiltError, ModelNotReadyError, PolicyDeskError
+from core.masking import redact
 from core.models import Hit
-from customers.masking import redact
 from customers.models import CustomerSummary
-from knowledge.feedback import NewFeedback
+from studio.feedback import NewFeedback
 from ui.auth import current_user, require_page
 from ui.format import marked_draft
 from ui.i18n import language, t
@@ -113,7 +114,7 @@ def _send_draft() -> None:
     handoff = st.session_state.get("handoff")
     if handoff is not None:  # a chat taken over from the bot: the reply goes to the customer
         try:
-            get_services().agent_replies.send(handoff.id, _agent(), text)
+            get_services().agent_replies().send(handoff.id, _agent(), text)
         except PolicyDeskError as exc:
             _notify("error", f"{t('reply_failed')}{exc}")
             return  # the draft stays for correcting
@@ -129,7 +130,7 @@ def _pull_customer_messages(quiet: bool = False) -> None:
         return
     seen = int(st.session_state.get("handoff_seen", len(handoff.transcript)))
     try:
-        fresh, seen = get_services().agent_replies.customer_messages(handoff, seen)
+        fresh, seen = get_services().agent_replies().customer_messages(handoff, seen)
     except PolicyDeskError as exc:
         _notify("error", str(exc))
         return
@@ -163,7 +164,7 @@ def _feedback(hit: Hit, helpful: bool) -> None:
 def _draft_summary() -> None:
     session: AssistSession = st.session_state[CALL]
     try:
-        summary = get_services().wrap_up.draft(session.turns, session.history)
+        summary = get_services().wrap_up().draft(session.turns, session.history)
     except PolicyDeskError as exc:
         _notify("warning", str(exc))
         return
@@ -177,7 +178,7 @@ def _save_call() -> None:
         _notify("warning", t("needs_customer"))
         return
     try:
-        get_services().wrap_up.save(
+        get_services().wrap_up().save(
             session.profile.id,
             str(st.session_state.get("summary_text", "")),
             st.session_state.get("disposition", Disposition.ANSWERED),

@@ -8,7 +8,9 @@ import streamlit as st
 
 from accounts.models import User
 from accounts.permissions import Action, can
-from evaluation.golden_eval import (
+from studio.curation import unpublished_ids
+from studio.golden import GoldenQuestion
+from studio.golden_eval import (
     LIVE_LABEL,
     EvalDelta,
     EvalReport,
@@ -16,8 +18,6 @@ from evaluation.golden_eval import (
     run_golden_eval,
     search_with,
 )
-from knowledge.curation import unpublished_ids
-from knowledge.golden import GoldenQuestion
 from ui.auth import missing_role, require_page
 from ui.format import escape_markdown, signed, split_list
 from ui.i18n import t

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from accounts.permissions import Action
-from knowledge.feedback import Feedback
+from studio.feedback import Feedback
 from ui.auth import require_page
 from ui.format import escape_markdown
 from ui.i18n import t

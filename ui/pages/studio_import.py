@@ -10,8 +10,8 @@ import streamlit as st
 from accounts.models import User
 from accounts.permissions import Action, can
 from core.models import PassageKind
-from knowledge.curation import SavedImport, save_import
-from knowledge.importer import (
+from studio.curation import SavedImport, save_import
+from studio.importer import (
     IMPORT_SUFFIXES,
     FileImportResult,
     ImportPreview,

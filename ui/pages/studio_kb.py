@@ -9,8 +9,8 @@ import streamlit as st
 
 from accounts.models import User
 from accounts.permissions import Action, can
-from knowledge.items import ItemContent, ItemDetail, ItemKind, ItemQuery, ItemStatus, ItemSummary
-from knowledge.studio import edit_action
+from studio.items import ItemContent, ItemDetail, ItemKind, ItemQuery, ItemStatus, ItemSummary
+from studio.service import edit_action
 from ui.auth import missing_role, require_page
 from ui.format import PRODUCTS
 from ui.i18n import t

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from accounts.permissions import Action
-from knowledge.utterances import pending_changes, propose_retraining
 from sentiment.retrain import RetrainResult
+from studio.utterances import pending_changes, propose_retraining
 from ui.auth import current_user, require_page
 from ui.i18n import t
 from ui.notices import attempt, notify, show_attempt, show_notices
@@ -35,7 +35,7 @@ def _keep() -> None:
 
     def keep() -> bool:
         services.emotion_retrainer().keep()
-        services.reload_emotion()
+        services.content_changed()
         return True
 
     if attempt(keep, t("retrain_failed")):

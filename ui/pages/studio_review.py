@@ -8,7 +8,7 @@ import streamlit as st
 
 from accounts.models import User
 from accounts.permissions import Action, can
-from knowledge.items import ItemQuery, ItemStatus
+from studio.items import ItemQuery, ItemStatus
 from ui.auth import missing_role, require_page
 from ui.i18n import t
 from ui.notices import attempt, notify, show_attempt, show_notices

@@ -5,9 +5,10 @@ import pytest
 from assist.actions import next_actions
 from assist.intents import IntentBook
 from assist.models import Need
-from assist.replies import gist, suggest
+from assist.replies import suggest
 from core.models import Hit, PassageKind
 from core.settings import PROJECT_ROOT
+from core.templates import gist
 from prompts.guard import ComplianceGuard
 from sentiment.mood import CallMood
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assist.models import Action, AgentAssist, Need, Speaker, Suggestion, Turn
+from assist.models import Action, AgentAssist, Need, Suggestion
 from assist.wrapup import Disposition, suggested_disposition, summarize, transcript_text
+from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.models import Emotion, EmotionResult
 from sentiment.mood import CallMood

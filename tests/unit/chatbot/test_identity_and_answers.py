@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.answers import AnswerBook, fill, grounded
+from chatbot.answers import AnswerBook, grounded
 from chatbot.confidence import retrieval_confidence
 from chatbot.identity import read_identity
 from core.errors import ConfigurationError
 from core.models import Hit, PassageKind
 from core.settings import PROJECT_ROOT
+from core.templates import fill_placeholders as fill
 from prompts.guard import ComplianceGuard
 
 ANSWERS = PROJECT_ROOT / "data" / "chatbot" / "answers.yaml"

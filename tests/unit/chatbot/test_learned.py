@@ -28,10 +28,10 @@ from chatbot.learned_training import (
     needless_at_recall,
     train_handoff_detector,
 )
+from chatbot.routing_sets import RoutingExample
 from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, Reason
 from core.errors import ConfigurationError, ModelNotReadyError, PolicyDeskError
-from evaluation.routing_eval import RoutingExample
-from sentiment.tfidf import N_FEATURES, HashedTfidf, gram_index
+from ml.tfidf import N_FEATURES, HashedTfidf, gram_index
 
 DIMENSION = 4
 ROWS = 1 + len(HANDOFF_REASONS)

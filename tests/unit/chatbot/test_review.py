@@ -16,8 +16,8 @@ from chatbot.review import (
     review_for,
 )
 from chatbot.routing import RouteDecision
+from chatbot.routing_sets import RoutingExample
 from chatbot.understanding import Reason
-from evaluation.routing_eval import RoutingExample
 
 
 def test_a_handoff_only_the_detector_wanted_is_up_for_review() -> None:

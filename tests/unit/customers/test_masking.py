@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from customers.masking import mask_id_number, mask_name, mask_phone, redact, salutation
+from core.masking import mask_id_number, mask_name, mask_phone, redact, salutation
 
 
 def test_masks_keep_only_what_an_agent_needs() -> None:

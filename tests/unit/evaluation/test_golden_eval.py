@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import PolicyDeskError
 from core.models import Hit, PassageKind, SearchRequest, SearchResult
-from evaluation.golden_eval import (
+from studio.golden_eval import (
     LIVE_LABEL,
     EvalReport,
     Search,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.metrics import first_relevant_rank, mrr_at_k, percentiles, recall_at_k
+from core.metrics import first_relevant_rank, mrr_at_k, percentiles, recall_at_k
 
 
 def test_recall_and_mrr() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from chatbot.routing_sets import RoutingExample
 from chatbot.understanding import ChatIntent
 from evaluation.routing_bench import cross_author_lines, shared_with
-from evaluation.routing_eval import RoutingExample
 
 
 def _example(number: int, text: str) -> RoutingExample:

@@ -5,17 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.routing_sets import RoutingExample, load_routing_set, split_routing
 from chatbot.understanding import ChatIntent, MessageRules, Reason
 from core.errors import PolicyDeskError
 from core.settings import PROJECT_ROOT
-from evaluation.routing_eval import (
-    RoutingExample,
-    format_scores,
-    load_routing_set,
-    score_routing,
-    split_routing,
-    text_only_decider,
-)
+from evaluation.routing_eval import format_scores, score_routing, text_only_decider
 
 SHIPPED_SET = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
 SHIPPED_RULES = PROJECT_ROOT / "data" / "chatbot" / "routing_rules.yaml"

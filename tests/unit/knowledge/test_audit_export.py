@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta, timezone
 
-from knowledge.audit import AuditEntry, export_csv
+from audit.log import AuditEntry, export_csv
 
 
 def test_export_has_a_header_iso_times_and_quoted_text() -> None:

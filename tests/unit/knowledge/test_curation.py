@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.models import Hit, PassageKind
-from knowledge.curation import merge_drafts, unpublished
-from knowledge.items import ItemKind, ItemStatus, KnowledgeItem
+from studio.curation import merge_drafts, unpublished
+from studio.items import ItemKind, ItemStatus, KnowledgeItem
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from knowledge.diff import LineOp, char_spans, diff_contents, render_value, side_by_side
-from knowledge.items import ItemContent
+from studio.diff import LineOp, char_spans, diff_contents, render_value, side_by_side
+from studio.items import ItemContent
 
 BASE = ItemContent(
     title="第一条",

@@ -10,7 +10,8 @@ import pytest
 
 from core.errors import IngestError
 from core.models import PassageKind
-from knowledge.importer import (
+from knowledge.parsing import split_document
+from studio.importer import (
     CONTINUED,
     MAX_IMPORT_BYTES,
     ImportPreview,
@@ -25,7 +26,6 @@ from knowledge.importer import (
     rename_article,
     split_article,
 )
-from knowledge.parsing import split_document
 
 CLAUSES = """---
 doc_id: pile

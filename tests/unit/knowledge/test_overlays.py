@@ -6,8 +6,11 @@ import pytest
 
 from core.models import Emotion
 from core.settings import PROJECT_ROOT, Settings
-from knowledge.items import ItemContent, ItemKind
-from knowledge.overlays import (
+from prompts.guard import ComplianceGuard, ComplianceRule, RuleCategory, Severity
+from retrieval.synonyms import TermMap
+from sentiment.scripts import ScriptLibrary, SoothingScript
+from studio.items import ItemContent, ItemKind
+from studio.overlays import (
     CuratedOverlay,
     merged_guard,
     merged_scripts,
@@ -24,11 +27,8 @@ from knowledge.overlays import (
     term_item_id,
     term_seed_entries,
 )
-from knowledge.studio import SeedEntry
-from knowledge.workflow import InvalidItemError, check_content, check_item_id
-from prompts.guard import ComplianceGuard, ComplianceRule, RuleCategory, Severity
-from retrieval.synonyms import TermMap
-from sentiment.scripts import ScriptLibrary, SoothingScript
+from studio.service import SeedEntry
+from studio.workflow import InvalidItemError, check_content, check_item_id
 from ui.format import format_data_lines, parse_data_lines
 
 SETTINGS = Settings()

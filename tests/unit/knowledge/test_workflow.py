@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from knowledge.items import ItemContent, ItemKind, ItemStatus, ItemVersion, KnowledgeItem
-from knowledge.workflow import (
+from studio.items import ItemContent, ItemKind, ItemStatus, ItemVersion, KnowledgeItem
+from studio.workflow import (
     ALLOWED_FROM,
     IllegalTransitionError,
     IndexEffect,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from core.models import Emotion
-from knowledge.items import ItemContent
-from knowledge.utterances import changed_utterances, utterance_content
 from sentiment.data import LabelledUtterance
 from sentiment.retrain import RetrainResult, UtteranceOverride, apply_overrides
+from studio.items import ItemContent
+from studio.utterances import changed_utterances, utterance_content
 
 
 def _u(uid: str, text: str, label: Emotion = Emotion.NEUTRAL) -> LabelledUtterance:

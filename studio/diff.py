@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from knowledge.items import ItemContent
+from studio.items import ItemContent
 
 # the order fields are listed in; ``data`` entries follow as ``data.<key>``
 FIELD_ORDER = (

@@ -20,9 +20,9 @@ from accounts.models import Role, User
 from core.errors import PolicyDeskError
 from core.files import write_atomically
 from core.models import PassageKind
-from core.services import Services
 from core.settings import PROJECT_ROOT
-from knowledge.items import ItemKind, ItemQuery, ItemStatus
+from services.root import Services
+from studio.items import ItemKind, ItemQuery, ItemStatus
 
 DEMO_PASSWORD = "policydesk-demo"
 DEMO_ACCOUNTS = [
@@ -168,12 +168,12 @@ def cmd_user(services: Services, args: argparse.Namespace, out: TextIO) -> int:
 def cmd_kb(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     studio = services.studio
     if args.kb_command == "seed":
-        from knowledge.overlays import rule_seed_entries, script_seed_entries, term_seed_entries
-        from knowledge.utterances import seed_entries
         from prompts.guard import ComplianceGuard
         from retrieval.synonyms import TermMap
         from sentiment.data import load_labelled
         from sentiment.scripts import ScriptLibrary
+        from studio.overlays import rule_seed_entries, script_seed_entries, term_seed_entries
+        from studio.utterances import seed_entries
 
         settings = services.settings
         report = studio.seed_published(services.catalog.passages())
@@ -223,8 +223,8 @@ def cmd_kb(services: Services, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _kb_import(services: Services, user: User, args: argparse.Namespace, out: TextIO) -> int:
-    from knowledge.curation import save_import
-    from knowledge.importer import import_batch
+    from studio.curation import save_import
+    from studio.importer import import_batch
 
     files: list[tuple[str, bytes]] = []
     for path in args.files:
@@ -372,7 +372,7 @@ def _kb_export(services: Services, user: User, args: argparse.Namespace, out: Te
 
 def _kb_audit(services: Services, user: User, args: argparse.Namespace, out: TextIO) -> int:
     from accounts.permissions import Action, require
-    from knowledge.audit import AuditFilter, export_csv
+    from audit.log import AuditFilter, export_csv
 
     require(user, Action.EXPORT_AUDIT if args.csv else Action.VIEW_AUDIT)
     entries = services.audit.entries(AuditFilter(actor=args.actor, action=args.action))
@@ -390,7 +390,7 @@ def _kb_audit(services: Services, user: User, args: argparse.Namespace, out: Tex
 
 def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from accounts.permissions import Action, require
-    from evaluation.golden_eval import run_golden_eval, search_with
+    from studio.golden_eval import run_golden_eval, search_with
 
     user = _login(services, args.user)
     require(user, Action.RUN_EVAL)

@@ -1,6 +1,6 @@
 """The trainers' golden question set (question → expected passages) and its evaluation runs, in SQL.
 
-Trainers edit the set in the studio; ``evaluation.golden_eval.run_golden_eval`` scores a retriever
+Trainers edit the set in the studio; ``studio.golden_eval.run_golden_eval`` scores a retriever
 over it and records each run here, so the studio can show the change since the last one. The set
 can be seeded once from our dev questions (data/eval/dev_questions.jsonl); the held-out questions
 are never loaded, so they stay unseen by anyone tuning the knowledge base.
@@ -14,17 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
     RowMapping,
-    String,
-    Table,
-    Text,
     delete,
     func,
     insert,
@@ -33,41 +24,11 @@ from sqlalchemy import (
 )
 
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime
-from customers.masking import redact
-from evaluation.devset import load_dev_questions
-from evaluation.golden_eval import EvalReport, QuestionResult
-
-metadata = MetaData()
-
-questions_table = Table(
-    "golden_questions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("question", Text, nullable=False),
-    Column("expected_ids", JSON, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("author", String(64), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_by", String(64), nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-    Column("source_id", String(64), nullable=False),
-)
-
-runs_table = Table(
-    "golden_runs",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False, index=True),
-    Column("actor", String(64), nullable=False),
-    Column("label", String(64), nullable=False, index=True),
-    Column("ks", JSON, nullable=False),
-    Column("recall", JSON, nullable=False),
-    Column("mrr", Float, nullable=False),
-    Column("questions", Integer, nullable=False),
-    Column("misses", Integer, nullable=False),
-    Column("results", JSON, nullable=False),
-)
+from core.masking import redact
+from db.schema import questions_table, runs_table
+from db.store import SqlStore
+from studio.golden_eval import EvalReport, QuestionResult
+from studio.questions import load_dev_questions
 
 MAX_QUESTION_CHARS = 500
 MAX_NOTE_CHARS = 500
@@ -175,15 +136,8 @@ def _note(text: str) -> str:
     return note
 
 
-class GoldenSet:
+class GoldenSet(SqlStore):
     """The golden questions: add, edit, remove, list; seeded once from the dev set."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the golden-set and run tables if they do not exist."""
-        metadata.create_all(self._engine)
 
     def add(
         self,
@@ -211,7 +165,7 @@ class GoldenSet:
                 an over-long note, a blank author, or a question already in the set.
         """
         values = self._values(question, expected_ids, note, author, now or datetime.now(UTC))
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             self._refuse_duplicate(conn, values["question"], None)
             result = conn.execute(insert(questions_table).values(**values))
             key = result.inserted_primary_key
@@ -244,7 +198,7 @@ class GoldenSet:
             changes["expected_ids"] = _expected(expected_ids)
         if note is not None:
             changes["note"] = _note(note)
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             if "question" in changes:
                 self._refuse_duplicate(conn, str(changes["question"]), question_id)
             changed = conn.execute(
@@ -260,7 +214,7 @@ class GoldenSet:
         Raises:
             GoldenQuestionNotFoundError: unknown id.
         """
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             changed = conn.execute(
                 delete(questions_table).where(questions_table.c.id == question_id)
             ).rowcount
@@ -273,7 +227,7 @@ class GoldenSet:
         Raises:
             GoldenQuestionNotFoundError: unknown id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(
                 select(questions_table).where(questions_table.c.id == question_id)
             ).first()
@@ -283,14 +237,14 @@ class GoldenSet:
 
     def count(self) -> int:
         """Number of questions in the set."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(func.count()).select_from(questions_table)).scalar_one())
 
     def seed_from_jsonl(self, path: Path, author: str = "dev-set") -> int:
         """Load the dev questions when the set is empty (so at most once, never over edits).
 
         Args:
-            path: a dev-set file in the ``evaluation.devset`` format (id, question, gold, topic);
+            path: a dev-set file in the ``studio.questions`` format (id, question, gold, topic);
                 the topic becomes the note and the id the source id.
             author: the author recorded for the seeded questions.
 
@@ -319,7 +273,7 @@ class GoldenSet:
                 continue
             seen.add(str(values["question"]))
             rows.append(values | {"source_id": record.id})
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             if conn.execute(select(func.count()).select_from(questions_table)).scalar_one():
                 return 0
             conn.execute(insert(questions_table), rows)
@@ -327,7 +281,7 @@ class GoldenSet:
 
     def list(self) -> list[GoldenQuestion]:
         """Every question, oldest first."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(select(questions_table).order_by(questions_table.c.id))
             return [self._model(row._mapping) for row in rows]
 
@@ -369,15 +323,8 @@ class GoldenSet:
         )
 
 
-class EvaluationRuns:
+class EvaluationRuns(SqlStore):
     """Every golden-set evaluation run: when, who, what was measured, and the full report."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the golden-set and run tables if they do not exist."""
-        metadata.create_all(self._engine)
 
     def record(
         self, report: EvalReport, actor: str, label: str, at: datetime | None = None
@@ -395,7 +342,7 @@ class EvaluationRuns:
         """
         when = at or datetime.now(UTC)
         who, what = _name(actor, "actor"), _name(label, "label")
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             key = conn.execute(
                 insert(runs_table).values(
                     at=when,
@@ -417,7 +364,7 @@ class EvaluationRuns:
         query = select(runs_table).order_by(runs_table.c.at.desc(), runs_table.c.id.desc())
         if label is not None:
             query = query.where(runs_table.c.label == label)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(query.limit(1)).first()
         return self._run(row._mapping) if row is not None else None
 
@@ -427,7 +374,7 @@ class EvaluationRuns:
         Raises:
             EvalRunNotFoundError: unknown id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(runs_table).where(runs_table.c.id == run_id)).first()
         if row is None:
             raise EvalRunNotFoundError(f"no evaluation run with id {run_id}")
@@ -441,7 +388,7 @@ class EvaluationRuns:
         )
         if label is not None:
             query = query.where(runs_table.c.label == label)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query).all()
         return [EvalRunSummary.model_validate(dict(row._mapping)) for row in rows]
 

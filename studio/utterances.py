@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.models import Emotion
-from knowledge.items import ItemContent, ItemKind
-from knowledge.studio import SeedEntry, StudioService
 from sentiment.data import LabelledUtterance, load_labelled
 from sentiment.retrain import EmotionRetrainer, RetrainResult, Split, UtteranceOverride
+from studio.items import ItemContent, ItemKind
+from studio.service import SeedEntry, StudioService
 
 
 def utterance_content(utterance: LabelledUtterance, split: Split) -> ItemContent:

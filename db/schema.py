@@ -1,0 +1,275 @@
+"""The one database schema: every table PolicyDesk stores, on one ``metadata``.
+
+Stores import their tables from here; Alembic migrations (``db/migrations``) create and change
+them, and ``policydesk db upgrade`` applies those. No store creates a table itself.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from core.sql import UtcDateTime
+
+metadata = MetaData()
+
+# ----- knowledge (knowledge/catalog.py) ----------------------------------------
+
+passages_table = Table(
+    "kb_passages",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False, index=True),
+    Column("source", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+chunks_table = Table(
+    "kb_chunks",
+    metadata,
+    Column("id", String(220), primary_key=True),
+    Column("passage_id", String(200), ForeignKey("kb_passages.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+state_table = Table(
+    "kb_index_state",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# ----- customers (customers/store.py) ------------------------------------------
+
+customers = Table(
+    "cust_customers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(32), nullable=False),
+    Column("gender", String(1), nullable=False),
+    Column("phone", String(20), nullable=False, index=True),
+    Column("id_number", String(18), nullable=False),
+    Column("city", String(32), nullable=False),
+    Column("tier", String(8), nullable=False),
+)
+
+vehicles = Table(
+    "cust_vehicles",
+    metadata,
+    Column("plate", String(16), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("model", String(64), nullable=False),
+    Column("energy", String(8), nullable=False),
+)
+
+policies = Table(
+    "cust_policies",
+    metadata,
+    Column("policy_no", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("plate", String(16), nullable=False),
+    Column("coverages", JSON, nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("premium", Float, nullable=False),
+)
+
+claims = Table(
+    "cust_claims",
+    metadata,
+    Column("claim_no", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("policy_no", String(32), nullable=False),
+    Column("plate", String(16), nullable=False),
+    Column("reported_at", DateTime, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("stage", String(8), nullable=False),
+    Column("amount", Float),
+    Column("adjuster", String(32), nullable=False, default=""),
+    Column("timeline", JSON, nullable=False),
+)
+
+interactions = Table(
+    "cust_interactions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("at", DateTime, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("disposition", String(32), nullable=False),
+    Column("agent", String(32), nullable=False, default=""),
+)
+
+# ----- accounts (accounts/store.py) -------------------------------------------
+
+users_table = Table(
+    "accounts_users",
+    metadata,
+    Column("username", String(32), primary_key=True),
+    Column("display_name", String(100), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("password_changed_at", UtcDateTime, nullable=False),
+)
+
+# ----- audit (audit/log.py) ------------------------------------------------
+
+audit_table = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("action", String(40), nullable=False, index=True),
+    Column("target", String(200), nullable=False, index=True),
+    Column("detail", Text, nullable=False),
+)
+
+# ----- studio (studio/repository.py) ----------------------------------------
+
+items_table = Table(
+    "kb_items",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("current_version", Integer, nullable=False),
+    Column("published_version", Integer),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False, index=True),
+    Column("review_note", Text, nullable=False),
+)
+
+versions_table = Table(
+    "kb_item_versions",
+    metadata,
+    Column("item_id", String(200), ForeignKey("kb_items.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("author", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("content", JSON, nullable=False),
+    Column("published_by", String(64)),
+    Column("published_at", UtcDateTime),
+)
+
+# ----- studio (studio/golden.py) --------------------------------------------
+
+questions_table = Table(
+    "golden_questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question", Text, nullable=False),
+    Column("expected_ids", JSON, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("source_id", String(64), nullable=False),
+)
+
+runs_table = Table(
+    "golden_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("label", String(64), nullable=False, index=True),
+    Column("ks", JSON, nullable=False),
+    Column("recall", JSON, nullable=False),
+    Column("mrr", Float, nullable=False),
+    Column("questions", Integer, nullable=False),
+    Column("misses", Integer, nullable=False),
+    Column("results", JSON, nullable=False),
+)
+
+# ----- studio (studio/feedback.py) ------------------------------------------
+
+feedback = Table(
+    "kb_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("passage_id", String(200), nullable=False, index=True),
+    Column("citation", String(300), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("agent", String(64), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("reviewed", Boolean, nullable=False, index=True),
+)
+
+# ----- chatbot (chatbot/sessions.py) -----------------------------------------
+
+conversations = Table(
+    "chat_conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+)
+
+# ----- chatbot (chatbot/queue.py) --------------------------------------------
+
+handoffs = Table(
+    "chat_handoffs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session_id", String(40), nullable=False, index=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("accepted_by", String(64)),
+    Column("accepted_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("resolution", Text),
+    Column("payload", JSON, nullable=False),
+)
+
+# ----- chatbot (chatbot/review.py) -------------------------------------------
+
+reviews = Table(
+    "chat_routing_reviews",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("session_id", String(40), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("label_route", String(8), index=True),
+    Column("labelled_by", String(64)),
+    Column("labelled_at", UtcDateTime),
+    Column("payload", JSON, nullable=False),
+)
+
+# ----- db (db/generation.py) ------------------------------------------------
+
+content_generation = Table(
+    "content_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,657 @@
+"""The composition root: builds every service from settings, lazily, in one place.
+
+Two kinds of things are built here:
+
+* **Process-lifetime parts**, built once on first use: the database engine and the stores over it,
+  the encoder, the vector index, files that never change while the process runs. Tests and
+  benchmarks replace them explicitly through the constructor (``Services(settings,
+  embedder=fake)``); nothing is swapped afterwards.
+* **Published content** (``ContentSnapshot``): everything built from what trainers publish (the
+  retriever over the live index, the compliance guard, the term map, the soothing scripts, the
+  caller-emotion model). A snapshot is immutable and belongs to one *generation*, a number in the
+  database that every publish, ingest or kept retraining increments (``db.generation``).
+  ``content()`` reads the number on each use (one primary-key read) and builds a new snapshot
+  when it moved, so a publish from any process serves everywhere from the next request on. A call
+  or chat already holding a snapshot keeps it until it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import IndexNotBuiltError, PolicyDeskError
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from langchain_core.language_models import BaseChatModel
+    from sqlalchemy import Engine
+
+    from accounts.models import User
+    from accounts.passwords import PasswordHashing
+    from accounts.store import AccountStore
+    from assist.calls import DemoCall
+    from assist.intents import IntentBook
+    from assist.pipeline import AssistSession
+    from assist.wrapup import WrapUpService
+    from audit.log import AuditLog
+    from chatbot.learned import HandoffDetector
+    from chatbot.queue import HandoffQueue
+    from chatbot.replies import AgentReplies
+    from chatbot.review import RoutingReviewLog
+    from chatbot.service import ChatbotService
+    from chatbot.sessions import ConversationStore
+    from customers.store import CustomerStore
+    from knowledge.catalog import KnowledgeCatalog
+    from knowledge.ingest import IngestService
+    from prompts.guard import ComplianceGuard
+    from prompts.llm import LlmPhraser
+    from retrieval.chroma_index import ChromaChunkIndex
+    from retrieval.embedder import Embedder
+    from retrieval.retriever import HybridRetriever
+    from retrieval.synonyms import TermMap
+    from retrieval.text import InsuranceTokenizer
+    from sentiment.classifier import EmotionClassifier
+    from sentiment.cues import CueBook
+    from sentiment.retrain import EmotionRetrainer
+    from sentiment.scripts import ScriptLibrary
+    from sentiment.service import SentimentTrainer
+    from studio.curation import DraftPreview
+    from studio.feedback import FeedbackStore
+    from studio.golden import EvaluationRuns, GoldenSet
+    from studio.items import ItemKind
+    from studio.overlays import CuratedOverlay
+    from studio.repository import KnowledgeRepository
+    from studio.service import StudioService
+
+
+class ContentSnapshot:
+    """Everything built from published content at one generation; never changes once built.
+
+    The guard, term map and scripts are built with the snapshot; the retriever and the emotion
+    model on first use, from what the snapshot fixed (the live index collection, the model
+    directory), so they belong to the same generation.
+
+    Args:
+        generation: the published-content generation this was built from.
+        guard: the compliance guard (shipped rules merged with the studio's).
+        term_map: the colloquial → formal term map.
+        scripts: the soothing scripts.
+        active_collection: the live Chroma collection; None when nothing is ingested.
+        emotion_dir: the caller-emotion artefact that serves.
+        build_retriever: builds the retriever from (collection, term map).
+        build_emotion: loads the emotion classifier from its directory.
+    """
+
+    def __init__(
+        self,
+        generation: int,
+        guard: ComplianceGuard,
+        term_map: TermMap,
+        scripts: ScriptLibrary,
+        active_collection: str | None,
+        emotion_dir: Path,
+        build_retriever: Callable[[str, TermMap], HybridRetriever],
+        build_emotion: Callable[[Path], EmotionClassifier],
+    ) -> None:
+        self.generation = generation
+        self.guard = guard
+        self.term_map = term_map
+        self.scripts = scripts
+        self.active_collection = active_collection
+        self.emotion_dir = emotion_dir
+        self._build_retriever = build_retriever
+        self._build_emotion = build_emotion
+        self._lock = threading.Lock()
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        """The retriever over this generation's live index.
+
+        Raises:
+            IndexNotBuiltError: nothing has been ingested.
+        """
+        if self.active_collection is None:
+            raise IndexNotBuiltError(Path("."))
+        with self._lock:
+            return self._build_retriever(self.active_collection, self.term_map)
+
+    @cached_property
+    def emotion(self) -> EmotionClassifier:
+        """The caller-emotion classifier of this generation.
+
+        Raises:
+            ModelNotReadyError: no artefact trained yet.
+            PolicyDeskError: the artefact was trained on another encoder.
+        """
+        with self._lock:
+            return self._build_emotion(self.emotion_dir)
+
+
+class Services:
+    """Lazily built, shared services. Nothing heavy happens until a service is first used.
+
+    Args:
+        settings: the deployment's settings.
+        embedder: an encoder to use instead of the configured model (tests, benchmarks).
+        passwords: the password-hashing policy (tests use a fast one).
+        chat_model: an LLM to use instead of the configured endpoint (tests use fakes).
+        handoff_detector: a handoff detector instead of the trained artefact.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        passwords: PasswordHashing | None = None,
+        chat_model: BaseChatModel | None = None,
+        handoff_detector: HandoffDetector | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._passwords = passwords
+        self._chat_model = chat_model
+        self._detector = handoff_detector
+        self._lock = threading.Lock()
+        self._snapshot: ContentSnapshot | None = None
+        self._schema_checked = False
+
+    # ----- process-lifetime parts -------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> Engine:
+        from sqlalchemy import create_engine
+
+        url = self.settings.sqlalchemy_url()
+        if url.startswith("sqlite:///"):
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return create_engine(url)
+
+    def has_database(self) -> bool:
+        """False for a data directory whose SQLite file does not exist yet (nothing is created
+        by asking)."""
+        url = self.settings.sqlalchemy_url()
+        return not url.startswith("sqlite:///") or self._sqlite_file().exists()
+
+    def _sqlite_file(self) -> Path:
+        return Path(self.settings.sqlalchemy_url().removeprefix("sqlite:///"))
+
+    def upgrade_database(self) -> tuple[str | None, str]:
+        """Apply the schema migrations the database lacks (``policydesk db upgrade``).
+
+        Returns:
+            (the revision before, the revision after).
+        """
+        from db.migrate import upgrade
+
+        return upgrade(self.engine)
+
+    def require_database(self) -> None:
+        """Refuse to serve on a database that is missing or behind the code.
+
+        Raises:
+            DatabaseNotReadyError: says to run ``policydesk db upgrade``.
+        """
+        from db.migrate import require_current
+
+        if not self._schema_checked:  # once current, a running process's schema stays current
+            require_current(self.engine)
+            self._schema_checked = True
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        if self._embedder is not None:
+            return self._embedder
+        from retrieval.embedder import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(
+            self.settings.embedding_model,
+            query_prefix=self.settings.query_prefix,
+            passage_prefix=self.settings.passage_prefix,
+        )
+
+    @cached_property
+    def vector_index(self) -> ChromaChunkIndex:
+        from retrieval.chroma_index import ChromaChunkIndex
+
+        return ChromaChunkIndex.open(
+            self.settings.chroma_path, url=self.settings.chroma_url, embedder=self.embedder
+        )
+
+    @cached_property
+    def tokenizer(self) -> InsuranceTokenizer:
+        from retrieval.text import InsuranceTokenizer
+
+        return InsuranceTokenizer(self.settings.terms_dir / "user_dict.txt")
+
+    @cached_property
+    def catalog(self) -> KnowledgeCatalog:
+        from knowledge.catalog import KnowledgeCatalog
+
+        return KnowledgeCatalog(self.engine)
+
+    @cached_property
+    def ingest(self) -> IngestService:
+        from knowledge.ingest import IngestService
+
+        return IngestService(
+            self.catalog,
+            self.vector_index,
+            self.embedder,
+            chunk_chars=self.settings.chunk_chars,
+            chunk_overlap=self.settings.chunk_overlap,
+        )
+
+    @cached_property
+    def cue_book(self) -> CueBook:
+        from sentiment.cues import CueBook
+
+        return CueBook.load(self.settings.sentiment_data / "cues.yaml")
+
+    @cached_property
+    def intents(self) -> IntentBook:
+        from assist.intents import IntentBook
+
+        return IntentBook.load(self.settings.intents_file)
+
+    @cached_property
+    def customers(self) -> CustomerStore:
+        from customers.store import CustomerStore
+
+        return CustomerStore(self.engine)
+
+    @cached_property
+    def accounts(self) -> AccountStore:
+        from accounts.store import AccountStore
+
+        return AccountStore(self.engine, self._passwords)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from audit.log import AuditLog
+
+        return AuditLog(self.engine)
+
+    @cached_property
+    def repository(self) -> KnowledgeRepository:
+        from studio.repository import KnowledgeRepository
+
+        return KnowledgeRepository(self.engine)
+
+    @cached_property
+    def studio(self) -> StudioService:
+        """Curation of the knowledge base: versions, review, publishing into the live index."""
+        from studio.service import StudioService
+
+        return StudioService(self.repository, self.audit, self.ingest, self.accounts)
+
+    @cached_property
+    def feedback(self) -> FeedbackStore:
+        from studio.feedback import FeedbackStore
+
+        return FeedbackStore(self.engine)
+
+    @cached_property
+    def golden(self) -> GoldenSet:
+        from studio.golden import GoldenSet
+
+        return GoldenSet(self.engine)
+
+    @cached_property
+    def eval_runs(self) -> EvaluationRuns:
+        from studio.golden import EvaluationRuns
+
+        return EvaluationRuns(self.engine)
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        from chatbot.sessions import ConversationStore
+
+        return ConversationStore(self.engine)
+
+    @cached_property
+    def handoffs(self) -> HandoffQueue:
+        from chatbot.queue import HandoffQueue
+
+        return HandoffQueue(self.engine)
+
+    @cached_property
+    def routing_reviews(self) -> RoutingReviewLog:
+        """Routing decisions the learned detector made alone, for review (``chatbot.review``)."""
+        from chatbot.review import RoutingReviewLog
+
+        return RoutingReviewLog(self.engine)
+
+    @cached_property
+    def handoff_detector(self) -> HandoffDetector:
+        """The learned handoff detector on the shared encoder.
+
+        Raises:
+            ModelNotReadyError: not trained yet.
+            ConfigurationError: trained on another encoder.
+        """
+        if self._detector is not None:
+            return self._detector
+        from chatbot.learned import HandoffDetector
+
+        detector = HandoffDetector.load(self.settings.routing_model)
+        detector.check_encoder(self.embedder.fingerprint)
+        return detector
+
+    @cached_property
+    def chat_model(self) -> BaseChatModel | None:
+        """The optional LLM (an OpenAI-compatible endpoint), or None: templates only."""
+        if self._chat_model is not None:
+            return self._chat_model
+        from prompts.llm import build_chat_model
+
+        key = self.settings.llm_api_key
+        return build_chat_model(
+            self.settings.llm_base_url,
+            self.settings.llm_model,
+            key.get_secret_value() if key else None,
+            self.settings.llm_timeout,
+        )
+
+    @cached_property
+    def sentiment_trainer(self) -> SentimentTrainer:
+        from sentiment.service import SentimentTrainer
+
+        return SentimentTrainer(
+            self.settings.sentiment_data,
+            self.settings.sentiment_model,
+            self.embedder,
+            self.cue_book,
+        )
+
+    # ----- published content ------------------------------------------------------------------
+
+    def content(self) -> ContentSnapshot:
+        """The published content of the current generation, rebuilt when it moved.
+
+        Raises:
+            ConfigurationError: a shipped rule, term or script file is invalid.
+            DatabaseNotReadyError: the database exists but is not at the code's schema.
+        """
+        generation = self._generation()
+        with self._lock:
+            if self._snapshot is None or self._snapshot.generation != generation:
+                self._snapshot = self._build_snapshot(generation)
+            return self._snapshot
+
+    def _generation(self) -> int:
+        if not self.has_database():
+            return 0
+        from db.generation import read_generation
+
+        self.require_database()
+        with self.engine.connect() as conn:
+            return read_generation(conn)
+
+    def _build_snapshot(self, generation: int) -> ContentSnapshot:
+        from knowledge.catalog import ACTIVE_COLLECTION
+        from prompts.guard import ComplianceGuard
+        from retrieval.synonyms import TermMap
+        from sentiment.scripts import ScriptLibrary
+        from studio.items import ItemKind
+        from studio.overlays import merged_guard, merged_scripts, merged_term_map
+
+        settings = self.settings
+        return ContentSnapshot(
+            generation=generation,
+            guard=merged_guard(
+                ComplianceGuard.load(settings.compliance_rules),
+                self._curated(ItemKind.COMPLIANCE_RULE),
+            ),
+            term_map=merged_term_map(
+                TermMap.load(settings.terms_dir / "synonyms.tsv"),
+                self._curated(ItemKind.TERM_MAP),
+            ),
+            scripts=merged_scripts(
+                ScriptLibrary.load(settings.scripts_file), self._curated(ItemKind.SCRIPT)
+            ),
+            active_collection=(
+                self.catalog.state(ACTIVE_COLLECTION) if self.has_database() else None
+            ),
+            emotion_dir=self.emotion_model_dir,
+            build_retriever=self._retriever_for,
+            build_emotion=self._emotion_for,
+        )
+
+    def _curated(self, kind: ItemKind) -> CuratedOverlay:
+        """The studio's published and retired items of a kind; none without a database (the
+        shipped files serve alone)."""
+        from studio.overlays import CuratedOverlay, read_overlay
+
+        if not self.has_database():
+            return CuratedOverlay()
+        return read_overlay(self.repository, kind)
+
+    def _retriever_for(self, collection: str, term_map: TermMap) -> HybridRetriever:
+        from retrieval.retriever import HybridRetriever
+
+        return HybridRetriever(
+            self.catalog.passages(),
+            self.vector_index,
+            collection,
+            self.embedder,
+            self.tokenizer,
+            term_map,
+            candidates=self.settings.candidates,
+            case_weight=self.settings.case_weight,
+            max_query_chars=self.settings.max_query_chars,
+        )
+
+    def _emotion_for(self, directory: Path) -> EmotionClassifier:
+        from sentiment.artefact import SentimentArtefact
+        from sentiment.classifier import EmotionClassifier
+
+        artefact = SentimentArtefact.load(directory)
+        if artefact.manifest.encoder != self.embedder.fingerprint:
+            raise PolicyDeskError(
+                "the caller-emotion model was trained on another encoder "
+                f"({artefact.manifest.encoder}): run `policydesk train sentiment`"
+            )
+        return EmotionClassifier(
+            artefact, self.embedder, self.cue_book, max_chars=self.settings.max_query_chars
+        )
+
+    def content_changed(self) -> None:
+        """Announce a change to what serves that no store recorded (a kept emotion retraining):
+        every process rebuilds its snapshot from its next request on."""
+        from db.generation import bump_generation
+
+        with self.engine.begin() as conn:
+            bump_generation(conn)
+
+    @property
+    def guard(self) -> ComplianceGuard:
+        """The compliance guard of the current generation (shipped rules + the studio's)."""
+        return self.content().guard
+
+    @property
+    def term_map(self) -> TermMap:
+        """The colloquial → formal term map of the current generation."""
+        return self.content().term_map
+
+    @property
+    def scripts(self) -> ScriptLibrary:
+        """The soothing scripts of the current generation."""
+        return self.content().scripts
+
+    @property
+    def emotion(self) -> EmotionClassifier:
+        """The caller-emotion classifier of the current generation.
+
+        Raises:
+            ModelNotReadyError: no artefact trained yet.
+            PolicyDeskError: the artefact was trained on another encoder.
+        """
+        return self.content().emotion
+
+    def index_exists(self) -> bool:
+        """True when the data directory has a built index (without creating anything)."""
+        return self.has_database() and self.content().active_collection is not None
+
+    def retriever(self) -> HybridRetriever:
+        """The retriever over the live index of the current generation.
+
+        Raises:
+            IndexNotBuiltError: nothing has been ingested into this data directory.
+        """
+        content = self.content()
+        if content.active_collection is None:
+            raise IndexNotBuiltError(self.settings.data_dir)
+        return content.retriever
+
+    # ----- the caller-emotion model -----------------------------------------------------------
+
+    @property
+    def retrained_emotion_dir(self) -> Path:
+        """Where a caller-emotion model retrained in the studio and kept by a trainer lives."""
+        return self.settings.data_dir / "models" / "sentiment"
+
+    @property
+    def emotion_model_dir(self) -> Path:
+        """The artefact that serves: a kept studio retraining, else the shipped one."""
+        from sentiment.artefact import read_manifest
+
+        kept = self.retrained_emotion_dir
+        return kept if read_manifest(kept) is not None else self.settings.sentiment_model
+
+    def emotion_retrainer(self) -> EmotionRetrainer:
+        """Retraining from trainers' utterances against the model that serves now."""
+        from sentiment.retrain import EmotionRetrainer
+
+        return EmotionRetrainer(
+            self.embedder,
+            self.cue_book,
+            serving=self.emotion_model_dir,
+            live_dir=self.retrained_emotion_dir,
+            extra_corpora=self.settings.sentiment_extra_corpora,
+        )
+
+    # ----- services built per use from the current content ------------------------------------
+
+    def phraser(self, llm: BaseChatModel | None = None) -> LlmPhraser | None:
+        """Grounded, guarded LLM phrasing when an LLM is configured (or given), else None."""
+        from prompts.llm import LlmPhraser
+
+        model = llm or self.chat_model
+        if model is None:
+            return None
+        return LlmPhraser.load(model, self.guard, self.settings.llm_prompts)
+
+    def wrap_up(self) -> WrapUpService:
+        """Call summaries and dispositions saved to the customer's history."""
+        from assist.wrapup import WrapUpService
+
+        return WrapUpService(self.customers, self.phraser())
+
+    def agent_replies(self) -> AgentReplies:
+        """Agents' replies into handed-over chats, and the customers' new messages."""
+        from chatbot.replies import AgentReplies
+
+        return AgentReplies(self.conversations, self.handoffs, self.guard)
+
+    def draft_preview(self, user: User, item_ids: Sequence[str] | None = None) -> DraftPreview:
+        """Search the live index as if these items' latest versions (by default: every
+        unpublished draft) were published.
+
+        Raises:
+            IndexNotBuiltError: no live index yet.
+            PolicyDeskError: an unknown item or a refused permission.
+        """
+        from studio.curation import DraftPreview, draft_passages, unpublished_ids
+
+        ids = unpublished_ids(self.studio, user) if item_ids is None else item_ids
+        return DraftPreview(
+            self.retriever(),
+            self.embedder,
+            draft_passages(self.studio, user, ids),
+            self.settings.chunk_chars,
+            self.settings.chunk_overlap,
+        )
+
+    def chatbot(self) -> ChatbotService:
+        """The self-service chatbot over the current content.
+
+        It is bound to the snapshot of the moment; a long-lived holder (the API) builds a new one
+        when ``content().generation`` moved.
+
+        Raises:
+            IndexNotBuiltError: no knowledge index yet.
+            ModelNotReadyError: the caller-emotion model is not trained.
+            ConfigurationError: invalid routing rules or answer templates.
+        """
+        from chatbot.answers import AnswerBook
+        from chatbot.service import ChatbotService
+        from chatbot.understanding import MessageRules
+
+        content = self.content()
+        retriever = self.retriever()
+        return ChatbotService(
+            conversations=self.conversations,
+            rules=MessageRules.load(self.settings.routing_rules),
+            search=retriever.search,
+            embed=retriever.embed_query,
+            emotion=content.emotion,
+            guard=content.guard,
+            answers=AnswerBook.load(self.settings.chat_answers),
+            customers=self.customers,
+            queue=self.handoffs,
+            reviews=self.routing_reviews,
+            detector=self.handoff_detector,
+            phraser=self.phraser(),
+            rate_limit=self.settings.chat_rate_limit,
+            min_confidence=self.settings.chat_min_confidence,
+        )
+
+    def demo_calls(self) -> list[DemoCall]:
+        """The recorded calls the console can replay.
+
+        Raises:
+            ConfigurationError: a missing or invalid call index.
+        """
+        from assist.calls import demo_calls
+
+        return demo_calls(self.settings.demo_calls)
+
+    def assist_session(
+        self, customer_id: str | None = None, llm: BaseChatModel | None = None
+    ) -> AssistSession:
+        """A new call's assist session on the current content, optionally for a known customer.
+
+        Args:
+            customer_id: the caller, when identified.
+            llm: a chat model for this session instead of the configured one (benchmarks).
+
+        Raises:
+            IndexNotBuiltError: no knowledge index yet.
+            CustomerNotFoundError: unknown customer id.
+        """
+        from assist.pipeline import AssistSession
+
+        content = self.content()
+        retriever = self.retriever()
+        profile = self.customers.profile(customer_id) if customer_id else None
+        return AssistSession(
+            search=retriever.search,
+            embed=retriever.embed_query,
+            emotion=content.emotion,
+            intents=self.intents,
+            guard=content.guard,
+            scripts=content.scripts,
+            profile=profile,
+            phraser=self.phraser(llm),
+        )
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    """Build the service container from settings (environment by default)."""
+    return Services(settings or Settings())
