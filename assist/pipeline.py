@@ -84,8 +84,9 @@ class AssistSession:
         """Process one turn and return the console's view after it."""
         self.turns.append(turn)
         index = len(self.turns) - 1
-        if turn.speaker is Speaker.AGENT:
-            # the caller-side view stays as it was; only the guard's check of this turn is new
+        if turn.speaker is not Speaker.CUSTOMER:
+            # the company's turn (the agent's, or the bot's before a handoff): the caller-side
+            # view stays as it was; only the guard's check of this turn is new
             update = {
                 "turn": index,
                 "speaker": turn.speaker,

@@ -86,7 +86,7 @@ def suggested_disposition(intents: Sequence[str], action_codes: Sequence[str]) -
 
 def transcript_text(turns: Sequence[Turn]) -> str:
     """The call as plain lines, with identifiers masked."""
-    names = {Speaker.CUSTOMER: "客户", Speaker.AGENT: "坐席"}
+    names = {Speaker.CUSTOMER: "客户", Speaker.AGENT: "坐席", Speaker.BOT: "机器人"}
     return "\n".join(f"{names[t.speaker]}：{redact(t.text)}" for t in turns)
 
 

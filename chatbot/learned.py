@@ -39,7 +39,7 @@ DEFAULT_REASON_THRESHOLD = 0.5
 
 def train_remedy(folder: Path) -> str:
     """What to run to (re)build the artefact in ``folder``."""
-    return f"run `python -m chatbot.learned_training --out {folder}`"
+    return f"run `policydesk train routing --out {folder}`"
 
 
 class DetectorVerdict(BaseModel):
@@ -274,7 +274,7 @@ class HandoffDetector:
             raise ConfigurationError(
                 f"the handoff detector was trained on vectors from {self._manifest.encoder!r}, "
                 f"but the encoder is {fingerprint!r}: retrain it "
-                "(python -m chatbot.learned_training)"
+                "(policydesk train routing)"
             )
 
     def probabilities(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:

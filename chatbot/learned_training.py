@@ -20,20 +20,17 @@ Steps:
    together;
 4. every head refitted on all the data and stored as plain arrays.
 
-``python -m chatbot.learned_training --out models/routing [--if-stale]``
+``policydesk train routing [--out models/routing] [--if-stale]``
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 from pydantic import BaseModel
@@ -714,71 +711,3 @@ def summary(manifest: HandoffManifest) -> list[str]:
         f"trained in {manifest.seconds:.1f}s",
     ]
     return lines
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Train the detector; returns the exit status (0 ok, 1 a PolicyDesk error)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m chatbot.learned_training",
-        description=__doc__.splitlines()[0] if __doc__ else None,
-    )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="artefact folder")
-    parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN)
-    parser.add_argument(
-        "--messages",
-        type=Path,
-        default=DEFAULT_MESSAGES,
-        help="routing evaluation set; only its dev part (id %% 3 != 0) is used",
-    )
-    parser.add_argument("--folds", type=int, default=FOLDS)
-    parser.add_argument(
-        "--author-set",
-        type=Path,
-        action="append",
-        help="labelled messages by another author, held out whole in cross-validation "
-        "(repeatable; default: " + ", ".join(p.name for p in DEFAULT_AUTHOR_SETS) + ")",
-    )
-    parser.add_argument(
-        "--no-author-sets",
-        action="store_true",
-        help="train on our own messages only, with stratified folds",
-    )
-    parser.add_argument(
-        "--rules",
-        type=Path,
-        default=DEFAULT_RULES,
-        help="routing rules; the threshold is chosen for rules and detector together",
-    )
-    parser.add_argument(
-        "--if-stale", action="store_true", help="do nothing when the artefact is up to date"
-    )
-    args = parser.parse_args(argv)
-    if args.folds < 2:
-        parser.error(f"--folds must be at least 2, got {args.folds}")
-    out = out or sys.stdout
-    from core.runtime import configure_runtime
-    from core.settings import Settings
-
-    configure_runtime()
-    from services.root import Services
-
-    try:
-        embedder = Services(Settings()).embedder
-        authors = () if args.no_author_sets else tuple(args.author_set or default_author_sets())
-        trainer = HandoffTrainer(
-            args.train, args.messages, args.out, embedder, args.folds, args.rules, authors
-        )
-        if args.if_stale and not trainer.is_stale():
-            out.write(f"handoff detector up to date at {args.out}\n")
-            return 0
-        manifest = trainer.train()
-    except PolicyDeskError as exc:
-        sys.stderr.write(f"learned_training: error: {exc}\n")
-        return 1
-    out.write(f"handoff detector trained into {args.out}\n")
-    out.write("\n".join(summary(manifest)) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,7 @@ detector asked for (``RouteDecision.learned_only``) and messages where the detec
 rule triggers as calm (``RouteDecision.overruled``). A trainer or supervisor labels each with
 the route it should have taken; the labelled entries export in the routing-set format of
 ``data/eval/ROUTING.md``, which training takes as one more author set
-(``python -m chatbot.learned_training --author-set FILE``). This is how real traffic measures
+(``policydesk train routing --author-set FILE``). This is how real traffic measures
 and corrects the detector.
 
 Entries are written in the same transaction as the conversation's save, with the customer's

@@ -518,7 +518,7 @@ class ChatbotService:
             body, source = phrased.text, phrased.source
         cleaned, _ = self._guard.sanitize(body)
         conversation.answers.append(cleaned)
-        conversation.turns.append(Turn(speaker=Speaker.AGENT, text=cleaned, at=datetime.now(UTC)))
+        conversation.turns.append(Turn(speaker=Speaker.BOT, text=cleaned, at=datetime.now(UTC)))
         return BotAnswer(
             session_id=conversation.id,
             text=text,

@@ -15,6 +15,7 @@ from typing import TextIO
 from pydantic import BaseModel
 
 import cli.studio
+import cli.train
 from assist.calls import read_call
 from assist.models import AgentAssist
 from conversation.models import Speaker, Turn
@@ -62,18 +63,6 @@ def build_parser() -> argparse.ArgumentParser:
     sentiment.add_argument("--json", action="store_true", help="machine-readable output")
     sentiment.add_argument("--batch", type=Path, help="JSON Lines file, one {'text': ...} per line")
 
-    train = sub.add_parser("train-sentiment", help="train the caller-emotion classifier")
-    train.add_argument(
-        "--if-stale", action="store_true", help="do nothing when the artefact is up to date"
-    )
-    train.add_argument(
-        "--extra-corpus",
-        type=Path,
-        action="append",
-        default=[],
-        help="a labels,text conversation corpus for the polarity stage (repeatable)",
-    )
-
     assist = sub.add_parser("assist", help="replay a call through the live-call assist pipeline")
     assist.add_argument("--batch", type=Path, required=True, help="CALL.jsonl: speaker + text")
     assist.add_argument("--customer", help="customer id (e.g. C00001) for the profile")
@@ -90,10 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--count", type=int, default=240, help="number of customers (default 240)")
 
     cli.studio.add_parsers(sub)
-
-    bench = sub.add_parser("bench", help="measure retrieval quality and speed")
-    bench.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
-    bench.add_argument("--shared-data", type=Path, default=None, help="default ../shared/data")
+    cli.train.add_parsers(sub)
     return parser
 
 
@@ -218,21 +204,6 @@ def cmd_sentiment(services: Services, args: argparse.Namespace, out: TextIO) -> 
     return 0
 
 
-def cmd_train_sentiment(services: Services, args: argparse.Namespace, out: TextIO) -> int:
-    from sentiment.artefact import manifest_summary
-
-    trainer = services.sentiment_trainer
-    if args.if_stale and not trainer.is_stale(args.extra_corpus):
-        out.write(f"caller-emotion model up to date at {services.settings.sentiment_model}\n")
-        return 0
-    manifest = trainer.train(args.extra_corpus)
-    out.write(
-        f"caller-emotion model trained into {services.settings.sentiment_model}: "
-        f"{manifest_summary(manifest)}\n"
-    )
-    return 0
-
-
 def cmd_assist(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     turns = read_call(args.batch)
     session = services.assist_session(args.customer)
@@ -335,27 +306,17 @@ def cmd_db(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     return 0 if current == head_revision() else 1
 
 
-def cmd_bench(services: Services, args: argparse.Namespace, out: TextIO) -> int:
-    from evaluation.bench import run_benchmarks
-
-    shared = args.shared_data or Path(__file__).resolve().parent.parent / "shared" / "data"
-    report = run_benchmarks(services.settings, shared, args.out)
-    out.write(report)
-    return 0
-
-
 COMMANDS = {
     "db": cmd_db,
     "search": cmd_search,
     "ingest": cmd_ingest,
     "model": cmd_model,
-    "bench": cmd_bench,
     "sentiment": cmd_sentiment,
-    "train-sentiment": cmd_train_sentiment,
     "customers": cmd_customers,
     "assist": cmd_assist,
     "chat": cmd_chat,
     **cli.studio.COMMANDS,
+    **cli.train.COMMANDS,
 }
 
 

@@ -15,6 +15,7 @@ class Speaker(StrEnum):
 
     CUSTOMER = "customer"
     AGENT = "agent"
+    BOT = "bot"
 
 
 class Turn(BaseModel):
@@ -26,5 +27,5 @@ class Turn(BaseModel):
     author: str | None = Field(
         default=None,
         max_length=64,
-        description="the human agent who wrote an agent turn; None for the bot and the customer",
+        description="the human agent who wrote an agent turn (their username); None otherwise",
     )

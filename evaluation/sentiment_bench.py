@@ -61,7 +61,7 @@ def bench_sentiment(services: Services, shared_data: Path, lines: list[str]) -> 
         "## Caller emotion",
         "",
         f"Shipped classifier trained from: {sources} in {manifest.seconds:.1f} s "
-        "(training time measured by `policydesk train-sentiment`).",
+        "(training time measured by `policydesk train sentiment`).",
         "",
         f"### `sentiment_XS_test.txt` (external, {len(test_texts)} hand-labelled; "
         "negative = upset)",
@@ -131,7 +131,7 @@ def bench_sentiment(services: Services, shared_data: Path, lines: list[str]) -> 
         f"| {p50:.1f} ms / {p95:.1f} ms (target p95 ≤ 40 ms) |",
         f"| per utterance, vector reused from retrieval (p50 / p95) "
         f"| {r50:.2f} ms / {r95:.2f} ms (target p95 ≤ 5 ms) |",
-        f"| training time (last `policydesk train-sentiment`) | {manifest.seconds:.1f} s |",
+        f"| training time (last `policydesk train sentiment`) | {manifest.seconds:.1f} s |",
         f"| artefact size (`models/sentiment/`) | {size / 1024:.0f} KiB |",
         "",
     ]

@@ -82,7 +82,7 @@ class SentimentArtefact:
             PolicyDeskError: an unreadable or incompatible artefact.
         """
         if not (folder / MANIFEST).exists() or not (folder / WEIGHTS).exists():
-            raise ModelNotReadyError(folder, "run `policydesk train-sentiment` (or `make setup`)")
+            raise ModelNotReadyError(folder, "run `policydesk train sentiment` (or `make setup`)")
         try:
             manifest = SentimentManifest.model_validate_json(
                 (folder / MANIFEST).read_text(encoding="utf-8")
@@ -100,7 +100,7 @@ class SentimentArtefact:
         if manifest.format != FORMAT:
             raise PolicyDeskError(
                 f"sentiment artefact in {folder} has format {manifest.format}, expected {FORMAT}:"
-                " run `policydesk train-sentiment`"
+                " run `policydesk train sentiment`"
             )
         return cls(manifest, polarity, own, dense, sparse_w, bias)
 

@@ -92,7 +92,7 @@ def test_a_clause_question_is_answered_by_the_bot_with_citations(client: TestCli
     assert {"text", "source"}.isdisjoint(reply)
 
     session = client.get(f"/v1/sessions/{session_id}").json()
-    assert [m["speaker"] for m in session["messages"]] == ["customer", "agent"]
+    assert [m["speaker"] for m in session["messages"]] == ["customer", "bot"]
     assert session["messages"][0]["text"] == CLAUSE_QUESTION
     assert session["messages"][1]["text"] == reply["answer"]
     assert session["handoff_id"] is None

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from chatbot.learned import HandoffDetector
-from chatbot.learned_training import DEFAULT_RULES, HandoffTrainer, main
+from chatbot.learned_training import DEFAULT_RULES, HandoffTrainer
 from chatbot.understanding import Reason
+from cli.main import main
 from core.settings import PROJECT_ROOT
 from retrieval.embedder import SentenceTransformerEmbedder
 
@@ -143,6 +144,7 @@ def test_if_stale_does_nothing_until_the_data_changes(
     data = folder / "data"
     assert not trainer.is_stale()
     args = [
+        "train", "routing",
         "--out", str(folder / "routing"),
         "--train", str(data / "routing_train.jsonl"),
         "--messages", str(data / "routing_messages.jsonl"),

@@ -74,7 +74,7 @@ def test_a_failed_training_leaves_the_previous_artefact(tmp_path: Path) -> None:
 
 
 def test_missing_artefact_says_how_to_train(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotReadyError, match="train-sentiment"):
+    with pytest.raises(ModelNotReadyError, match="train sentiment"):
         SentimentArtefact.load(tmp_path / "nothing")
 
 

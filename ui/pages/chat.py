@@ -51,7 +51,7 @@ def main() -> None:
         if turn.speaker is Speaker.CUSTOMER:
             with st.chat_message("user"):
                 st.write(turn.text)
-        elif turn.author is not None:  # a person replying after the handoff
+        elif turn.speaker is Speaker.AGENT:  # a person replying after the handoff
             with st.chat_message("assistant", avatar="🧑‍💼"):
                 st.write(turn.text)
                 st.caption(f"{t('agent_reply')} {turn.author}")

@@ -348,7 +348,7 @@ def render_transcript(session: AssistSession) -> None:
         st.caption(t("no_turns"))
     for turn in session.turns:
         role = "user" if turn.speaker is Speaker.CUSTOMER else "assistant"
-        with st.chat_message(role):
+        with st.chat_message(role, avatar="🤖" if turn.speaker is Speaker.BOT else None):
             st.write(turn.text)
     pending = st.session_state.get("replay", [])
     if pending:
