@@ -41,6 +41,7 @@ from api.schemas import (
 from chatbot.handoff import HandoffState
 from chatbot.service import ChatbotService, RateLimitedError
 from core.errors import PolicyDeskError
+from core.runtime import configure_runtime
 from core.settings import Settings
 from services.root import Services
 
@@ -297,6 +298,7 @@ def create_app(
     Returns:
         The application, for uvicorn (``--factory``) or a test client.
     """
+    configure_runtime()
     context = ApiContext(services or Services(Settings()))
 
     @asynccontextmanager
