@@ -29,7 +29,7 @@ class Suggestion(BaseModel):
     note: str = Field(default="", description="why an LLM phrasing was not used, when it was not")
 
 
-class Action(BaseModel):
+class NextAction(BaseModel):
     """A next-best action for the agent."""
 
     code: str
@@ -49,7 +49,7 @@ class AgentAssist(BaseModel):
     hits: list[Hit] = Field(default_factory=list, description="clauses and FAQ answers")
     cases: list[Hit] = Field(default_factory=list, description="similar precedent cases")
     suggestion: Suggestion | None = None
-    actions: list[Action] = Field(default_factory=list)
+    actions: list[NextAction] = Field(default_factory=list)
     compliance: ComplianceReport | None = Field(
         default=None, description="the guard's check of the agent's own turn or draft"
     )

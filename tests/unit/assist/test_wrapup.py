@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assist.models import Action, AgentAssist, Need, Suggestion
+from assist.models import AgentAssist, Need, NextAction, Suggestion
 from assist.wrapup import Disposition, suggested_disposition, summarize, transcript_text
 from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
@@ -21,7 +21,7 @@ def _caller(turn: int, text: str, intent: str, label: str, emotion: Emotion) -> 
         emotion=result,
         intent=Need(intent=intent, label=label),
         suggestion=Suggestion(text="…", citations=["示范条款第六条"]),
-        actions=[Action(code="report", label="发起报案", reason="r")],
+        actions=[NextAction(code="report", label="发起报案", reason="r")],
     )
 
 
