@@ -5,7 +5,9 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_PASSWORD_CHARS = 8
+MIN_PASSWORD_CHARS = 10
+MIN_CHARACTER_CLASSES = 3
+DEMO_PASSWORD = "policydesk-demo"
 MAX_PASSWORD_CHARS = 256
 
 

@@ -21,7 +21,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import USERNAME_RE, USERNAME_RULE, Role, User
-from accounts.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, PasswordHashing
+from accounts.passwords import (
+    DEMO_PASSWORD,
+    MAX_PASSWORD_CHARS,
+    MIN_CHARACTER_CLASSES,
+    MIN_PASSWORD_CHARS,
+    PasswordHashing,
+)
 from core.errors import PolicyDeskError
 from db.schema import users_table
 from db.store import SqlStore
@@ -65,20 +71,47 @@ def check_username(username: str) -> str:
     return name
 
 
+PASSWORD_RULE = (
+    f"at least {MIN_PASSWORD_CHARS} characters with at least {MIN_CHARACTER_CLASSES} of: "
+    "lower-case letters, upper-case letters, digits, other characters; not containing the "
+    "username, not the demo password"
+)
+
+
+def character_classes(password: str) -> int:
+    """How many of lower case, upper case, digits and other characters the password uses."""
+    return sum(
+        (
+            any(c.islower() and c.isascii() for c in password),
+            any(c.isupper() and c.isascii() for c in password),
+            any(c.isdigit() for c in password),
+            any(not (c.isascii() and c.isalnum()) for c in password),
+        )
+    )
+
+
 def check_password(password: str, username: str = "") -> str:
-    """The password, when long enough and not the username.
+    """The password, when it meets the policy for a new or changed password (``PASSWORD_RULE``).
 
     Raises:
-        InvalidAccountError: too short, too long, or equal to the username.
+        InvalidAccountError: names the rule the password breaks.
     """
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidAccountError(
-            f"the password must have at least {MIN_PASSWORD_CHARS} characters"
-        )
     if len(password) > MAX_PASSWORD_CHARS:
         raise InvalidAccountError(f"the password must have at most {MAX_PASSWORD_CHARS} characters")
-    if username and normalise_username(password) == normalise_username(username):
-        raise InvalidAccountError("the password must not be the username")
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidAccountError(
+            f"the password must have at least {MIN_PASSWORD_CHARS} characters ({PASSWORD_RULE})"
+        )
+    if character_classes(password) < MIN_CHARACTER_CLASSES:
+        raise InvalidAccountError(
+            f"the password must mix at least {MIN_CHARACTER_CLASSES} kinds of characters "
+            f"({PASSWORD_RULE})"
+        )
+    name = normalise_username(username)
+    if name and name in password.lower():
+        raise InvalidAccountError("the password must not contain the username")
+    if password.lower() == DEMO_PASSWORD:
+        raise InvalidAccountError("the demo password cannot be chosen")
     return password
 
 
@@ -142,15 +175,24 @@ class AccountStore(SqlStore):
         roles: Iterable[Role | str],
         display_name: str = "",
         now: datetime | None = None,
+        demo: bool = False,
     ) -> User:
         """Create an active account.
+
+        Args:
+            demo: a demo account with the shipped demo password (``user seed-demo``): exempt from
+                the password policy and marked, so the console warns until it is changed.
 
         Raises:
             InvalidAccountError: a bad username, password, role or display name.
             DuplicateUserError: the username is taken.
         """
         name = check_username(username)
-        check_password(password, name)
+        if demo:
+            if password != DEMO_PASSWORD:
+                raise InvalidAccountError("a demo account takes the demo password only")
+        else:
+            check_password(password, name)
         role_set = check_roles(roles)
         label = _display_name(display_name)
         when = now or datetime.now(UTC)
@@ -167,6 +209,7 @@ class AccountStore(SqlStore):
                         active=True,
                         created_at=when,
                         password_changed_at=when,
+                        demo_password=demo,
                     )
                 )
         except IntegrityError:  # created by someone else between the check and the insert
@@ -229,7 +272,18 @@ class AccountStore(SqlStore):
             username,
             password_hash=self._passwords.hash(password),
             password_changed_at=now or datetime.now(UTC),
+            demo_password=False,
         )
+
+    def demo_password_accounts(self) -> list[str]:
+        """Active accounts that still have the shipped demo password (never changed)."""
+        with self.reading() as conn:
+            rows = conn.execute(
+                select(users_table.c.username)
+                .where(users_table.c.demo_password.is_(True), users_table.c.active.is_(True))
+                .order_by(users_table.c.username)
+            )
+            return [row.username for row in rows]
 
     def deactivate(self, username: str) -> User:
         """Disable logins for an account; its name stays in the audit trail.

@@ -9,7 +9,6 @@ Run it with ``make api`` (uvicorn's ``--factory api.app:create_app``).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -17,9 +16,10 @@ from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
+from accounts.login import LoginThrottledError
+from accounts.store import AuthenticationError
 from api.errors import ApiError, ChatbotNotReadyError, install_error_handlers
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
 from api.schemas import (
@@ -30,6 +30,7 @@ from api.schemas import (
     Handoff,
     HandoffList,
     Health,
+    LoginRequest,
     Message,
     MessageIn,
     Reply,
@@ -37,9 +38,11 @@ from api.schemas import (
     Session,
     SessionCreate,
     SessionCreated,
+    TokenResponse,
 )
+from api.security import Agent, CustomerChannel, SessionSecret, agent
 from chatbot.handoff import HandoffState
-from chatbot.service import ChatbotService, RateLimitedError
+from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.errors import PolicyDeskError
 from core.runtime import configure_runtime
 from core.settings import Settings
@@ -47,23 +50,32 @@ from services.root import Services
 
 logger = logging.getLogger("policydesk.api")
 
-API_VERSION = "1.0"
+API_VERSION = "2.0"
 DESCRIPTION = """
-PolicyDesk's self-service channel (车险自助客服) over HTTP.
+PolicyDesk's self-service channel (车险自助客服) and its agents over HTTP. Closed by default.
 
-A customer's client **starts a session**, then **posts messages**; each reply is either answered
-by the bot from the policy clauses (`route: bot`, with citations) or handed to a human agent
-(`route: human`, with a `handoff_id`). Agents (or the agent desktop) **list, accept and resolve
-handoffs**; those endpoints need `Authorization: Bearer <token>` when the server sets
-`POLICYDESK_API_AGENT_TOKEN`.
+A customer's client **starts a session** and keeps the returned `session_secret`, then **posts
+messages** with the header `X-Session-Secret`; each reply is either answered by the bot from the
+policy clauses (`route: bot`, with citations) or handed to a human agent (`route: human`, with a
+`handoff_id`). Without the secret a session can be neither read nor written. A customer channel's
+back end (WeChat, an app server) may also send its API key (`Authorization: Bearer pdk_chat_…`).
+
+Agents **log in** (`POST /v1/auth/token`, their PolicyDesk account) and send the short-lived token
+as `Authorization: Bearer <token>` to **list, accept, answer and resolve handoffs**; the acting
+agent is always the one the token names. Integrations use API keys
+(`policydesk apikey create NAME --scope chat|calls`); every use of a key is audited.
 
 Every error has the body `{"error": {"code", "message", "field"}}`.
 """
 TAGS = [
+    {"name": "auth", "description": "Agents log in for a short-lived access token."},
     {"name": "sessions", "description": "A customer's conversation with the bot."},
-    {"name": "handoffs", "description": "Conversations handed to human agents (agent token)."},
+    {"name": "handoffs", "description": "Conversations handed to human agents (agents only)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
+# any request can fail these ways: a malformed request (400), a body too large (413) or too slow
+# (408), or an error on our side (500)
+COMMON_ERRORS = (400, 408, 413, 500)
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
@@ -118,34 +130,51 @@ Context = Annotated[ApiContext, Depends(get_context)]
 SessionId = Annotated[str, Path(min_length=1, max_length=MAX_SESSION_ID_CHARS)]
 HandoffId = Annotated[str, Path(min_length=1, max_length=MAX_SESSION_ID_CHARS)]
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="the agent token (POLICYDESK_API_AGENT_TOKEN); not needed when it is unset",
-)
+# ----- auth -------------------------------------------------------------------------------------
+
+auth = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-def require_agent(
-    context: Context,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-) -> None:
-    """Checks the agent bearer token when one is configured (constant-time comparison).
+@auth.post("/token", summary="Log in (agents)", responses=_errors(401, 413, 422, 429))
+def issue_token(context: Context, request: Request, body: LoginRequest) -> TokenResponse:
+    """Exchange an agent's PolicyDesk username and password for a short-lived access token.
+
+    Failed logins slow down (per account and per client), then lock for a while: 429 with
+    `Retry-After`. Every failure is audited.
+    """
+    services = context.services
+    address = request.client.host if request.client else "unknown"
+    _limit(services, f"ip:{address}:login", services.settings.api_logins_per_minute)
+    try:
+        user = services.login.login(body.username, body.password, client=f"ip:{address}")
+    except LoginThrottledError as exc:
+        raise ApiError(
+            429, "login_throttled", str(exc), headers={"Retry-After": str(exc.retry_after)}
+        ) from exc
+    except AuthenticationError as exc:
+        raise ApiError(
+            401, "unauthorized", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+    token = services.token_issuer.issue(user.username)
+    services.audit.record(user.username, "auth.token", "api", f"from {address}")
+    return TokenResponse(
+        access_token=token.token, expires_in=token.expires_in, expires_at=token.expires_at
+    )
+
+
+def _limit(services: Services, key: str, per_minute: int) -> None:
+    """Count one request against a per-client limit shared by every worker.
 
     Raises:
-        ApiError: 401 when the token is missing or wrong.
+        ApiError: 429 with Retry-After when over the limit.
     """
-    expected = context.services.settings.api_agent_token
-    if expected is None:
-        return
-    given = credentials.credentials if credentials is not None else ""
-    # an empty configured token matches nothing, rather than everything
-    if not given or not hmac.compare_digest(
-        given.encode("utf-8"), expected.get_secret_value().encode("utf-8")
-    ):
+    verdict = services.rate_counters.hit(key, per_minute, RATE_WINDOW)
+    if not verdict.allowed:
         raise ApiError(
-            401,
-            "unauthorized",
-            "a valid agent token is required (Authorization: Bearer <token>)",
-            headers={"WWW-Authenticate": "Bearer"},
+            429,
+            "rate_limited",
+            f"more than {per_minute} requests a minute from this client; wait and retry",
+            headers={"Retry-After": str(verdict.retry_after)},
         )
 
 
@@ -158,31 +187,61 @@ sessions = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     "",
     status_code=201,
     summary="Start a conversation",
-    responses=_errors(413, 422, 503),
+    responses=_errors(401, 403, 413, 422, 429, 503),
 )
 def create_session(
-    context: Context, response: Response, body: SessionCreate | None = None
+    context: Context,
+    response: Response,
+    who: CustomerChannel,
+    body: SessionCreate | None = None,
 ) -> SessionCreated:
-    """Start a conversation on a channel; the body may be omitted (channel `api`)."""
-    conversation = context.chatbot().start((body or SessionCreate()).channel)
-    response.headers["Location"] = f"/v1/sessions/{conversation.id}"
-    return SessionCreated(session_id=conversation.id)
+    """Start a conversation on a channel; the body may be omitted (channel `api`).
+
+    The reply's `session_secret` must accompany every later request for this session
+    (`X-Session-Secret`); nobody else can read or write the conversation.
+    """
+    bot = context.chatbot()
+    services = context.services
+    _limit(services, f"{who.client}:sessions", services.settings.api_sessions_per_minute)
+    started = bot.start((body or SessionCreate()).channel)
+    response.headers["Location"] = f"/v1/sessions/{started.id}"
+    return SessionCreated(session_id=started.id, session_secret=started.secret)
+
+
+def _owned(context: ApiContext, session_id: str, secret: str) -> ChatbotService:
+    """The chatbot, once the secret is the session's (401 otherwise; the same for an unknown
+    session, so that guessing ids tells nothing)."""
+    bot = context.chatbot()
+    if not bot.owns(session_id, secret):
+        raise ApiError(
+            401, "session_secret_invalid", "this session secret does not open this session"
+        )
+    return bot
 
 
 @sessions.post(
     "/{session_id}/messages",
     summary="Send a customer message",
-    responses=_errors(404, 409, 413, 422, 429, 503),
+    responses=_errors(401, 403, 404, 409, 413, 422, 429, 503),
 )
-def post_message(context: Context, session_id: SessionId, body: MessageIn) -> Reply:
+def post_message(
+    context: Context,
+    session_id: SessionId,
+    body: MessageIn,
+    who: CustomerChannel,
+    secret: SessionSecret,
+) -> Reply:
     """Answer one customer message, or hand the conversation to a human.
 
     409 when another message on the same session was answered at the same moment (send it
-    again); 429 with `Retry-After` when a session sends too many messages in a minute.
+    again); 429 with `Retry-After` when a session or a client sends too many messages in a
+    minute.
     """
-    bot = context.chatbot()
+    bot = _owned(context, session_id, secret)
+    services = context.services
+    _limit(services, f"{who.client}:messages", services.settings.api_messages_per_minute)
     try:
-        answer = bot.post(session_id, body.text)
+        answer = bot.post(session_id, body.text, client=who.client)
     except RateLimitedError as exc:
         raise ApiError(
             429,
@@ -196,11 +255,13 @@ def post_message(context: Context, session_id: SessionId, body: MessageIn) -> Re
 @sessions.get(
     "/{session_id}",
     summary="Read a conversation",
-    responses=_errors(404, 422, 503),
+    responses=_errors(401, 403, 404, 422, 503),
 )
-def get_session(context: Context, session_id: SessionId) -> Session:
+def get_session(
+    context: Context, session_id: SessionId, who: CustomerChannel, secret: SessionSecret
+) -> Session:
     """The conversation's messages, oldest first, and its handoff if it went to a human."""
-    return Session.from_conversation(context.chatbot().conversation(session_id))
+    return Session.from_conversation(_owned(context, session_id, secret).conversation(session_id))
 
 
 # ----- handoffs ---------------------------------------------------------------------------------
@@ -208,8 +269,8 @@ def get_session(context: Context, session_id: SessionId) -> Session:
 handoffs = APIRouter(
     prefix="/v1/handoffs",
     tags=["handoffs"],
-    dependencies=[Depends(require_agent)],
-    responses=_errors(401),
+    dependencies=[Depends(agent)],
+    responses=_errors(401, 403),
 )
 
 
@@ -240,18 +301,23 @@ def get_handoff(context: Context, handoff_id: HandoffId) -> Handoff:
 @handoffs.post(
     "/{handoff_id}/accept", summary="Accept a handoff", responses=_errors(404, 409, 413, 422)
 )
-def accept_handoff(context: Context, handoff_id: HandoffId, body: AcceptRequest) -> Handoff:
-    """Take a waiting handoff; of two agents accepting at once exactly one wins, the other 409."""
-    return Handoff.from_request(context.services.handoffs.accept(handoff_id, body.agent))
+def accept_handoff(
+    context: Context, handoff_id: HandoffId, user: Agent, body: AcceptRequest | None = None
+) -> Handoff:
+    """Take a waiting handoff as the logged-in agent; of two agents accepting at once exactly one
+    wins, the other 409."""
+    return Handoff.from_request(context.services.handoffs.accept(handoff_id, user.username))
 
 
 @handoffs.post(
     "/{handoff_id}/resolve", summary="Resolve a handoff", responses=_errors(404, 409, 413, 422)
 )
-def resolve_handoff(context: Context, handoff_id: HandoffId, body: ResolveRequest) -> Handoff:
+def resolve_handoff(
+    context: Context, handoff_id: HandoffId, body: ResolveRequest, user: Agent
+) -> Handoff:
     """Close a handoff; only the agent who accepted it may (409 otherwise)."""
     queue = context.services.handoffs
-    return Handoff.from_request(queue.resolve(handoff_id, body.agent, body.resolution))
+    return Handoff.from_request(queue.resolve(handoff_id, user.username, body.resolution))
 
 
 @handoffs.post(
@@ -260,12 +326,14 @@ def resolve_handoff(context: Context, handoff_id: HandoffId, body: ResolveReques
     summary="Reply to the customer",
     responses=_errors(404, 409, 413, 422),
 )
-def reply_to_customer(context: Context, handoff_id: HandoffId, body: AgentMessageIn) -> Message:
+def reply_to_customer(
+    context: Context, handoff_id: HandoffId, body: AgentMessageIn, user: Agent
+) -> Message:
     """Send the accepting agent's reply into the customer's conversation; the customer's client
     reads it with `GET /v1/sessions/{session_id}` (`sender` = `agent`). 409 unless the handoff is
     accepted by this agent; 422 `reply_not_compliant` when the reply crosses a compliance red line
     (nothing is sent; the message names the rule and a compliant wording)."""
-    turn = context.services.agent_replies().send(handoff_id, body.agent, body.text)
+    turn = context.services.agent_replies().send(handoff_id, user.username, body.text)
     return Message.from_turn(turn)
 
 
@@ -319,11 +387,17 @@ def create_app(
         # telemetry would record validation failures and exception messages, which may hold
         # a customer's words or phone number; keep spans and metrics, not those logs
         telemetry={"logs": False},
+        responses=_errors(*COMMON_ERRORS),
     )
     app.state.policydesk = context
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=max_body_bytes,
+        timeout=context.services.settings.api_body_timeout,
+    )
     app.add_middleware(CatchAll)  # added last = outermost: also covers the size limit
+    app.include_router(auth)
     app.include_router(sessions)
     app.include_router(handoffs)
     app.include_router(health)

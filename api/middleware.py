@@ -10,6 +10,7 @@ import logging
 import traceback
 from pathlib import Path
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import GENERIC_500, error_response
@@ -17,20 +18,30 @@ from api.errors import GENERIC_500, error_response
 logger = logging.getLogger("policydesk.api")
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024
+DEFAULT_BODY_TIMEOUT = 10.0
 
 
 class BodySizeLimit:
-    """Answers 413 when a request body is larger than ``max_bytes``.
+    """Answers 413 when a request body is larger than ``max_bytes``, and 408 when it takes longer
+    than ``timeout`` seconds to arrive (a slow client must not hold a worker).
 
     The declared Content-Length is checked first; a chunked body is counted as it arrives and
     buffered (it is small by construction), then replayed to the application.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        timeout: float = DEFAULT_BODY_TIMEOUT,
+    ) -> None:
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,18 +59,29 @@ class BodySizeLimit:
                 return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(body)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(self.timeout) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body = message.get("body", b"")
+                size += len(body)
+                if size > self.max_bytes:
+                    await self._too_large(scope, receive, send)
+                    return
+                chunks.append(body)
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            await self._reject(
+                scope,
+                receive,
+                send,
+                408,
+                "request_timeout",
+                f"the request body did not arrive within {self.timeout:g} seconds",
+            )
+            return
         replayed = False
 
         async def replay() -> Message:

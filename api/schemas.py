@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatbot.handoff import HandoffRequest, HandoffState
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
-from chatbot.queue import MAX_AGENT_CHARS, MAX_RESOLUTION_CHARS
+from chatbot.queue import MAX_RESOLUTION_CHARS
 from chatbot.replies import MAX_REPLY_CHARS
 from conversation.models import Speaker, Turn
 from core.models import Emotion, Hit, PassageKind
@@ -29,9 +29,6 @@ Channel = Annotated[
 ]
 MessageText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
-]
-AgentId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_AGENT_CHARS)
 ]
 ResolutionNote = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_RESOLUTION_CHARS)
@@ -76,9 +73,14 @@ class SessionCreate(_Request):
 
 
 class SessionCreated(BaseModel):
-    """A new conversation: send its messages to ``/v1/sessions/{session_id}/messages``."""
+    """A new conversation: send its messages to ``/v1/sessions/{session_id}/messages``, each
+    request with the ``X-Session-Secret`` header."""
 
     session_id: str
+    session_secret: str = Field(
+        description="proves the conversation is this customer's: keep it in the client and send "
+        "it as X-Session-Secret; it is shown only here"
+    )
 
 
 class MessageIn(_Request):
@@ -145,9 +147,9 @@ class Message(BaseModel):
 
 
 class AgentMessageIn(_Request):
-    """An agent's reply to the customer of a handoff they accepted."""
+    """An agent's reply to the customer of a handoff they accepted (the agent is the one whose
+    token authenticates the request)."""
 
-    agent: AgentId = Field(description="the agent who accepted the handoff")
     text: str = Field(
         min_length=1,
         max_length=MAX_REPLY_CHARS,
@@ -283,18 +285,35 @@ class HandoffList(BaseModel):
 
 
 class AcceptRequest(_Request):
-    """An agent takes a waiting handoff."""
-
-    agent: AgentId = Field(description=f"the agent's ID, at most {MAX_AGENT_CHARS} characters")
+    """An agent takes a waiting handoff: no fields (the agent is the one whose token
+    authenticates the request); the body may be omitted."""
 
 
 class ResolveRequest(_Request):
-    """The agent who accepted a handoff closes it."""
+    """The agent who accepted a handoff closes it (the agent is the one whose token
+    authenticates the request)."""
 
-    agent: AgentId = Field(description=f"the agent's ID, at most {MAX_AGENT_CHARS} characters")
     resolution: ResolutionNote = Field(
         description=f"what was done, at most {MAX_RESOLUTION_CHARS} characters"
     )
+
+
+class LoginRequest(_Request):
+    """An agent's PolicyDesk account."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        json_schema_extra={"format": "password", "writeOnly": True}
+    )
+
+
+class TokenResponse(BaseModel):
+    """A short-lived access token: send it as ``Authorization: Bearer <access_token>``."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until it expires")
+    expires_at: datetime
 
 
 class Health(BaseModel):

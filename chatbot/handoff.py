@@ -26,6 +26,7 @@ REASON_TEXT: dict[str, str] = {
     "explicit_request": "客户要求人工服务",
     "low_confidence": "知识库没有可靠答案",
     "bot_failed": "机器人两次未能解决",
+    "identity_locked": "身份核验多次失败，已锁定自助核验",
 }
 
 # priority 0 is served first: danger, then anger and legal threats, then disputes and decisions
@@ -36,6 +37,7 @@ _PRIORITY: dict[str, int] = {
     "complaint": 2,
     "dispute": 2,
     "needs_decision": 2,
+    "identity_locked": 2,
 }
 LOWEST_PRIORITY = 3
 

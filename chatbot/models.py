@@ -40,6 +40,14 @@ class BotAnswer(BaseModel):
         }
 
 
+class NewSession(BaseModel):
+    """A conversation just started, with the secret its customer's client keeps (shown once)."""
+
+    id: str
+    secret: str = Field(repr=False, description="proves the conversation is the customer's")
+    channel: str
+
+
 class MoodStep(BaseModel):
     """The caller's emotion on one message."""
 

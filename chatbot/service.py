@@ -15,12 +15,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from audit.log import AuditLog
 from chatbot.answers import AnswerBook, grounded
 from chatbot.confidence import retrieval_confidence
 from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
 from chatbot.learned import HandoffDetector
-from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep
+from chatbot.lockout import IdentityLockout
+from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep, NewSession
 from chatbot.queue import HandoffNotFoundError, HandoffQueue, new_handoff_id
 from chatbot.review import NewReview, RoutingReviewLog, review_for
 from chatbot.routing import (
@@ -75,6 +77,7 @@ URGENCY = [
     "complaint",
     "dispute",
     "needs_decision",
+    "identity_locked",
     "explicit_request",
     "low_confidence",
     "bot_failed",
@@ -90,6 +93,7 @@ class Outbox:
     reviews: list[NewReview] = field(default_factory=list)
 
 
+UNKNOWN_CLIENT = "unknown"
 RATE_WINDOW = timedelta(minutes=1)
 """The rate limit counts a conversation's messages in this window."""
 
@@ -122,6 +126,8 @@ class ChatbotService:
         phraser: LlmPhraser | None = None,
         rate_limit: int = 30,
         min_confidence: float = 0.35,
+        lockout: IdentityLockout | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self._conversations = conversations
         self._rules = rules
@@ -137,12 +143,20 @@ class ChatbotService:
         self._phraser = phraser
         self._rate_limit = rate_limit
         self._min_confidence = min_confidence
+        self._lockout = lockout
+        self._audit = audit
 
     # ----- public API -------------------------------------------------------------------------
 
-    def start(self, channel: str = "chat") -> Conversation:
-        """A new conversation (stored)."""
-        return self._conversations.create(channel)
+    def start(self, channel: str = "chat") -> NewSession:
+        """A new conversation (stored) and its secret: the customer's client proves with it that
+        the conversation is theirs (only its hash is stored)."""
+        conversation, secret = self._conversations.create(channel)
+        return NewSession(id=conversation.id, secret=secret, channel=conversation.channel)
+
+    def owns(self, conversation_id: str, secret: str) -> bool:
+        """True when ``secret`` is the conversation's (constant-time; False for an unknown id)."""
+        return self._conversations.check_secret(conversation_id, secret)
 
     def conversation(self, conversation_id: str) -> Conversation:
         """A stored conversation.
@@ -152,8 +166,20 @@ class ChatbotService:
         """
         return self._conversations.load(conversation_id)[0]
 
-    def post(self, conversation_id: str, text: str, now: datetime | None = None) -> BotAnswer:
+    def post(
+        self,
+        conversation_id: str,
+        text: str,
+        now: datetime | None = None,
+        client: str = UNKNOWN_CLIENT,
+    ) -> BotAnswer:
         """Answer one customer message in a stored conversation.
+
+        Args:
+            conversation_id: the conversation.
+            text: the customer's message.
+            now: the time (tests pin it).
+            client: who is sending (an address or an API key's name), for the identity lockout.
 
         Raises:
             ConversationNotFoundError: unknown conversation.
@@ -163,7 +189,7 @@ class ChatbotService:
         """
         conversation, version = self._conversations.load(conversation_id)
         outbox = Outbox()
-        answer = self._respond(conversation, text, now or datetime.now(UTC), outbox)
+        answer = self._respond(conversation, text, now or datetime.now(UTC), outbox, client)
         # the conversation, its handoff and its review entry commit together: a message that
         # loses a race on this conversation (ConversationBusyError) leaves nothing orphaned
         with self._conversations.transaction() as conn:
@@ -182,7 +208,7 @@ class ChatbotService:
         handoff is written.
         """
         conversation = Conversation(id="once", created_at=datetime.now(UTC))
-        return self._respond(conversation, text, datetime.now(UTC), None)
+        return self._respond(conversation, text, datetime.now(UTC), None, UNKNOWN_CLIENT)
 
     # ----- one message ------------------------------------------------------------------------
 
@@ -206,7 +232,12 @@ class ChatbotService:
         return cleaned
 
     def _respond(
-        self, conversation: Conversation, text: str, now: datetime, outbox: Outbox | None
+        self,
+        conversation: Conversation,
+        text: str,
+        now: datetime,
+        outbox: Outbox | None,
+        client: str,
     ) -> BotAnswer:
         cleaned = self._check(conversation, text, now)
         history = conversation.customer_texts()
@@ -240,7 +271,7 @@ class ChatbotService:
         identity = read_identity(cleaned)
         if identity is not None and conversation.pending_intent is not None:
             return self._verify(
-                conversation, cleaned, reading, identity.number, identity.last4, outbox
+                conversation, cleaned, reading, identity.number, identity.last4, outbox, client
             )
 
         intent = reading.intent.value
@@ -360,13 +391,22 @@ class ChatbotService:
         number: str,
         last4: str,
         outbox: Outbox | None,
+        client: str,
     ) -> BotAnswer:
         intent = conversation.pending_intent or reading.intent.value
         conversation.intents.append(intent)
+        if self._locked(conversation, number, client):
+            # repeated failures for this number (any session) or from this client: the check
+            # is not even tried, right answer or not; a person verifies instead
+            conversation.pending_intent = None
+            decision = RouteDecision(route="human", reasons=[Reason.IDENTITY_LOCKED])
+            return self._hand_over(conversation, text, intent, decision, outbox)
         customer_id = self._customers.verify(number, last4)
         if customer_id is None:
             conversation.identity_failures += 1
             conversation.bot_failures += 1
+            if self._lockout is not None and outbox is not None:
+                self._lockout.record_failure(number, client, conversation.id)
             if conversation.bot_failures >= MAX_BOT_FAILURES:  # a person verifies instead
                 conversation.pending_intent = None
                 decision = RouteDecision(route="human", reasons=[Reason.BOT_FAILED])
@@ -377,6 +417,23 @@ class ChatbotService:
         conversation.pending_intent = None
         conversation.identity_failures = 0
         return self._account_answer(conversation, text, intent)
+
+    def _locked(self, conversation: Conversation, number: str, client: str) -> bool:
+        """Whether the identity check is locked for this number or client (audited when so)."""
+        if self._lockout is None:
+            return False
+        reason = self._lockout.locked(number, client)
+        if reason is None:
+            return False
+        if self._audit is not None:
+            # never the number itself: the lockout's HMAC of it identifies it for an inquiry
+            self._audit.record(
+                "chatbot",
+                "identity.locked",
+                conversation.id,
+                f"by {reason.value}; subject {self._lockout.subject(number)[:16]}; client {client}",
+            )
+        return True
 
     def _account_answer(self, conversation: Conversation, text: str, intent: str) -> BotAnswer:
         assert conversation.customer_id is not None

@@ -7,6 +7,8 @@ conversation cannot silently overwrite each other.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import UTC, datetime
 
@@ -19,6 +21,7 @@ from sqlalchemy import (
 
 from chatbot.models import Conversation
 from core.errors import PolicyDeskError
+from core.masking import redact
 from db.schema import conversations
 from db.store import SqlStore
 
@@ -31,15 +34,30 @@ class ConversationBusyError(PolicyDeskError):
     """Another message on the same conversation was saved first."""
 
 
-class ConversationStore(SqlStore):
-    """Creates, loads and saves conversations."""
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
-    def create(self, channel: str = "chat", now: datetime | None = None) -> Conversation:
-        """A new, empty conversation with an unguessable id."""
+
+def stored_form(conversation: Conversation) -> dict[str, object]:
+    """What is written: the conversation with ID, phone and card numbers in every turn masked
+    (the identity check reads the raw message before it is saved, and never needs it again)."""
+    turns = [t.model_copy(update={"text": redact(t.text)}) for t in conversation.turns]
+    return conversation.model_copy(update={"turns": turns}).model_dump(mode="json")
+
+
+class ConversationStore(SqlStore):
+    """Creates, loads and saves conversations; the text is stored redacted."""
+
+    def create(
+        self, channel: str = "chat", now: datetime | None = None
+    ) -> tuple[Conversation, str]:
+        """A new, empty conversation with an unguessable id, and its secret (only the secret's
+        hash is stored: the customer's client keeps the secret and proves ownership with it)."""
         when = now or datetime.now(UTC)
         conversation = Conversation(
             id="S" + secrets.token_hex(12), created_at=when, channel=channel
         )
+        secret = secrets.token_urlsafe(24)
         with self.transaction() as conn:
             conn.execute(
                 insert(conversations).values(
@@ -47,10 +65,21 @@ class ConversationStore(SqlStore):
                     created_at=when,
                     updated_at=when,
                     version=1,
-                    payload=conversation.model_dump(mode="json"),
+                    payload=stored_form(conversation),
+                    secret_hash=_secret_hash(secret),
                 )
             )
-        return conversation
+        return conversation, secret
+
+    def check_secret(self, conversation_id: str, secret: str) -> bool:
+        """True when ``secret`` belongs to the conversation (constant-time comparison); False for
+        an unknown conversation or one created before secrets existed."""
+        with self.reading() as conn:
+            stored = conn.execute(
+                select(conversations.c.secret_hash).where(conversations.c.id == conversation_id)
+            ).scalar()
+        expected = stored or "0" * 64
+        return hmac.compare_digest(expected, _secret_hash(secret)) and stored is not None
 
     def load(self, conversation_id: str) -> tuple[Conversation, int]:
         """The conversation and the version to save against.
@@ -86,7 +115,7 @@ class ConversationStore(SqlStore):
                 update(conversations)
                 .where(conversations.c.id == conversation.id, conversations.c.version == version)
                 .values(
-                    payload=conversation.model_dump(mode="json"),
+                    payload=stored_form(conversation),
                     version=version + 1,
                     updated_at=datetime.now(UTC),
                 )

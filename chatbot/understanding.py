@@ -41,7 +41,8 @@ class Reason(StrEnum):
 
     The first seven are human triggers found in the words; ``account_specific`` and
     ``injection_attempt`` are recorded but never route to a person; ``low_confidence`` and
-    ``bot_failed`` come from the conversation, not the words (see ``chatbot.routing``).
+    ``bot_failed`` (and ``identity_locked``) come from the conversation, not the words (see
+    ``chatbot.routing``).
     """
 
     INJURY_EMERGENCY = "injury_emergency"
@@ -53,6 +54,7 @@ class Reason(StrEnum):
     EXPLICIT_REQUEST = "explicit_request"
     LOW_CONFIDENCE = "low_confidence"
     BOT_FAILED = "bot_failed"
+    IDENTITY_LOCKED = "identity_locked"
     ACCOUNT_SPECIFIC = "account_specific"
     INJECTION_ATTEMPT = "injection_attempt"
 

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from pydantic import BaseModel
 
+import cli.apikey
 import cli.studio
 import cli.train
 from assist.calls import read_call
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli.studio.add_parsers(sub)
     cli.train.add_parsers(sub)
+    cli.apikey.add_parsers(sub)
     return parser
 
 
@@ -317,6 +319,7 @@ COMMANDS = {
     "chat": cmd_chat,
     **cli.studio.COMMANDS,
     **cli.train.COMMANDS,
+    **cli.apikey.COMMANDS,
 }
 
 

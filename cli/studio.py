@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from accounts.models import Role, User
+from accounts.passwords import DEMO_PASSWORD
 from core.errors import PolicyDeskError
 from core.files import write_atomically
 from core.models import PassageKind
@@ -24,7 +25,6 @@ from core.settings import PROJECT_ROOT
 from services.root import Services
 from studio.items import ItemKind, ItemQuery, ItemStatus
 
-DEMO_PASSWORD = "policydesk-demo"
 DEMO_ACCOUNTS = [
     ("agent01", "坐席 王小青", Role.AGENT),
     ("trainer01", "培训师 李思远", Role.TRAINER),
@@ -159,7 +159,7 @@ def cmd_user(services: Services, args: argparse.Namespace, out: TextIO) -> int:
         existing = {u.username for u in accounts.list()}
         for username, display, role in DEMO_ACCOUNTS:
             if username not in existing:
-                accounts.add(username, DEMO_PASSWORD, [role], display)
+                accounts.add(username, DEMO_PASSWORD, [role], display, demo=True)
                 services.audit.record("setup", "user.add", username, role.value)
                 out.write(f"added demo account {username} ({role.value})\n")
     return 0

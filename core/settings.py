@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -98,10 +99,29 @@ class Settings(BaseSettings):
     chat_min_confidence: float = Field(
         default=0.35, ge=0, le=1, description="below this retrieval confidence a human answers"
     )
-    api_agent_token: SecretStr | None = Field(
+    auth_secret: SecretStr | None = Field(
         default=None,
-        description="bearer token the HTTP API requires on agent (handoff) endpoints; "
-        "none: those endpoints are open, for loopback and demo use only",
+        min_length=32,
+        description="key that signs agents' access tokens (at least 32 characters); default: a "
+        "random key the migrations stored in the database, shared by every worker",
+    )
+    token_minutes: int = Field(
+        default=15, ge=1, le=240, description="how long an agent's access token is valid"
+    )
+    api_sessions_per_minute: int = Field(
+        default=20, ge=1, le=10_000, description="new chat sessions per minute per client"
+    )
+    api_messages_per_minute: int = Field(
+        default=120,
+        ge=1,
+        le=100_000,
+        description="customer messages per minute per client (all its sessions together)",
+    )
+    api_logins_per_minute: int = Field(
+        default=10, ge=1, le=1000, description="token requests per minute per client"
+    )
+    api_body_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="seconds a client may take to send a request body"
     )
     llm_base_url: str | None = Field(
         default=None,
@@ -114,6 +134,15 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "prompts" / "llm_prompts.yaml",
         description="system and user prompts for the optional LLM (trainer-editable)",
     )
+
+    @model_validator(mode="after")
+    def _no_retired_settings(self) -> Settings:
+        if os.environ.get("POLICYDESK_API_AGENT_TOKEN"):
+            raise ValueError(
+                "POLICYDESK_API_AGENT_TOKEN is retired: agents log in with their own account "
+                "(POST /v1/auth/token) and integrations use API keys (`policydesk apikey create`)"
+            )
+        return self
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -19,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from core.sql import UtcDateTime
@@ -95,7 +95,7 @@ claims = Table(
     Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
     Column("policy_no", String(32), nullable=False),
     Column("plate", String(16), nullable=False),
-    Column("reported_at", DateTime, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
     Column("description", Text, nullable=False),
     Column("stage", String(8), nullable=False),
     Column("amount", Float),
@@ -108,7 +108,7 @@ interactions = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
-    Column("at", DateTime, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("channel", String(16), nullable=False),
     Column("summary", Text, nullable=False),
     Column("disposition", String(32), nullable=False),
@@ -127,6 +127,7 @@ users_table = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("password_changed_at", UtcDateTime, nullable=False),
+    Column("demo_password", Boolean, nullable=False, server_default=false()),
 )
 
 # ----- audit (audit/log.py) ------------------------------------------------
@@ -209,7 +210,7 @@ feedback = Table(
     "kb_feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
     Column("passage_id", String(200), nullable=False, index=True),
     Column("citation", String(300), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -230,6 +231,7 @@ conversations = Table(
     Column("updated_at", UtcDateTime, nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("payload", JSON, nullable=False),
+    Column("secret_hash", String(64)),
 )
 
 # ----- chatbot (chatbot/queue.py) --------------------------------------------
@@ -272,4 +274,52 @@ content_generation = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("generation", Integer, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+)
+
+# ----- security (accounts/tokens.py, accounts/apikeys.py, accounts/throttle.py, chatbot) -------
+
+auth_secrets = Table(
+    "auth_secrets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("scope", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("success", Boolean, nullable=False),
+)
+identity_failures = Table(
+    "identity_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("client", String(64), nullable=False, index=True),
+    Column("session_id", String(40), nullable=False),
+)
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(160), primary_key=True),
+    Column("window_start", UtcDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
 )

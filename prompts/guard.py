@@ -28,6 +28,8 @@ class RuleCategory(StrEnum):
     DISPARAGE = "disparage"
     PRIVACY = "privacy"
     MISLEADING = "misleading"
+    OFF_CHANNEL = "off_channel"
+    """Outside links, personal contact details, documents sent anywhere but the official app."""
 
 
 class Severity(StrEnum):

@@ -31,21 +31,26 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from sqlalchemy import Engine
 
+    from accounts.apikeys import ApiKeyStore
+    from accounts.login import LoginService
     from accounts.models import User
     from accounts.passwords import PasswordHashing
     from accounts.store import AccountStore
+    from accounts.tokens import TokenIssuer
     from assist.calls import DemoCall
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
     from assist.wrapup import WrapUpService
     from audit.log import AuditLog
     from chatbot.learned import HandoffDetector
+    from chatbot.lockout import IdentityLockout
     from chatbot.queue import HandoffQueue
     from chatbot.replies import AgentReplies
     from chatbot.review import RoutingReviewLog
     from chatbot.service import ChatbotService
     from chatbot.sessions import ConversationStore
     from customers.store import CustomerStore
+    from db.ratelimit import RateCounters
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
     from prompts.guard import ComplianceGuard
@@ -270,6 +275,52 @@ class Services:
         from accounts.store import AccountStore
 
         return AccountStore(self.engine, self._passwords)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyStore:
+        """Integrations' API keys (hashed, scoped, revocable)."""
+        from accounts.apikeys import ApiKeyStore
+
+        return ApiKeyStore(self.engine)
+
+    @cached_property
+    def signing_secret(self) -> bytes:
+        """The installation's secret: signs agents' tokens and keys the identity lockout."""
+        if self.settings.auth_secret is not None:
+            return self.settings.auth_secret.get_secret_value().encode("utf-8")
+        from accounts.tokens import SigningKeys
+
+        return SigningKeys(self.engine).secret()
+
+    @cached_property
+    def token_issuer(self) -> TokenIssuer:
+        """Agents' short-lived access tokens for the HTTP API."""
+        from datetime import timedelta
+
+        from accounts.tokens import TokenIssuer
+
+        return TokenIssuer(self.signing_secret, timedelta(minutes=self.settings.token_minutes))
+
+    @cached_property
+    def login(self) -> LoginService:
+        """Throttled, audited logins (console and API)."""
+        from accounts.login import LoginAttempts, LoginService
+
+        return LoginService(self.accounts, LoginAttempts(self.engine), self.audit)
+
+    @cached_property
+    def rate_counters(self) -> RateCounters:
+        """Per-client request counters shared by every worker."""
+        from db.ratelimit import RateCounters
+
+        return RateCounters(self.engine)
+
+    @cached_property
+    def identity_lockout(self) -> IdentityLockout:
+        """Failed identity checks per policy/claim number and per client."""
+        from chatbot.lockout import IdentityLockout
+
+        return IdentityLockout(self.engine, self.signing_secret)
 
     @cached_property
     def audit(self) -> AuditLog:
@@ -610,6 +661,8 @@ class Services:
             phraser=self.phraser(),
             rate_limit=self.settings.chat_rate_limit,
             min_confidence=self.settings.chat_min_confidence,
+            lockout=self.identity_lockout,
+            audit=self.audit,
         )
 
     def demo_calls(self) -> list[DemoCall]:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
+from accounts.passwords import PasswordHashing
 from api.app import create_app
 from chatbot.service import ChatbotService
 from core.settings import Settings
@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 CLAUSE_QUESTION = "车损险都包括哪些情况"
 INJURY_MESSAGE = "撞人了对方在流血怎么办，我手机13812345678"
 SECRET = "13900001111"
+AGENT_PASSWORD = "Desk-Agent-2026"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,12 @@ def api_settings(demo_services: Services, tmp_path_factory: pytest.TempPathFacto
         source.backup(target)
     source.close()
     target.close()
-    return demo_services.settings.model_copy(update={"database_url": f"sqlite:///{copy}"})
+    settings = demo_services.settings.model_copy(update={"database_url": f"sqlite:///{copy}"})
+    accounts = Services(settings, passwords=PasswordHashing.fast_for_tests()).accounts
+    for name in ("a001", "b002"):
+        accounts.add(name, AGENT_PASSWORD, ["agent"])
+    accounts.add("t001", AGENT_PASSWORD, ["trainer"])
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +59,30 @@ def client(api_settings: Settings) -> Iterator[TestClient]:
     services.engine.dispose()
 
 
+SECRETS: dict[str, str] = {}  # session id -> its secret, as a customer's client keeps it
+
+
 def _session(client: TestClient) -> str:
     response = client.post("/v1/sessions", json={"channel": "app"})
     assert response.status_code == 201, response.text
     session_id: str = response.json()["session_id"]
     assert response.headers["location"] == f"/v1/sessions/{session_id}"
+    SECRETS[session_id] = response.json()["session_secret"]
     return session_id
+
+
+def _owner(session_id: str) -> dict[str, str]:
+    """The headers of the customer who started the session."""
+    return {"X-Session-Secret": SECRETS.get(session_id, "unknown")}
+
+
+def _agent(client: TestClient, username: str = "a001") -> dict[str, str]:
+    """The headers of a logged-in agent."""
+    response = client.post(
+        "/v1/auth/token", json={"username": username, "password": AGENT_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def _error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -74,7 +98,11 @@ def _error(response: Any, status: int, code: str) -> dict[str, Any]:
 def injury_handoff(client: TestClient) -> dict[str, Any]:
     """One injury conversation handed to a human: the reply."""
     session_id = _session(client)
-    response = client.post(f"/v1/sessions/{session_id}/messages", json={"text": INJURY_MESSAGE})
+    response = client.post(
+        f"/v1/sessions/{session_id}/messages",
+        json={"text": INJURY_MESSAGE},
+        headers=_owner(session_id),
+    )
     assert response.status_code == 200, response.text
     reply: dict[str, Any] = response.json()
     return reply
@@ -82,7 +110,11 @@ def injury_handoff(client: TestClient) -> dict[str, Any]:
 
 def test_a_clause_question_is_answered_by_the_bot_with_citations(client: TestClient) -> None:
     session_id = _session(client)
-    response = client.post(f"/v1/sessions/{session_id}/messages", json={"text": CLAUSE_QUESTION})
+    response = client.post(
+        f"/v1/sessions/{session_id}/messages",
+        json={"text": CLAUSE_QUESTION},
+        headers=_owner(session_id),
+    )
     assert response.status_code == 200, response.text
     reply = response.json()
     assert reply["route"] == "bot"
@@ -91,7 +123,7 @@ def test_a_clause_question_is_answered_by_the_bot_with_citations(client: TestCli
     assert reply["handoff_id"] is None
     assert {"text", "source"}.isdisjoint(reply)
 
-    session = client.get(f"/v1/sessions/{session_id}").json()
+    session = client.get(f"/v1/sessions/{session_id}", headers=_owner(session_id)).json()
     assert [m["speaker"] for m in session["messages"]] == ["customer", "bot"]
     assert session["messages"][0]["text"] == CLAUSE_QUESTION
     assert session["messages"][1]["text"] == reply["answer"]
@@ -108,7 +140,8 @@ def test_an_injury_is_handed_over_and_queued_first_with_a_masked_transcript(
     handoff_id = injury_handoff["handoff_id"]
     assert handoff_id
 
-    listed = client.get("/v1/handoffs", params={"state": "waiting"}).json()
+    agent = _agent(client)
+    listed = client.get("/v1/handoffs", params={"state": "waiting"}, headers=agent).json()
     priorities = [h["priority"] for h in listed["items"]]
     assert priorities == sorted(priorities)
     assert listed["counts"]["waiting"] >= 1
@@ -119,9 +152,10 @@ def test_an_injury_is_handed_over_and_queued_first_with_a_masked_transcript(
     assert item["learned_only"] is False  # the injury rule handed it over, not the model alone
     customer_text = item["transcript"][0]["text"]
     assert "138****5678" in customer_text
-    assert "13812345678" not in client.get(f"/v1/handoffs/{handoff_id}").text
+    assert "13812345678" not in client.get(f"/v1/handoffs/{handoff_id}", headers=agent).text
 
-    session = client.get(f"/v1/sessions/{injury_handoff['session_id']}").json()
+    session_id = injury_handoff["session_id"]
+    session = client.get(f"/v1/sessions/{session_id}", headers=_owner(session_id)).json()
     assert session["handoff_id"] == handoff_id
 
 
@@ -129,72 +163,79 @@ def test_one_agent_wins_the_accept_and_only_that_agent_resolves(
     client: TestClient, injury_handoff: dict[str, Any]
 ) -> None:
     url = f"/v1/handoffs/{injury_handoff['handoff_id']}"
-    first = client.post(f"{url}/accept", json={"agent": "A001"})
+    a001, b002 = _agent(client, "a001"), _agent(client, "b002")
+    first = client.post(f"{url}/accept", headers=a001)
     assert first.status_code == 200, first.text
     assert first.json()["state"] == "accepted"
-    assert first.json()["accepted_by"] == "A001"
-    _error(client.post(f"{url}/accept", json={"agent": "B002"}), 409, "handoff_state_conflict")
+    assert first.json()["accepted_by"] == "a001"  # the authenticated agent, never a body field
+    _error(client.post(f"{url}/accept", headers=b002), 409, "handoff_state_conflict")
 
     # the accepting agent talks to the customer; the customer's client reads it in the session
-    reply = {"agent": "A001", "text": "您好，我是人工客服，请先确认已拨打120，我马上为您报案。"}
-    _error(
-        client.post(f"{url}/messages", json={**reply, "agent": "B002"}),
-        409,
-        "handoff_state_conflict",
-    )
-    refused = client.post(f"{url}/messages", json={**reply, "text": "放心，肯定全赔。"})
+    reply = {"text": "您好，我是人工客服，请先确认已拨打120，我马上为您报案。"}
+    _error(client.post(f"{url}/messages", json=reply, headers=b002), 409, "handoff_state_conflict")
+    refused = client.post(f"{url}/messages", json={"text": "放心，肯定全赔。"}, headers=a001)
     _error(refused, 422, "reply_not_compliant")
     assert refused.json()["error"]["field"] == "text"
-    _error(client.post(f"{url}/messages", json={"agent": "A001"}), 422, "validation_error")
-    sent = client.post(f"{url}/messages", json=reply)
+    _error(client.post(f"{url}/messages", json={}, headers=a001), 422, "validation_error")
+    sent = client.post(f"{url}/messages", json=reply, headers=a001)
     assert sent.status_code == 201, sent.text
-    assert (sent.json()["sender"], sent.json()["author"]) == ("agent", "A001")
-    session = client.get(f"/v1/sessions/{injury_handoff['session_id']}").json()
+    assert (sent.json()["sender"], sent.json()["author"]) == ("agent", "a001")
+    session_id = injury_handoff["session_id"]
+    session = client.get(f"/v1/sessions/{session_id}", headers=_owner(session_id)).json()
     senders = [(m["sender"], m["text"]) for m in session["messages"]]
     assert senders[0][0] == "customer" and senders[1][0] == "bot"
     assert senders[-1] == ("agent", reply["text"])
     assert not any("全赔" in text for _, text in senders)
 
     resolve = {"resolution": "已联系客户，指导报警并安排查勘"}
-    _error(
-        client.post(f"{url}/resolve", json={"agent": "B002", **resolve}),
-        409,
-        "handoff_state_conflict",
-    )
-    done = client.post(f"{url}/resolve", json={"agent": "A001", **resolve})
+    _error(client.post(f"{url}/resolve", json=resolve, headers=b002), 409, "handoff_state_conflict")
+    done = client.post(f"{url}/resolve", json=resolve, headers=a001)
     assert done.status_code == 200, done.text
     assert done.json()["state"] == "resolved"
     assert done.json()["resolution"] == resolve["resolution"]
-    _error(client.post(f"{url}/messages", json=reply), 409, "handoff_state_conflict")
+    _error(client.post(f"{url}/messages", json=reply, headers=a001), 409, "handoff_state_conflict")
 
 
-def test_unknown_sessions_and_handoffs_are_404_in_the_one_error_shape(client: TestClient) -> None:
+def test_unknown_sessions_are_401_and_unknown_handoffs_404_in_the_one_error_shape(
+    client: TestClient,
+) -> None:
+    # an unknown session answers like a wrong secret: guessing ids tells nothing
+    unknown = {"X-Session-Secret": "whatever"}
     _error(
-        client.post("/v1/sessions/Snope/messages", json={"text": "你好"}), 404, "session_not_found"
+        client.post("/v1/sessions/Snope/messages", json={"text": "你好"}, headers=unknown),
+        401,
+        "session_secret_invalid",
     )
-    _error(client.get("/v1/sessions/Snope"), 404, "session_not_found")
-    _error(client.get("/v1/handoffs/Hnope"), 404, "handoff_not_found")
-    _error(
-        client.post("/v1/handoffs/Hnope/accept", json={"agent": "A001"}), 404, "handoff_not_found"
-    )
+    _error(client.get("/v1/sessions/Snope", headers=unknown), 401, "session_secret_invalid")
+    agent = _agent(client)
+    _error(client.get("/v1/handoffs/Hnope", headers=agent), 404, "handoff_not_found")
+    _error(client.post("/v1/handoffs/Hnope/accept", headers=agent), 404, "handoff_not_found")
     _error(client.get("/v1/nothing"), 404, "not_found")
 
 
 def test_bad_messages_are_422_naming_the_field_and_big_bodies_are_413(client: TestClient) -> None:
     session_id = _session(client)
     url = f"/v1/sessions/{session_id}/messages"
+    owner = _owner(session_id)
     for text in ("", "   ", "长" * 501):
-        error = _error(client.post(url, json={"text": text}), 422, "validation_error")
+        error = _error(
+            client.post(url, json={"text": text}, headers=owner), 422, "validation_error"
+        )
         assert error["field"] == "text"
         assert "text" in error["message"]
-    assert _error(client.post(url, json={}), 422, "validation_error")["field"] == "text"
-    agent = _error(
-        client.post("/v1/handoffs/Hx/accept", json={"agent": "A" * 65}), 422, "validation_error"
+    assert (
+        _error(client.post(url, json={}, headers=owner), 422, "validation_error")["field"] == "text"
     )
-    assert agent["field"] == "agent"
-    _error(client.post(url, json={"text": "长" * 6000}), 413, "payload_too_large")
+    # a name in the body is refused, never taken as the acting agent
+    forged = client.post(
+        "/v1/handoffs/Hx/resolve",
+        json={"agent": "a001", "resolution": "x"},
+        headers=_agent(client, "b002"),
+    )
+    assert _error(forged, 422, "validation_error")["field"] == "agent"
+    _error(client.post(url, json={"text": "长" * 6000}, headers=owner), 413, "payload_too_large")
     # nothing was stored for the rejected messages
-    assert client.get(f"/v1/sessions/{session_id}").json()["messages"] == []
+    assert client.get(f"/v1/sessions/{session_id}", headers=owner).json()["messages"] == []
 
 
 def test_too_many_messages_are_429_with_retry_after(api_settings: Settings) -> None:
@@ -203,26 +244,13 @@ def test_too_many_messages_are_429_with_retry_after(api_settings: Settings) -> N
         session_id = _session(client)
         url = f"/v1/sessions/{session_id}/messages"
         for _ in range(3):
-            assert client.post(url, json={"text": "你好"}).status_code == 200
-        response = client.post(url, json={"text": "你好"})
+            assert (
+                client.post(url, json={"text": "你好"}, headers=_owner(session_id)).status_code
+                == 200
+            )
+        response = client.post(url, json={"text": "你好"}, headers=_owner(session_id))
         _error(response, 429, "rate_limited")
         assert 1 <= int(response.headers["retry-after"]) <= 60
-    services.engine.dispose()
-
-
-def test_agent_endpoints_need_the_token_when_one_is_configured(api_settings: Settings) -> None:
-    services = Services(api_settings.model_copy(update={"api_agent_token": SecretStr("s3cret")}))
-    client = TestClient(create_app(services))  # no lifespan: handoffs do not need the chatbot
-    missing = client.get("/v1/handoffs")
-    _error(missing, 401, "unauthorized")
-    assert missing.headers["www-authenticate"] == "Bearer"
-    _error(
-        client.get("/v1/handoffs", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized"
-    )
-    _error(client.post("/v1/handoffs/Hx/accept", json={"agent": "A001"}), 401, "unauthorized")
-    granted = client.get("/v1/handoffs", headers={"Authorization": "Bearer s3cret"})
-    assert granted.status_code == 200, granted.text
-    assert client.get("/healthz").status_code == 200  # customer-facing routes stay open
     services.engine.dispose()
 
 
@@ -231,6 +259,7 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     assert schema["info"]["title"] == "PolicyDesk self-service API"
     assert schema["info"]["description"]
     assert set(schema["paths"]) == {
+        "/v1/auth/token",
         "/v1/sessions",
         "/v1/sessions/{session_id}/messages",
         "/v1/sessions/{session_id}",
@@ -251,7 +280,7 @@ def test_a_restarted_app_still_lists_the_handoff(
 ) -> None:
     services = Services(api_settings)
     client = TestClient(create_app(services))
-    listed = client.get("/v1/handoffs", params={"state": "all"}).json()
+    listed = client.get("/v1/handoffs", params={"state": "all"}, headers=_agent(client)).json()
     assert injury_handoff["handoff_id"] in {h["id"] for h in listed["items"]}
     services.engine.dispose()
 
@@ -267,12 +296,14 @@ def test_the_api_keeps_answering_after_a_reingest_switches_collections(
         embedder=demo_services.embedder,
     )
     client = TestClient(create_app(services))
-    url = f"/v1/sessions/{_session(client)}/messages"
-    assert client.post(url, json={"text": CLAUSE_QUESTION}).status_code == 200
+    session_id = _session(client)
+    url = f"/v1/sessions/{session_id}/messages"
+    owner = _owner(session_id)
+    assert client.post(url, json={"text": CLAUSE_QUESTION}, headers=owner).status_code == 200
 
     passage = services.catalog.passages()[0]
     services.ingest.apply_items([passage.model_copy(update={"text": passage.text + "（修订）"})])
-    again = client.post(url, json={"text": CLAUSE_QUESTION})
+    again = client.post(url, json={"text": CLAUSE_QUESTION}, headers=owner)
     assert again.status_code == 200, again.text
     assert again.json()["citations"]
     services.engine.dispose()
@@ -306,9 +337,9 @@ class _BrokenServices(Services):
 
 
 def test_an_unexpected_error_is_a_generic_500_and_its_message_is_not_logged(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    services = _BrokenServices(Settings(data_dir=tmp_path / "var"), embedder=FakeEmbedder())
+    services = _BrokenServices(settings, embedder=FakeEmbedder())
     client = TestClient(create_app(services))
     with caplog.at_level(logging.DEBUG):
         response = client.post("/v1/sessions")
