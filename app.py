@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from ui.auth import render_account_panel
+from ui.auth import render_account_panel, render_demo_password_banner
 from ui.i18n import LANGUAGES, t
 from ui.navigation import landing_page, visible_pages
 
@@ -18,6 +18,7 @@ st.sidebar.selectbox(
 )
 st.sidebar.title(t("app_title"))
 user = render_account_panel()
+render_demo_password_banner()
 specs = visible_pages(user)
 landing = landing_page(specs)
 sections: dict[str, list[StreamlitPage]] = {}

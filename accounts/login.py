@@ -29,6 +29,12 @@ class LoginPolicy(BaseModel):
     base_delay: float = Field(default=2.0, gt=0, description="seconds after the first slow one")
     max_delay: float = Field(default=60.0, gt=0, description="the delay stops growing here")
     lock_after: int = Field(default=10, ge=1, description="failures in the window that lock")
+    client_free_failures: int = Field(
+        default=10,
+        ge=0,
+        description="failures from one client before it is slowed down (a whole office may "
+        "share one address)",
+    )
     client_lock_after: int = Field(
         default=30, ge=1, description="failures from one client in the window that lock it"
     )
@@ -53,16 +59,22 @@ class LoginThrottledError(PolicyDeskError):
 
 
 def throttle_wait(
-    failures: int, last_failure: datetime | None, now: datetime, policy: LoginPolicy
+    failures: int,
+    last_failure: datetime | None,
+    now: datetime,
+    policy: LoginPolicy,
+    free: int | None = None,
 ) -> float:
     """Seconds until the next attempt is allowed after ``failures`` consecutive failures (pure).
 
-    The first ``free_failures`` cost nothing; then each failure doubles the delay, from
-    ``base_delay`` up to ``max_delay``, counted from the last failure.
+    The first ``free`` failures (default ``policy.free_failures``) cost nothing; then each
+    failure doubles the delay, from ``base_delay`` up to ``max_delay``, counted from the last
+    failure.
     """
-    if last_failure is None or failures <= policy.free_failures:
+    allowance = policy.free_failures if free is None else free
+    if last_failure is None or failures <= allowance:
         return 0.0
-    delay = min(policy.max_delay, policy.base_delay * 2 ** (failures - policy.free_failures - 1))
+    delay = min(policy.max_delay, policy.base_delay * 2 ** (failures - allowance - 1))
     return max(0.0, delay - (now - last_failure).total_seconds())
 
 
@@ -182,7 +194,9 @@ class LoginService:
                 raise LoginThrottledError(_seconds(latest + policy.lock_for - now), locked=True)
         wait_s = max(
             throttle_wait(failures, last, now, policy),
-            throttle_wait(client_failures, client_last, now, policy),
+            throttle_wait(
+                client_failures, client_last, now, policy, free=policy.client_free_failures
+            ),
         )
         if wait_s > 0:
             self._audit.record(name, "auth.refused_delay", name, f"client {client}")

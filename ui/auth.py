@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from accounts.login import LoginThrottledError
 from accounts.models import Role, User
 from accounts.permissions import Action, can, roles_for
 from accounts.store import AuthenticationError
@@ -56,14 +57,24 @@ def _login() -> None:
         st.session_state[LOGIN_ERROR] = t("login_failed")
         return
     try:
-        user = get_services().accounts.authenticate(username, password)
+        user = get_services().login.login(username, password, client=_client())
     except AuthenticationError:
         st.session_state[LOGIN_ERROR] = t("login_failed")
+        return
+    except LoginThrottledError as exc:
+        key = "login_locked" if exc.locked else "login_wait"
+        st.session_state[LOGIN_ERROR] = t(key).format(seconds=exc.retry_after)
         return
     except PolicyDeskError as exc:
         st.session_state[LOGIN_ERROR] = f"{t('login_unavailable')}{exc}"
         return
     st.session_state[USER] = user
+
+
+def _client() -> str:
+    """Who is logging in, for the per-client throttle: the browser's address when known."""
+    address = getattr(st.context, "ip_address", None)
+    return f"ip:{address}" if address else "console"
 
 
 def logout() -> None:
@@ -82,6 +93,16 @@ def render_login_form(where: DeltaGenerator) -> None:
     error = st.session_state.pop(LOGIN_ERROR, None)
     if error:
         where.error(error)
+
+
+def render_demo_password_banner() -> None:
+    """While any account still has the shipped demo password, every page says so at the top."""
+    try:
+        names = get_services().accounts.demo_password_accounts()
+    except PolicyDeskError:
+        return  # no database yet: nothing to warn about
+    if names:
+        st.warning(t("demo_passwords_in_use").format(accounts="、".join(names)), icon="⚠️")
 
 
 def render_account_panel() -> User | None:

@@ -198,8 +198,25 @@ _ACCOUNTS: dict[str, dict[str, str]] = {
     },
     "password": {"zh": "密码", "en": "Password"},
     "password_help": {
-        "zh": "至少 8 位，不能与用户名相同",
-        "en": "At least 8 characters, not the username",
+        "zh": "至少 10 位，大写字母、小写字母、数字、其他字符中至少三类，不能包含用户名",
+        "en": "At least 10 characters with three of: upper case, lower case, digits, other; "
+        "not containing the username",
+    },
+    "login_wait": {
+        "zh": "登录失败次数过多，请 {seconds} 秒后再试。",
+        "en": "Too many failed logins: wait {seconds} seconds and try again.",
+    },
+    "login_locked": {
+        "zh": "登录失败次数过多，登录已临时锁定（约 {seconds} 秒）。如需立即解锁请联系主管。",
+        "en": "Too many failed logins: login is locked for a while (about {seconds} s). A "
+        "supervisor can unlock it.",
+    },
+    "demo_passwords_in_use": {
+        "zh": "安全提示：演示账号 {accounts} 仍在使用出厂演示密码。"
+        "正式使用前请修改密码或停用这些账号（见 README：创建正式账号）。",
+        "en": "Security: the demo accounts {accounts} still have the shipped demo password. Change "
+        "it or deactivate them before real use (see the README: creating the first real "
+        "accounts).",
     },
     "login": {"zh": "登录", "en": "Log in"},
     "logout": {"zh": "退出登录", "en": "Log out"},

@@ -38,33 +38,33 @@ def _stored_hash(engine: Engine, username: str) -> str:
 
 
 def test_add_then_authenticate(store: AccountStore, engine: Engine) -> None:
-    user = store.add("Tina", "s3cret-pass", ["trainer"], display_name=" 王  婷 ")
+    user = store.add("Tina", "S3cret-Pass-26", ["trainer"], display_name=" 王  婷 ")
     assert (user.username, user.display_name, user.roles) == ("tina", "王 婷", {Role.TRAINER})
     assert "password" not in user.model_dump() and "hash" not in str(user.model_dump())
     stored = _stored_hash(engine, "tina")
-    assert stored.startswith("$argon2id$") and "s3cret-pass" not in stored
-    assert store.authenticate("TINA ", "s3cret-pass") == user
+    assert stored.startswith("$argon2id$") and "S3cret-Pass-26" not in stored
+    assert store.authenticate("TINA ", "S3cret-Pass-26") == user
 
 
 def test_default_parameters_really_verify(engine: Engine) -> None:
     store = AccountStore(engine)
-    store.add("rita", "another-pass", [Role.REVIEWER])
-    assert store.authenticate("rita", "another-pass").roles == {Role.REVIEWER}
+    store.add("rita", "Another-Pass-26", [Role.REVIEWER])
+    assert store.authenticate("rita", "Another-Pass-26").roles == {Role.REVIEWER}
     with pytest.raises(AuthenticationError):
-        store.authenticate("rita", "another-pasS")
+        store.authenticate("rita", "Another-Pass-2X")
 
 
 def test_wrong_password_unknown_user_and_inactive_give_the_same_error(
     store: AccountStore,
 ) -> None:
-    store.add("tina", "s3cret-pass", ["trainer"])
-    store.add("olga", "olga-pass-1", ["agent"])
+    store.add("tina", "S3cret-Pass-26", ["trainer"])
+    store.add("olga", "Agent-Pass-26x", ["agent"])
     store.deactivate("olga")
     messages = set()
     for username, password in [
         ("tina", "wrong-pass"),
-        ("nobody", "s3cret-pass"),
-        ("olga", "olga-pass-1"),
+        ("nobody", "S3cret-Pass-26"),
+        ("olga", "Agent-Pass-26x"),
         ("not a valid name!", "whatever"),
     ]:
         with pytest.raises(AuthenticationError) as info:
@@ -76,14 +76,17 @@ def test_wrong_password_unknown_user_and_inactive_give_the_same_error(
 @pytest.mark.parametrize(
     ("username", "password", "roles", "message"),
     [
-        ("t", "s3cret-pass", ["trainer"], "invalid username 't'"),
-        ("9lives", "s3cret-pass", ["trainer"], "invalid username"),
-        ("has space", "s3cret-pass", ["trainer"], "invalid username"),
-        ("tina", "short", ["trainer"], "at least 8 characters"),
+        ("t", "S3cret-Pass-26", ["trainer"], "invalid username 't'"),
+        ("9lives", "S3cret-Pass-26", ["trainer"], "invalid username"),
+        ("has space", "S3cret-Pass-26", ["trainer"], "invalid username"),
+        ("tina", "Short-1", ["trainer"], "at least 10 characters"),
         ("tina", "x" * 257, ["trainer"], "at most 256 characters"),
-        ("tinatina", "TinaTina", ["trainer"], "must not be the username"),
-        ("tina", "s3cret-pass", ["admin"], "unknown role 'admin': use one of agent, trainer"),
-        ("tina", "s3cret-pass", [], "at least one role"),
+        ("tina", "alllowercase", ["trainer"], "at least 3 kinds of characters"),
+        ("tinatina", "TinaTina-2026", ["trainer"], "must not contain the username"),
+        ("tina", "Policydesk-Demo", ["trainer"], "the demo password cannot be chosen"),
+        ("tina", "policydesk-demo", ["trainer"], "at least 3 kinds"),
+        ("tina", "S3cret-Pass-26", ["admin"], "unknown role 'admin': use one of agent, trainer"),
+        ("tina", "S3cret-Pass-26", [], "at least one role"),
     ],
 )
 def test_bad_accounts_are_refused_with_the_reason(
@@ -95,14 +98,14 @@ def test_bad_accounts_are_refused_with_the_reason(
 
 
 def test_duplicate_username_is_refused_case_insensitively(store: AccountStore) -> None:
-    store.add("tina", "s3cret-pass", ["trainer"])
+    store.add("tina", "S3cret-Pass-26", ["trainer"])
     with pytest.raises(DuplicateUserError, match="'tina' exists already"):
-        store.add("TINA", "other-pass-1", ["agent"])
+        store.add("TINA", "Other-Pass-26", ["agent"])
 
 
 def test_get_list_and_role_changes(store: AccountStore) -> None:
-    store.add("tina", "s3cret-pass", ["trainer"])
-    store.add("rita", "s3cret-pass", ["reviewer", "agent"])
+    store.add("tina", "S3cret-Pass-26", ["trainer"])
+    store.add("rita", "S3cret-Pass-26", ["reviewer", "agent"])
     assert [u.username for u in store.list()] == ["rita", "tina"]
     assert store.get("rita").sorted_roles() == [Role.AGENT, Role.REVIEWER]
     assert store.set_roles("tina", ["trainer", "reviewer"]).roles == {Role.TRAINER, Role.REVIEWER}
@@ -115,31 +118,31 @@ def test_get_list_and_role_changes(store: AccountStore) -> None:
 
 
 def test_set_password_replaces_the_old_one(store: AccountStore) -> None:
-    store.add("tina", "s3cret-pass", ["trainer"])
+    store.add("tina", "S3cret-Pass-26", ["trainer"])
     with pytest.raises(InvalidAccountError):
         store.set_password("tina", "short")
-    store.set_password("tina", "brand-new-pass")
+    store.set_password("tina", "Brand-New-Pass-26")
     with pytest.raises(AuthenticationError):
-        store.authenticate("tina", "s3cret-pass")
-    assert store.authenticate("tina", "brand-new-pass").username == "tina"
+        store.authenticate("tina", "S3cret-Pass-26")
+    assert store.authenticate("tina", "Brand-New-Pass-26").username == "tina"
     with pytest.raises(UserNotFoundError):
-        store.set_password("ghost", "brand-new-pass")
+        store.set_password("ghost", "Brand-New-Pass-26")
 
 
 def test_deactivate_and_activate(store: AccountStore) -> None:
-    store.add("olga", "olga-pass-1", ["agent"])
+    store.add("olga", "Agent-Pass-26x", ["agent"])
     assert store.deactivate("olga").active is False
     assert [u.username for u in store.list(include_inactive=False)] == []
     assert store.activate("olga").active is True
-    assert store.authenticate("olga", "olga-pass-1").active
+    assert store.authenticate("olga", "Agent-Pass-26x").active
 
 
 def test_an_outdated_hash_is_upgraded_at_login(engine: Engine) -> None:
     weak = AccountStore(engine, PasswordHashing(PasswordHasher(time_cost=1, memory_cost=1024)))
-    weak.add("tina", "s3cret-pass", ["trainer"])
+    weak.add("tina", "S3cret-Pass-26", ["trainer"])
     before = _stored_hash(engine, "tina")
     stronger = PasswordHashing(PasswordHasher(time_cost=2, memory_cost=2048))
-    AccountStore(engine, stronger).authenticate("tina", "s3cret-pass")
+    AccountStore(engine, stronger).authenticate("tina", "S3cret-Pass-26")
     after = _stored_hash(engine, "tina")
     assert after != before and "m=2048,t=2" in after
     assert not stronger.needs_rehash(after)

@@ -156,7 +156,7 @@ def test_user_add_eval_export_and_audit(
     data_dir: Path, as_demo: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     d = ("--data-dir", str(data_dir))
-    monkeypatch.setenv("POLICYDESK_NEW_PASSWORD", "another-secret-1")
+    monkeypatch.setenv("POLICYDESK_NEW_PASSWORD", "Another-Secret-26")
     status, out = _run(*d, "user", "add", "trainer02", "--role", "trainer", "--role", "reviewer")
     assert status == 0 and "trainer" in out and "reviewer" in out
     assert _run(*d, "user", "add", "trainer02", "--role", "trainer")[0] == 1  # a duplicate

@@ -60,8 +60,8 @@ class Curated:
 @pytest.fixture
 def curated(fake_services: Services, tmp_path: Path) -> Curated:
     accounts = fake_services.accounts
-    tina = accounts.add("tina", "tina-password", ["trainer"])
-    rita = accounts.add("rita", "rita-password", ["reviewer"])
+    tina = accounts.add("tina", "Trainer-Pass-26", ["trainer"])
+    rita = accounts.add("rita", "Reviewer-Pass-26", ["reviewer"])
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "clauses.md").write_text(CLAUSES, encoding="utf-8")

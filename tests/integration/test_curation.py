@@ -49,8 +49,8 @@ def users(fake_services: Services, tmp_path: Path) -> tuple[User, User]:
     (kb / "base.md").write_text(SEEDED, encoding="utf-8")
     fake_services.ingest.ingest([kb])
     fake_services.studio.seed_published(fake_services.catalog.passages())
-    trainer = fake_services.accounts.add("tina", "tina-password", [Role.TRAINER])
-    reviewer = fake_services.accounts.add("rita", "rita-password", [Role.REVIEWER])
+    trainer = fake_services.accounts.add("tina", "Trainer-Pass-26", [Role.TRAINER])
+    reviewer = fake_services.accounts.add("rita", "Reviewer-Pass-26", [Role.REVIEWER])
     return trainer, reviewer
 
 

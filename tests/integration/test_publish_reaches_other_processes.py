@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 PROMISE = "这个肯定全赔，您放心。"
 RULE = "promise-full-payout"
+PASSWORD = "Reviewer-Pass-26"
 
 CHILD = """
 import sys
@@ -73,8 +74,8 @@ class Child:
 @pytest.fixture
 def seeded(fake_services: Services) -> Services:
     accounts = fake_services.accounts
-    accounts.add("tina", "tina-password", ["trainer"])
-    accounts.add("rita", "rita-password", ["reviewer"])
+    accounts.add("tina", "Trainer-Pass-26", ["trainer"])
+    accounts.add("rita", PASSWORD, ["reviewer"])
     assert cmd_kb(fake_services, argparse.Namespace(kb_command="seed"), io.StringIO()) == 0
     return fake_services
 
@@ -116,7 +117,7 @@ def test_a_publish_in_either_process_serves_in_the_other_without_a_restart(
             sys.executable, "-m", "cli.main", "--data-dir", str(here.settings.data_dir),
             "kb", "--user", "rita", "rollback", RULE, "1", "--note", "恢复",
         ],
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "POLICYDESK_PASSWORD": "rita-password"},
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "POLICYDESK_PASSWORD": PASSWORD},
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

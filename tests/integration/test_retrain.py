@@ -38,8 +38,8 @@ def test_a_trainer_adds_utterances_retrains_and_keeps_or_discards(services: Serv
     train, dev = load_labelled(folder / "train.jsonl"), load_labelled(folder / "dev.jsonl")
     studio = services.studio
     studio.seed_contents(seed_entries(train, dev, str(folder)))
-    trainer = services.accounts.add("t1", "trainer-pass-1", [Role.TRAINER])
-    reviewer = services.accounts.add("r1", "reviewer-pass-1", [Role.REVIEWER])
+    trainer = services.accounts.add("t1", "Trainer-Pass-26", [Role.TRAINER])
+    reviewer = services.accounts.add("r1", "Reviewer-Pass-26", [Role.REVIEWER])
 
     new = studio.create(
         trainer,

@@ -86,7 +86,7 @@ def studio(fake_services: Services, tmp_path: Path) -> Studio:
     engine = fake_services.engine
     accounts = AccountStore(engine, PasswordHashing.fast_for_tests())
     users = {
-        name: accounts.add(name, f"{name}-password", [role])
+        name: accounts.add(name, "Desk-Pass-2026", [role])
         for name, role in [
             ("tina", "trainer"),
             ("sam", "supervisor"),

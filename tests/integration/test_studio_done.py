@@ -54,9 +54,9 @@ def test_import_fix_review_publish_measure_and_roll_back(
     (kb / "base.md").write_text(BASE, encoding="utf-8")
     services.ingest.ingest([kb])
     services.studio.seed_published(services.catalog.passages())
-    trainer = services.accounts.add("tina", "tina-password", [Role.TRAINER])
-    reviewer = services.accounts.add("rita", "rita-password", [Role.REVIEWER])
-    supervisor = services.accounts.add("sam", "sam-password", [Role.SUPERVISOR])
+    trainer = services.accounts.add("tina", "Trainer-Pass-26", [Role.TRAINER])
+    reviewer = services.accounts.add("rita", "Reviewer-Pass-26", [Role.REVIEWER])
+    supervisor = services.accounts.add("sam", "Supervisor-Pass-26", [Role.SUPERVISOR])
     services.golden.add(QUESTION, ["pile-1"], "充电桩", author="tina")
     services.golden.add("车被水淹了能赔吗", ["base-1"], "涉水", author="tina")
     studio = services.studio

@@ -35,7 +35,7 @@ effective_date: 2020-09-19
 驾驶人饮酒、吸食或注射毒品后驾驶被保险机动车造成的损失，保险人不负责赔偿。
 """
 
-# the studio's accounts: username -> roles (password: "<username>-password")
+# the studio's accounts: username -> roles (password: ``password(username)``)
 ACCOUNTS: dict[str, list[Role]] = {
     "tina": [Role.TRAINER],
     "rita": [Role.REVIEWER],
@@ -45,7 +45,8 @@ ACCOUNTS: dict[str, list[Role]] = {
 
 
 def password(username: str) -> str:
-    return f"{username}-password"
+    """Each account's own password, within the policy (mixed characters, not the username)."""
+    return f"Desk-{username[0].upper()}{len(username)}-Pass"
 
 
 def page(name: str) -> str:

@@ -69,6 +69,33 @@ def test_a_failed_login_says_only_that_it_failed(
     assert _headers(app) == ["登录 PolicyDesk"]
 
 
+def test_thirty_wrong_supervisor_passwords_then_the_right_one_do_not_log_in(
+    studio_services: Services,
+) -> None:
+    app = run(AppTest.from_file(APP, default_timeout=60))
+    for _ in range(30):
+        app = _login(app, "sam", "Wrong-Guess-26")
+        assert USER not in app.session_state
+    app = _login(app, "sam", password("sam"))
+    assert USER not in app.session_state  # throttled: not even tried
+    (error,) = [e.value for e in app.error]
+    assert "登录失败次数过多" in error
+    actions = {e.action for e in studio_services.audit.entries() if e.target == "sam"}
+    assert {"auth.login_failed", "auth.refused_delay"} <= actions
+
+
+def test_the_console_warns_while_a_demo_password_is_unchanged(studio_services: Services) -> None:
+    app = run(AppTest.from_file(APP, default_timeout=60))
+    assert not any("演示密码" in w.value for w in app.warning)
+    studio_services.accounts.add("demo01", "policydesk-demo", ["agent"], demo=True)
+    app = run(app)
+    (banner,) = [w.value for w in app.warning if "演示密码" in w.value]
+    assert "demo01" in banner
+    studio_services.accounts.set_password("demo01", "Changed-Pass-26")
+    app = run(app)
+    assert not any("演示密码" in w.value for w in app.warning)
+
+
 def test_a_deactivated_account_is_logged_out_at_the_next_click(studio_services: Services) -> None:
     app = _login(run(AppTest.from_file(APP, default_timeout=60)), "alan", password("alan"))
     studio_services.accounts.deactivate("alan")

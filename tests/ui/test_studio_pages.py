@@ -325,13 +325,13 @@ def test_a_supervisor_manages_users(studio_services: Services) -> None:
     app.text_input(key="user-new-password").input("short")
     app.multiselect(key="user-new-roles").set_value([Role.TRAINER])
     app = _button(app, "新增用户")
-    assert any("at least 8 characters" in e.value for e in app.error)
+    assert any("at least 10 characters" in e.value for e in app.error)
     assert app.text_input(key="user-new-display").value == "倪娜"  # kept for correcting
     assert app.multiselect(key="user-new-roles").value == [Role.TRAINER]
-    app.text_input(key="user-new-password").input("nina-password-1")
+    app.text_input(key="user-new-password").input("Trainer-Pass-26")
     app = _button(app, "新增用户")
     assert "已创建用户 nina" in texts(app)
-    assert studio_services.accounts.authenticate("nina", "nina-password-1").display_name == "倪娜"
+    assert studio_services.accounts.authenticate("nina", "Trainer-Pass-26").display_name == "倪娜"
 
     app.selectbox(key="user_pick").set_value("nina")
     app = run(app)
