@@ -27,6 +27,45 @@ NonBlankText = Annotated[str, AfterValidator(_not_blank)]
 """A string with at least one non-space character (for texts read from files)."""
 
 
+MAX_JSON_DEPTH = 32
+"""JSON nested deeper than this is refused: no record of ours needs it, and a deep enough line
+would otherwise end in a RecursionError."""
+
+
+def json_depth(value: object) -> int:
+    """How deeply a parsed JSON value nests (a scalar is 0), computed without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
+
+
+def loads_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """One JSON value, refusing one nested deeper than ``max_depth``.
+
+    Raises:
+        ValueError: invalid JSON (``json.JSONDecodeError``) or nested too deeply; the message
+            says which.
+    """
+    # a cheap upper bound first: a line with no more brackets than the limit cannot exceed it
+    if text.count("[") + text.count("{") > max_depth:
+        try:
+            value = json.loads(text)
+        except RecursionError:
+            raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+        if json_depth(value) > max_depth:
+            raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        return value
+    return json.loads(text)
+
+
 def _first_problem(exc: ValidationError) -> str:
     problem = exc.errors()[0]
     where = ".".join(str(part) for part in problem["loc"])
@@ -54,9 +93,13 @@ def read_jsonl(
         if not line.strip():
             continue
         try:
-            records.append(model.model_validate(json.loads(line)))
+            value = loads_json(line)
         except json.JSONDecodeError as exc:
             raise error(f"{path}: line {number}: invalid JSON ({exc.msg})") from exc
+        except ValueError as exc:  # nested too deeply
+            raise error(f"{path}: line {number}: {exc}") from exc
+        try:
+            records.append(model.model_validate(value))
         except ValidationError as exc:
             raise error(f"{path}: line {number}: {_first_problem(exc)}") from exc
     if not records and not allow_empty:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from core.errors import IngestError
 from core.models import Passage, PassageKind
 from knowledge.parsing import parse_jsonl, split_document
-from knowledge.readers import SUPPORTED_SUFFIXES, decode_text, read_document
+from knowledge.readers import (
+    SUPPORTED_SUFFIXES,
+    check_not_link,
+    decode_text,
+    read_capped,
+    read_document,
+)
 
 IGNORED_NAMES = {"OUTLINE.md", "README.md"}
 
@@ -24,17 +31,19 @@ def expand_sources(paths: Iterable[Path]) -> list[Path]:
     """
     files: list[Path] = []
     for path in paths:
+        check_not_link(path)
         if path.is_dir():
             found = sorted(
                 p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                for p in _walk(path)
+                if p.suffix.lower() in SUPPORTED_SUFFIXES
                 and p.name not in IGNORED_NAMES
                 and not p.name.startswith(".")
             )
             if not found:
                 raise IngestError(path, "the folder has no supported files")
+            for file in found:
+                check_not_link(file)  # a link inside a folder is refused too, not skipped
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -43,10 +52,19 @@ def expand_sources(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+def _walk(folder: Path) -> list[Path]:
+    """Every file and file link under a folder, without following links to folders."""
+    found: list[Path] = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        found += [Path(root) / d for d in dirs if (Path(root) / d).is_symlink()]
+        found += [Path(root) / n for n in names]
+    return found
+
+
 def load_file(path: Path, default_kind: PassageKind | None = None) -> list[Passage]:
     """Read and split one source file into passages."""
     if path.suffix.lower() == ".jsonl":
-        raw = path.read_bytes() if path.exists() else b""
+        raw = read_capped(path) if path.exists() else b""
         if not raw.strip():
             raise IngestError(path, "the file is empty")
         return parse_jsonl(decode_text(raw, path), path)

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from core.errors import IngestError
+from core.files import loads_json
 from core.models import Passage, PassageKind
 from knowledge.numerals import chinese_to_int, int_to_chinese
 
@@ -237,9 +238,11 @@ def parse_jsonl(text: str, path: Path) -> list[Passage]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = loads_json(line)
         except json.JSONDecodeError as exc:
             raise IngestError(path, f"line {number}: invalid JSON ({exc.msg})") from exc
+        except ValueError as exc:  # nested too deeply
+            raise IngestError(path, f"line {number}: {exc}") from exc
         if not isinstance(record, dict):
             raise IngestError(path, f"line {number}: expected a JSON object")
         missing = [key for key in ("id", "kind", "text") if not record.get(key)]

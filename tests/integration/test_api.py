@@ -19,8 +19,10 @@ from fastapi.testclient import TestClient
 
 from accounts.passwords import PasswordHashing
 from api.app import create_app
+from audit.log import AuditFilter
 from chatbot.service import ChatbotService
 from core.settings import Settings
+from customers.demo import generate
 from retrieval.retriever import HybridRetriever
 from services.root import Services
 from tests.fakes import FakeEmbedder
@@ -348,3 +350,91 @@ def test_an_unexpected_error_is_a_generic_500_and_its_message_is_not_logged(
     assert "Traceback" not in response.text
     assert "RuntimeError" in caplog.text
     assert SECRET not in caplog.text
+
+
+# ----- closed by default: the customer's session, personal data, identity lockout (issue 13) ---
+
+
+def test_a_session_opens_only_with_its_secret_and_agents_never_see_it(
+    client: TestClient, injury_handoff: dict[str, Any]
+) -> None:
+    session_id = injury_handoff["session_id"]
+    secret = SECRETS[session_id]
+    for headers in ({}, {"X-Session-Secret": "guessed"}, {"X-Session-Secret": secret[:-1]}):
+        read = client.get(f"/v1/sessions/{session_id}", headers=headers)
+        assert read.status_code == 401, read.text
+        assert "138" not in read.text and "流血" not in read.text  # nothing of the conversation
+        post = client.post(
+            f"/v1/sessions/{session_id}/messages", json={"text": "你好"}, headers=headers
+        )
+        assert post.status_code == 401
+    assert client.get(f"/v1/sessions/{session_id}", headers=_owner(session_id)).status_code == 200
+
+    agent = _agent(client)
+    handoff = client.get(f"/v1/handoffs/{injury_handoff['handoff_id']}", headers=agent)
+    listed = client.get("/v1/handoffs", params={"state": "all"}, headers=agent)
+    for response in (handoff, listed):
+        assert secret not in response.text
+        assert "13812345678" not in response.text  # every agent view is masked
+
+
+def test_conversations_are_stored_redacted(
+    client: TestClient, api_settings: Settings, injury_handoff: dict[str, Any]
+) -> None:
+    database = Path(str(api_settings.database_url).removeprefix("sqlite:///"))
+    connection = sqlite3.connect(database)
+    payloads = [row[0] for row in connection.execute("SELECT payload FROM chat_conversations")]
+    connection.close()
+    assert any("138****5678" in p for p in payloads)
+    assert not any("13812345678" in p for p in payloads)
+
+
+def test_one_client_cannot_open_hundreds_of_sessions(api_settings: Settings) -> None:
+    services = Services(api_settings.model_copy(update={"api_sessions_per_minute": 20}))
+    with TestClient(create_app(services)) as client:
+        statuses = [client.post("/v1/sessions", json={}).status_code for _ in range(30)]
+        assert statuses[:20] == [201] * 20
+        assert set(statuses[20:]) == {429}
+        refused = client.post("/v1/sessions", json={})
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+    services.engine.dispose()
+
+
+def _ask_progress(client: TestClient) -> str:
+    session_id = _session(client)
+    url = f"/v1/sessions/{session_id}/messages"
+    asked = client.post(url, json={"text": "我的理赔进度怎么样了"}, headers=_owner(session_id))
+    assert asked.json()["needs_identity"], asked.text
+    return session_id
+
+
+def _identify(client: TestClient, session_id: str, number: str, last4: str) -> dict[str, Any]:
+    url = f"/v1/sessions/{session_id}/messages"
+    response = client.post(url, json={"text": f"{number} {last4}"}, headers=_owner(session_id))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_five_wrong_answers_for_a_policy_lock_its_check_across_sessions(
+    client: TestClient, api_settings: Settings
+) -> None:
+    services = Services(api_settings)
+    services.customers.load_records(generate(12))
+    profile = services.customers.profile("C00007")
+    policy_no = profile.policies[0].policy_no
+    right = profile.phone[-4:]  # the masked phone keeps its last four digits
+    wrong = "0000" if right != "0000" else "1111"
+    replies = []
+    for _ in range(3):  # each conversation hands over after two failures; the count goes on
+        session_id = _ask_progress(client)
+        replies += [_identify(client, session_id, policy_no, wrong) for _ in range(2)]
+    assert all(not r["verified"] for r in replies)
+    # the sixth try, with the right digits, in a fresh conversation: the check stays locked
+    session_id = _ask_progress(client)
+    locked = _identify(client, session_id, policy_no, right)
+    assert locked["route"] == "human" and not locked["verified"]
+    assert "identity_locked" in locked["reasons"]
+    entries = services.audit.entries(AuditFilter(action="identity.locked"))
+    assert entries and policy_no not in entries[0].detail  # audited, without the number
+    services.engine.dispose()
