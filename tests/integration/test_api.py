@@ -45,7 +45,10 @@ def api_settings(demo_services: Services, tmp_path_factory: pytest.TempPathFacto
         source.backup(target)
     source.close()
     target.close()
-    settings = demo_services.settings.model_copy(update={"database_url": f"sqlite:///{copy}"})
+    settings = demo_services.settings.model_copy(
+        # the module's tests share one client address: the per-client limits are tested apart
+        update={"database_url": f"sqlite:///{copy}", "api_sessions_per_minute": 1000}
+    )
     accounts = Services(settings, passwords=PasswordHashing.fast_for_tests()).accounts
     for name in ("a001", "b002"):
         accounts.add(name, AGENT_PASSWORD, ["agent"])
@@ -391,7 +394,8 @@ def test_conversations_are_stored_redacted(
 
 def test_one_client_cannot_open_hundreds_of_sessions(api_settings: Settings) -> None:
     services = Services(api_settings.model_copy(update={"api_sessions_per_minute": 20}))
-    with TestClient(create_app(services)) as client:
+    # its own address: the limit counts per client, across every worker (in the database)
+    with TestClient(create_app(services), client=("203.0.113.7", 40000)) as client:
         statuses = [client.post("/v1/sessions", json={}).status_code for _ in range(30)]
         assert statuses[:20] == [201] * 20
         assert set(statuses[20:]) == {429}
