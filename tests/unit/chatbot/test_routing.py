@@ -240,8 +240,12 @@ def test_out_of_range_signals_are_refused(bad: dict[str, Any]) -> None:
 
 def test_route_is_pure() -> None:
     signals = _signals(upset=True, upset_turns=2, retrieval_confidence=0.1)
-    assert route(signals) == route(signals)
-    assert signals.reading.triggers == []
+    before = signals.model_copy(deep=True)
+    decision = route(signals)
+    assert (decision.route, decision.reasons) == ("human", [Reason.UPSET, Reason.LOW_CONFIDENCE])
+    assert signals == before  # nothing was changed, the reading's trigger list included
+    route(_signals(_reading(triggers=[Reason.COMPLAINT])))  # another conversation in between
+    assert route(before) == decision  # an equal copy gets the same decision: no state kept
 
 
 # ---- the learned detector, short messages and the rule veto --------------------------------------

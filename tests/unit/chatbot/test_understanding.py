@@ -323,5 +323,8 @@ def test_first_topic_rule_in_file_order_wins() -> None:
 def test_read_is_pure(rules: MessageRules) -> None:
     history = ["我想退保"]
     first = rules.read("那要多久", history)
-    assert rules.read("那要多久", history) == first
+    assert first.intent is ChatIntent.RENEWAL_CHANGE and first.carried_over
     assert history == ["我想退保"]
+    # no state kept between reads: the topic came from the history passed in, not from memory
+    assert rules.read("那要多久").intent is ChatIntent.OTHER
+    assert rules.read("那要多久", list(history)) == first
