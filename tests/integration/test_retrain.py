@@ -14,16 +14,14 @@ from sentiment.retrain import NoCandidateError
 from services.root import Services
 from studio.items import ItemContent, ItemKind
 from studio.utterances import changed_utterances, seed_entries
-from tests.conftest import migrated_data_dir
+from tests.conftest import migrated_data_dir, require_built
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def services(model_dir: Path, tmp_path: Path, migrated_database: Path) -> Services:
-    shipped = Settings().sentiment_model
-    if not (shipped / "manifest.json").exists():
-        pytest.fail(f"caller-emotion model not trained at {shipped}: run make setup")
+    require_built(Settings().sentiment_model / "manifest.json", "the caller-emotion model")
     return Services(
         Settings(
             data_dir=migrated_data_dir(tmp_path / "var", migrated_database),

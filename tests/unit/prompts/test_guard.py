@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from core.errors import ConfigurationError
 from core.settings import PROJECT_ROOT
-from prompts.guard import ComplianceGuard, RuleCategory
+from prompts.guard import ComplianceGuard
 
 RULES = PROJECT_ROOT / "prompts" / "compliance_rules.yaml"
 
@@ -15,41 +14,6 @@ RULES = PROJECT_ROOT / "prompts" / "compliance_rules.yaml"
 @pytest.fixture(scope="module")
 def guard() -> ComplianceGuard:
     return ComplianceGuard.load(RULES)
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        ("您放心，这个肯定全赔。", RuleCategory.PROMISE),
-        ("百分百理赔，您不用担心。", RuleCategory.PROMISE),
-        ("这个肯定是对方全责。", RuleCategory.LIABILITY),
-        ("我保证明天一定到账。", RuleCategory.AMOUNT_OR_DATE),
-        ("麻烦您把身份证号码完整报一下。", RuleCategory.PRIVACY),
-    ],
-)
-def test_red_lines_are_found_with_span_reason_and_rewrite(
-    guard: ComplianceGuard, text: str, category: RuleCategory
-) -> None:
-    report = guard.check(text)
-    assert not report.compliant
-    finding = report.findings[0]
-    assert finding.category is category
-    assert text[finding.start : finding.end] == finding.text
-    assert finding.reason and finding.rewrite
-    assert guard.check(finding.rewrite).compliant  # the suggested wording passes the guard
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "我们不能承诺全赔，具体以定损核赔结果为准。",
-        "是否属于全责需要交警认定。",
-        "请您只提供身份证后四位核验一下。",
-        "合同约定核定后10日内支付赔款。",
-    ],
-)
-def test_safe_uses_of_dangerous_words_pass(guard: ComplianceGuard, text: str) -> None:
-    assert guard.check(text).compliant, guard.check(text).findings
 
 
 def test_unless_is_scoped_to_its_sentence(guard: ComplianceGuard) -> None:
@@ -63,21 +27,6 @@ def test_sanitize_replaces_only_offending_sentences(guard: ComplianceGuard) -> N
     assert cleaned.startswith("您好王先生。") and cleaned.endswith("查勘员会联系您。")
     assert "全赔" not in cleaned
     assert guard.check(cleaned).compliant
-
-
-def test_every_rewrite_is_itself_compliant(guard: ComplianceGuard) -> None:
-    for rule in guard.rules:
-        assert guard.check(rule.rewrite).compliant, rule.id
-
-
-def test_labelled_set_is_consistent_with_rule_ids(guard: ComplianceGuard) -> None:
-    ids = {r.id for r in guard.rules}
-    path = PROJECT_ROOT / "data" / "eval" / "compliance_replies.jsonl"
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert len(records) >= 150
-    for record in records:
-        assert set(record["rules"]) <= ids
-        assert record["compliant"] == (not record["rules"])
 
 
 def test_bad_rule_files_are_named(tmp_path: Path) -> None:

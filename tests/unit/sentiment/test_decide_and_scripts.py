@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from core.models import CueKind, CueMatch, Emotion
-from core.settings import PROJECT_ROOT
 from sentiment.decision import decide
 from sentiment.scripts import ScriptLibrary, SoothingScript, fill
 
@@ -68,16 +67,6 @@ def test_best_script_preference_order() -> None:
     assert library.best(Emotion.ANGRY, "long_wait").id == "ang-g"  # type: ignore[union-attr]
     assert library.best(Emotion.ANXIOUS, "long_wait").id == "any-w"  # type: ignore[union-attr]
     assert library.best(Emotion.ANXIOUS, "theft").id == "any-g"  # type: ignore[union-attr]
-
-
-def test_shipped_scripts_cover_every_upset_emotion_and_never_promise() -> None:
-    library = ScriptLibrary.load(PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl")
-    for emotion in (Emotion.ANGRY, Emotion.ANXIOUS, Emotion.DISSATISFIED):
-        chosen = library.best(emotion, "general")
-        assert chosen is not None and chosen.emotion == emotion.value
-    for script in library.scripts:
-        for forbidden in ("全赔", "保证", "一定赔", "百分百"):
-            assert forbidden not in script.text, script.id
 
 
 def test_upset_is_decided_on_the_summed_mass() -> None:
