@@ -9,11 +9,17 @@ import streamlit as st
 from core.models import Emotion, Hit, PassageKind
 from customers.models import CLAIM_STAGES, CustomerProfile
 from sentiment.mood import CallMood
-from ui.format import highlight_markdown, stage_track
+from ui.format import escape_markdown, highlight_markdown, stage_track
 from ui.i18n import t
 
 KIND_ICONS = {PassageKind.CLAUSE: "📜", PassageKind.CASE: "⚖️", PassageKind.FAQ: "💬"}
 PREVIEW_CHARS = 220
+
+
+def render_said(text: str) -> None:
+    """What a customer, caller, agent or bot said, shown as text: markdown, links and images in
+    it are not rendered (a customer's image would be a tracking pixel in the agent's inbox)."""
+    st.markdown(escape_markdown(text))
 
 
 def render_hit(
@@ -78,7 +84,7 @@ def render_profile(profile: CustomerProfile) -> None:
         with st.container(border=True):
             amount = f" · ¥{claim.amount:,.0f}" if claim.amount is not None else ""
             st.markdown(f"**{claim.claim_no}** · {claim.plate}{amount}")
-            st.caption(claim.description)
+            st.caption(escape_markdown(claim.description))
             st.markdown(stage_track(CLAIM_STAGES, claim.stage))
             for event in claim.timeline:
                 note = f" · {event.note}" if event.note else ""
@@ -89,4 +95,4 @@ def render_profile(profile: CustomerProfile) -> None:
         with st.expander(t("history")):
             for item in sorted(profile.interactions, key=lambda i: i.at, reverse=True)[:10]:
                 st.caption(f"{item.at:%Y-%m-%d} · {item.channel} · {item.disposition}")
-                st.write(item.summary)
+                render_said(item.summary)

@@ -141,3 +141,24 @@ def test_the_agent_replies_in_the_customers_chat(pages: Services) -> None:
     reloaded = _run(reloaded)
     assert pages.handoffs.get(handoff.id).state is HandoffState.RESOLVED
     assert not any(b.key == f"resume-{handoff.id}" for b in reloaded.button)
+
+
+def test_what_a_customer_wrote_is_shown_as_text_never_as_markdown(pages: Services) -> None:
+    tracking = (
+        "![看这里](http://track.example.com/pixel.png) [官方客服](http://evil.example.com) 我要投诉"
+    )
+    chat = _run(AppTest.from_file(CHAT, default_timeout=90))
+    chat = _send(chat, tracking)
+    customer = next(m for m in chat.chat_message if m.name == "user")
+    (shown,) = [m.value for m in customer.markdown]
+    assert "!\\[看这里\\]" in shown and "http\\://" in shown  # escaped: no image, no link
+
+    waiting = pages.handoffs.list(HandoffState.WAITING)
+    handoff = next(h for h in waiting if "pixel.png" in h.transcript[0].text)
+    console = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
+    inbox = [c.value for c in console.caption if "pixel" in str(c.value)]
+    assert inbox and all("!\\[" in text and "](http" not in text for text in inbox)
+    console.button(key=f"accept-{handoff.id}").click()
+    console = _run(console)
+    said = [m.value for c in console.chat_message for m in c.markdown if "pixel" in m.value]
+    assert said and all("!\\[看这里\\]" in text for text in said)

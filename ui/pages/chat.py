@@ -9,6 +9,7 @@ from conversation.models import Speaker
 from core.errors import IndexNotBuiltError, PolicyDeskError
 from ui.i18n import t
 from ui.resources import get_services
+from ui.widgets import render_said
 
 CHAT = "chat_id"
 ANSWERS = "chat_answers"
@@ -50,14 +51,14 @@ def main() -> None:
     for turn in conversation.turns:
         if turn.speaker is Speaker.CUSTOMER:
             with st.chat_message("user"):
-                st.write(turn.text)
+                render_said(turn.text)
         elif turn.speaker is Speaker.AGENT:  # a person replying after the handoff
             with st.chat_message("assistant", avatar="🧑‍💼"):
-                st.write(turn.text)
+                render_said(turn.text)
                 st.caption(f"{t('agent_reply')} {turn.author}")
         else:
             with st.chat_message("assistant"):
-                st.write(turn.text)
+                render_said(turn.text)
                 answer = next(replies, None)
                 if answer is not None:
                     render_answer_meta(answer)

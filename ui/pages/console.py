@@ -24,10 +24,10 @@ from core.models import Hit
 from customers.models import CustomerSummary
 from studio.feedback import NewFeedback
 from ui.auth import current_user, require_page
-from ui.format import marked_draft
+from ui.format import escape_markdown, marked_draft
 from ui.i18n import language, t
 from ui.resources import get_services
-from ui.widgets import render_hit, render_mood, render_profile
+from ui.widgets import render_hit, render_mood, render_profile, render_said
 
 CALL = "call"
 NOTICE = "notice"
@@ -300,7 +300,7 @@ def render_inbox() -> None:
                 model = f" · {t('learned_only_short')}" if handoff.learned_only else ""
                 info.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}{model}")
                 first = next((x.text for x in handoff.transcript), "")
-                info.caption(redact(first)[:80])
+                info.caption(escape_markdown(redact(first)[:80]))
                 action.button(
                     t("accept"),
                     key=f"accept-{handoff.id}",
@@ -334,7 +334,7 @@ def render_handoff_package(handoff: HandoffRequest) -> None:
         if handoff.bot_answers:
             with st.expander(t("bot_answers")):
                 for text in handoff.bot_answers:
-                    st.caption(text)
+                    st.caption(escape_markdown(text))
         if handoff.references:
             st.caption(f"{t('citations')}：{'、'.join(h.citation for h in handoff.references)}")
         if handoff.state is HandoffState.ACCEPTED:
@@ -349,7 +349,7 @@ def render_transcript(session: AssistSession) -> None:
     for turn in session.turns:
         role = "user" if turn.speaker is Speaker.CUSTOMER else "assistant"
         with st.chat_message(role, avatar="🤖" if turn.speaker is Speaker.BOT else None):
-            st.write(turn.text)
+            render_said(turn.text)
     pending = st.session_state.get("replay", [])
     if pending:
         one, all_, left = st.columns(3)

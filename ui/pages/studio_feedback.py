@@ -31,7 +31,7 @@ def render_vote(vote: Feedback) -> None:
         info, link, action = st.columns([4, 1, 1])
         icon = "👍" if vote.helpful else "👎"
         info.markdown(f"{icon} **{escape_markdown(vote.citation)}** · `{vote.passage_id}`")
-        info.caption(f"{t('question')}：{vote.question}")
+        info.caption(f"{t('question')}：{escape_markdown(vote.question)}")
         info.caption(
             f"{t('agent')} {vote.agent or '—'} · {vote.channel} · {local_time(vote.at)}"
             + (f" · {t('feedback_done')}" if vote.reviewed else "")
