@@ -31,6 +31,7 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     EXPORT_AUDIT = "export_audit"
     MANAGE_USERS = "manage_users"
+    REVEAL_PERSONAL_DATA = "reveal_personal_data"
     HANDLE_HANDOFFS = "handle_handoffs"
     USE_CONSOLE = "use_console"
 
@@ -58,7 +59,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
     Role.SUPERVISOR: _TRAINER
     | _REVIEWER
     | _AGENT
-    | {Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.EXPORT_AUDIT},
+    | {Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.EXPORT_AUDIT, Action.REVEAL_PERSONAL_DATA},
 }
 
 

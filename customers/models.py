@@ -145,3 +145,10 @@ class CustomerProfile(BaseModel):
             values["案件号"] = latest.claim_no
             values["案件阶段"] = latest.stage
         return values
+
+
+class RevealableField(StrEnum):
+    """The full identifiers a supervisor may reveal, with a reason (audited)."""
+
+    PHONE = "phone"
+    ID_NUMBER = "id_number"

@@ -26,6 +26,7 @@ from customers.models import (
     Interaction,
     MemberTier,
     Policy,
+    RevealableField,
     Vehicle,
 )
 from db.schema import claims, customers, interactions, policies, vehicles
@@ -104,6 +105,20 @@ class CustomerStore(SqlStore):
         if row is None or not str(row.phone).endswith(digits):
             return None
         return str(row.id)
+
+    def identifier(self, customer_id: str, field: RevealableField) -> str:
+        """A customer's full phone or ID number: only for the audited reveal
+        (``assist.reveal``); every view this store returns is masked.
+
+        Raises:
+            CustomerNotFoundError: unknown id.
+        """
+        column = customers.c.phone if field is RevealableField.PHONE else customers.c.id_number
+        with self.reading() as conn:
+            value = conn.execute(select(column).where(customers.c.id == customer_id)).scalar()
+        if value is None:
+            raise CustomerNotFoundError(f"no customer {customer_id!r}")
+        return str(value)
 
     def list(self, limit: int = 50, offset: int = 0) -> list[CustomerSummary]:
         """Customers in id order (for pickers)."""

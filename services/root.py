@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from assist.calls import DemoCall
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
+    from assist.reveal import PersonalDataReveal
     from assist.wrapup import WrapUpService
     from audit.log import AuditLog
     from chatbot.learned import HandoffDetector
@@ -275,6 +276,13 @@ class Services:
         from accounts.store import AccountStore
 
         return AccountStore(self.engine, self._passwords)
+
+    @cached_property
+    def reveal(self) -> PersonalDataReveal:
+        """A supervisor's audited reveal of a customer's full phone or ID number."""
+        from assist.reveal import PersonalDataReveal
+
+        return PersonalDataReveal(self.customers, self.audit)
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:

@@ -202,6 +202,16 @@ _ACCOUNTS: dict[str, dict[str, str]] = {
         "en": "At least 10 characters with three of: upper case, lower case, digits, other; "
         "not containing the username",
     },
+    "reveal_title": {
+        "zh": "查看完整号码（主管，需填写原因并留痕）",
+        "en": "Reveal a full number (supervisor; reason required, audited)",
+    },
+    "reveal_field": {"zh": "要查看的号码", "en": "Number"},
+    "reveal_phone": {"zh": "手机号", "en": "Phone"},
+    "reveal_id_number": {"zh": "身份证号", "en": "ID number"},
+    "reveal_reason": {"zh": "原因（写入审计日志）", "en": "Reason (kept in the audit log)"},
+    "reveal": {"zh": "查看", "en": "Reveal"},
+    "reveal_logged": {"zh": "本次查看已记入审计日志。", "en": "This reveal is in the audit log."},
     "login_wait": {
         "zh": "登录失败次数过多，请 {seconds} 秒后再试。",
         "en": "Too many failed logins: wait {seconds} seconds and try again.",

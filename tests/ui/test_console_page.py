@@ -6,10 +6,12 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from accounts.models import Role
+from audit.log import AuditFilter
 from core.settings import PROJECT_ROOT
 from customers.store import customers as customers_table
 from services.root import Services
-from tests.ui.conftest import DEMO_AGENT, logged_in
+from tests.ui.conftest import DEMO_AGENT, ensure_account, logged_in
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +163,24 @@ def test_english_switch(console: Services) -> None:
     assert not app.exception
     assert app.header[0].value == "Live-call assistant"
     assert any(b.label == "Start a new call" for b in app.button)
+
+
+def test_only_a_supervisor_reveals_a_full_number_with_a_reason_and_it_is_audited(
+    console: Services,
+) -> None:
+    customer_id, phone, _, plate = _raw_customer(console)
+    agent = _start_with_customer(_open(console), plate)
+    assert not any(e.label.startswith("查看完整号码") for e in agent.expander)
+
+    ensure_account(console, "s007", [Role.SUPERVISOR])
+    app = logged_in(AppTest.from_file(PAGE, default_timeout=90), console, "s007").run()
+    app = _start_with_customer(app, plate)
+    app.text_input(key="reveal_reason").input("")
+    app = _click(app, "查看")
+    assert any("reason" in e.value or "原因" in e.value for e in app.error)
+    assert phone not in _texts(app)
+    app.text_input(key="reveal_reason").input("客户来电更换了手机号，需回拨核实")
+    app = _click(app, "查看")
+    assert phone in [c.value for c in app.code]
+    (entry,) = console.audit.entries(AuditFilter(action="customer.reveal", target=customer_id))
+    assert entry.actor == "s007" and "回拨核实" in entry.detail and phone not in entry.detail

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import streamlit as st
 from pydantic import ValidationError
 
-from accounts.permissions import Action
+from accounts.permissions import Action, can
 from assist.calls import read_call
 from assist.models import AgentAssist
 from assist.pipeline import AssistSession
@@ -21,10 +21,10 @@ from conversation.models import Speaker, Turn
 from core.errors import IndexNotBuiltError, ModelNotReadyError, PolicyDeskError
 from core.masking import redact
 from core.models import Hit
-from customers.models import CustomerSummary
+from customers.models import CustomerSummary, RevealableField
 from studio.feedback import NewFeedback
 from ui.auth import current_user, require_page
-from ui.format import escape_markdown, marked_draft
+from ui.format import describe_error, escape_markdown, marked_draft
 from ui.i18n import language, t
 from ui.resources import get_services
 from ui.widgets import render_hit, render_mood, render_profile, render_said
@@ -170,6 +170,42 @@ def _draft_summary() -> None:
         return
     st.session_state["summary_text"] = summary.text
     st.session_state["disposition"] = summary.disposition
+
+
+def _reveal(customer_id: str) -> None:
+    user = current_user()
+    field = st.session_state.get("reveal_field", RevealableField.PHONE)
+    reason = str(st.session_state.get("reveal_reason", ""))
+    if user is None:
+        return
+    try:
+        value = get_services().reveal.reveal(user, customer_id, field, reason)
+    except PolicyDeskError as exc:
+        _notify("error", describe_error(exc))
+        return
+    st.session_state["revealed"] = (customer_id, RevealableField(field), value)
+    st.session_state["reveal_reason"] = ""
+
+
+def render_reveal(customer_id: str) -> None:
+    """A supervisor sees a full number only by asking, with a reason that is audited."""
+    user = current_user()
+    if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
+        return
+    with st.expander(t("reveal_title")):
+        st.radio(
+            t("reveal_field"),
+            list(RevealableField),
+            format_func=lambda f: t(f"reveal_{f.value}"),
+            key="reveal_field",
+            horizontal=True,
+        )
+        st.text_input(t("reveal_reason"), key="reveal_reason", max_chars=200)
+        st.button(t("reveal"), key="reveal_button", on_click=_reveal, args=(customer_id,))
+        shown = st.session_state.get("revealed")
+        if shown is not None and shown[0] == customer_id:
+            st.code(shown[2], language=None)
+            st.caption(t("reveal_logged"))
 
 
 def _save_call() -> None:
@@ -438,6 +474,7 @@ def render_cards(view: AgentAssist | None, session: AssistSession) -> None:
             st.caption(t("no_customer"))
         else:
             render_profile(session.profile)
+            render_reveal(session.profile.id)
 
 
 def render_wrap_up(session: AssistSession) -> None:
