@@ -32,6 +32,7 @@ class Action(StrEnum):
     EXPORT_AUDIT = "export_audit"
     MANAGE_USERS = "manage_users"
     REVEAL_PERSONAL_DATA = "reveal_personal_data"
+    HANDLE_PRIVACY_REQUESTS = "handle_privacy_requests"
     HANDLE_HANDOFFS = "handle_handoffs"
     USE_CONSOLE = "use_console"
 
@@ -59,7 +60,13 @@ ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
     Role.SUPERVISOR: _TRAINER
     | _REVIEWER
     | _AGENT
-    | {Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.EXPORT_AUDIT, Action.REVEAL_PERSONAL_DATA},
+    | {
+        Action.MANAGE_USERS,
+        Action.VIEW_AUDIT,
+        Action.EXPORT_AUDIT,
+        Action.REVEAL_PERSONAL_DATA,
+        Action.HANDLE_PRIVACY_REQUESTS,
+    },
 }
 
 

@@ -15,6 +15,7 @@ from typing import TextIO
 from pydantic import BaseModel
 
 import cli.apikey
+import cli.privacy
 import cli.studio
 import cli.train
 from assist.calls import read_call
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.studio.add_parsers(sub)
     cli.train.add_parsers(sub)
     cli.apikey.add_parsers(sub)
+    cli.privacy.add_parsers(sub)
     return parser
 
 
@@ -320,6 +322,7 @@ COMMANDS = {
     **cli.studio.COMMANDS,
     **cli.train.COMMANDS,
     **cli.apikey.COMMANDS,
+    **cli.privacy.COMMANDS,
 }
 
 

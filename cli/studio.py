@@ -132,10 +132,16 @@ def _password(env: str, prompt: str) -> str:
     raise PolicyDeskError(f"no password: set {env} or run on a terminal to be prompted")
 
 
-def _login(services: Services, username: str | None) -> User:
+def login(services: Services, username: str | None) -> User:
+    """The acting account of a command (``--user`` and its password), throttled like the console.
+
+    Raises:
+        PolicyDeskError: no account named, no password, a wrong one, or throttled.
+    """
     if not username:
         raise PolicyDeskError("which account? pass --user NAME or set POLICYDESK_USER")
-    return services.accounts.authenticate(username, _password("POLICYDESK_PASSWORD", "password: "))
+    password = _password("POLICYDESK_PASSWORD", "password: ")
+    return services.login.login(username, password, client="cli")
 
 
 def _dump(out: TextIO, value: object) -> None:
@@ -209,7 +215,7 @@ def cmd_kb(services: Services, args: argparse.Namespace, out: TextIO) -> int:
             f"{', '.join(counts)}; {golden} golden questions loaded\n"
         )
         return 0
-    user = _login(services, args.user)
+    user = login(services, args.user)
     handler = {
         "import": _kb_import,
         "list": _kb_list,
@@ -387,7 +393,7 @@ def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from accounts.permissions import Action, require
     from studio.golden_eval import run_golden_eval, search_with
 
-    user = _login(services, args.user)
+    user = login(services, args.user)
     require(user, Action.RUN_EVAL)
     if args.seed and not services.golden.count():
         services.golden.seed_from_jsonl(DEV_QUESTIONS)
@@ -429,7 +435,7 @@ def cmd_routing(services: Services, args: argparse.Namespace, out: TextIO) -> in
     from chatbot.review import as_jsonl, label_as
     from chatbot.understanding import Reason
 
-    user = _login(services, args.user)
+    user = login(services, args.user)
     require(user, Action.REVIEW_ROUTING)
     log = services.routing_reviews
     if args.routing_command == "list":

@@ -123,6 +123,20 @@ class Settings(BaseSettings):
     api_body_timeout: float = Field(
         default=10.0, gt=0, le=300, description="seconds a client may take to send a request body"
     )
+    retention_chat_days: int = Field(
+        default=365, ge=1, description="days chat transcripts, their handoffs and reviews are kept"
+    )
+    retention_call_days: int = Field(
+        default=1095, ge=1, description="days call summaries in a customer's history are kept"
+    )
+    retention_audit_days: int = Field(
+        default=1825, ge=1, description="days audit-log entries are kept"
+    )
+    retention_security_days: int = Field(
+        default=90,
+        ge=1,
+        description="days login attempts, identity-check failures and rate counters are kept",
+    )
     llm_base_url: str | None = Field(
         default=None,
         description="an OpenAI-compatible endpoint (e.g. http://llm.internal/v1); none: templates",

@@ -147,6 +147,10 @@ class CustomerProfile(BaseModel):
         return values
 
 
+ERASED_NAME = "（已删除）"
+"""A customer's name after their personal data was erased on their request."""
+
+
 class RevealableField(StrEnum):
     """The full identifiers a supervisor may reveal, with a reason (audited)."""
 

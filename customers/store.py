@@ -6,7 +6,7 @@ is a masked ``CustomerProfile`` / ``CustomerSummary``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy import (
 from core.errors import PolicyDeskError
 from core.masking import mask_id_number, mask_name, mask_phone, salutation
 from customers.models import (
+    ERASED_NAME,
     PRIVILEGES,
     Claim,
     CustomerProfile,
@@ -35,6 +36,11 @@ from db.store import SqlStore
 
 class CustomerNotFoundError(PolicyDeskError):
     """No customer with that id."""
+
+
+def _shown_name(name: str) -> str:
+    """The masked name; an erased customer's marker as it is."""
+    return name if name == ERASED_NAME else mask_name(name)
 
 
 class CustomerStore(SqlStore):
@@ -162,8 +168,8 @@ class CustomerStore(SqlStore):
             ).all()
         return CustomerProfile(
             id=row.id,
-            name=mask_name(row.name),
-            salutation=salutation(row.name, row.gender),
+            name=_shown_name(row.name),
+            salutation="您" if row.name == ERASED_NAME else salutation(row.name, row.gender),
             phone=mask_phone(row.phone),
             id_number=mask_id_number(row.id_number),
             city=row.city,
@@ -201,7 +207,7 @@ class CustomerStore(SqlStore):
             conn.execute(
                 insert(interactions).values(
                     customer_id=customer_id,
-                    at=at or datetime.now(),
+                    at=at or datetime.now(UTC),
                     channel=channel,
                     summary=summary.strip(),
                     disposition=disposition.strip(),
@@ -219,7 +225,7 @@ class CustomerStore(SqlStore):
         ]
         return CustomerSummary(
             id=row.id,
-            name=mask_name(row.name),
+            name=_shown_name(row.name),
             phone=mask_phone(row.phone),
             tier=MemberTier(row.tier),
             plates=plates,

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from db.ratelimit import RateCounters
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
+    from privacy.service import PrivacyService
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
     from retrieval.chroma_index import ChromaChunkIndex
@@ -283,6 +284,20 @@ class Services:
         from assist.reveal import PersonalDataReveal
 
         return PersonalDataReveal(self.customers, self.audit)
+
+    @cached_property
+    def privacy(self) -> PrivacyService:
+        """Customers' export and erasure requests, and the retention purge."""
+        from privacy.service import PrivacyService, RetentionPolicy
+
+        settings = self.settings
+        retention = RetentionPolicy(
+            chat_days=settings.retention_chat_days,
+            call_days=settings.retention_call_days,
+            audit_days=settings.retention_audit_days,
+            security_days=settings.retention_security_days,
+        )
+        return PrivacyService(self.engine, self.audit, retention)
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:

@@ -212,6 +212,15 @@ _ACCOUNTS: dict[str, dict[str, str]] = {
     "reveal_reason": {"zh": "原因（写入审计日志）", "en": "Reason (kept in the audit log)"},
     "reveal": {"zh": "查看", "en": "Reveal"},
     "reveal_logged": {"zh": "本次查看已记入审计日志。", "en": "This reveal is in the audit log."},
+    "privacy_notice": {
+        "zh": "个人信息提示：为回答您的问题，我们会保存本次对话（其中的身份证号、手机号、银行卡号"
+        "会被遮盖），保存期限届满后删除；需要人工时，对话会转给人工客服。请勿在对话中发送密码或验证码。"
+        "您可以随时要求查阅、复制或删除您的个人信息。",
+        "en": "Personal data: to answer you we keep this conversation (ID, phone and card numbers "
+        "in it are masked) until its retention period ends; when a person takes over, they see "
+        "it. Never send passwords or verification codes here. You may ask to see, copy or erase "
+        "your personal data at any time.",
+    },
     "login_wait": {
         "zh": "登录失败次数过多，请 {seconds} 秒后再试。",
         "en": "Too many failed logins: wait {seconds} seconds and try again.",

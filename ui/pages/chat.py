@@ -31,6 +31,7 @@ def render_answer_meta(answer: BotAnswer) -> None:
 
 def main() -> None:
     st.header(t("chat_header"))
+    st.info(t("privacy_notice"), icon="🔒")
     st.button(t("new_chat"), on_click=_new_conversation)
     try:
         bot = get_services().chatbot()

@@ -48,6 +48,8 @@ EXPECTED: dict[Role, set[Action]] = {
         A.EXPORT_AUDIT,
         A.USE_CONSOLE,
         A.HANDLE_HANDOFFS,
+        A.REVEAL_PERSONAL_DATA,  # issue 13: only supervisors see full numbers, audited
+        A.HANDLE_PRIVACY_REQUESTS,  # issue 13: customers' export and erasure requests
     },
 }
 

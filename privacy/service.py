@@ -1,0 +1,279 @@
+"""The customer's rights and retention under the Personal Information Protection Law (PIPL).
+
+* ``export``: everything personal about one customer, from every store, as one JSON document
+  (a supervisor hands it to the customer on request).
+* ``erase``: everything personal about one customer removed. What the insurer must keep by law
+  (policies, claims and the record that a contact happened) stays, with the person's identifiers
+  replaced; chat transcripts and handoffs are deleted.
+* ``purge``: records older than their retention period deleted, per kind; idempotent.
+
+Every run is audited; the audit entries name the customer id, never a personal value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from accounts.models import User
+from accounts.permissions import Action, require
+from audit.log import AuditFilter, AuditLog
+from core.errors import PolicyDeskError
+from customers.models import ERASED_NAME
+from db.schema import (
+    audit_table,
+    claims,
+    conversations,
+    customers,
+    handoffs,
+    identity_failures,
+    interactions,
+    login_attempts,
+    policies,
+    rate_counters,
+    reviews,
+    vehicles,
+)
+from db.store import SqlStore
+
+ERASED = "（已按客户要求删除）"
+"""What stands where an erased personal value was."""
+
+
+class RetentionPolicy(BaseModel):
+    """How long each kind of record is kept, in days (from the settings)."""
+
+    chat_days: int = Field(ge=1, description="chat transcripts, their handoffs and reviews")
+    call_days: int = Field(ge=1, description="call summaries in the customers' history")
+    audit_days: int = Field(ge=1, description="the audit log")
+    security_days: int = Field(
+        ge=1, description="login attempts, identity-check failures, rate counters"
+    )
+
+
+class PurgeReport(BaseModel):
+    """What a purge removed (or would remove, on a dry run), per kind."""
+
+    removed: dict[str, int]
+    dry_run: bool
+
+
+class ErasureReport(BaseModel):
+    """What an erasure did to each store."""
+
+    customer_id: str
+    deleted: dict[str, int]
+    anonymised: dict[str, int]
+
+
+class CustomerUnknownError(PolicyDeskError):
+    """No customer with that id (nothing was exported or erased)."""
+
+
+def _pseudonym(customer_id: str, value: str) -> str:
+    """A stable stand-in for an identifier that other rows point to (a plate)."""
+    digest = hashlib.sha256(f"{customer_id}:{value}".encode()).hexdigest()[:10]
+    return f"ERASED-{digest}"
+
+
+def _jsonable(row: Any) -> dict[str, Any]:
+    return {
+        key: (value.isoformat() if isinstance(value, date | datetime) else value)
+        for key, value in row._mapping.items()
+    }
+
+
+class PrivacyService(SqlStore):
+    """Exports, erases and purges personal data across every store.
+
+    Args:
+        engine: the shared engine (every store's tables are in the one schema).
+        audit: where every run is recorded.
+        retention: the retention periods.
+    """
+
+    def __init__(self, engine: Engine, audit: AuditLog, retention: RetentionPolicy) -> None:
+        super().__init__(engine)
+        self._audit = audit
+        self.retention = retention
+
+    # ----- export ---------------------------------------------------------------------------
+
+    def export(self, user: User, customer_id: str) -> dict[str, Any]:
+        """Everything personal about a customer, unmasked (it is theirs), as JSON-ready data.
+
+        Raises:
+            PermissionDeniedError: not a supervisor.
+            CustomerUnknownError: no such customer.
+        """
+        require(user, Action.HANDLE_PRIVACY_REQUESTS)
+        with self.reading() as conn:
+            person = self._customer(conn, customer_id)
+            sessions = self._sessions(conn, customer_id)
+            document: dict[str, Any] = {
+                "customer": _jsonable(person),
+                "vehicles": self._rows(conn, vehicles, vehicles.c.customer_id, customer_id),
+                "policies": self._rows(conn, policies, policies.c.customer_id, customer_id),
+                "claims": self._rows(conn, claims, claims.c.customer_id, customer_id),
+                "contacts": self._rows(conn, interactions, interactions.c.customer_id, customer_id),
+                "chats": [
+                    {"id": sid, "created_at": created.isoformat(), "conversation": payload}
+                    for sid, created, payload in sessions
+                ],
+                "handoffs": [
+                    row["payload"] | {"id": row["id"], "state": row["state"]}
+                    for row in self._in(
+                        conn, handoffs, handoffs.c.session_id, [s[0] for s in sessions]
+                    )
+                ],
+            }
+        document["audit"] = [
+            entry.model_dump(mode="json")
+            for entry in self._audit.entries(AuditFilter(target=customer_id))
+        ]
+        document["exported_at"] = datetime.now(UTC).isoformat()
+        self._audit.record(
+            user.username, "privacy.export", customer_id, "on the customer's request"
+        )
+        return document
+
+    # ----- erase ----------------------------------------------------------------------------
+
+    def erase(self, user: User, customer_id: str) -> ErasureReport:
+        """Remove a customer's personal data; keep, anonymised, what the law requires.
+
+        Chat conversations in which the customer was identified, their handoffs and routing
+        reviews are deleted. The customer record keeps its id (policies and claims point to it)
+        with name, phone and ID number replaced; plates become pseudonyms everywhere; claim
+        descriptions and contact summaries are replaced. Idempotent: erasing again changes
+        nothing more.
+
+        Raises:
+            PermissionDeniedError: not a supervisor.
+            CustomerUnknownError: no such customer.
+        """
+        require(user, Action.HANDLE_PRIVACY_REQUESTS)
+        deleted: dict[str, int] = {}
+        anonymised: dict[str, int] = {}
+        with self.transaction() as conn:
+            self._customer(conn, customer_id)
+            session_ids = [s[0] for s in self._sessions(conn, customer_id)]
+            for name, table, column in (
+                ("routing_reviews", reviews, reviews.c.session_id),
+                ("handoffs", handoffs, handoffs.c.session_id),
+                ("chats", conversations, conversations.c.id),
+            ):
+                deleted[name] = self._delete_in(conn, table, column, session_ids)
+            anonymised["customer"] = conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(name=ERASED_NAME, phone="", id_number="")
+            ).rowcount
+            plates = [
+                r.plate
+                for r in conn.execute(
+                    select(vehicles.c.plate).where(vehicles.c.customer_id == customer_id)
+                )
+            ]
+            anonymised["vehicles"] = 0
+            for plate in plates:
+                if plate.startswith("ERASED-"):
+                    continue
+                alias = _pseudonym(customer_id, plate)
+                for table in (vehicles, policies, claims):
+                    conn.execute(
+                        update(table)
+                        .where(table.c.customer_id == customer_id, table.c.plate == plate)
+                        .values(plate=alias)
+                    )
+                anonymised["vehicles"] += 1
+            anonymised["claims"] = conn.execute(
+                update(claims)
+                .where(claims.c.customer_id == customer_id, claims.c.description != ERASED)
+                .values(description=ERASED)
+            ).rowcount
+            anonymised["contacts"] = conn.execute(
+                update(interactions)
+                .where(interactions.c.customer_id == customer_id, interactions.c.summary != ERASED)
+                .values(summary=ERASED)
+            ).rowcount
+        counts = ", ".join(f"{k} {v}" for k, v in {**deleted, **anonymised}.items())
+        self._audit.record(user.username, "privacy.erase", customer_id, counts)
+        return ErasureReport(customer_id=customer_id, deleted=deleted, anonymised=anonymised)
+
+    # ----- retention ------------------------------------------------------------------------
+
+    def purge(self, actor: str, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+        """Delete what is older than its retention period, per kind (idempotent, audited).
+
+        Args:
+            actor: who runs it (a scheduled job names itself).
+            now: the time (tests pin it).
+            dry_run: count only.
+        """
+        when = now or datetime.now(UTC)
+        days = self.retention
+        plan: list[tuple[str, Any, Any, int]] = [
+            ("chat_routing_reviews", reviews, reviews.c.created_at, days.chat_days),
+            ("chat_handoffs", handoffs, handoffs.c.created_at, days.chat_days),
+            ("chat_conversations", conversations, conversations.c.updated_at, days.chat_days),
+            ("call_summaries", interactions, interactions.c.at, days.call_days),
+            ("login_attempts", login_attempts, login_attempts.c.at, days.security_days),
+            ("identity_failures", identity_failures, identity_failures.c.at, days.security_days),
+            ("rate_counters", rate_counters, rate_counters.c.window_start, days.security_days),
+            ("audit_log", audit_table, audit_table.c.at, days.audit_days),
+        ]
+        removed: dict[str, int] = {}
+        with self.transaction() as conn:
+            for name, table, column, keep_days in plan:
+                cutoff = when - timedelta(days=keep_days)
+                if dry_run:
+                    removed[name] = len(conn.execute(select(column).where(column < cutoff)).all())
+                else:
+                    removed[name] = conn.execute(delete(table).where(column < cutoff)).rowcount
+        if not dry_run:
+            summary = ", ".join(f"{k} {v}" for k, v in removed.items())
+            self._audit.record(actor, "privacy.purge", "retention", summary)
+        return PurgeReport(removed=removed, dry_run=dry_run)
+
+    # ----- helpers --------------------------------------------------------------------------
+
+    def _customer(self, conn: Connection, customer_id: str) -> Any:
+        row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
+        if row is None:
+            raise CustomerUnknownError(f"no customer {customer_id!r}: nothing exported or erased")
+        return row
+
+    @staticmethod
+    def _rows(conn: Connection, table: Any, column: Any, value: str) -> list[dict[str, Any]]:
+        return [_jsonable(r) for r in conn.execute(select(table).where(column == value))]
+
+    @staticmethod
+    def _in(
+        conn: Connection, table: Any, column: Any, values: Iterable[str]
+    ) -> list[dict[str, Any]]:
+        wanted = list(values)
+        if not wanted:
+            return []
+        return [_jsonable(r) for r in conn.execute(select(table).where(column.in_(wanted)))]
+
+    @staticmethod
+    def _delete_in(conn: Connection, table: Any, column: Any, values: list[str]) -> int:
+        if not values:
+            return 0
+        return int(conn.execute(delete(table).where(column.in_(values))).rowcount)
+
+    @staticmethod
+    def _sessions(conn: Connection, customer_id: str) -> list[tuple[str, datetime, dict[str, Any]]]:
+        """The chat conversations in which the customer was identified."""
+        table = conversations
+        found = []
+        for row in conn.execute(select(table.c.id, table.c.created_at, table.c.payload)):
+            if row.payload.get("customer_id") == customer_id:
+                found.append((row.id, row.created_at, row.payload))
+        return found
