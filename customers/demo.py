@@ -7,10 +7,13 @@ real person's identifiers.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from customers.models import CLAIM_STAGES, MemberTier
+
+CHINA = timezone(timedelta(hours=8), "CST")
+"""Demo times are China Standard Time, stored as UTC like every other time."""
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰文斌浩宇欣怡子涵梓轩"
@@ -122,7 +125,7 @@ def generate(count: int = 240, seed: int = 20261122) -> dict[str, list[dict[str,
                 story, base = rng.choice(CLAIM_STORIES)
                 stage_index = rng.randint(0, len(CLAIM_STAGES) - 1)
                 reported = datetime.combine(
-                    start + timedelta(days=rng.randint(5, 300)), datetime.min.time()
+                    start + timedelta(days=rng.randint(5, 300)), datetime.min.time(), CHINA
                 ) + timedelta(hours=rng.randint(7, 22))
                 timeline = []
                 at = reported
@@ -148,7 +151,7 @@ def generate(count: int = 240, seed: int = 20261122) -> dict[str, list[dict[str,
             out["cust_interactions"].append(
                 {
                     "customer_id": cid,
-                    "at": datetime.combine(TODAY, datetime.min.time())
+                    "at": datetime.combine(TODAY, datetime.min.time(), CHINA)
                     - timedelta(days=rng.randint(1, 300), hours=rng.randint(0, 12)),
                     "channel": rng.choice(["电话", "在线客服", "APP"]),
                     "summary": rng.choice(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from core.sql import as_utc
 
 
 class MemberTier(StrEnum):
@@ -66,11 +69,19 @@ class Policy(BaseModel):
         return self.start <= on <= self.end
 
 
+def _aware(value: datetime) -> datetime:
+    """Every time is time-zone aware; a naive one (written before that rule) is UTC."""
+    return as_utc(value) if value.tzinfo is None else value
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware)]
+
+
 class ClaimEvent(BaseModel):
     """One step of a claim's timeline."""
 
     stage: str
-    at: datetime
+    at: AwareTime
     note: str = ""
 
 
@@ -80,7 +91,7 @@ class Claim(BaseModel):
     claim_no: str
     policy_no: str
     plate: str
-    reported_at: datetime
+    reported_at: AwareTime
     description: str
     stage: str
     amount: float | None = Field(default=None, description="assessed or paid amount, yuan")
@@ -91,7 +102,7 @@ class Claim(BaseModel):
 class Interaction(BaseModel):
     """A past contact with notes and its disposition."""
 
-    at: datetime
+    at: AwareTime
     channel: str
     summary: str
     disposition: str

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from pydantic import ValidationError
 
 from core.errors import PolicyDeskError
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:$<])")
+
+
+def local_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (time-zone aware) time in the server's local zone ('—' when absent)."""
+    return moment.astimezone().strftime(pattern) if moment is not None else "—"
 
 
 def escape_markdown(text: str) -> str:

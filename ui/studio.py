@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import streamlit as st
 
@@ -52,11 +52,6 @@ def product_label(product: str | None) -> str:
 def field_label(field: str) -> str:
     """A content field's name (``data.<key>`` fields keep their key)."""
     return field.removeprefix("data.") if field.startswith("data.") else t(f"field_{field}")
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored UTC time in the server's local zone, to the minute ('—' when absent)."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment is not None else "—"
 
 
 # ----- the content form -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import streamlit as st
 from core.models import Emotion, Hit, PassageKind
 from customers.models import CLAIM_STAGES, CustomerProfile
 from sentiment.mood import CallMood
-from ui.format import escape_markdown, highlight_markdown, stage_track
+from ui.format import escape_markdown, highlight_markdown, local_time, stage_track
 from ui.i18n import t
 
 KIND_ICONS = {PassageKind.CLAUSE: "📜", PassageKind.CASE: "⚖️", PassageKind.FAQ: "💬"}
@@ -88,11 +88,12 @@ def render_profile(profile: CustomerProfile) -> None:
             st.markdown(stage_track(CLAIM_STAGES, claim.stage))
             for event in claim.timeline:
                 note = f" · {event.note}" if event.note else ""
-                st.caption(f"{event.at:%Y-%m-%d %H:%M} {event.stage}{note}")
+                st.caption(f"{local_time(event.at)} {event.stage}{note}")
             if claim.adjuster:
                 st.caption(f"{t('adjuster')}：{claim.adjuster}")
     if profile.interactions:
         with st.expander(t("history")):
             for item in sorted(profile.interactions, key=lambda i: i.at, reverse=True)[:10]:
-                st.caption(f"{item.at:%Y-%m-%d} · {item.channel} · {item.disposition}")
+                day = local_time(item.at, "%Y-%m-%d")
+                st.caption(f"{day} · {item.channel} · {item.disposition}")
                 render_said(item.summary)

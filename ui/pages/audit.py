@@ -9,10 +9,10 @@ import streamlit as st
 from accounts.permissions import Action, can
 from audit.log import AuditFilter, export_csv
 from ui.auth import missing_role, require_page
+from ui.format import local_time
 from ui.i18n import t
 from ui.notices import show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import local_time
 
 LIMIT = 2000
 

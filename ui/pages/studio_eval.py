@@ -19,11 +19,10 @@ from studio.golden_eval import (
     search_with,
 )
 from ui.auth import missing_role, require_page
-from ui.format import escape_markdown, signed, split_list
+from ui.format import escape_markdown, local_time, signed, split_list
 from ui.i18n import t
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import local_time
 
 DRAFT_LABEL = "draft preview"
 OUTCOME = "eval_outcome"

@@ -8,12 +8,11 @@ import streamlit as st
 from accounts.permissions import Action
 from studio.feedback import Feedback
 from ui.auth import require_page
-from ui.format import escape_markdown
+from ui.format import escape_markdown, local_time
 from ui.i18n import t
 from ui.navigation import STUDIO_KB
 from ui.notices import attempt, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import local_time
 
 
 def _mark_reviewed(feedback_id: int) -> None:

@@ -12,14 +12,13 @@ from accounts.permissions import Action, can
 from studio.items import ItemContent, ItemDetail, ItemKind, ItemQuery, ItemStatus, ItemSummary
 from studio.service import edit_action
 from ui.auth import missing_role, require_page
-from ui.format import PRODUCTS
+from ui.format import PRODUCTS, local_time
 from ui.i18n import t
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
 from ui.studio import (
     content_from_fields,
     kind_label,
-    local_time,
     product_label,
     render_content,
     render_content_fields,

@@ -10,10 +10,11 @@ from accounts.models import User
 from accounts.permissions import Action, can
 from studio.items import ItemQuery, ItemStatus
 from ui.auth import missing_role, require_page
+from ui.format import local_time
 from ui.i18n import t
 from ui.notices import attempt, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import kind_label, local_time, render_content, render_diff, render_draft_preview
+from ui.studio import kind_label, render_content, render_diff, render_draft_preview
 
 
 def _publish(user: User, item_id: str) -> None:

@@ -15,11 +15,10 @@ from chatbot.handoff import REASON_TEXT
 from chatbot.review import ReviewKind, RoutingReview, as_jsonl, label_as
 from chatbot.understanding import HUMAN_TRIGGERS, Reason
 from ui.auth import require_page
-from ui.format import escape_markdown
+from ui.format import escape_markdown, local_time
 from ui.i18n import t
 from ui.notices import attempt, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import local_time
 
 TRIGGERS = [r for r in Reason if r in HUMAN_TRIGGERS]
 

@@ -9,10 +9,10 @@ import streamlit as st
 from accounts.models import Role, User
 from accounts.permissions import Action
 from ui.auth import require_page, role_label
+from ui.format import local_time
 from ui.i18n import t
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.studio import local_time
 
 
 def _audited(me: User, action: str, change: Callable[[], User], detail: str = "") -> User:
