@@ -26,6 +26,15 @@ def guard() -> ComplianceGuard:
         ("这个肯定是对方全责。", RuleCategory.LIABILITY),
         ("我保证明天一定到账。", RuleCategory.AMOUNT_OR_DATE),
         ("麻烦您把身份证号码完整报一下。", RuleCategory.PRIVACY),
+        # issue 13: off-channel contact and phishing
+        (
+            "请通过链接 http://pay-check.example.com 上传身份证正反面和银行卡照片",
+            RuleCategory.OFF_CHANNEL,
+        ),
+        ("加我微信 zhang_agent88，把身份证和银行卡照片发我", RuleCategory.OFF_CHANNEL),
+        ("您打开这个链接输入卡号和验证码就行。", RuleCategory.OFF_CHANNEL),
+        ("我的私人电话您记一下，有事直接打我。", RuleCategory.OFF_CHANNEL),
+        ("您把驾驶证拍个照发我一下。", RuleCategory.OFF_CHANNEL),
     ],
 )
 def test_red_lines_are_found_with_span_reason_and_rewrite(
@@ -47,6 +56,10 @@ def test_red_lines_are_found_with_span_reason_and_rewrite(
         "是否属于全责需要交警认定。",
         "请您只提供身份证后四位核验一下。",
         "合同约定核定后10日内支付赔款。",
+        "请在官方APP的理赔页面上传身份证照片。",
+        "我们不会发送任何链接，请勿点击不明链接。",
+        "请拨打官方客服热线95518。",
+        "工作人员不会让您加个人微信。",
     ],
 )
 def test_safe_uses_of_dangerous_words_pass(guard: ComplianceGuard, text: str) -> None:
