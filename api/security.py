@@ -69,6 +69,9 @@ def caller(request: Request, credentials: Credentials) -> Caller:
     services = _services(request)
     address = _address(request)
     if credentials is None or not credentials.credentials:
+        if request.headers.get("authorization"):
+            # credentials that are not a bearer token are checked, never ignored
+            raise _unauthorized("send credentials as Authorization: Bearer <token or key>")
         return Caller(kind="anonymous", address=address)
     given = credentials.credentials
     if looks_like_key(given):
