@@ -34,6 +34,13 @@ class CueFile(BaseModel):
     rules: list[CueRule]
     situations: dict[str, list[str]] = Field(default_factory=dict)
 
+    @field_validator("situations")
+    @classmethod
+    def _situations_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for patterns in value.values():
+            check_patterns(patterns)
+        return value
+
 
 class CueBook:
     """Compiled cue rules and situation words."""
