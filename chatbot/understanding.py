@@ -1,7 +1,8 @@
 """Reading a self-service chat message: its intent and what in it calls for a person (pure).
 
 The words live in a trainer-edited YAML file (``data/chatbot/routing_rules.yaml``); this module
-normalises the message, cuts it into clauses, applies the rules and ROUTING.md's precedence.
+normalises the message, cuts it into clauses (``core.rules.message_clauses``), applies the rules
+(the shared ``core.rules`` matcher) and ROUTING.md's precedence.
 Routing itself (which also weighs the emotion classifier and retrieval) is ``chatbot.routing``.
 """
 
@@ -18,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from core.files import check_patterns, read_yaml
+from core.rules import Occurrence, PatternRule, RuleMatcher, UnlessScope, message_clauses
 
 CARRY_TURNS = 3  # how many earlier customer messages a topic-less message may take its topic from
 
@@ -183,9 +185,6 @@ class MessageReading(BaseModel):
 _REPEATED_MARK = re.compile(r"([^\w\s])\1+")
 _SPACES = re.compile(r"[^\S\n]+")
 _LINE_BREAKS = re.compile(r" ?\n\s*")
-_CLAUSE_MARKS = re.compile(r"[。!?,;:、\n]+")
-# a space next to a Chinese character separates clauses; spaces between ASCII words do not
-_CLAUSE_SPACE = re.compile(r"(?<=[^\x00-\x7f]) | (?=[^\x00-\x7f])")
 
 
 def normalise(text: str) -> str:
@@ -216,40 +215,14 @@ def split_clauses(normalised: str) -> list[str]:
         The non-empty clauses in order (cut at 。!?,;:、, line breaks, and at a space next to a
         Chinese character).
     """
-    parts = _CLAUSE_MARKS.split(normalised)
-    clauses: list[str] = []
-    for part in parts:
-        clauses += [c.strip() for c in _CLAUSE_SPACE.split(part)]
-    return [c for c in clauses if c]
+    return [clause.text for clause in message_clauses(normalised)]
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    patterns: tuple[re.Pattern[str], ...]
-    unless: tuple[re.Pattern[str], ...]
-    message_scope: bool
+_UNLESS_SCOPES = {"clause": UnlessScope.SEGMENT, "message": UnlessScope.TEXT}
 
-    @classmethod
-    def of(cls, rule: _Rule) -> _Compiled:
-        return cls(
-            tuple(re.compile(p) for p in rule.patterns),
-            tuple(re.compile(p) for p in rule.unless),
-            rule.unless_scope == "message",
-        )
 
-    def words(self, clauses: Sequence[str]) -> list[str]:
-        """The matched words, in clause order; empty when nothing matches or `unless` cancels."""
-        if self.message_scope and any(u.search(c) for u in self.unless for c in clauses):
-            return []
-        found: list[str] = []
-        for clause in clauses:
-            if not self.message_scope and any(u.search(clause) for u in self.unless):
-                continue
-            for pattern in self.patterns:
-                match = pattern.search(clause)
-                if match and match.group(0):
-                    found.append(match.group(0))
-        return list(dict.fromkeys(found))
+def _compiled(rule: _Rule) -> PatternRule:
+    return PatternRule.compile(rule.patterns, rule.unless, _UNLESS_SCOPES[rule.unless_scope])
 
 
 @dataclass(frozen=True)
@@ -263,8 +236,12 @@ class MessageRules:
 
     def __init__(self, spec: MessageRulesFile) -> None:
         self.spec = spec
-        self._topics = [(rule, _Compiled.of(rule)) for rule in spec.topics]
-        self._triggers = [(rule, _Compiled.of(rule)) for rule in spec.triggers]
+        # topics first, then triggers: a match's rule index below len(topics) is a topic
+        self._matcher = RuleMatcher(
+            [_compiled(rule) for rule in [*spec.topics, *spec.triggers]],
+            message_clauses,
+            Occurrence.FIRST_PER_PATTERN,
+        )
 
     def corrected(self, text: str) -> str:
         """The message with known misspellings and pinyin replaced, for searching the knowledge
@@ -308,9 +285,9 @@ class MessageRules:
         Returns:
             The reading.
         """
-        clauses = split_clauses(normalise(text))
-        found = self._find_triggers(clauses)
-        topic = self._find_topic(clauses)
+        topic_words, trigger_words = self._words(text)
+        found = self._find_triggers(trigger_words)
+        topic = self._find_topic(topic_words)
         triggers = [r for r in Reason if r in found and r in HUMAN_TRIGGERS]
         injection = Reason.INJECTION_ATTEMPT in found
         intent = _intent(topic, triggers)
@@ -336,15 +313,23 @@ class MessageRules:
             carried_over=carried,
         )
 
-    def _find_topic(self, clauses: Sequence[str]) -> _Topic | None:
-        for rule, compiled in self._topics:
-            words = compiled.words(clauses)
-            if words:
-                return _Topic(rule.intent, words)
+    def _words(self, text: str) -> tuple[list[list[str]], list[list[str]]]:
+        """Each topic rule's and each trigger rule's matched words in the message, in clause
+        order without repeats; empty for a rule that does not match or that `unless` cancels."""
+        words: list[list[str]] = [[] for _ in self._matcher.rules]
+        for match in self._matcher.find(normalise(text)):
+            words[match.rule].append(match.text)
+        unique = [list(dict.fromkeys(w)) for w in words]
+        return unique[: len(self.spec.topics)], unique[len(self.spec.topics) :]
+
+    def _find_topic(self, rule_words: Sequence[list[str]]) -> _Topic | None:
+        for rule, matched in zip(self.spec.topics, rule_words, strict=True):
+            if matched:
+                return _Topic(rule.intent, matched)
         return None
 
-    def _find_triggers(self, clauses: Sequence[str]) -> dict[Reason, list[str]]:
-        hits = [(rule, compiled.words(clauses)) for rule, compiled in self._triggers]
+    def _find_triggers(self, rule_words: Sequence[list[str]]) -> dict[Reason, list[str]]:
+        hits = list(zip(self.spec.triggers, rule_words, strict=True))
         injection = any(words and r.reason is Reason.INJECTION_ATTEMPT for r, words in hits)
         found: dict[Reason, list[str]] = {}
         for rule, words in hits:
@@ -356,9 +341,9 @@ class MessageRules:
     def _earlier_topic(self, history: Sequence[str]) -> _Topic | None:
         """The intent of the latest recent history message with a substantive one."""
         for past in reversed(history[-CARRY_TURNS:]):
-            clauses = split_clauses(normalise(past))
-            found = self._find_triggers(clauses)
-            topic = self._find_topic(clauses)
+            topic_words, trigger_words = self._words(past)
+            found = self._find_triggers(trigger_words)
+            topic = self._find_topic(topic_words)
             intent = _intent(topic, found)
             if intent not in _CARRYABLE_FROM:
                 words = topic.words if topic else [w for ws in found.values() for w in ws]

@@ -1,22 +1,20 @@
 """The compliance guard: red-line rules (trainer-editable YAML) checked on agent text (pure).
 
-Sentences are split on 。！？!?；; and line breaks (not on commas); a rule fires when one of its
-patterns matches a sentence and none of its ``unless`` patterns matches the same sentence.
+Sentences are split on 。！？!?；; and line breaks (not on commas: ``core.rules.sentences``); a
+rule fires when one of its patterns matches a sentence and none of its ``unless`` patterns matches
+the same sentence. Matching is the shared ``core.rules`` matcher.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, Field, computed_field, field_validator
 
 from core.files import check_patterns, read_yaml
-
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+from core.rules import Occurrence, PatternRule, RuleMatcher, sentences
 
 
 class RuleCategory(StrEnum):
@@ -100,24 +98,17 @@ class ComplianceReport(BaseModel):
         return list(dict.fromkeys(f.rule for f in self.findings))
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    rule: ComplianceRule
-    patterns: tuple[re.Pattern[str], ...]
-    unless: tuple[re.Pattern[str], ...]
-
-
 class ComplianceGuard:
     """Checks agent text against the rules; stateless and thread-safe."""
 
     def __init__(self, rules: RuleFile) -> None:
         self.rules = rules.rules
-        self._compiled = [
-            _Compiled(
-                r, tuple(re.compile(p) for p in r.patterns), tuple(re.compile(p) for p in r.unless)
-            )
-            for r in rules.rules
-        ]
+        # a rule fires once per sentence, on the first of its patterns that matches
+        self._matcher = RuleMatcher(
+            [PatternRule.compile(r.patterns, r.unless) for r in self.rules],
+            sentences,
+            Occurrence.FIRST_PER_RULE,
+        )
 
     @classmethod
     def load(cls, path: Path) -> ComplianceGuard:
@@ -138,27 +129,21 @@ class ComplianceGuard:
     def check(self, text: str) -> ComplianceReport:
         """Every finding in the text, in order of position (one per rule and sentence)."""
         findings: list[Finding] = []
-        for sentence in _SENTENCE.finditer(text):
-            part = sentence.group(0)
-            for compiled in self._compiled:
-                if any(u.search(part) for u in compiled.unless):
-                    continue
-                match = next((m for p in compiled.patterns if (m := p.search(part))), None)
-                if match is None:
-                    continue
-                findings.append(
-                    Finding(
-                        rule=compiled.rule.id,
-                        category=compiled.rule.category,
-                        severity=compiled.rule.severity,
-                        start=sentence.start() + match.start(),
-                        end=sentence.start() + match.end(),
-                        text=match.group(0),
-                        sentence=part.strip(),
-                        reason=compiled.rule.reason,
-                        rewrite=compiled.rule.rewrite,
-                    )
+        for match in self._matcher.find(text):
+            rule = self.rules[match.rule]
+            findings.append(
+                Finding(
+                    rule=rule.id,
+                    category=rule.category,
+                    severity=rule.severity,
+                    start=match.start,
+                    end=match.end,
+                    text=match.text,
+                    sentence=match.segment.text.strip(),
+                    reason=rule.reason,
+                    rewrite=rule.rewrite,
                 )
+            )
         findings.sort(key=lambda f: (f.start, f.rule))
         return ComplianceReport(text=text, findings=findings)
 

@@ -1,21 +1,19 @@
 """Cue rules for caller emotion (escalation, repeats, profanity, urgency) and situations.
 
-The rules live in a YAML file trainers edit (``data/sentiment/cues.yaml``); matching is pure.
+The rules live in a YAML file trainers edit (``data/sentiment/cues.yaml``); matching is pure,
+clause by clause (``core.rules.clauses``), with the shared ``core.rules`` matcher.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
 from core.files import check_patterns, read_yaml
 from core.models import CueKind, CueMatch
-
-_SENTENCE = re.compile(r"[^。！？!?；;，,\n]+[。！？!?；;，,\n]*")
+from core.rules import Occurrence, PatternRule, RuleMatcher, clauses, whole
 
 
 class CueRule(BaseModel):
@@ -36,12 +34,12 @@ class CueFile(BaseModel):
     rules: list[CueRule]
     situations: dict[str, list[str]] = Field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class _Compiled:
-    rule: CueRule
-    patterns: tuple[re.Pattern[str], ...]
-    unless: tuple[re.Pattern[str], ...]
+    @field_validator("situations")
+    @classmethod
+    def _situations_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for patterns in value.values():
+            check_patterns(patterns)
+        return value
 
 
 class CueBook:
@@ -49,18 +47,17 @@ class CueBook:
 
     def __init__(self, spec: CueFile) -> None:
         self.spec = spec
-        self._rules = [
-            _Compiled(
-                rule,
-                tuple(re.compile(p) for p in rule.patterns),
-                tuple(re.compile(p) for p in rule.unless),
-            )
-            for rule in spec.rules
-        ]
-        self._situations = [
-            (name, tuple(re.compile(p) for p in patterns))
-            for name, patterns in spec.situations.items()
-        ]
+        self._matcher = RuleMatcher(
+            [PatternRule.compile(r.patterns, r.unless) for r in spec.rules],
+            clauses,
+            Occurrence.EVERY,
+        )
+        self._situation_names = list(spec.situations)
+        self._situations = RuleMatcher(
+            [PatternRule.compile(patterns) for patterns in spec.situations.values()],
+            whole,
+            Occurrence.FIRST_PER_RULE,
+        )
 
     @classmethod
     def load(cls, path: Path) -> CueBook:
@@ -74,7 +71,7 @@ class CueBook:
     @property
     def rule_ids(self) -> list[str]:
         """Rule ids in file order (the classifier's cue features follow this order)."""
-        return [c.rule.id for c in self._rules]
+        return [r.id for r in self.spec.rules]
 
     def find(self, text: str) -> list[CueMatch]:
         """Every rule match in the text, in order of position.
@@ -82,33 +79,24 @@ class CueBook:
         A rule's ``unless`` patterns cancel its matches within the same clause of the sentence.
         """
         matches: list[CueMatch] = []
-        for sentence in _SENTENCE.finditer(text):
-            part = sentence.group(0)
-            for compiled in self._rules:
-                if any(u.search(part) for u in compiled.unless):
-                    continue
-                for pattern in compiled.patterns:
-                    for found in pattern.finditer(part):
-                        if not found.group(0):
-                            continue
-                        matches.append(
-                            CueMatch(
-                                rule=compiled.rule.id,
-                                kind=compiled.rule.kind,
-                                text=found.group(0),
-                                start=sentence.start() + found.start(),
-                                end=sentence.start() + found.end(),
-                                weight=compiled.rule.weight,
-                            )
-                        )
+        for found in self._matcher.find(text):
+            rule = self.spec.rules[found.rule]
+            matches.append(
+                CueMatch(
+                    rule=rule.id,
+                    kind=rule.kind,
+                    text=found.text,
+                    start=found.start,
+                    end=found.end,
+                    weight=rule.weight,
+                )
+            )
         return _dedupe(matches)
 
     def situation(self, text: str) -> str:
         """The first situation (file order) whose words occur, else ``general``."""
-        for name, patterns in self._situations:
-            if any(p.search(text) for p in patterns):
-                return name
-        return "general"
+        found = self._situations.find(text)  # in rule order, i.e. file order
+        return self._situation_names[found[0].rule] if found else "general"
 
 
 def _dedupe(matches: list[CueMatch]) -> list[CueMatch]:

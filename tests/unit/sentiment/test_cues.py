@@ -55,3 +55,14 @@ def test_bad_rule_file_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match=r"cues\.yaml"):
         CueBook.load(bad)
+
+
+def test_a_bad_situation_pattern_is_a_configuration_error(tmp_path: Path) -> None:
+    bad = tmp_path / "cues.yaml"
+    bad.write_text(
+        "rules:\n  - id: x\n    kind: escalation\n    weight: 0.2\n    patterns: ['投诉']\n"
+        "situations:\n  long_wait: ['等了(很久']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError, match=r"(?s)cues\.yaml.*bad regular expression"):
+        CueBook.load(bad)
