@@ -6,7 +6,7 @@ import re
 
 from pydantic import ValidationError
 
-from core.errors import PolicyDeskError
+from core.errors import PolicyDeskError, describe_validation_error
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:$<])")
 
@@ -143,12 +143,7 @@ def describe_error(exc: Exception) -> str:
     """A one-line message for a refused action: a validation error's fields and reasons, or the
     error's own message."""
     if isinstance(exc, ValidationError):
-        parts = []
-        for error in exc.errors()[:3]:
-            where = ".".join(str(p) for p in error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            parts.append(f"{where}: {message}" if where else message)
-        return "; ".join(parts)
+        return describe_validation_error(exc, limit=3)
     return str(exc)
 
 

@@ -49,6 +49,7 @@ def test_validation_errors_read_as_field_and_reason() -> None:
     with pytest.raises(ValidationError) as caught:
         Form.model_validate({"age": "x"})
     assert describe_error(caught.value).startswith("age: ")
+    assert describe_error(caught.value).endswith("(got 'x')")  # the value that was refused
     assert describe_error(FormInputError("bad")) == "bad"
 
 
