@@ -23,6 +23,7 @@ from core.files import write_atomically
 from core.models import PassageKind
 from core.settings import PROJECT_ROOT
 from services.root import Services
+from studio.diff import render_value
 from studio.items import ItemKind, ItemQuery, ItemStatus
 
 DEMO_ACCOUNTS = [
@@ -85,7 +86,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     rollback.add_argument("item_id")
     rollback.add_argument("version", type=int)
     rollback.add_argument("--note", default="")
-    export = kb_sub.add_parser("export", help="items as JSON Lines")
+    export = kb_sub.add_parser(
+        "export", help="items as JSON Lines: each with its latest and live version, content typed"
+    )
     export.add_argument("--out", type=Path, help="file to write (default: standard output)")
     export.add_argument("--status", choices=[s.value for s in ItemStatus])
     audit = kb_sub.add_parser("audit", help="the audit log")
@@ -277,7 +280,7 @@ def _kb_list(services: Services, user: User, args: argparse.Namespace, out: Text
         else:
             out.write(
                 f"{item.id}\t{item.kind.value}\t{item.status.value}\tv{item.current_version}"
-                f"\t{summary.content.citation or summary.content.title}\n"
+                f"\t{summary.content.label}\n"
             )
     return 0
 
@@ -305,7 +308,13 @@ def _kb_show(services: Services, user: User, args: argparse.Namespace, out: Text
         mark = "*" if v.number == version.number else " "
         out.write(f" {mark}v{v.number} {v.at:%Y-%m-%d %H:%M} {v.author}: {v.note}\n")
     content = version.content
-    out.write(f"\n{content.citation or content.title}\n{content.text}\n")
+    out.write(f"\n{content.label}\n")
+    fields = content.fields()
+    for name, value in fields.items():
+        # the main text goes last, whole; empty fields and "no" flags say nothing
+        if name != content.body_field and value not in ("", None, [], False):
+            out.write(f"{name}: {render_value(value)}\n")
+    out.write(f"{render_value(fields[content.body_field])}\n")
     return 0
 
 

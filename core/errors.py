@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 
 class PolicyDeskError(Exception):
     """Base class of every error PolicyDesk raises on purpose."""
@@ -58,3 +60,22 @@ class ModelBuildError(PolicyDeskError):
 
 class DatabaseNotReadyError(PolicyDeskError):
     """The database schema is missing or older than the code: ``policydesk db upgrade``."""
+
+
+def describe_validation_error(exc: ValidationError, limit: int | None = None) -> str:
+    """A validation error as one line: each problem as ``field: reason``, with the value that was
+    given when the reason does not quote it already.
+
+    Args:
+        exc: the error.
+        limit: describe at most this many problems (all by default).
+    """
+    parts = []
+    for error in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        given = error.get("input")
+        if not isinstance(given, dict | list) and repr(given) not in message:
+            message += f" (got {given!r})"
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)

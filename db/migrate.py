@@ -63,6 +63,19 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, after
 
 
+def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
+    """Undo migrations down to ``revision`` (``base`` for none), in one transaction: for a
+    release rolled back to code that expects an older schema or data shape.
+
+    Returns:
+        (the revision before, the revision after; None at base).
+    """
+    before = current_revision(engine)
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), revision)
+    return before, current_revision(engine)
+
+
 def is_current(engine: Engine) -> bool:
     """True when the database is at the newest revision."""
     return current_revision(engine) == head_revision()

@@ -9,9 +9,62 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.errors import ConfigurationError
+
+# what separates the formal terms of a line; no expression or term contains one (nor '#')
+TERM_SEPARATORS = re.compile(r"[\s,，、]+")
+
+
+def _one_term(value: str) -> bool:
+    return not TERM_SEPARATORS.search(value) and "#" not in value
+
+
+class TermEntry(BaseModel):
+    """One line of the term map: a colloquial expression and the formal terms it stands for.
+
+    Building one trims every value, drops blank and repeated synonyms, and refuses (with a
+    ``pydantic.ValidationError`` naming the value) a blank expression, an expression or synonym
+    with a space, comma, 、 or '#' in it (the file could not hold it), or no synonyms.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    expression: str = Field(description="how callers say it, e.g. 泡水")
+    synonyms: list[str] = Field(description="the formal clause terms, e.g. 涉水, 水淹")
+
+    @field_validator("expression")
+    @classmethod
+    def _one_expression(cls, expression: str) -> str:
+        value = expression.strip()
+        if not value:
+            raise ValueError("a term needs the colloquial expression (how callers say it)")
+        if not _one_term(value):
+            raise ValueError(
+                f"a term is one expression without spaces, commas or '#': {expression!r}"
+            )
+        return value
+
+    @field_validator("synonyms")
+    @classmethod
+    def _single_terms(cls, synonyms: list[str]) -> list[str]:
+        values = [s.strip() for s in synonyms if s.strip()]
+        for value in values:
+            if not _one_term(value):
+                raise ValueError(
+                    f"synonym {value!r} must be one term without spaces, commas or '#'"
+                )
+        return list(dict.fromkeys(values))
+
+    @model_validator(mode="after")
+    def _has_synonyms(self) -> TermEntry:
+        if not self.synonyms:
+            raise ValueError(
+                f"the term {self.expression!r} needs synonyms: the formal clause terms it "
+                "stands for"
+            )
+        return self
 
 
 class TermMap(BaseModel):
@@ -34,7 +87,7 @@ class TermMap(BaseModel):
             if not line.strip():
                 continue
             colloquial, sep, formal = line.partition("\t")
-            terms = [t for t in re.split(r"[\s,，、]+", formal) if t]
+            terms = [t for t in TERM_SEPARATORS.split(formal) if t]
             if not sep or not colloquial.strip() or not terms:
                 raise ConfigurationError(
                     f"{path}:{number}: expected 'colloquial<TAB>formal terms', got {raw!r}"

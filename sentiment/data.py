@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from core.errors import PolicyDeskError
 from core.files import read_jsonl
 from core.models import Emotion
 
+Split = Literal["train", "dev"]  # which shipped file an utterance belongs to
+
 
 class LabelledUtterance(BaseModel):
-    """One caller utterance with its emotion label."""
+    """One caller utterance with its emotion label.
+
+    Raises (when built):
+        pydantic.ValidationError: blank text, or a label that is not an ``Emotion`` (named).
+    """
 
     id: str
     text: str = Field(min_length=1)
     label: Emotion
     situation: str = "general"
     escalation: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("a labelled utterance needs the caller's words as text")
+        return text
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _known_label(cls, label: object) -> object:
+        # pydantic's own message lists the labels but not the value that was given
+        if isinstance(label, str) and label not in {e.value for e in Emotion}:
+            allowed = ", ".join(e.value for e in Emotion)
+            raise ValueError(f"utterance label {label!r} is not one of: {allowed}")
+        return label
 
 
 def load_labelled(path: Path) -> list[LabelledUtterance]:

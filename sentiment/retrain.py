@@ -14,7 +14,6 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,10 +22,8 @@ from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, read_manifest
 from sentiment.classifier import EmotionClassifier
 from sentiment.cues import CueBook
-from sentiment.data import LabelledUtterance
+from sentiment.data import LabelledUtterance, Split
 from sentiment.training import measure, train_emotion_model
-
-Split = Literal["train", "dev"]
 
 
 class UtteranceOverride(BaseModel):

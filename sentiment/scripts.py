@@ -5,22 +5,58 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from core.errors import ConfigurationError
 from core.files import read_jsonl
 from core.models import Emotion
 from core.templates import FALLBACKS, fill_placeholders
 
+ANY_EMOTION = "any"
+SCRIPT_EMOTIONS = (*(e.value for e in Emotion), ANY_EMOTION)
+
 
 class SoothingScript(BaseModel):
-    """A script the agent can say, with placeholders such as ``{客户称呼}``."""
+    """A script the agent can say, with placeholders such as ``{客户称呼}``.
+
+    Raises (when built):
+        pydantic.ValidationError: an emotion that is neither a caller emotion nor ``any``, a blank
+            situation or blank text (each message names the value).
+    """
 
     id: str
-    emotion: str = Field(description="angry, anxious, dissatisfied or any")
-    situation: str = "general"
+    emotion: str = Field(description="a caller emotion (angry, anxious, ...) or any")
+    situation: str = Field(
+        default="general", description="the situation it fits, e.g. flood; general fits any"
+    )
     title: str
     text: str = Field(min_length=1)
+
+    @field_validator("emotion")
+    @classmethod
+    def _known_emotion(cls, emotion: str) -> str:
+        if emotion not in SCRIPT_EMOTIONS:
+            raise ValueError(
+                f"script emotion {emotion!r} is not one of: {', '.join(SCRIPT_EMOTIONS)}"
+            )
+        return emotion
+
+    @field_validator("situation")
+    @classmethod
+    def _has_situation(cls, situation: str) -> str:
+        if not situation.strip():
+            raise ValueError(
+                "a script needs a scene: the situation it fits, e.g. flood (or general for any "
+                "situation)"
+            )
+        return situation
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("a script needs the words the agent says as text")
+        return text
 
 
 class FilledScript(BaseModel):

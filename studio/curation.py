@@ -25,7 +25,7 @@ from knowledge.chunking import chunk_passage
 from retrieval.embedder import Embedder
 from retrieval.retriever import HybridRetriever
 from studio.importer import ImportPreview
-from studio.items import ItemContent, ItemKind, ItemQuery, ItemStatus, KnowledgeItem
+from studio.items import ItemKind, ItemQuery, ItemStatus, KnowledgeItem, PassageContent
 from studio.repository import ItemNotFoundError
 from studio.service import StudioService
 
@@ -65,10 +65,10 @@ def save_import(
         raise ImportSaveError(f"{preview.filename}: no articles to save")
     note = note or f"imported from {preview.filename}"
     # what to do with each article, decided (and validated) before anything is written
-    plan: list[tuple[Passage, ItemContent, Literal["create", "edit", "same"]]] = []
+    plan: list[tuple[Passage, PassageContent, Literal["create", "edit", "same"]]] = []
     for passage in passages:
         try:
-            content = ItemContent.from_passage(passage)
+            content = PassageContent.from_passage(passage)
         except ValueError as exc:
             raise ImportSaveError(f"{preview.filename}, {passage.id}: {exc}") from exc
         try:

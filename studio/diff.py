@@ -10,24 +10,6 @@ from pydantic import BaseModel, Field
 
 from studio.items import ItemContent
 
-# the order fields are listed in; ``data`` entries follow as ``data.<key>``
-FIELD_ORDER = (
-    "title",
-    "text",
-    "citation",
-    "product",
-    "document",
-    "doc_id",
-    "article",
-    "version_label",
-    "effective_date",
-    "expiry_date",
-    "outcome",
-    "relied_on",
-    "tags",
-    "illustrative",
-)
-
 
 class FieldChange(BaseModel):
     """One field whose value differs, both values rendered as text ('' when absent)."""
@@ -67,6 +49,9 @@ class ContentDiff(BaseModel):
     """Everything that differs between two contents."""
 
     changes: list[FieldChange]
+    text_field: str = Field(
+        default="text", description="the field compared line by line (a rule's reason)"
+    )
     text_rows: list[DiffRow]
 
     @property
@@ -94,26 +79,34 @@ def render_value(value: object) -> str:
 
 
 def diff_contents(before: ItemContent, after: ItemContent) -> ContentDiff:
-    """Field-by-field changes and a side-by-side line diff of the text.
+    """Field-by-field changes and a side-by-side line diff of the main text.
 
     Args:
         before: the older content (left side).
-        after: the newer content (right side).
+        after: the newer content (right side); of the same kind, as two versions of one item are.
 
     Returns:
-        The changed fields in ``FIELD_ORDER`` then ``data.<key>`` in key order, and the text rows
-        (all equal rows when the text did not change).
+        The changed fields in the content's display order (``fields()``; a field only one side
+        has counts as changed), and the rows of the main text (``body_field``: the text, a rule's
+        reason, a term's expression; all equal rows when it did not change).
     """
-    changes = [
-        FieldChange(field=name, before=render_value(old), after=render_value(new))
-        for name in FIELD_ORDER
-        if (old := getattr(before, name)) != (new := getattr(after, name))
-    ]
-    for key in sorted(before.data.keys() | after.data.keys()):
-        old_value, new_value = before.data.get(key, ""), after.data.get(key, "")
-        if key not in before.data or key not in after.data or old_value != new_value:
-            changes.append(FieldChange(field=f"data.{key}", before=old_value, after=new_value))
-    return ContentDiff(changes=changes, text_rows=side_by_side(before.text, after.text))
+    old_fields, new_fields = before.fields(), after.fields()
+    names = [*old_fields, *(name for name in new_fields if name not in old_fields)]
+    changes = []
+    for name in names:
+        old, new = old_fields.get(name), new_fields.get(name)
+        if name not in old_fields or name not in new_fields or old != new:
+            changes.append(
+                FieldChange(field=name, before=render_value(old), after=render_value(new))
+            )
+    body = after.body_field
+    return ContentDiff(
+        changes=changes,
+        text_field=body,
+        text_rows=side_by_side(
+            render_value(old_fields.get(body, "")), render_value(new_fields.get(body, ""))
+        ),
+    )
 
 
 def side_by_side(left: str, right: str) -> list[DiffRow]:

@@ -1,52 +1,49 @@
 """Scripts, terms and compliance rules as studio items, and the shipped files merged with them.
 
-These kinds ship as files and are curated as items. Each item holds one record:
+These kinds ship as files and are curated as items. Each item holds one typed record
+(``studio.items``):
 
-* ``script`` (id: the script's id): ``title``; ``text`` what the agent says, with placeholders
-  such as ``{客户称呼}``; data ``scene`` (the situation the caller's words point to, e.g. flood,
-  claim_refused or general) and ``emotion`` (angry, anxious, dissatisfied, neutral, positive, or
-  any, the default). From ``data/scripts/soothing.jsonl``.
-* ``term_map`` (id: ``term-`` and the expression, e.g. ``term-泡水``): ``text`` the colloquial
-  expression; data ``synonyms``, the formal clause terms separated by spaces. One line of
-  ``data/terms/synonyms.tsv``.
-* ``compliance_rule`` (id: the rule's id): ``text`` the reason shown to the agent; data
-  ``category``, ``severity``, ``rewrite``, the patterns as ``pattern01``, ``pattern02``, ... and
-  the exceptions as ``unless01``, .... One rule of ``prompts/compliance_rules.yaml``.
+* ``script`` (id: the script's id): a ``SoothingScript`` (title; text, what the agent says, with
+  placeholders such as ``{客户称呼}``; situation, e.g. flood, claim_refused or general; emotion, a
+  caller emotion or any). From ``data/scripts/soothing.jsonl``.
+* ``term_map`` (id: ``term-`` and the expression, e.g. ``term-泡水``): a ``TermEntry``, the
+  colloquial expression and its formal synonyms. One line of ``data/terms/synonyms.tsv``.
+* ``compliance_rule`` (id: the rule's id): a ``ComplianceRule`` (category, severity, patterns,
+  exceptions, reason, rewrite). One rule of ``prompts/compliance_rules.yaml``.
 
-Every data value is a single line because the studio form edits data as ``key: value`` lines.
-``studio.workflow.check_content`` validates these fields when an item is saved.
-
-What serves is the shipped file merged with the studio (``merged_*``): a published item replaces
-the record with its id, a retired item removes it, a published item with a new id adds one, and
-drafts change nothing. Content that cannot be converted (it cannot pass the save-time checks, but
-a later, stricter check could refuse an old version) is logged and skipped, keeping the shipped
-record: a bad edit must not take down a page or drop a red line.
+The content validates itself when it is built, so an item never holds a record its consumer could
+not use. What serves is the shipped file merged with the studio (``merged_*``): a published item
+replaces the record with its id, a retired item removes it, a published item with a new id adds
+one, and drafts change nothing. Published content that cannot be read any more (stored before a
+check existed; see ``KnowledgeRepository.live_contents``) is logged and skipped, keeping the
+shipped record: a bad edit must not take down a page or drop a red line.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import PolicyDeskError
-from prompts.guard import ComplianceGuard, ComplianceRule, RuleCategory, Severity
-from retrieval.synonyms import TermMap
+from prompts.guard import ComplianceGuard, ComplianceRule
+from retrieval.synonyms import TermEntry, TermMap
 from sentiment.scripts import ScriptLibrary, SoothingScript
-from studio.items import ItemContent, ItemKind
+from studio.items import (
+    InvalidItemError,
+    ItemContent,
+    ItemKind,
+    RuleContent,
+    ScriptContent,
+    TermContent,
+)
 from studio.repository import KnowledgeRepository
-from studio.service import SeedEntry
-from studio.workflow import check_content, numbered_values, split_terms
+from studio.service import SeedEntry, seed_entries_from
 
 logger = logging.getLogger(__name__)
 
 TERM_ID_PREFIX = "term-"
-_RULE_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_NOT_RULE_ID = re.compile(r"[^a-z0-9]+")
 
 R = TypeVar("R")
 
@@ -60,51 +57,48 @@ class CuratedOverlay(BaseModel):
         default_factory=dict, description="item id -> the published content"
     )
     retired: frozenset[str] = Field(default_factory=frozenset, description="retired item ids")
+    unreadable: dict[str, str] = Field(
+        default_factory=dict, description="item id -> why its published content cannot serve"
+    )
 
 
 def read_overlay(repository: KnowledgeRepository, kind: ItemKind) -> CuratedOverlay:
     """The published content and the retired ids of every item of a kind (drafts are skipped;
     an item being edited contributes the version that is still published)."""
+    live = repository.live_contents(kind)
     return CuratedOverlay(
-        live={item.id: version.content for item, version in repository.live_versions(kind)},
+        live=live.contents,
         retired=frozenset(repository.retired_ids(kind)),
+        unreadable=live.unreadable,
     )
 
 
 # ------------------------------------------------------------------------------------- scripts
 
 
-def script_content(script: SoothingScript) -> ItemContent:
+def script_content(script: SoothingScript) -> ScriptContent:
     """The item content of a soothing script."""
-    return ItemContent(
-        title=script.title,
-        text=script.text,
-        data={"scene": script.situation, "emotion": script.emotion},
-    )
+    return ScriptContent(script=script)
 
 
 def script_from_content(item_id: str, content: ItemContent) -> SoothingScript:
-    """The soothing script an item holds.
+    """The soothing script an item holds, with the item's id.
 
     Raises:
-        InvalidItemError: the content is not a usable script.
+        InvalidItemError: the content is not a script.
     """
-    check_content(ItemKind.SCRIPT, content)
-    return SoothingScript(
-        id=item_id,
-        emotion=content.data.get("emotion", "any"),
-        situation=content.data["scene"].strip(),
-        title=content.title,
-        text=content.text,
-    )
+    if not isinstance(content, ScriptContent):
+        raise InvalidItemError(f"item {item_id} holds {content.kind.value} content, not a script")
+    return content.for_item(item_id).script
 
 
 def script_seed_entries(scripts: Iterable[SoothingScript], source: str) -> list[SeedEntry]:
-    """Studio seed entries for the shipped scripts, so trainers can browse and edit them."""
-    return [
-        SeedEntry(item_id=s.id, kind=ItemKind.SCRIPT, content=script_content(s), source=source)
-        for s in scripts
-    ]
+    """Studio seed entries for the shipped scripts, so trainers can browse and edit them.
+
+    Raises:
+        InvalidItemError: a script that cannot be an item (named).
+    """
+    return seed_entries_from(scripts, lambda s: s.id, script_content, source)
 
 
 def merged_scripts(shipped: ScriptLibrary, overlay: CuratedOverlay) -> ScriptLibrary:
@@ -128,98 +122,83 @@ def term_item_id(expression: str) -> str:
     return f"{TERM_ID_PREFIX}{expression}"
 
 
-def term_content(expression: str, synonyms: Sequence[str]) -> ItemContent:
+def term_content(expression: str, synonyms: Sequence[str]) -> TermContent:
     """The item content of one term-map entry."""
-    return ItemContent(title=expression, text=expression, data={"synonyms": " ".join(synonyms)})
+    return TermContent(term=TermEntry(expression=expression, synonyms=list(synonyms)))
 
 
-def term_from_content(content: ItemContent) -> tuple[str, list[str]]:
-    """The colloquial expression and its formal terms an item holds.
+def term_from_content(content: ItemContent) -> TermEntry:
+    """The term entry an item holds.
 
     Raises:
-        InvalidItemError: the content is not a usable term.
+        InvalidItemError: the content is not a term.
     """
-    check_content(ItemKind.TERM_MAP, content)
-    return content.text.strip(), split_terms(content.data["synonyms"])
+    if not isinstance(content, TermContent):
+        raise InvalidItemError(f"{content.kind.value} content is not a term")
+    return content.term
 
 
 def term_seed_entries(terms: TermMap, source: str) -> list[SeedEntry]:
-    """Studio seed entries for the shipped term map, one per colloquial expression."""
-    return [
-        SeedEntry(
-            item_id=term_item_id(expression),
-            kind=ItemKind.TERM_MAP,
-            content=term_content(expression, synonyms),
-            source=source,
-        )
-        for expression, synonyms in terms.entries.items()
-    ]
+    """Studio seed entries for the shipped term map, one per colloquial expression.
+
+    Raises:
+        InvalidItemError: an entry that cannot be an item (named).
+    """
+    return seed_entries_from(
+        terms.entries.items(),
+        lambda entry: term_item_id(entry[0]),
+        lambda entry: term_content(*entry),
+        source,
+    )
 
 
 def merged_term_map(shipped: TermMap, overlay: CuratedOverlay) -> TermMap:
     """The shipped term map with the studio's changes; two entries for one expression (an item
     renamed to an expression another entry has) pool their terms, as two file lines would."""
     kept, added = _merge(
-        [(term_item_id(e), (e, terms)) for e, terms in shipped.entries.items()],
+        [
+            (term_item_id(e), TermEntry(expression=e, synonyms=s))
+            for e, s in shipped.entries.items()
+        ],
         overlay,
         lambda _, content: term_from_content(content),
         ItemKind.TERM_MAP,
     )
     entries: dict[str, list[str]] = {}
-    for expression, synonyms in [*kept, *added]:
-        pooled = entries.setdefault(expression, [])
-        pooled.extend(t for t in synonyms if t not in pooled)
+    for term in [*kept, *added]:
+        pooled = entries.setdefault(term.expression, [])
+        pooled.extend(t for t in term.synonyms if t not in pooled)
     return TermMap(entries=entries)
 
 
 # ------------------------------------------------------------------------------------- rules
 
 
-def rule_id_for(item_id: str) -> str:
-    """The guard's rule id for an item: the item id when it is kebab-case (every shipped rule),
-    else a kebab-case form of it (``compliance_rule-3fa2`` -> ``compliance-rule-3fa2``)."""
-    if _RULE_ID.match(item_id):
-        return item_id
-    slug = _NOT_RULE_ID.sub("-", item_id.lower()).strip("-")
-    return slug or f"rule-{hashlib.sha1(item_id.encode('utf-8')).hexdigest()[:10]}"
-
-
-def rule_content(rule: ComplianceRule) -> ItemContent:
+def rule_content(rule: ComplianceRule) -> RuleContent:
     """The item content of a compliance rule."""
-    data = {"category": rule.category.value, "severity": rule.severity.value}
-    data["rewrite"] = rule.rewrite
-    data |= _numbered("pattern", rule.patterns)
-    data |= _numbered("unless", rule.unless)
-    return ItemContent(title=rule.id, text=rule.reason, data=data)
+    return RuleContent(rule=rule)
 
 
 def rule_from_content(item_id: str, content: ItemContent) -> ComplianceRule:
-    """The compliance rule an item holds.
+    """The compliance rule an item holds, its id the item's (``studio.items.rule_id_for``).
 
     Raises:
-        InvalidItemError: the content is not a usable rule.
+        InvalidItemError: the content is not a compliance rule.
     """
-    check_content(ItemKind.COMPLIANCE_RULE, content)
-    data = content.data
-    return ComplianceRule(
-        id=rule_id_for(item_id),
-        category=RuleCategory(data["category"]),
-        severity=Severity(data["severity"]),
-        patterns=numbered_values(data, "pattern"),
-        unless=numbered_values(data, "unless"),
-        reason=content.text.strip(),
-        rewrite=data["rewrite"].strip(),
-    )
+    if not isinstance(content, RuleContent):
+        raise InvalidItemError(
+            f"item {item_id} holds {content.kind.value} content, not a compliance rule"
+        )
+    return content.for_item(item_id).rule
 
 
 def rule_seed_entries(rules: Iterable[ComplianceRule], source: str) -> list[SeedEntry]:
-    """Studio seed entries for the shipped compliance rules."""
-    return [
-        SeedEntry(
-            item_id=r.id, kind=ItemKind.COMPLIANCE_RULE, content=rule_content(r), source=source
-        )
-        for r in rules
-    ]
+    """Studio seed entries for the shipped compliance rules.
+
+    Raises:
+        InvalidItemError: a rule the studio refuses (e.g. a pattern matching empty text), named.
+    """
+    return seed_entries_from(rules, lambda r: r.id, rule_content, source)
 
 
 def merged_guard(shipped: ComplianceGuard, overlay: CuratedOverlay) -> ComplianceGuard:
@@ -243,11 +222,6 @@ def merged_guard(shipped: ComplianceGuard, overlay: CuratedOverlay) -> Complianc
 # ------------------------------------------------------------------------------------- internals
 
 
-def _numbered(name: str, values: Sequence[str]) -> dict[str, str]:
-    width = max(2, len(str(len(values))))
-    return {f"{name}{n:0{width}d}": value for n, value in enumerate(values, start=1)}
-
-
 def _merge(
     shipped: Sequence[tuple[str, R]],
     overlay: CuratedOverlay,
@@ -256,6 +230,10 @@ def _merge(
 ) -> tuple[list[R], list[R]]:
     """(the shipped records in order, each replaced by its published item or dropped when the
     item is retired; the published records with new ids, in id order)."""
+    for item_id, problem in sorted(overlay.unreadable.items()):
+        # only content older than a check gets here; serving the shipped record beats failing
+        # every page that needs this kind
+        logger.warning("published %s %s cannot serve and is ignored: %s", kind, item_id, problem)
     published = _convert_all(overlay.live, convert, kind)
     shipped_ids = {item_id for item_id, _ in shipped}
     kept = [
@@ -274,8 +252,6 @@ def _convert_all(
     for item_id in sorted(live):
         try:
             converted[item_id] = convert(item_id, live[item_id])
-        except (PolicyDeskError, ValueError) as exc:
-            # validated when saved, so only content older than a check gets here; serving the
-            # shipped record beats failing every page that needs this kind
+        except InvalidItemError as exc:  # another kind's content: the service never stores it
             logger.warning("published %s %s cannot serve and is ignored: %s", kind, item_id, exc)
     return converted

@@ -1,7 +1,8 @@
 """Curated items and their versions in SQL (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
 
 ``kb_items`` holds each item's workflow state; ``kb_item_versions`` every version's content as
-JSON, never changed after it is written except for who published it and when. Writers open one
+JSON (the typed content of ``studio.items``, tagged with its kind), never changed after it is
+written except for who published it and when. Writers open one
 ``transaction()`` and pass its connection to every call, so a state change, its new version and
 its audit entry commit together. ``update_item`` is conditional on the state the writer read, so
 of two concurrent changes to one item the second fails instead of overwriting the first.
@@ -27,6 +28,7 @@ from core.errors import PolicyDeskError
 from db.schema import items_table, versions_table
 from db.store import SqlStore
 from studio.items import (
+    InvalidItemError,
     ItemContent,
     ItemDetail,
     ItemKind,
@@ -35,6 +37,9 @@ from studio.items import (
     ItemSummary,
     ItemVersion,
     KnowledgeItem,
+    LiveContents,
+    PassageContent,
+    parse_content,
 )
 from studio.workflow import applies_on
 
@@ -69,11 +74,20 @@ def _item(row: Any) -> KnowledgeItem:
     )
 
 
+def _content(item_id: str, number: int, raw: Any) -> ItemContent:
+    """A stored version's content.
+
+    Raises:
+        InvalidItemError: content the current models refuse (stored before a check existed).
+    """
+    return parse_content(raw, f"the stored content of version {number} of item {item_id}")
+
+
 def _version(row: Any) -> ItemVersion:
     return ItemVersion(
         item_id=row.item_id,
         number=row.number,
-        content=ItemContent.model_validate(row.content),
+        content=_content(row.item_id, row.number, row.content),
         author=row.author,
         at=row.at,
         note=row.note,
@@ -123,17 +137,7 @@ def matches_text(item_id: str, content: ItemContent, needle: str) -> bool:
     wanted = needle.strip().lower()
     if not wanted:
         return True
-    haystack = [
-        item_id,
-        content.title,
-        content.text,
-        content.citation,
-        content.document,
-        content.article,
-        *content.tags,
-        *content.data.values(),
-    ]
-    return any(wanted in value.lower() for value in haystack)
+    return any(wanted in value.lower() for value in [item_id, *content.search_text()])
 
 
 class KnowledgeRepository(SqlStore):
@@ -208,7 +212,11 @@ class KnowledgeRepository(SqlStore):
     def summaries(self, query: ItemQuery) -> list[ItemSummary]:
         """Items matching the query with their latest content, ordered by id.
 
-        Kind, status and liveness filter in SQL; product, date and text filter the content.
+        Kind, status and liveness filter in SQL; product, date and text filter the content (only
+        passages have a product).
+
+        Raises:
+            InvalidItemError: a matching item's latest content cannot be read (names it).
         """
         statement = (
             select(items_table, versions_table.c.content)
@@ -232,8 +240,10 @@ class KnowledgeRepository(SqlStore):
         found: list[ItemSummary] = []
         with self.reading() as conn:
             for row in conn.execute(statement):
-                content = ItemContent.model_validate(row.content)
-                if query.product is not None and content.product != query.product:
+                content = _content(row.id, row.current_version, row.content)
+                if query.product is not None and not (
+                    isinstance(content, PassageContent) and content.product == query.product
+                ):
                     continue
                 if query.effective_on is not None and not applies_on(content, query.effective_on):
                     continue
@@ -265,6 +275,32 @@ class KnowledgeRepository(SqlStore):
         with self.reading() as conn:
             rows = conn.execute(statement).all()
         return [(_item(row), _version(_unprefixed(row, "v_"))) for row in rows]
+
+    def live_contents(self, kind: ItemKind) -> LiveContents:
+        """The published content of every live item of a kind; content the current models refuse
+        is reported (``unreadable``) instead of raised, so one old version cannot stop the rest
+        from serving."""
+        statement = (
+            select(items_table.c.id, versions_table.c.number, versions_table.c.content)
+            .join(
+                versions_table,
+                and_(
+                    versions_table.c.item_id == items_table.c.id,
+                    versions_table.c.number == items_table.c.published_version,
+                ),
+            )
+            .where(items_table.c.kind == kind.value)
+            .order_by(items_table.c.id)
+        )
+        found = LiveContents()
+        with self.reading() as conn:
+            rows = conn.execute(statement).all()
+        for row in rows:
+            try:
+                found.contents[row.id] = _content(row.id, row.number, row.content)
+            except InvalidItemError as exc:
+                found.unreadable[row.id] = str(exc)
+        return found
 
     def retired_ids(self, kind: ItemKind | None = None) -> list[str]:
         """The ids of retired items (of a kind)."""

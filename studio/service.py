@@ -21,21 +21,22 @@ retire and rollback adds one to the published-content generation in its transact
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from accounts.models import User
 from accounts.permissions import Action, PermissionDeniedError, require, roles_for
 from accounts.store import AccountStore, UserNotFoundError
 from audit.log import AuditLog
-from core.errors import PolicyDeskError
+from core.errors import PolicyDeskError, describe_validation_error
 from core.models import IngestReport, Passage
 from db.generation import bump_generation
 from knowledge.numerals import chinese_to_int
@@ -49,7 +50,9 @@ from studio.items import (
     ItemSummary,
     ItemVersion,
     KnowledgeItem,
+    PassageContent,
     SeedReport,
+    checked,
     to_passage,
 )
 from studio.repository import KnowledgeRepository
@@ -57,8 +60,8 @@ from studio.workflow import (
     IndexEffect,
     InvalidItemError,
     Transition,
-    check_content,
     check_item_id,
+    check_kind,
     check_note,
     plan_edit,
     plan_publish,
@@ -71,6 +74,8 @@ from studio.workflow import (
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+
+logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
 _ARTICLE_RE = re.compile(r"^第([零〇一二三四五六七八九十百千两\d]+)条$")
@@ -101,9 +106,45 @@ class SeedEntry(BaseModel):
     """One already-serving piece of content to register as a published item."""
 
     item_id: str
-    kind: ItemKind
     content: ItemContent
     source: str = ""
+
+    @property
+    def kind(self) -> ItemKind:
+        """What the item is: its content's kind."""
+        return self.content.kind
+
+
+T = TypeVar("T")
+
+
+def seed_entries_from(
+    records: Iterable[T],
+    item_id: Callable[[T], str],
+    content: Callable[[T], ItemContent],
+    source: str,
+) -> list[SeedEntry]:
+    """Seed entries for the records of a shipped file.
+
+    Args:
+        records: the file's records, in file order.
+        item_id: a record's item id.
+        content: a record's item content.
+        source: the file, for the version note.
+
+    Raises:
+        InvalidItemError: a record the content models refuse; names it, the file and why.
+    """
+    entries = []
+    for record in records:
+        record_id = item_id(record)
+        try:
+            entries.append(SeedEntry(item_id=record_id, content=content(record), source=source))
+        except ValidationError as exc:
+            raise InvalidItemError(
+                f"{source}: {record_id} cannot be a studio item: {describe_validation_error(exc)}"
+            ) from exc
+    return entries
 
 
 def edit_action(kind: ItemKind) -> Action:
@@ -114,13 +155,14 @@ def edit_action(kind: ItemKind) -> Action:
 def suggest_item_id(kind: ItemKind, content: ItemContent) -> str:
     """An id for a new item: ``<doc_id>-<n>`` for article ``第n条`` of a document (as the importer
     names it), otherwise the kind and a random suffix."""
-    match = _ARTICLE_RE.match(content.article.strip())
-    if content.doc_id and match:
-        candidate = f"{content.doc_id.strip()}-{chinese_to_int(match.group(1))}"
-        try:
-            return check_item_id(candidate)
-        except InvalidItemError:
-            pass  # a doc_id with spaces: fall back to a generated id
+    if isinstance(content, PassageContent):
+        match = _ARTICLE_RE.match(content.article.strip())
+        if content.doc_id and match:
+            candidate = f"{content.doc_id.strip()}-{chinese_to_int(match.group(1))}"
+            try:
+                return check_item_id(candidate)
+            except InvalidItemError:
+                pass  # a doc_id with spaces: fall back to a generated id
     return f"{kind.value}-{secrets.token_hex(5)}"
 
 
@@ -228,19 +270,22 @@ class StudioService:
         Args:
             user: the author.
             kind: what the item is.
-            content: its first version.
+            content: its first version (validated when it was built); a record it holds takes
+                the item's id.
             note: why it was made.
             item_id: the id; by default ``<doc_id>-<n>`` for a numbered article, else generated.
 
         Raises:
             PermissionDeniedError: the user may not edit items of this kind.
-            InvalidItemError: a bad id, note, or content unfit for the kind.
+            InvalidItemError: a bad id or note, content of another kind, or content that does not
+                validate (built with ``model_copy``, which skips validation).
             DuplicateItemError: the id is taken.
         """
         actor = self._authorise(user, edit_action(kind))
-        check_content(kind, content)
         note = check_note(note)
         new_id = check_item_id(item_id) if item_id is not None else suggest_item_id(kind, content)
+        check_kind(kind, content)
+        content = checked(content.for_item(new_id), f"the content of {new_id}")
         now = self._clock()
         item = KnowledgeItem(
             id=new_id,
@@ -275,12 +320,14 @@ class StudioService:
             PermissionDeniedError: the user may not edit items of this kind.
             ItemNotFoundError: no such id.
             IllegalTransitionError: the item is retired.
-            InvalidItemError: a bad note, content unfit for the kind, or no change at all.
+            InvalidItemError: a bad note, content of another kind or that does not validate, or
+                no change at all.
             ConcurrentChangeError: someone else changed the item meanwhile.
         """
         item = self._repo.get_item(item_id)
         actor = self._authorise(user, edit_action(item.kind))
-        check_content(item.kind, content)
+        check_kind(item.kind, content)
+        content = checked(content.for_item(item.id), f"the content of {item.id}")
         note = check_note(note)
         plan = plan_edit(item)
         latest = self._repo.version(item.id, item.current_version)
@@ -485,12 +532,7 @@ class StudioService:
         """
         return self.seed_contents(
             [
-                SeedEntry(
-                    item_id=p.id,
-                    kind=ItemKind(p.kind.value),
-                    content=ItemContent.from_passage(p),
-                    source=p.source,
-                )
+                SeedEntry(item_id=p.id, content=PassageContent.from_passage(p), source=p.source)
                 for p in passages
             ],
             author,
@@ -504,14 +546,14 @@ class StudioService:
         already are skipped, so seeding is repeatable.
 
         Raises:
-            InvalidItemError: an invalid id, an id twice, or content invalid for its kind.
+            InvalidItemError: an invalid id, an id twice, or content that does not validate.
         """
         counts = Counter(check_item_id(e.item_id) for e in entries)
         twice = sorted(i for i, n in counts.items() if n > 1)
         if twice:
             raise InvalidItemError(f"ids appear more than once: {twice}")
-        for entry in entries:
-            check_content(entry.kind, entry.content)
+        # every entry is checked before the first is written
+        contents = {e.item_id: checked(e.content.for_item(e.item_id), e.item_id) for e in entries}
         existing = self._repo.existing_ids(counts)
         now = self._clock()
         added = 0
@@ -532,7 +574,7 @@ class StudioService:
                 first = ItemVersion(
                     item_id=entry.item_id,
                     number=1,
-                    content=entry.content,
+                    content=contents[entry.item_id],
                     author=author,
                     at=now,
                     note=f"seeded from {entry.source}" if entry.source else "seeded",
@@ -554,8 +596,14 @@ class StudioService:
 
     def live_contents(self, kind: ItemKind) -> list[tuple[str, ItemContent]]:
         """(id, published content) of every live item of a kind, for the consumers of
-        non-indexed kinds (the emotion trainer reads published utterances this way)."""
-        return [(item.id, version.content) for item, version in self._repo.live_versions(kind)]
+        non-indexed kinds (the emotion trainer reads published utterances this way). Content
+        the current models refuse (stored before a check existed) is logged and skipped."""
+        live = self._repo.live_contents(kind)
+        for item_id, problem in sorted(live.unreadable.items()):
+            logger.warning(
+                "published %s %s cannot serve and is ignored: %s", kind, item_id, problem
+            )
+        return list(live.contents.items())  # in id order
 
     def reconcile_index(self, user: User) -> IngestReport:
         """Make the index serve exactly the studio's live versions: upsert every live clause, case
@@ -570,7 +618,9 @@ class StudioService:
         with self._serving:
             upserts = [
                 p
-                for item, version in self._repo.live_versions()
+                for kind in ItemKind
+                if kind.indexed
+                for item, version in self._repo.live_versions(kind)
                 if (p := to_passage(item, version))
             ]
             try:

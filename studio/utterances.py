@@ -1,8 +1,9 @@
 """Labelled caller utterances as studio items: seeding from the shipped files, reading overrides.
 
-An utterance item keeps the caller's words in ``text`` and ``label`` (an ``Emotion``), ``split``
-(train or dev), ``situation`` and ``escalation`` in ``data``. Pure conversions, and the one
-composition a retraining needs: the shipped files plus the published changes.
+An utterance item holds a ``LabelledUtterance`` (the caller's words, an ``Emotion`` label, the
+situation, whether it escalates) and the split it belongs to (train or dev): ``UtteranceContent``.
+Pure conversions, and the one composition a retraining needs: the shipped files plus the published
+changes.
 """
 
 from __future__ import annotations
@@ -10,57 +11,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.models import Emotion
-from sentiment.data import LabelledUtterance, load_labelled
-from sentiment.retrain import EmotionRetrainer, RetrainResult, Split, UtteranceOverride
-from studio.items import ItemContent, ItemKind
-from studio.service import SeedEntry, StudioService
+from sentiment.data import LabelledUtterance, Split, load_labelled
+from sentiment.retrain import EmotionRetrainer, RetrainResult, UtteranceOverride
+from studio.items import InvalidItemError, ItemContent, ItemKind, UtteranceContent
+from studio.service import SeedEntry, StudioService, seed_entries_from
 
 
-def utterance_content(utterance: LabelledUtterance, split: Split) -> ItemContent:
+def utterance_content(utterance: LabelledUtterance, split: Split) -> UtteranceContent:
     """The item content of a labelled utterance."""
-    return ItemContent(
-        title=utterance.text[:30],
-        text=utterance.text,
-        data={
-            "label": utterance.label.value,
-            "split": split,
-            "situation": utterance.situation,
-            "escalation": "true" if utterance.escalation else "false",
-        },
-    )
+    return UtteranceContent(utterance=utterance, split=split)
 
 
 def utterance_from_content(item_id: str, content: ItemContent) -> UtteranceOverride:
-    """The labelled utterance an item holds (validated when the item was saved)."""
-    data = content.data
-    return UtteranceOverride(
-        utterance=LabelledUtterance(
-            id=item_id,
-            text=content.text,
-            label=Emotion(data["label"]),
-            situation=data.get("situation") or "general",
-            escalation=data.get("escalation", "false") == "true",
-        ),
-        split="dev" if data.get("split") == "dev" else "train",
-    )
+    """The labelled utterance an item holds, with the item's id.
+
+    Raises:
+        InvalidItemError: the content is not a labelled utterance.
+    """
+    if not isinstance(content, UtteranceContent):
+        raise InvalidItemError(
+            f"item {item_id} holds {content.kind.value} content, not a labelled utterance"
+        )
+    return UtteranceOverride(utterance=content.for_item(item_id).utterance, split=content.split)
 
 
 def seed_entries(
     train: Sequence[LabelledUtterance], dev: Sequence[LabelledUtterance], source: str
 ) -> list[SeedEntry]:
-    """Studio seed entries for the shipped utterances, so trainers can browse and correct them."""
-    splits: list[tuple[Split, Sequence[LabelledUtterance]]] = [("train", train), ("dev", dev)]
-    return [
-        SeedEntry(
-            item_id=u.id,
-            kind=ItemKind.UTTERANCE,
-            content=utterance_content(u, split),
-            source=source,
-        )
-        for split, rows in splits
-        for u in rows
+    """Studio seed entries for the shipped utterances, so trainers can browse and correct them.
+
+    Raises:
+        InvalidItemError: an utterance that cannot be an item (named).
+    """
+    splits: list[tuple[LabelledUtterance, Split]] = [
+        *((u, "train") for u in train),
+        *((u, "dev") for u in dev),
     ]
+    return seed_entries_from(
+        splits, lambda pair: pair[0].id, lambda pair: utterance_content(*pair), source
+    )
 
 
 def changed_utterances(
@@ -75,13 +64,10 @@ def changed_utterances(
         train: the shipped train split.
         dev: the shipped dev split.
     """
-    shipped = {u.id: utterance_content(u, "train") for u in train}
-    shipped |= {u.id: utterance_content(u, "dev") for u in dev}
-    return [
-        utterance_from_content(item_id, content)
-        for item_id, content in live
-        if shipped.get(item_id) != content
-    ]
+    shipped = {u.id: UtteranceOverride(utterance=u, split="train") for u in train}
+    shipped |= {u.id: UtteranceOverride(utterance=u, split="dev") for u in dev}
+    published = [utterance_from_content(item_id, content) for item_id, content in live]
+    return [p for p in published if shipped.get(p.utterance.id) != p]
 
 
 def pending_changes(studio: StudioService, data_folder: Path) -> list[UtteranceOverride]:

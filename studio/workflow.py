@@ -19,7 +19,6 @@ Every function here is pure; ``studio.StudioService`` applies the plans to stora
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -27,30 +26,18 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import PolicyDeskError
-from core.models import Emotion
-from prompts.guard import RuleCategory, Severity
 from studio.items import (
     ITEM_ID_RE,
+    InvalidItemError,
     ItemContent,
     ItemKind,
     ItemStatus,
     ItemVersion,
     KnowledgeItem,
+    PassageContent,
 )
 
 MAX_NOTE_CHARS = 2000
-
-# The data fields of the kinds that are not indexed; ``studio.overlays`` converts them to the
-# records their consumers read. Every data value is one line (the studio form edits data as
-# ``key: value`` lines), so lists are either words separated by spaces (a term's synonyms) or
-# numbered keys (a rule's ``pattern01``, ``pattern02``, ... and ``unless01``, ...).
-SCRIPT_EMOTIONS = (*(e.value for e in Emotion), "any")
-SCRIPT_FIELDS = frozenset({"emotion", "scene"})
-TERM_FIELDS = frozenset({"synonyms"})
-RULE_FIELDS = frozenset({"category", "severity", "rewrite"})
-RULE_LISTS = ("pattern", "unless")
-_TERM_SEPARATORS = re.compile(r"[\s,，、]+")
-_NUMBERED_KEY = re.compile(r"^([a-z]+)(\d*)$")
 
 
 class WorkflowAction(StrEnum):
@@ -124,10 +111,6 @@ class IllegalTransitionError(PolicyDeskError):
 
 class SelfReviewError(IllegalTransitionError):
     """The publisher wrote the version under review: a second person must publish it."""
-
-
-class InvalidItemError(PolicyDeskError):
-    """An item id, content or note that is not acceptable; names the problem."""
 
 
 class IndexEffect(StrEnum):
@@ -295,8 +278,11 @@ def plan_rollback(item: KnowledgeItem, target: ItemVersion) -> Transition:
 def applies_on(content: ItemContent, on: date) -> bool:
     """True when content with these dates applies to a policy in force on ``on``.
 
-    The effective date is inclusive and the expiry date exclusive, as for indexed passages.
+    The effective date is inclusive and the expiry date exclusive, as for indexed passages; only
+    passages have dates, so every other kind applies on every date.
     """
+    if not isinstance(content, PassageContent):
+        return True
     if content.effective_date is not None and content.effective_date > on:
         return False
     return content.expiry_date is None or content.expiry_date > on
@@ -316,142 +302,14 @@ def check_item_id(item_id: str) -> str:
     return value
 
 
-def check_content(kind: ItemKind, content: ItemContent) -> None:
-    """Refuse content that cannot serve as this kind.
+def check_kind(kind: ItemKind, content: ItemContent) -> None:
+    """Refuse content of another kind than the item's (the content validated itself when built).
 
     Raises:
-        InvalidItemError: an indexed kind without text, or another kind with neither text nor data;
-            a labelled utterance, script, term or compliance rule whose fields its consumer could
-            not use (naming the field and what it needs).
+        InvalidItemError: naming both kinds.
     """
-    if kind.indexed and not content.text.strip():
-        raise InvalidItemError(f"a {kind.value} needs text: it is what agents and the chatbot cite")
-    if not kind.indexed and not content.text.strip() and not content.data:
-        raise InvalidItemError(f"a {kind.value} needs text or data fields")
-    if kind is ItemKind.UTTERANCE:
-        _check_utterance(content)
-    elif kind is ItemKind.SCRIPT:
-        _check_script(content)
-    elif kind is ItemKind.TERM_MAP:
-        _check_term(content)
-    elif kind is ItemKind.COMPLIANCE_RULE:
-        _check_rule(content)
-
-
-def split_terms(value: str) -> list[str]:
-    """A term's formal synonyms from its ``synonyms`` field: separated by spaces, commas or 、,
-    each once, in order (the same separators as ``data/terms/synonyms.tsv``)."""
-    return list(dict.fromkeys(t for t in _TERM_SEPARATORS.split(value) if t))
-
-
-def numbered_values(data: Mapping[str, str], name: str) -> list[str]:
-    """The non-blank values of ``name``, ``name01``, ``name02``, ... in number order (a rule's
-    patterns and exceptions); ``name`` alone counts as number 0."""
-    numbered: list[tuple[int, str]] = []
-    for key, value in data.items():
-        match = _NUMBERED_KEY.match(key)
-        if match and match.group(1) == name and value.strip():
-            numbered.append((int(match.group(2) or 0), value))
-    return [value for _, value in sorted(numbered, key=lambda pair: pair[0])]
-
-
-def _check_utterance(content: ItemContent) -> None:
-    if not content.text.strip():
-        raise InvalidItemError("a labelled utterance needs the caller's words as text")
-    label = content.data.get("label", "")
-    if label not in {e.value for e in Emotion}:
-        allowed = ", ".join(e.value for e in Emotion)
-        raise InvalidItemError(f"utterance label {label!r} is not one of: {allowed}")
-    if content.data.get("split", "train") not in ("train", "dev"):
-        raise InvalidItemError("utterance split must be 'train' or 'dev'")
-
-
-def _check_fields(
-    what: str, data: Mapping[str, str], fields: frozenset[str], lists: tuple[str, ...] = ()
-) -> None:
-    """Refuse data keys the kind does not have (a typo would otherwise be silently ignored)."""
-
-    def known(key: str) -> bool:
-        match = _NUMBERED_KEY.match(key)
-        return key in fields or (match is not None and match.group(1) in lists)
-
-    unknown = [key for key in sorted(data) if not known(key)]
-    if unknown:
-        expected = [*sorted(fields), *(f"{name}01, {name}02, ..." for name in lists)]
-        raise InvalidItemError(
-            f"a {what} has no field {', '.join(repr(k) for k in unknown)}; "
-            f"its fields are: {', '.join(expected)}"
-        )
-
-
-def _check_script(content: ItemContent) -> None:
-    _check_fields("script", content.data, SCRIPT_FIELDS)
-    if not content.text.strip():
-        raise InvalidItemError("a script needs the words the agent says as text")
-    if not content.data.get("scene", "").strip():
-        raise InvalidItemError(
-            "a script needs a scene: the situation it fits, e.g. 'scene: flood' "
-            "(or 'scene: general' for any situation)"
-        )
-    emotion = content.data.get("emotion", "any")
-    if emotion not in SCRIPT_EMOTIONS:
-        raise InvalidItemError(
-            f"script emotion {emotion!r} is not one of: {', '.join(SCRIPT_EMOTIONS)}"
-        )
-
-
-def _check_term(content: ItemContent) -> None:
-    _check_fields("term", content.data, TERM_FIELDS)
-    term = content.text.strip()
-    if not term:
-        raise InvalidItemError(
-            "a term needs the colloquial expression (how callers say it) as text"
-        )
-    if _TERM_SEPARATORS.search(term) or "#" in term:
-        raise InvalidItemError(f"a term is one expression without spaces, commas or '#': {term!r}")
-    if not split_terms(content.data.get("synonyms", "")):
-        raise InvalidItemError(
-            f"the term {term!r} needs synonyms: the formal clause terms it stands for, "
-            "separated by spaces (e.g. 'synonyms: 涉水 水淹')"
-        )
-
-
-def _check_rule(content: ItemContent) -> None:
-    data = content.data
-    _check_fields("compliance rule", data, RULE_FIELDS, RULE_LISTS)
-    if not content.text.strip():
-        raise InvalidItemError(
-            "a compliance rule needs its reason as text: why the agent must not say it"
-        )
-    category = data.get("category", "")
-    if category not in {c.value for c in RuleCategory}:
-        allowed = ", ".join(c.value for c in RuleCategory)
-        raise InvalidItemError(f"compliance rule category {category!r} is not one of: {allowed}")
-    severity = data.get("severity", "")
-    if severity not in {s.value for s in Severity}:
-        allowed = ", ".join(s.value for s in Severity)
-        raise InvalidItemError(f"compliance rule severity {severity!r} is not one of: {allowed}")
-    if not data.get("rewrite", "").strip():
-        raise InvalidItemError(
-            "a compliance rule needs a rewrite: a compliant way of saying it, offered instead"
-        )
-    patterns = numbered_values(data, "pattern")
-    if not patterns:
-        raise InvalidItemError(
-            "a compliance rule needs at least one pattern: 'pattern01: <regular expression>'"
-        )
-    for name, effect in (("pattern", "flag every sentence"), ("unless", "silence the rule")):
-        for pattern in numbered_values(data, name):
-            try:
-                compiled = re.compile(pattern)
-            except re.error as exc:
-                raise InvalidItemError(
-                    f"{name} {pattern!r} is not a valid regular expression: {exc}"
-                ) from exc
-            if compiled.search("") is not None:
-                raise InvalidItemError(
-                    f"{name} {pattern!r} matches empty text, so it would {effect}"
-                )
+    if content.kind is not kind:
+        raise InvalidItemError(f"a {kind.value} item cannot hold {content.kind.value} content")
 
 
 def check_note(note: str) -> str:

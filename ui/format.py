@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from core.errors import PolicyDeskError
+from core.errors import PolicyDeskError, describe_validation_error
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:$<])")
 
@@ -105,28 +105,13 @@ def split_list(text: str) -> list[str]:
     return list(dict.fromkeys(part for part in _LIST_SEPARATORS.split(text) if part))
 
 
-def parse_data_lines(text: str) -> dict[str, str]:
-    """Kind-specific fields typed as ``key: value`` lines (blank lines ignored).
+def split_lines(text: str) -> list[str]:
+    """Entries typed one per line (a rule's patterns, which may hold commas and spaces).
 
-    Raises:
-        FormInputError: a line without a ':' or with an empty key (the line is named).
+    Returns:
+        The non-blank lines, stripped, in order.
     """
-    data: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        # the key ends at the first colon, half- or full-width; the value keeps its own colons
-        cut = min((i for i in (line.find(":"), line.find("：")) if i >= 0), default=-1)
-        key, sep, value = (line[:cut], ":", line[cut + 1 :]) if cut >= 0 else (line, "", "")
-        if not sep or not key.strip():
-            raise FormInputError(f"line {number} {line.strip()!r} is not 'key: value'")
-        data[key.strip()] = value.strip()
-    return data
-
-
-def format_data_lines(data: dict[str, str]) -> str:
-    """The inverse of ``parse_data_lines``: one ``key: value`` line per entry, keys sorted."""
-    return "\n".join(f"{key}: {data[key]}" for key in sorted(data))
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def split_offset(text: str, marker: str, offset: int) -> int:
@@ -149,12 +134,7 @@ def describe_error(exc: Exception) -> str:
     """A one-line message for a refused action: a validation error's fields and reasons, or the
     error's own message."""
     if isinstance(exc, ValidationError):
-        parts = []
-        for error in exc.errors()[:3]:
-            where = ".".join(str(p) for p in error["loc"])
-            message = str(error["msg"]).removeprefix("Value error, ")
-            parts.append(f"{where}: {message}" if where else message)
-        return "; ".join(parts)
+        return describe_validation_error(exc, limit=3)
     return str(exc)
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from core.settings import PROJECT_ROOT, Settings
 from prompts.guard import ComplianceGuard
-from retrieval.synonyms import TermMap
+from retrieval.synonyms import TermEntry, TermMap
 from sentiment.scripts import ScriptLibrary
-from studio.items import ItemKind
+from studio.items import ItemKind, parse_content
 from studio.overlays import (
     CuratedOverlay,
     merged_guard,
@@ -25,8 +25,7 @@ from studio.overlays import (
     term_seed_entries,
 )
 from studio.service import SeedEntry
-from studio.workflow import check_content, check_item_id
-from ui.format import format_data_lines, parse_data_lines
+from studio.workflow import check_item_id, check_kind
 
 SETTINGS = Settings()
 SCRIPTS = ScriptLibrary.load(SETTINGS.scripts_file)
@@ -48,7 +47,7 @@ def test_every_shipped_record_seeds_as_a_valid_item_with_a_stable_id() -> None:
     assert len({e.item_id for e in entries}) == len(entries)
     for entry in entries:
         assert check_item_id(entry.item_id) == entry.item_id
-        check_content(entry.kind, entry.content)
+        check_kind(entry.kind, entry.content)
     ids = {e.item_id: e.kind for e in entries}
     assert ids["term-泡水"] is ItemKind.TERM_MAP
     assert ids["promise-full-payout"] is ItemKind.COMPLIANCE_RULE
@@ -59,15 +58,17 @@ def test_every_shipped_record_converts_back_unchanged() -> None:
     for script in SCRIPTS.scripts:
         assert script_from_content(script.id, script_content(script)) == script
     for expression, synonyms in TERMS.entries.items():
-        assert term_from_content(term_content(expression, synonyms)) == (expression, synonyms)
+        assert term_from_content(term_content(expression, synonyms)) == TermEntry(
+            expression=expression, synonyms=synonyms
+        )
     for rule in GUARD.rules:
         assert rule_from_content(rule.id, rule_content(rule)) == rule
 
 
-def test_the_studio_form_edits_seeded_data_without_changing_it() -> None:
-    # the form shows data as 'key: value' lines, so no value may span lines
+def test_seeded_content_survives_its_json_form() -> None:
+    # what a version stores and an export writes reads back to the same content
     for entry in _all_shipped():
-        assert parse_data_lines(format_data_lines(entry.content.data)) == entry.content.data
+        assert parse_content(entry.content.model_dump(mode="json")) == entry.content
 
 
 def test_seeded_items_serve_exactly_the_shipped_files() -> None:

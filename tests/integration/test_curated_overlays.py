@@ -17,13 +17,13 @@ from accounts.models import User
 from cli.studio import cmd_kb
 from core.models import Emotion, RetrievalMode, SearchRequest
 from core.settings import Settings
-from prompts.guard import ComplianceGuard
+from db.schema import items_table, versions_table
+from prompts.guard import ComplianceGuard, RuleCategory, Severity
 from retrieval.synonyms import TermMap
 from sentiment.scripts import ScriptLibrary
 from services.root import Services
-from studio.items import ItemContent, ItemKind, ItemStatus, ItemVersion, KnowledgeItem
+from studio.items import ItemKind, ItemStatus, RuleContent, ScriptContent
 from studio.overlays import rule_content, script_content, term_content, term_item_id
-from studio.repository import KnowledgeRepository
 from studio.service import StudioService
 from tests.fakes import FakeEmbedder
 
@@ -104,7 +104,10 @@ def test_an_edited_rule_flags_a_new_phrase_once_published_and_retiring_it_stops_
     before = s.services.retriever()
     assert s.flags(NEW_PHRASE) == []
     rule = studio.get(s.tina, "promise-full-payout").current.content
-    edited = rule.model_copy(update={"data": rule.data | {"pattern09": "稳稳到手"}})
+    assert isinstance(rule, RuleContent)
+    edited = rule_content(
+        rule.rule.model_copy(update={"patterns": [*rule.rule.patterns, "稳稳到手"]})
+    )
     studio.edit(s.tina, "promise-full-payout", edited, note="新增红线用语")
     assert s.flags(NEW_PHRASE) == []
     studio.submit(s.tina, "promise-full-payout")
@@ -124,16 +127,17 @@ def test_an_edited_rule_flags_a_new_phrase_once_published_and_retiring_it_stops_
 
 def test_a_new_rule_is_enforced_once_published(curated: Curated) -> None:
     s, studio = curated, curated.studio
-    rule = rule_content(s.services.guard.rules[0]).model_copy(
-        update={
-            "text": "不得替客户承诺保费不上涨之外的任何返现。",
-            "data": {
-                "category": "promise",
-                "severity": "medium",
+    rule = rule_content(
+        s.services.guard.rules[0].model_copy(
+            update={
+                "reason": "不得替客户承诺保费不上涨之外的任何返现。",
+                "category": RuleCategory.PROMISE,
+                "severity": Severity.MEDIUM,
                 "rewrite": "相关优惠以公司公布的活动规则为准。",
-                "pattern01": "返现",
-            },
-        }
+                "patterns": ["返现"],
+                "unless": [],
+            }
+        )
     )
     studio.create(s.tina, ItemKind.COMPLIANCE_RULE, rule, item_id="promise-cashback")
     assert s.flags("续保给您返现五百。") == []
@@ -166,19 +170,25 @@ def test_a_new_soothing_script_is_offered_once_published(curated: Curated) -> No
     s, studio = curated, curated.studio
     assert s.services.scripts.best(Emotion.ANXIOUS, "flood").id == "sooth-anxious-flood-1"  # type: ignore[union-attr]
     shipped = studio.get(s.tina, "sooth-anxious-flood-1").current.content
-    script = script_content(s.services.scripts.scripts[0]).model_copy(
-        update={
-            "title": "水淹：先保人身安全",
-            "text": "{客户称呼}，先别着急，人没事最要紧，车辆千万不要再次打火。",
-            "data": dict(shipped.data),
-        }
+    assert isinstance(shipped, ScriptContent)
+    script = script_content(
+        s.services.scripts.scripts[0].model_copy(
+            update={
+                "title": "水淹：先保人身安全",
+                "text": "{客户称呼}，先别着急，人没事最要紧，车辆千万不要再次打火。",
+                "situation": shipped.script.situation,
+                "emotion": shipped.script.emotion,
+            }
+        )
     )
     studio.create(s.tina, ItemKind.SCRIPT, script, item_id="sooth-anxious-flood-2")
     s.publish("sooth-anxious-flood-2")
     best = s.services.scripts.best(Emotion.ANXIOUS, "flood")
     assert best is not None and (best.id, best.text) == ("sooth-anxious-flood-2", script.text)
 
-    edited = shipped.model_copy(update={"text": "{客户称呼}，水淹车先断电，别再启动。"})
+    edited = script_content(
+        shipped.script.model_copy(update={"text": "{客户称呼}，水淹车先断电，别再启动。"})
+    )
     studio.edit(s.tina, "sooth-anxious-flood-1", edited)
     s.publish("sooth-anxious-flood-1")
     library = {x.id: x.text for x in s.services.scripts.scripts}
@@ -187,31 +197,35 @@ def test_a_new_soothing_script_is_offered_once_published(curated: Curated) -> No
 
 def test_invalid_published_content_never_breaks_a_page(curated: Curated) -> None:
     # content saved before a check existed cannot be refused any more: it is skipped instead
-    repo = KnowledgeRepository(curated.services.engine)
     now = datetime.now(UTC)
-    broken = ItemContent(text="没有模式的规则", data={"category": "promise"})
-    item = KnowledgeItem(
-        id="legacy-rule",
-        kind=ItemKind.COMPLIANCE_RULE,
-        status=ItemStatus.PUBLISHED,
-        current_version=1,
-        published_version=1,
-        created_by="tina",
-        created_at=now,
-        updated_at=now,
-    )
-    version = ItemVersion(
-        item_id=item.id,
-        number=1,
-        content=broken,
-        author="tina",
-        at=now,
-        status=ItemStatus.PUBLISHED,
-        published_by="rita",
-        published_at=now,
-    )
-    with repo.transaction() as conn:
-        repo.insert_item(conn, item, version)
+    broken = {"kind": "compliance_rule", "rule": {"id": "legacy-rule", "category": "promise"}}
+    with curated.services.engine.begin() as conn:
+        conn.execute(
+            items_table.insert().values(
+                id="legacy-rule",
+                kind=ItemKind.COMPLIANCE_RULE.value,
+                status=ItemStatus.PUBLISHED.value,
+                current_version=1,
+                published_version=1,
+                created_by="tina",
+                created_at=now,
+                updated_at=now,
+                review_note="",
+            )
+        )
+        conn.execute(
+            versions_table.insert().values(
+                item_id="legacy-rule",
+                number=1,
+                author="tina",
+                at=now,
+                note="",
+                status=ItemStatus.PUBLISHED.value,
+                content=broken,
+                published_by="rita",
+                published_at=now,
+            )
+        )
     curated.services.content_changed()
     settings = curated.services.settings
     assert curated.services.guard.rules == ComplianceGuard.load(settings.compliance_rules).rules

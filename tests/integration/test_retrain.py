@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role
+from core.models import Emotion
 from core.settings import Settings
-from sentiment.data import load_labelled
+from sentiment.data import LabelledUtterance, load_labelled
 from sentiment.retrain import NoCandidateError
 from services.root import Services
-from studio.items import ItemContent, ItemKind
+from studio.items import ItemKind, UtteranceContent
 from studio.utterances import changed_utterances, seed_entries
 from tests.conftest import migrated_data_dir, require_built
 
@@ -42,13 +43,22 @@ def test_a_trainer_adds_utterances_retrains_and_keeps_or_discards(services: Serv
     new = studio.create(
         trainer,
         ItemKind.UTTERANCE,
-        ItemContent(text="你们再拖着不赔我就天天打电话", data={"label": "angry", "split": "train"}),
+        UtteranceContent(
+            utterance=LabelledUtterance(
+                id="new", text="你们再拖着不赔我就天天打电话", label=Emotion.ANGRY
+            ),
+            split="train",
+        ),
         note="a new angry example",
     )
     studio.submit(trainer, new.id)
     studio.publish(reviewer, new.id)
     drafted = studio.create(
-        trainer, ItemKind.UTTERANCE, ItemContent(text="好的明白了", data={"label": "neutral"})
+        trainer,
+        ItemKind.UTTERANCE,
+        UtteranceContent(
+            utterance=LabelledUtterance(id="new", text="好的明白了", label=Emotion.NEUTRAL)
+        ),
     )  # never published: must not be used
 
     live = studio.live_contents(ItemKind.UTTERANCE)

@@ -7,15 +7,25 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from accounts.models import User
 from accounts.passwords import PasswordHashing
 from accounts.permissions import PermissionDeniedError
 from accounts.store import AccountStore
 from audit.log import AuditFilter, AuditLog, export_csv
-from core.models import SearchRequest
+from core.models import Emotion, SearchRequest
+from sentiment.data import LabelledUtterance
+from sentiment.scripts import SoothingScript
 from services.root import Services
-from studio.items import ItemContent, ItemKind, ItemQuery, ItemStatus
+from studio.items import (
+    ItemKind,
+    ItemQuery,
+    ItemStatus,
+    PassageContent,
+    ScriptContent,
+    UtteranceContent,
+)
 from studio.repository import (
     ConcurrentChangeError,
     DuplicateItemError,
@@ -41,7 +51,8 @@ effective_date: 2020-09-19
 全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
 """
 
-PILE_V1 = ItemContent(
+PILE_V1 = PassageContent(
+    kind=ItemKind.CLAUSE,
     title="第九条",
     text="自用充电桩起火造成被保险机动车损失的，保险人负责赔偿。",
     citation="测试条款第九条",
@@ -184,8 +195,10 @@ def test_illegal_transitions_name_the_problem(studio: Studio) -> None:
         svc.edit(s.tina, "t-9", PILE_V1)
     with pytest.raises(DuplicateItemError, match="'t-9' exists already"):
         svc.create(s.tina, ItemKind.CLAUSE, PILE_V1)
-    with pytest.raises(InvalidItemError, match="a clause needs text"):
-        svc.create(s.tina, ItemKind.CLAUSE, ItemContent(title="空"), item_id="t-99")
+    with pytest.raises(ValidationError, match="a clause needs text"):  # refused when built
+        PassageContent(kind=ItemKind.CLAUSE, title="空")
+    with pytest.raises(InvalidItemError, match="a faq item cannot hold clause content"):
+        svc.create(s.tina, ItemKind.FAQ, PILE_V1, item_id="t-99")
     with pytest.raises(InvalidItemError, match="invalid item id"):
         svc.create(s.tina, ItemKind.FAQ, PILE_V1, item_id="has space")
 
@@ -272,8 +285,14 @@ def test_kinds_that_are_not_indexed_never_touch_the_index(
     s, svc = studio, studio.service
     collections = s.services.vector_index.collections()
     embedded = len(fake_embedder.embedded)
-    script = ItemContent(
-        title="安抚话术", text="非常理解您的心情，我马上为您核实。", data={"scene": "理赔"}
+    script = ScriptContent(
+        script=SoothingScript(
+            id="new",
+            emotion="any",
+            situation="理赔",
+            title="安抚话术",
+            text="非常理解您的心情，我马上为您核实。",
+        )
     )
     item = svc.create(s.tina, ItemKind.SCRIPT, script)
     assert item.id.startswith("script-")
@@ -284,7 +303,9 @@ def test_kinds_that_are_not_indexed_never_touch_the_index(
     assert svc.preview_passage(s.tina, item.id) is None
     assert s.services.vector_index.collections() == collections
     assert len(fake_embedder.embedded) == embedded
-    utterance = ItemContent(text="你们到底赔不赔", data={"label": "angry"})
+    utterance = UtteranceContent(
+        utterance=LabelledUtterance(id="new", text="你们到底赔不赔", label=Emotion.ANGRY)
+    )
     with pytest.raises(PermissionDeniedError, match="manage_utterances"):
         svc.create(s.rita, ItemKind.UTTERANCE, utterance)
     assert svc.create(s.tina, ItemKind.UTTERANCE, utterance).kind is ItemKind.UTTERANCE
@@ -293,7 +314,9 @@ def test_kinds_that_are_not_indexed_never_touch_the_index(
 def test_search_filters(studio: Studio) -> None:
     s, svc = studio, studio.service
     svc.create(s.tina, ItemKind.CLAUSE, PILE_V1)
-    faq = ItemContent(title="怎么报案", text="拨打95500报案。", product="private")
+    faq = PassageContent(
+        kind=ItemKind.FAQ, title="怎么报案", text="拨打95500报案。", product="private"
+    )
     svc.create(s.tina, ItemKind.FAQ, faq, item_id="faq-report")
 
     def ids(**filters: object) -> list[str]:
@@ -349,7 +372,8 @@ def test_reconcile_repairs_a_drifted_index(studio: Studio) -> None:
 
 def test_audit_is_masked_filterable_and_exportable(studio: Studio) -> None:
     s, svc = studio, studio.service
-    svc.create(s.tina, ItemKind.FAQ, PILE_V1, note="客户13812345678来电反映", item_id="faq-1")
+    faq = PILE_V1.model_copy(update={"kind": ItemKind.FAQ})
+    svc.create(s.tina, ItemKind.FAQ, faq, note="客户13812345678来电反映", item_id="faq-1")
     entry = s.audit.entries(AuditFilter(actor="tina"))[0]
     assert entry.detail == "v1 faq: 客户138****5678来电反映"
     assert [e.action for e in s.audit.entries(AuditFilter(action="kb."))][-1] == "kb.seed"

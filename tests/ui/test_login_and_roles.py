@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from services.root import Services
 from studio.feedback import NewFeedback
-from studio.items import ItemContent, ItemKind
+from studio.items import ItemKind, PassageContent
 from tests.ui.conftest import APP, click, logged_in, page, password, run, texts
 from ui.auth import USER
 from ui.navigation import CHAT, visible_pages
@@ -139,7 +139,9 @@ def test_only_a_supervisor_opens_the_admin_pages(studio_services: Services, name
 def test_a_trainer_sees_the_review_queue_but_cannot_publish(studio_services: Services) -> None:
     studio = studio_services.studio
     tina = studio_services.accounts.get("tina")
-    content = ItemContent(title="第九条", text="自用充电桩起火造成的损失，保险人负责赔偿。")
+    content = PassageContent(
+        kind=ItemKind.CLAUSE, title="第九条", text="自用充电桩起火造成的损失，保险人负责赔偿。"
+    )
     item = studio.create(tina, ItemKind.CLAUSE, content, item_id="t-9")
     studio.submit(tina, item.id)
     app = run(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from core.models import Emotion
+from sentiment.data import LabelledUtterance
 from services.root import Services
-from studio.items import ItemContent, ItemKind
+from studio.items import ItemKind, UtteranceContent
 from tests.ui.conftest import logged_in, page, run, texts
 
 
@@ -26,9 +28,8 @@ def test_only_published_utterance_changes_are_pending(studio_services: Services)
     app = _open(studio_services, "tina")
     assert "**0**" in texts(app)
 
-    draft = studio.create(
-        tina, ItemKind.UTTERANCE, ItemContent(text="再不赔我就去监管局", data={"label": "angry"})
-    )
+    said = LabelledUtterance(id="new", text="再不赔我就去监管局", label=Emotion.ANGRY)
+    draft = studio.create(tina, ItemKind.UTTERANCE, UtteranceContent(utterance=said))
     assert "**0**" in texts(_open(studio_services, "tina"))  # a draft is not used
     studio.submit(tina, draft.id)
     studio.publish(rita, draft.id)

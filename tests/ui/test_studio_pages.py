@@ -14,9 +14,12 @@ from audit.log import AuditFilter
 from chatbot.review import NewReview, ReviewKind
 from chatbot.understanding import Reason
 from core.models import SearchRequest
+from prompts.guard import ComplianceGuard
+from retrieval.synonyms import TermEntry
 from services.root import Services
 from studio.feedback import NewFeedback
-from studio.items import ItemKind, ItemStatus
+from studio.items import ItemKind, ItemStatus, RuleContent, TermContent
+from studio.overlays import rule_seed_entries
 from tests.ui.conftest import APP, click, logged_in, page, run, texts
 
 pytestmark = pytest.mark.integration
@@ -217,6 +220,37 @@ def test_invalid_content_is_refused_with_a_message(studio_services: Services) ->
     app.text_area(key="edit-t-1-v1-text").input("   ")
     app = _button(app, "保存为新版本")
     assert any("needs text" in e.value for e in app.error)
+
+
+def test_a_rule_and_a_term_are_edited_as_typed_fields(studio_services: Services) -> None:
+    services, tina = studio_services, studio_services.accounts.get("tina")
+    shipped = ComplianceGuard.load(services.settings.compliance_rules).rules
+    rule = next(r for r in shipped if r.id == "promise-full-payout")
+    services.studio.seed_contents(rule_seed_entries([rule], "compliance_rules.yaml"))
+    app = _open(services, "studio_kb", "tina")
+    app.selectbox(key="kb_item").set_value(rule.id)
+    app = run(app)
+    form = f"edit-{rule.id}-v1"
+    assert app.text_area(key=f"{form}-patterns").value == "\n".join(rule.patterns)  # one a line
+    app.text_area(key=f"{form}-patterns").input("\n".join([*rule.patterns, "全额(赔付"]))
+    app = _button(app, "保存为新版本")
+    assert any(e.value.startswith("未保存：") and "'全额(赔付'" in e.value for e in app.error)
+    app.text_area(key=f"{form}-patterns").input("\n".join([*rule.patterns, "稳稳到手"]))
+    app = _button(app, "保存为新版本")
+    assert f"已保存 {rule.id} 的 v2" in texts(app)
+    saved = services.studio.get(tina, rule.id).current.content
+    assert isinstance(saved, RuleContent)
+    assert saved.rule == rule.model_copy(update={"patterns": [*rule.patterns, "稳稳到手"]})
+
+    app.selectbox(key="new_kind").set_value(ItemKind.TERM_MAP)
+    app = run(app)
+    app.text_input(key="new-id").input("term-趴窝")
+    app.text_input(key="new-expression").input("趴窝")
+    app.text_input(key="new-synonyms").input("故障、道路救援")
+    app = _button(app, "创建草稿")
+    assert "已创建草稿 term-趴窝" in texts(app)
+    term = services.studio.get(tina, "term-趴窝").current.content
+    assert term == TermContent(term=TermEntry(expression="趴窝", synonyms=["故障", "道路救援"]))
 
 
 def test_golden_questions_are_edited_in_the_page(studio_services: Services) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from accounts.models import User
 from accounts.permissions import Action, can
-from studio.items import ItemContent, ItemDetail, ItemKind, ItemQuery, ItemStatus, ItemSummary
+from studio.items import ItemDetail, ItemKind, ItemQuery, ItemStatus, ItemSummary, PassageContent
 from studio.service import edit_action
 from ui.auth import missing_role, require_page
 from ui.format import PRODUCTS, local_time
@@ -45,7 +45,7 @@ def _create(user: User) -> None:
     note = str(st.session_state.get("new-note", ""))
     created = attempt(
         lambda: get_services().studio.create(
-            user, kind, content_from_fields("new", kind, ItemContent()), note, item_id=item_id
+            user, kind, content_from_fields("new", kind, None), note, item_id=item_id
         ),
         t("create_failed"),
     )
@@ -122,29 +122,29 @@ def render_filters() -> ItemQuery:
     )
 
 
+def _row(summary: ItemSummary) -> dict[str, str]:
+    item, content = summary.item, summary.content
+    passage = content if isinstance(content, PassageContent) else None  # only passages cite
+    return {
+        "ID": item.id,
+        t("kinds"): kind_label(item.kind),
+        t("status"): status_label(item.status),
+        t("field_title"): content.title,
+        t("field_citation"): passage.citation if passage else "",
+        t("field_product"): product_label(passage.product) if passage else "—",
+        t("latest_version"): f"v{item.current_version}",
+        t("live_version"): f"v{item.published_version}" if item.live else "—",
+        t("updated_at"): local_time(item.updated_at),
+    }
+
+
 def render_table(items: list[ItemSummary]) -> None:
     """The matching items, one row each."""
     st.caption(t("kb_count").format(n=len(items)))
     if not items:
         st.info(t("kb_empty"))
         return
-    st.dataframe(
-        [
-            {
-                "ID": s.item.id,
-                t("kinds"): kind_label(s.item.kind),
-                t("status"): status_label(s.item.status),
-                t("field_title"): s.content.title,
-                t("field_citation"): s.content.citation,
-                t("field_product"): product_label(s.content.product),
-                t("latest_version"): f"v{s.item.current_version}",
-                t("live_version"): f"v{s.item.published_version}" if s.item.live else "—",
-                t("updated_at"): local_time(s.item.updated_at),
-            }
-            for s in items
-        ],
-        hide_index=True,
-    )
+    st.dataframe([_row(s) for s in items], hide_index=True)
 
 
 def render_create(user: User) -> None:
@@ -159,7 +159,7 @@ def render_create(user: User) -> None:
         )
         with st.form("new_item"):
             st.text_input(t("item_id"), key="new-id", help=t("item_id_help"))
-            render_content_fields("new", kind, ItemContent())
+            render_content_fields("new", kind, None)
             st.text_input(t("version_note"), key="new-note")
             st.form_submit_button(t("create"), type="primary", on_click=_create, args=(user,))
 

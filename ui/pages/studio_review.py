@@ -43,7 +43,7 @@ def render_review(user: User, item_id: str) -> None:
         return
     item, current = detail.item, detail.current
     with st.container(border=True):
-        st.markdown(f"**{current.content.citation or current.content.title or item.id}**")
+        st.markdown(f"**{current.content.label or item.id}**")
         st.caption(
             f"{item.id} · {kind_label(item.kind)} · v{current.number} · "
             f"{t('author')} {current.author} · {local_time(current.at)}"

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from core.models import Emotion
+from prompts.guard import ComplianceRule, RuleCategory, Severity
+from sentiment.data import LabelledUtterance
 from studio.diff import LineOp, char_spans, diff_contents, render_value, side_by_side
-from studio.items import ItemContent
+from studio.items import ItemKind, PassageContent, RuleContent, UtteranceContent
 
-BASE = ItemContent(
+BASE = PassageContent(
+    kind=ItemKind.CLAUSE,
     title="第一条",
     text="因暴雨导致车辆被淹，保险人负责赔偿。\n发动机进水后二次启动的，不负责赔偿。",
     product="commercial",
@@ -42,20 +46,38 @@ def test_changed_fields_in_display_order_with_rendered_values() -> None:
     assert (by_field["illustrative"].before, by_field["illustrative"].after) == ("no", "yes")
 
 
-def test_data_entries_are_compared_key_by_key() -> None:
-    before = ItemContent(data={"label": "angry", "scene": "理赔"})
-    after = ItemContent(data={"label": "anxious", "source": "dev"})
+def test_a_records_fields_are_compared_field_by_field() -> None:
+    said = LabelledUtterance(id="u", text="气死了", label=Emotion.ANGRY, situation="理赔")
+    before = UtteranceContent(utterance=said)
+    after = UtteranceContent(
+        utterance=said.model_copy(update={"label": Emotion.ANXIOUS, "situation": "general"}),
+        split="dev",
+    )
     changes = {c.field: (c.before, c.after) for c in diff_contents(before, after).changes}
     assert changes == {
-        "data.label": ("angry", "anxious"),
-        "data.scene": ("理赔", ""),
-        "data.source": ("", "dev"),
+        "label": ("angry", "anxious"),
+        "split": ("train", "dev"),
+        "situation": ("理赔", "general"),
     }
 
 
-def test_an_empty_data_value_added_is_still_a_change() -> None:
-    changes = diff_contents(ItemContent(), ItemContent(data={"note": ""})).changed_fields
-    assert changes == ["data.note"]
+def test_a_rules_reason_is_its_text_and_its_lists_are_fields() -> None:
+    rule = ComplianceRule(
+        id="r",
+        category=RuleCategory.PROMISE,
+        severity=Severity.HIGH,
+        patterns=["全赔"],
+        reason="不得承诺全额赔付。",
+        rewrite="以核定为准。",
+    )
+    before = RuleContent(rule=rule)
+    after = RuleContent(
+        rule=rule.model_copy(update={"patterns": ["全赔", "包赔"], "reason": "不得承诺全赔。"})
+    )
+    result = diff_contents(before, after)
+    assert result.text_field == "reason" and result.changed_fields == ["reason", "patterns"]
+    assert result.changes[1].after == "全赔、包赔"
+    assert [row.op for row in result.text_rows] == [LineOp.REPLACE]
 
 
 def test_a_replaced_line_marks_the_changed_characters() -> None:

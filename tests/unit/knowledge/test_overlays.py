@@ -7,9 +7,9 @@ import pytest
 from core.models import Emotion
 from core.settings import PROJECT_ROOT, Settings
 from prompts.guard import ComplianceGuard, ComplianceRule, RuleCategory, Severity
-from retrieval.synonyms import TermMap
+from retrieval.synonyms import TermEntry, TermMap
 from sentiment.scripts import ScriptLibrary, SoothingScript
-from studio.items import ItemContent
+from studio.items import ItemContent, ItemKind, PassageContent, parse_content, rule_id_for
 from studio.overlays import (
     CuratedOverlay,
     merged_guard,
@@ -17,7 +17,7 @@ from studio.overlays import (
     merged_term_map,
     rule_content,
     rule_from_content,
-    rule_id_for,
+    rule_seed_entries,
     script_content,
     script_from_content,
     term_content,
@@ -59,42 +59,47 @@ def _live(*entries: tuple[str, ItemContent]) -> CuratedOverlay:
 def test_a_script_round_trips() -> None:
     content = script_content(FLOOD)
     assert content.text == FLOOD.text and content.title == FLOOD.title
-    assert content.data == {"scene": "flood", "emotion": "anxious"}
+    assert content.fields() == {
+        "title": FLOOD.title,
+        "text": FLOOD.text,
+        "situation": "flood",
+        "emotion": "anxious",
+    }
     assert script_from_content(FLOOD.id, content) == FLOOD
 
 
 def test_a_script_without_an_emotion_fits_any() -> None:
-    content = ItemContent(title="t", text="您好", data={"scene": "general"})
+    content = parse_content(
+        {"kind": "script", "script": {"id": "x", "title": "t", "text": "您好", "emotion": "any"}}
+    )
     assert script_from_content("s-1", content).emotion == "any"
+    assert script_from_content("s-1", content).id == "s-1"  # the item's id, whatever was stored
 
 
-def test_a_term_round_trips_with_space_separated_synonyms() -> None:
+def test_a_term_round_trips_as_a_typed_entry() -> None:
     content = term_content("泡水", ["涉水", "水淹"])
-    assert (content.text, content.data) == ("泡水", {"synonyms": "涉水 水淹"})
-    assert term_from_content(content) == ("泡水", ["涉水", "水淹"])
-    typed = content.model_copy(update={"data": {"synonyms": "涉水，水淹、暴雨 涉水"}})
-    assert term_from_content(typed) == ("泡水", ["涉水", "水淹", "暴雨"])
+    assert (content.text, content.fields()) == (
+        "泡水",
+        {"expression": "泡水", "synonyms": ["涉水", "水淹"]},
+    )
+    assert term_from_content(content) == TermEntry(expression="泡水", synonyms=["涉水", "水淹"])
+    typed = term_content("泡水", ["涉水", "水淹", "暴雨", "涉水"])
+    assert term_from_content(typed).synonyms == ["涉水", "水淹", "暴雨"]
     assert term_item_id("泡水") == "term-泡水"
 
 
-def test_a_rule_round_trips_with_numbered_patterns() -> None:
+def test_a_rule_round_trips_with_its_pattern_lists() -> None:
     content = rule_content(RULE)
     assert content.text == RULE.reason and content.title == RULE.id
-    assert content.data == {
+    assert content.fields() == {
+        "reason": RULE.reason,
+        "rewrite": RULE.rewrite,
         "category": "promise",
         "severity": "high",
-        "rewrite": RULE.rewrite,
-        "pattern01": "保证退(保费|钱)",
-        "pattern02": "肯定退",
-        "unless01": "(不能|无法)保证",
+        "patterns": ["保证退(保费|钱)", "肯定退"],
+        "unless": ["(不能|无法)保证"],
     }
     assert rule_from_content(RULE.id, content) == RULE
-
-
-def test_patterns_are_read_in_number_order() -> None:
-    data = rule_content(RULE).data | {"pattern10": "十", "pattern3": "三"}
-    content = ItemContent(text=RULE.reason, data=data)
-    assert rule_from_content(RULE.id, content).patterns == ["保证退(保费|钱)", "肯定退", "三", "十"]
 
 
 @pytest.mark.parametrize(
@@ -115,16 +120,19 @@ def test_an_item_id_without_latin_letters_gets_a_stable_rule_id() -> None:
     assert rule_id_for("承诺退费") == "rule-7bde6921f0"
 
 
-def test_conversions_refuse_content_their_consumer_cannot_use() -> None:
-    with pytest.raises(InvalidItemError, match="scene"):
-        script_from_content("s", ItemContent(text="您好", data={"emotion": "angry"}))
-    with pytest.raises(InvalidItemError, match="synonyms"):
-        term_from_content(ItemContent(text="泡水"))
-    bad = rule_content(RULE).model_copy(
-        update={"data": rule_content(RULE).data | {"pattern01": "("}}
-    )
-    with pytest.raises(InvalidItemError, match="not a valid regular expression"):
-        rule_from_content(RULE.id, bad)
+def test_conversions_refuse_content_of_another_kind() -> None:
+    with pytest.raises(InvalidItemError, match="holds term_map content, not a script"):
+        script_from_content("s", term_content("泡水", ["涉水"]))
+    with pytest.raises(InvalidItemError, match="compliance_rule content is not a term"):
+        term_from_content(rule_content(RULE))
+    with pytest.raises(InvalidItemError, match="holds clause content, not a compliance rule"):
+        rule_from_content(RULE.id, PassageContent(kind=ItemKind.CLAUSE, text="条款"))
+
+
+def test_a_shipped_record_the_studio_refuses_is_named_when_seeding() -> None:
+    silent = RULE.model_copy(update={"unless": ["(不能)?"]})  # the guard's own checks pass
+    with pytest.raises(InvalidItemError, match=r"rules.yaml: promise-refund cannot be .*empty"):
+        rule_seed_entries([silent], "rules.yaml")
 
 
 # ----------------------------------------------------------------------------- merging
@@ -132,14 +140,14 @@ def test_conversions_refuse_content_their_consumer_cannot_use() -> None:
 
 def test_a_published_script_replaces_the_shipped_one_in_place() -> None:
     shipped = ScriptLibrary([FLOOD, FLOOD.model_copy(update={"id": "other"})])
-    edited = script_content(FLOOD).model_copy(update={"text": "您先别急，人没事最要紧。"})
+    edited = script_content(FLOOD.model_copy(update={"text": "您先别急，人没事最要紧。"}))
     merged = merged_scripts(shipped, _live((FLOOD.id, edited)))
     assert [s.id for s in merged.scripts] == [FLOOD.id, "other"]
     assert merged.scripts[0].text == "您先别急，人没事最要紧。"
 
 
 def test_a_new_published_script_comes_first_so_it_is_offered() -> None:
-    new = script_content(FLOOD).model_copy(update={"text": "新话术"})
+    new = script_content(FLOOD.model_copy(update={"text": "新话术"}))
     merged = merged_scripts(SCRIPTS, _live(("script-new", new)))
     best = merged.best(Emotion.ANXIOUS, "flood")
     assert best is not None and (best.id, best.text) == ("script-new", "新话术")
@@ -175,7 +183,7 @@ def test_a_term_renamed_to_an_existing_expression_pools_its_synonyms() -> None:
 
 
 def test_a_published_rule_is_enforced_and_an_edited_one_replaced() -> None:
-    loosened = rule_content(GUARD.rules[0]).model_copy(update={"data": rule_content(RULE).data})
+    loosened = rule_content(RULE.model_copy(update={"id": GUARD.rules[0].id}))
     guard = merged_guard(GUARD, _live(("promise-refund", rule_content(RULE))))
     assert guard.check("保证退保费给您。").rules == ["promise-refund"]
     replaced = merged_guard(GUARD, _live((GUARD.rules[0].id, loosened)))
@@ -197,11 +205,14 @@ def test_a_new_rule_whose_id_is_taken_is_skipped() -> None:
 def test_unusable_published_content_is_skipped_and_the_shipped_record_kept(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    broken = rule_content(GUARD.rules[0]).model_copy(update={"data": {"category": "promise"}})
-    guard = merged_guard(GUARD, _live((GUARD.rules[0].id, broken), ("rule-new", broken)))
+    # content the models refuse never gets past the repository (it reports it as unreadable)
+    unreadable = {GUARD.rules[0].id: "rule.patterns: Field required", "rule-new": "..."}
+    guard = merged_guard(GUARD, CuratedOverlay(unreadable=unreadable))
     assert guard.rules == GUARD.rules
-    assert "cannot serve" in caplog.text
-    scripts = merged_scripts(SCRIPTS, _live(("s-new", ItemContent(text="缺场景"))))
+    assert "cannot serve" in caplog.text and GUARD.rules[0].id in caplog.text
+    # nor does another kind's content
+    clause = PassageContent(kind=ItemKind.CLAUSE, text="缺场景")
+    scripts = merged_scripts(SCRIPTS, _live(("s-new", clause)))
     assert scripts.scripts == SCRIPTS.scripts
-    terms = merged_term_map(TERMS, _live(("term-泡水", ItemContent(text="泡 水", data={}))))
+    terms = merged_term_map(TERMS, _live(("term-泡水", clause)))
     assert terms == TERMS

@@ -5,8 +5,26 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import ValidationError
 
-from studio.items import ItemContent, ItemKind, ItemStatus, ItemVersion, KnowledgeItem
+from core.models import Emotion
+from prompts.guard import ComplianceRule, RuleCategory, Severity
+from retrieval.synonyms import TermEntry
+from sentiment.data import LabelledUtterance
+from sentiment.scripts import SoothingScript
+from studio.items import (
+    ItemContent,
+    ItemKind,
+    ItemStatus,
+    ItemVersion,
+    KnowledgeItem,
+    PassageContent,
+    RuleContent,
+    ScriptContent,
+    TermContent,
+    UtteranceContent,
+    parse_content,
+)
 from studio.workflow import (
     ALLOWED_FROM,
     IllegalTransitionError,
@@ -16,8 +34,8 @@ from studio.workflow import (
     Transition,
     WorkflowAction,
     applies_on,
-    check_content,
     check_item_id,
+    check_kind,
     check_note,
     plan_edit,
     plan_publish,
@@ -79,7 +97,7 @@ def version(
     return ItemVersion(
         item_id=item_id,
         number=number,
-        content=ItemContent(title=f"v{number}", text=f"第{number}版条款"),
+        content=PassageContent(kind=ItemKind.CLAUSE, title=f"v{number}", text=f"第{number}版条款"),
         author=author,
         at=NOW,
         status=D,
@@ -217,28 +235,48 @@ def test_rollback_refuses_another_items_version() -> None:
     ],
 )
 def test_applies_on(effective: date | None, expiry: date | None, on: date, applies: bool) -> None:
-    content = ItemContent(text="x", effective_date=effective, expiry_date=expiry)
+    content = PassageContent(
+        kind=ItemKind.CLAUSE, text="x", effective_date=effective, expiry_date=expiry
+    )
     assert applies_on(content, on) is applies
+
+
+def test_kinds_without_dates_apply_on_every_date() -> None:
+    assert applies_on(TERM, date(2000, 1, 1))
 
 
 def test_expiry_must_follow_effective_date() -> None:
     with pytest.raises(ValueError, match="expiry date 2020-01-01 must be after"):
-        ItemContent(text="x", effective_date=date(2020, 1, 1), expiry_date=date(2020, 1, 1))
+        PassageContent(
+            kind=ItemKind.CLAUSE,
+            text="x",
+            effective_date=date(2020, 1, 1),
+            expiry_date=date(2020, 1, 1),
+        )
 
 
 @pytest.mark.parametrize("kind", [ItemKind.CLAUSE, ItemKind.CASE, ItemKind.FAQ])
 def test_indexed_kinds_need_text(kind: ItemKind) -> None:
-    check_content(kind, ItemContent(text="有内容"))
-    with pytest.raises(InvalidItemError, match=f"a {kind.value} needs text"):
-        check_content(kind, ItemContent(title="只有标题", text="  "))
+    PassageContent(kind=kind, text="有内容")
+    with pytest.raises(ValidationError, match=f"a {kind.value} needs text"):
+        PassageContent(kind=kind, title="只有标题", text="  ")
 
 
 @pytest.mark.parametrize(
     "kind", [ItemKind.SCRIPT, ItemKind.TERM_MAP, ItemKind.COMPLIANCE_RULE, ItemKind.UTTERANCE]
 )
-def test_other_kinds_need_text_or_data(kind: ItemKind) -> None:
-    with pytest.raises(InvalidItemError, match="needs text or data"):
-        check_content(kind, ItemContent())
+def test_other_kinds_need_their_record(kind: ItemKind) -> None:
+    with pytest.raises(InvalidItemError, match="Field required"):
+        parse_content({"kind": kind.value})
+
+
+def test_content_is_checked_against_the_items_kind() -> None:
+    check_kind(ItemKind.TERM_MAP, TERM)
+    check_kind(ItemKind.FAQ, PassageContent(kind=ItemKind.FAQ, text="拨打95500报案。"))
+    with pytest.raises(InvalidItemError, match="a script item cannot hold term_map content"):
+        check_kind(ItemKind.SCRIPT, TERM)
+    with pytest.raises(InvalidItemError, match="a faq item cannot hold clause content"):
+        check_kind(ItemKind.FAQ, PassageContent(kind=ItemKind.CLAUSE, text="x"))
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "a b", "a#1", "x" * 201])
@@ -257,97 +295,131 @@ def test_notes_are_trimmed_and_bounded() -> None:
         check_note("长" * 2001)
 
 
+def _parsed(kind: ItemKind, record: str, fields: dict[str, object], **extra: object) -> ItemContent:
+    """Content from its JSON form, as a stored version or an export holds it."""
+    return parse_content({"kind": kind.value, record: fields, **extra})
+
+
+def _utterance(text: str, label: str, **extra: object) -> ItemContent:
+    return _parsed(
+        ItemKind.UTTERANCE, "utterance", {"id": "u", "text": text, "label": label}, **extra
+    )
+
+
 def test_a_labelled_utterance_needs_words_a_known_label_and_a_split() -> None:
-    check_content(ItemKind.UTTERANCE, ItemContent(text="你们怎么还不赔", data={"label": "angry"}))
-    check_content(
-        ItemKind.UTTERANCE, ItemContent(text="好的谢谢", data={"label": "positive", "split": "dev"})
+    _utterance("你们怎么还不赔", "angry")
+    assert _utterance("好的谢谢", "positive", split="dev") == UtteranceContent(
+        utterance=LabelledUtterance(id="u", text="好的谢谢", label=Emotion.POSITIVE), split="dev"
     )
     with pytest.raises(InvalidItemError, match="caller's words"):
-        check_content(ItemKind.UTTERANCE, ItemContent(data={"label": "angry"}))
+        _utterance("  ", "angry")
     with pytest.raises(InvalidItemError, match="'furious' is not one of"):
-        check_content(ItemKind.UTTERANCE, ItemContent(text="气死了", data={"label": "furious"}))
-    with pytest.raises(InvalidItemError, match="split"):
-        check_content(
-            ItemKind.UTTERANCE, ItemContent(text="气死了", data={"label": "angry", "split": "x"})
-        )
+        _utterance("气死了", "furious")
+    with pytest.raises(InvalidItemError, match=r"split: .*\(got 'x'\)"):
+        _utterance("气死了", "angry", split="x")
 
 
-SCRIPT = ItemContent(
-    title="水淹安抚",
-    text="{客户称呼}，先确认人员安全。",
-    data={"scene": "flood", "emotion": "anxious"},
+SCRIPT = ScriptContent(
+    script=SoothingScript(
+        id="s",
+        title="水淹安抚",
+        text="{客户称呼}，先确认人员安全。",
+        situation="flood",
+        emotion="anxious",
+    )
 )
-TERM = ItemContent(text="泡水", data={"synonyms": "涉水 水淹"})
-RULE = ItemContent(
-    text="不得承诺全额赔付。",
-    data={
-        "category": "promise",
-        "severity": "high",
-        "rewrite": "赔付金额需要定损后核定。",
-        "pattern01": "全赔",
-        "unless01": "不能.{0,4}全赔",
-    },
+TERM = TermContent(term=TermEntry(expression="泡水", synonyms=["涉水", "水淹"]))
+RULE = RuleContent(
+    rule=ComplianceRule(
+        id="r",
+        category=RuleCategory.PROMISE,
+        severity=Severity.HIGH,
+        patterns=["全赔"],
+        unless=["不能.{0,4}全赔"],
+        reason="不得承诺全额赔付。",
+        rewrite="赔付金额需要定损后核定。",
+    )
 )
 
 
-def _with(content: ItemContent, **update: object) -> ItemContent:
-    return content.model_copy(update=update)
+def _script(**fields: object) -> ItemContent:
+    return _parsed(ItemKind.SCRIPT, "script", SCRIPT.script.model_dump() | fields)
+
+
+def _term(**fields: object) -> ItemContent:
+    return _parsed(ItemKind.TERM_MAP, "term", TERM.term.model_dump() | fields)
+
+
+def _rule(**fields: object) -> ItemContent:
+    return _parsed(ItemKind.COMPLIANCE_RULE, "rule", RULE.rule.model_dump(mode="json") | fields)
 
 
 def test_a_script_needs_words_a_scene_and_a_known_emotion() -> None:
-    check_content(ItemKind.SCRIPT, SCRIPT)
-    check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"scene": "general"}))  # emotion: any
+    assert _script() == SCRIPT
+    assert _script(emotion="any").script.emotion == "any"  # type: ignore[union-attr]
     with pytest.raises(InvalidItemError, match="words the agent says"):
-        check_content(ItemKind.SCRIPT, _with(SCRIPT, text=" "))
+        _script(text=" ")
     with pytest.raises(InvalidItemError, match="needs a scene"):
-        check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"emotion": "angry"}))
+        _script(situation=" ")
     with pytest.raises(InvalidItemError, match=r"emotion 'furious' is not one of: .*any"):
-        check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"scene": "flood", "emotion": "furious"}))
+        _script(emotion="furious")
 
 
 def test_a_typo_in_a_field_name_is_named() -> None:
     with pytest.raises(InvalidItemError, match="a script has no field 'emtion'; its fields are"):
-        check_content(ItemKind.SCRIPT, _with(SCRIPT, data={"scene": "flood", "emtion": "angry"}))
-    with pytest.raises(InvalidItemError, match=r"no field 'patterns'.*pattern01, pattern02"):
-        check_content(ItemKind.COMPLIANCE_RULE, _with(RULE, data=RULE.data | {"patterns": "x"}))
+        _script(emtion="angry")
+    with pytest.raises(InvalidItemError, match=r"no field 'pattern'.*patterns, unless"):
+        _rule(pattern=["x"])
+    with pytest.raises(InvalidItemError, match="Extra inputs are not permitted"):
+        parse_content(SCRIPT.model_dump() | {"scene": "flood"})
 
 
 def test_a_term_needs_one_expression_and_synonyms() -> None:
-    check_content(ItemKind.TERM_MAP, TERM)
-    check_content(ItemKind.TERM_MAP, _with(TERM, data={"synonyms": "涉水，水淹、暴雨"}))
+    assert _term() == TERM
+    assert _term(synonyms=["涉水", " 水淹", "暴雨", "涉水"]).term.synonyms == [  # type: ignore[union-attr]
+        "涉水",
+        "水淹",
+        "暴雨",
+    ]
     with pytest.raises(InvalidItemError, match="colloquial expression"):
-        check_content(ItemKind.TERM_MAP, _with(TERM, text=""))
+        _term(expression="")
     with pytest.raises(InvalidItemError, match="without spaces"):
-        check_content(ItemKind.TERM_MAP, _with(TERM, text="泡 水"))
+        _term(expression="泡 水")
+    with pytest.raises(InvalidItemError, match="synonym '涉水 水淹' must be one term"):
+        _term(synonyms=["涉水 水淹"])
     with pytest.raises(InvalidItemError, match="the term '泡水' needs synonyms"):
-        check_content(ItemKind.TERM_MAP, _with(TERM, data={"synonyms": " ，"}))
+        _term(synonyms=[" "])
 
 
 def test_a_compliance_rule_needs_reason_category_severity_rewrite_and_patterns() -> None:
-    check_content(ItemKind.COMPLIANCE_RULE, RULE)
-    cases = [
-        (_with(RULE, text=""), "needs its reason"),
-        (_with(RULE, data=RULE.data | {"category": "rude"}), "category 'rude' is not one of"),
-        (_with(RULE, data=RULE.data | {"severity": "low"}), "severity 'low' is not one of"),
-        (_with(RULE, data=RULE.data | {"rewrite": " "}), "needs a rewrite"),
-        (_with(RULE, data=RULE.data | {"pattern01": ""}), "at least one pattern"),
+    assert _rule() == RULE
+    cases: list[tuple[dict[str, object], str]] = [
+        ({"reason": " "}, "needs its reason"),
+        ({"category": "rude"}, r"rule.category: .*\(got 'rude'\)"),
+        ({"severity": "low"}, r"rule.severity: .*\(got 'low'\)"),
+        ({"rewrite": " "}, "needs a rewrite"),
+        ({"patterns": []}, "rule.patterns: List should have at least 1 item"),
     ]
-    for content, message in cases:
+    for fields, message in cases:
         with pytest.raises(InvalidItemError, match=message):
-            check_content(ItemKind.COMPLIANCE_RULE, content)
+            _rule(**fields)
 
 
 @pytest.mark.parametrize(
-    ("key", "pattern", "message"),
+    ("field", "pattern", "message"),
     [
-        ("pattern02", "全额(赔付", "pattern '全额\\(赔付' is not a valid regular expression"),
-        ("unless02", "[不能", "unless '\\[不能' is not a valid regular expression"),
-        ("pattern02", "(全赔)?", "matches empty text, so it would flag every sentence"),
-        ("unless02", ".*", "matches empty text, so it would silence the rule"),
+        ("patterns", "全额(赔付", "bad regular expression '全额\\(赔付'"),
+        ("unless", "[不能", "bad regular expression '\\[不能'"),
+        (
+            "patterns",
+            "(全赔)?",
+            "pattern '\\(全赔\\)\\?' matches empty text, so it would flag every",
+        ),
+        ("unless", ".*", "unless '\\.\\*' matches empty text, so it would silence the rule"),
     ],
 )
 def test_rule_patterns_must_compile_and_match_something(
-    key: str, pattern: str, message: str
+    field: str, pattern: str, message: str
 ) -> None:
     with pytest.raises(InvalidItemError, match=message):
-        check_content(ItemKind.COMPLIANCE_RULE, _with(RULE, data=RULE.data | {key: pattern}))
+        _rule(**{field: [*getattr(RULE.rule, field), pattern]})

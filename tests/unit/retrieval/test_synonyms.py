@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from core.errors import ConfigurationError
-from retrieval.synonyms import TermMap
+from retrieval.synonyms import TermEntry, TermMap
 
 
 def test_expand_adds_formal_terms_not_in_query() -> None:
@@ -42,3 +43,16 @@ def test_load_bad_line_names_file_and_line(tmp_path: Path) -> None:
 
 def test_missing_file_is_empty_map(tmp_path: Path) -> None:
     assert TermMap.load(tmp_path / "none.tsv").expand("泡水") == []
+
+
+def test_a_term_entry_is_one_expression_and_its_distinct_synonyms() -> None:
+    entry = TermEntry(expression=" 泡水 ", synonyms=["涉水", " 水淹", "", "涉水"])
+    assert (entry.expression, entry.synonyms) == ("泡水", ["涉水", "水淹"])
+    for expression, synonyms, message in [
+        (" ", ["涉水"], "needs the colloquial expression"),
+        ("泡 水", ["涉水"], "one expression without spaces, commas or '#': '泡 水'"),
+        ("泡水", ["涉水、水淹"], "synonym '涉水、水淹' must be one term"),
+        ("泡水", [" "], "the term '泡水' needs synonyms"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            TermEntry(expression=expression, synonyms=synonyms)

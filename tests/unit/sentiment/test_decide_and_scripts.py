@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from core.models import CueKind, CueMatch, Emotion
 from sentiment.decision import decide
@@ -50,6 +51,19 @@ def test_fill_uses_profile_then_fallbacks() -> None:
     profile = {"客户称呼": "王先生", "案件号": "RC-01", "坐席工号": "1024"}
     assert fill(script, profile).text == "王先生，关于RC-01，我是1024号"
     assert fill(script, {}).text.startswith("您，关于您的案件")
+
+
+def test_a_script_refuses_an_unknown_emotion_a_blank_situation_or_blank_words() -> None:
+    assert SoothingScript(id="s", emotion="any", title="t", text="您好").situation == "general"
+    for fields, message in [
+        ({"emotion": "furious"}, r"script emotion 'furious' is not one of: angry, .*, any"),
+        ({"situation": " "}, "needs a scene"),
+        ({"text": " "}, "words the agent says"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            SoothingScript.model_validate(
+                {"id": "s", "emotion": "angry", "title": "t", "text": "您好"} | fields
+            )
 
 
 def test_best_script_preference_order() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.models import Emotion
 from sentiment.data import LabelledUtterance
 from sentiment.retrain import RetrainResult, UtteranceOverride, apply_overrides
-from studio.items import ItemContent
+from studio.items import UtteranceContent
 from studio.utterances import changed_utterances, utterance_content
 
 
@@ -34,7 +34,8 @@ def test_only_published_utterances_that_differ_from_the_files_count() -> None:
         ("a", utterance_content(train[0], "train")),  # unchanged
         ("b", relabelled),
         ("c", utterance_content(dev[0], "train")),  # moved to train
-        ("n", ItemContent(text="急死了", data={"label": "anxious"})),  # new, default split
+        # new, default split (the stored id is the item's whatever the record said)
+        ("n", UtteranceContent(utterance=_u("x", "急死了", Emotion.ANXIOUS))),
     ]
     changed = changed_utterances(live, train, dev)
     assert [(o.utterance.id, o.utterance.label, o.split) for o in changed] == [

@@ -1,4 +1,4 @@
-"""Pure helpers of the studio pages: list and data-line parsing, split points, error messages."""
+"""Pure helpers of the studio pages: list and line parsing, split points, error messages."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from ui.format import (
     FormInputError,
     describe_error,
     excerpt,
-    format_data_lines,
     mark_spans,
-    parse_data_lines,
     signed,
+    split_lines,
     split_list,
     split_offset,
 )
@@ -23,15 +22,12 @@ def test_lists_split_on_chinese_and_latin_separators_once_each() -> None:
     assert split_list("  ") == []
 
 
-def test_data_lines_round_trip_and_accept_a_full_width_colon() -> None:
-    data = parse_data_lines("scene: 理赔拒赔\n\nlabel：angry")
-    assert data == {"scene": "理赔拒赔", "label": "angry"}
-    assert parse_data_lines(format_data_lines(data)) == data
-
-
-def test_a_bad_data_line_is_named() -> None:
-    with pytest.raises(FormInputError, match="line 2 'oops'"):
-        parse_data_lines("a: 1\noops")
+def test_lines_keep_commas_and_spaces_inside_an_entry() -> None:
+    assert split_lines(" 全赔，包赔|保证 赔\n\n  (不能|无法)保证 \n") == [
+        "全赔，包赔|保证 赔",
+        "(不能|无法)保证",
+    ]
+    assert split_lines("  \n") == []
 
 
 def test_split_offset_prefers_the_marker() -> None:
@@ -49,6 +45,7 @@ def test_validation_errors_read_as_field_and_reason() -> None:
     with pytest.raises(ValidationError) as caught:
         Form.model_validate({"age": "x"})
     assert describe_error(caught.value).startswith("age: ")
+    assert describe_error(caught.value).endswith("(got 'x')")  # the value that was refused
     assert describe_error(FormInputError("bad")) == "bad"
 
 
@@ -60,9 +57,3 @@ def test_excerpt_and_signed() -> None:
     assert excerpt("一二三\n四五", 4) == "一二三 …"
     assert excerpt("短", 4) == "短"
     assert signed(0.125) == "+0.125" and signed(-0.05) == "-0.050"
-
-
-def test_colons_inside_a_value_are_kept() -> None:
-    data = parse_data_lines("rewrite: 请您放心：我们会按条款核定\npattern01：全赔：|保证赔")
-    assert data == {"rewrite": "请您放心：我们会按条款核定", "pattern01": "全赔：|保证赔"}
-    assert parse_data_lines(format_data_lines(data)) == data
