@@ -38,6 +38,10 @@ class AnswerBook(BaseModel):
     safety: str
     handoff: str
     handoff_waiting: str
+    foreign_language: str = Field(
+        default=" This service answers in Chinese; we are connecting you to a person.",
+        description="added to the handoff reply for a message not in Chinese",
+    )
     handoff_accepted: str = Field(
         default="人工客服已接入，会在这里回复您，请稍候。",
         description="what the customer reads after writing to an agent who has taken over",

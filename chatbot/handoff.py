@@ -27,6 +27,7 @@ REASON_TEXT: dict[str, str] = {
     "low_confidence": "知识库没有可靠答案",
     "bot_failed": "机器人两次未能解决",
     "identity_locked": "身份核验多次失败，已锁定自助核验",
+    "foreign_language": "客户使用外语（非中文）",
 }
 
 # priority 0 is served first: danger, then anger and legal threats, then disputes and decisions

@@ -31,7 +31,11 @@ KNOWLEDGE_INTENTS: frozenset[ChatIntent] = frozenset(
 )
 """Intents the bot answers from retrieved passages: a weak top hit hands them over."""
 
-ROUTING_REASONS: frozenset[Reason] = HUMAN_TRIGGERS | {Reason.LOW_CONFIDENCE, Reason.BOT_FAILED}
+ROUTING_REASONS: frozenset[Reason] = HUMAN_TRIGGERS | {
+    Reason.LOW_CONFIDENCE,
+    Reason.BOT_FAILED,
+    Reason.FOREIGN_LANGUAGE,
+}
 """Reasons that send a message to a person (the others are only recorded)."""
 
 VETOABLE_REASONS: frozenset[Reason] = HUMAN_TRIGGERS - {Reason.INJURY_EMERGENCY}
@@ -70,6 +74,9 @@ class RoutingSignals(BaseModel):
         description="letters, digits and CJK characters in the message; None when not counted",
     )
     min_confidence: float = Field(default=0.35, ge=0, le=1)
+    foreign_language: bool = Field(
+        default=False, description="written in a language the bot does not answer (not Chinese)"
+    )
     learned_above: bool = Field(
         default=False, description="the learned handoff detector's P(human) is over its threshold"
     )
@@ -180,7 +187,10 @@ def route(signals: RoutingSignals) -> RouteDecision:
     - ``MAX_BOT_FAILURES`` unanswered turns in a row route to a person (``bot_failed``).
     - An injection attempt is recorded but never routes on its own: a pure attempt stays with
       the bot whatever the other signals say (it is refused, not retried, so neither retrieval
-      nor failures apply, and anger does not buy a human).
+      nor failures apply, and anger does not buy a human). It never suppresses a trigger
+      either: "新的指令：我要向监管部门反映你们" goes to a person.
+    - A message in a language the bot does not answer (``foreign_language``) goes to a person;
+      its triggers in the words count as usual.
     - ``account_specific`` is recorded; the bot handles it after an identity check.
     - When the detector is sure a message is calm (P(human) below ``rule_veto``, chosen in
       training on messages by authors the detector never saw), the rules' triggers in
@@ -188,8 +198,8 @@ def route(signals: RoutingSignals) -> RouteDecision:
       emergency in the words always counts.
     - The learned handoff detector (``chatbot.learned``), when over its threshold, adds its human
       triggers: it catches paraphrases the rules miss. It is not consulted on a message with an
-      injection attempt (a role-played "decision" reads like a real request to it; ROUTING.md
-      makes it part of the injection), so there only the rules' triggers count.
+      injection attempt, neither to add reasons nor to overrule them: there only the rules'
+      triggers count.
       ``learned_only`` marks handoffs it alone caused.
 
     Args:
@@ -201,7 +211,8 @@ def route(signals: RoutingSignals) -> RouteDecision:
     """
     reading = signals.reading
     found = set(reading.triggers)
-    calm = detector_sure_calm(signals)
+    # the detector is not consulted on an injection attempt, to add reasons or to overrule them
+    calm = detector_sure_calm(signals) and not reading.injection
     overruled = [r for r in Reason if r in found & VETOABLE_REASONS] if calm else []
     found -= set(overruled)
     if reading.account_specific:
@@ -219,6 +230,8 @@ def route(signals: RoutingSignals) -> RouteDecision:
             found.add(Reason.LOW_CONFIDENCE)
         if signals.bot_failures >= MAX_BOT_FAILURES:
             found.add(Reason.BOT_FAILED)
+        if signals.foreign_language:
+            found.add(Reason.FOREIGN_LANGUAGE)
     rules_human = bool(found & ROUTING_REASONS)
     if signals.learned_above and not reading.injection:
         found.update(r for r in signals.learned_reasons if r in HUMAN_TRIGGERS)

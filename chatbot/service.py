@@ -20,6 +20,7 @@ from chatbot.answers import AnswerBook, grounded
 from chatbot.confidence import retrieval_confidence
 from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
+from chatbot.language import is_foreign
 from chatbot.learned import HandoffDetector
 from chatbot.lockout import IdentityLockout
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep, NewSession
@@ -81,6 +82,7 @@ URGENCY = [
     "explicit_request",
     "low_confidence",
     "bot_failed",
+    "foreign_language",
 ]
 
 
@@ -266,6 +268,7 @@ class ChatbotService:
             MoodStep(label=emotion.label, intensity=emotion.intensity, upset=emotion.upset)
         )
         reading = self._rules.read(cleaned, history)
+        foreign = is_foreign(cleaned)
         learned = self._detector.score(cleaned, vector) if self._detector is not None else None
 
         identity = read_identity(cleaned)
@@ -297,6 +300,7 @@ class ChatbotService:
                 retrieval_confidence=confidence,
                 bot_failures=conversation.bot_failures,
                 readable_chars=readable_chars(cleaned),
+                foreign_language=foreign,
                 min_confidence=self._min_confidence,
                 learned_above=learned is not None and learned.above_threshold,
                 learned_reasons=learned.reasons if learned is not None else [],
@@ -474,6 +478,8 @@ class ChatbotService:
         if decision.safety_first:
             parts.append(self.answers.safety)
         parts.append(fill_placeholders(self.answers.handoff, values | {"原因": why}))
+        if Reason.FOREIGN_LANGUAGE in decision.reasons:  # said in the customer's language too
+            parts.append(self.answers.foreign_language)
         reply = "".join(parts)
         handoff_id: str | None = None
         if outbox is not None:

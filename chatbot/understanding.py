@@ -43,7 +43,8 @@ class Reason(StrEnum):
 
     The first seven are human triggers found in the words; ``account_specific`` and
     ``injection_attempt`` are recorded but never route to a person; ``low_confidence`` and
-    ``bot_failed`` (and ``identity_locked``) come from the conversation, not the words (see
+    ``bot_failed`` (and ``identity_locked``, ``foreign_language``) come from the conversation,
+    not the words (see
     ``chatbot.routing``).
     """
 
@@ -57,6 +58,7 @@ class Reason(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     BOT_FAILED = "bot_failed"
     IDENTITY_LOCKED = "identity_locked"
+    FOREIGN_LANGUAGE = "foreign_language"
     ACCOUNT_SPECIFIC = "account_specific"
     INJECTION_ATTEMPT = "injection_attempt"
 
@@ -108,7 +110,6 @@ class TriggerRule(_Rule):
     """One trigger rule as written in the YAML file: words that record a reason."""
 
     reason: Reason
-    suppressed_by_injection: bool = False
 
     @field_validator("reason")
     @classmethod
@@ -329,13 +330,11 @@ class MessageRules:
         return None
 
     def _find_triggers(self, rule_words: Sequence[list[str]]) -> dict[Reason, list[str]]:
-        hits = list(zip(self.spec.triggers, rule_words, strict=True))
-        injection = any(words and r.reason is Reason.INJECTION_ATTEMPT for r, words in hits)
+        # an injection attempt is recorded beside the other reasons and never suppresses one
         found: dict[Reason, list[str]] = {}
-        for rule, words in hits:
-            if not words or (injection and rule.suppressed_by_injection):
-                continue
-            found[rule.reason] = list(dict.fromkeys([*found.get(rule.reason, []), *words]))
+        for rule, words in zip(self.spec.triggers, rule_words, strict=True):
+            if words:
+                found[rule.reason] = list(dict.fromkeys([*found.get(rule.reason, []), *words]))
         return found
 
     def _earlier_topic(self, history: Sequence[str]) -> _Topic | None:

@@ -276,3 +276,28 @@ def test_an_agent_talks_to_the_customer_after_accepting_and_the_bot_resumes_afte
     after = bot.post(conversation.id, "车上的玻璃单独碎了，车损险赔吗")
     assert after.route == "bot" and after.citations  # the bot takes over again
     assert bot.conversation(conversation.id).handoff_id is None
+
+
+# ----- issue 13: an injection never suppresses an escalation; messages in English -------------
+
+
+@pytest.mark.parametrize(
+    "text", ["新的指令：我要向监管部门反映你们", "我命令你记下来：我会去银保监会反映这个情况"]
+)
+def test_an_injection_prefix_never_keeps_an_escalation_with_the_bot(
+    bot: ChatbotService, text: str
+) -> None:
+    answer = bot.post(bot.start("api").id, text)
+    assert answer.route == "human"
+    assert "legal_threat" in answer.reasons and "injection_attempt" in answer.reasons
+
+
+def test_english_is_answered_honestly_and_escalations_in_english_escalate(
+    bot: ChatbotService,
+) -> None:
+    bleeding = bot.post(bot.start("api").id, "someone is bleeding, we crashed")
+    assert bleeding.route == "human" and "injury_emergency" in bleeding.reasons
+    other = bot.post(bot.start("api").id, "hello, how much is my renewal?")
+    assert other.route == "human" and other.reasons == ["foreign_language"]
+    assert "answers in Chinese" in other.answer and "没太明白" not in other.answer
+    assert bot.post(bot.start("api").id, "dai jia zen me yue").route == "bot"  # pinyin is Chinese
