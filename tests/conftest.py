@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -150,6 +151,19 @@ def demo_services(
     services.ingest.ingest(DEMO_SOURCES)
     yield services
     services.engine.dispose()
+
+
+def with_private_database(settings: Settings, folder: Path, **updates: object) -> Settings:
+    """The settings over a private copy of their SQLite database (the Chroma index stays shared,
+    read-only): what a test writes never reaches the other tests' queue or accounts."""
+    copy = folder / "policydesk-copy.db"
+    source = sqlite3.connect(settings.data_dir / "policydesk.db")
+    target = sqlite3.connect(copy)
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return settings.model_copy(update={"database_url": f"sqlite:///{copy}", **updates})
 
 
 @pytest.fixture(scope="session")

@@ -41,3 +41,31 @@ class FakeEmbedder:
             raise RuntimeError("simulated embedding failure")
         self.embedded.extend(texts)
         return np.stack([self._vector(t) for t in texts])
+
+
+# A small clause document for tests about ingest, the studio and pages (not about retrieval
+# quality); tests compose what they need from these parts.
+FRONT_MATTER = """---
+doc_id: t
+document: 测试条款
+product: commercial
+effective_date: 2020-09-19
+---
+"""
+FLOOD_ARTICLE = """### 第一条
+因暴雨、洪水导致被保险机动车涉水或被水淹造成的损失，保险人负责赔偿。
+"""
+THEFT_ARTICLE = """### 第二条
+全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
+"""
+TEST_CLAUSES = FRONT_MATTER + FLOOD_ARTICLE + THEFT_ARTICLE
+# an imported clause document (plain 第N条 lines, no Markdown headings)
+IMPORTED_BASE = """---
+doc_id: base
+document: 基础条款
+product: commercial
+---
+第一条 因暴雨、洪水导致被保险机动车被水淹造成的损失，保险人负责赔偿。
+
+第二条 全车被盗窃，经公安机关立案满六十天未查明下落的，保险人负责赔偿。
+"""

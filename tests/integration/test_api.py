@@ -25,6 +25,7 @@ from core.settings import Settings
 from customers.demo import generate
 from retrieval.retriever import HybridRetriever
 from services.root import Services
+from tests.conftest import with_private_database
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -38,16 +39,11 @@ AGENT_PASSWORD = "Desk-Agent-2026"
 @pytest.fixture(scope="module")
 def api_settings(demo_services: Services, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The demo settings over a private copy of the demo database."""
-    copy = tmp_path_factory.mktemp("api") / "api.db"
-    source = sqlite3.connect(demo_services.settings.data_dir / "policydesk.db")
-    target = sqlite3.connect(copy)
-    with target:
-        source.backup(target)
-    source.close()
-    target.close()
-    settings = demo_services.settings.model_copy(
+    settings = with_private_database(
+        demo_services.settings,
+        tmp_path_factory.mktemp("api"),
         # the module's tests share one client address: the per-client limits are tested apart
-        update={"database_url": f"sqlite:///{copy}", "api_sessions_per_minute": 1000}
+        api_sessions_per_minute=1000,
     )
     accounts = Services(settings, passwords=PasswordHashing.fast_for_tests()).accounts
     for name in ("a001", "b002"):

@@ -7,7 +7,6 @@ examples per operation so that it runs in well under a few minutes.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from accounts.passwords import PasswordHashing
 from api.app import create_app
 from services.root import Services
+from tests.conftest import with_private_database
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +29,8 @@ EXAMPLES = 15
 @pytest.fixture(scope="module")
 def fuzz_app(demo_services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The API over a private copy of the demo database, with one agent account."""
-    copy = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
-    source = sqlite3.connect(demo_services.settings.data_dir / "policydesk.db")
-    target = sqlite3.connect(copy)
-    with target:
-        source.backup(target)
-    source.close()
-    target.close()
-    api_settings = demo_services.settings.model_copy(
-        update={"database_url": f"sqlite:///{copy}", "api_sessions_per_minute": 10_000}
+    api_settings = with_private_database(
+        demo_services.settings, tmp_path_factory.mktemp("fuzz"), api_sessions_per_minute=10_000
     )
     services = Services(
         api_settings, embedder=demo_services.embedder, passwords=PasswordHashing.fast_for_tests()

@@ -18,18 +18,11 @@ from studio.curation import (
 )
 from studio.importer import preview_document
 from studio.items import ItemQuery, ItemStatus
+from tests.fakes import IMPORTED_BASE
 
 pytestmark = pytest.mark.integration
 
-SEEDED = """---
-doc_id: base
-document: 基础条款
-product: commercial
----
-第一条 因暴雨、洪水导致被保险机动车被水淹造成的损失，保险人负责赔偿。
-
-第二条 全车被盗窃，经公安机关立案满六十天未查明下落的，保险人负责赔偿。
-"""
+SEEDED = IMPORTED_BASE
 
 NEW_DOC = """---
 doc_id: pile

@@ -19,6 +19,7 @@ from studio.golden import (
     GoldenSet,
 )
 from studio.golden_eval import LIVE_LABEL, evaluate, run_golden_eval, search_with
+from tests.fakes import FLOOD_ARTICLE, FRONT_MATTER, THEFT_ARTICLE
 
 pytestmark = pytest.mark.integration
 
@@ -195,18 +196,7 @@ def test_runs_are_stored_with_their_report(golden: GoldenSet, runs: EvaluationRu
         runs.record(report, "t1", " ")
 
 
-CLAUSES = """---
-doc_id: t
-document: 测试条款
-product: commercial
-effective_date: 2020-09-19
----
-# 第一章 保险责任
-### 第一条
-因暴雨、洪水导致被保险机动车涉水或被水淹造成的损失，保险人负责赔偿。
-### 第二条
-全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
-"""
+CLAUSES = FRONT_MATTER + "# 第一章 保险责任\n" + FLOOD_ARTICLE + THEFT_ARTICLE
 
 PILE = """---
 doc_id: pile

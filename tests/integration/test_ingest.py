@@ -11,25 +11,20 @@ from core.errors import IndexNotBuiltError, IngestError
 from core.models import PassageKind, SearchFilters, SearchRequest
 from core.settings import Settings
 from services.root import Services
-from tests.fakes import FakeEmbedder
+from tests.fakes import FLOOD_ARTICLE, FRONT_MATTER, THEFT_ARTICLE, FakeEmbedder
 
 pytestmark = pytest.mark.integration
 
-CLAUSES = """---
-doc_id: t
-document: 测试条款
-product: commercial
-effective_date: 2020-09-19
----
-# 第一章 保险责任
-### 第一条
-因暴雨、洪水导致被保险机动车涉水或被水淹造成的损失，保险人负责赔偿。
-### 第二条
-全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
-# 第二章 责任免除
+CLAUSES = (
+    FRONT_MATTER
+    + "# 第一章 保险责任\n"
+    + FLOOD_ARTICLE
+    + THEFT_ARTICLE
+    + """# 第二章 责任免除
 ### 第三条
 被保险机动车未经通知改变使用性质从事营运，例如网约车，导致危险程度显著增加的，不负责赔偿。
 """
+)
 
 CASES = (
     '{"id": "case-1", "kind": "case", "title": "地库泡水获赔", '

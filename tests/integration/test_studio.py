@@ -35,21 +35,11 @@ from studio.repository import (
 )
 from studio.service import IndexUpdateError, StudioService
 from studio.workflow import IllegalTransitionError, InvalidItemError, SelfReviewError
-from tests.fakes import FakeEmbedder
+from tests.fakes import TEST_CLAUSES, FakeEmbedder
 
 pytestmark = pytest.mark.integration
 
-CLAUSES = """---
-doc_id: t
-document: 测试条款
-product: commercial
-effective_date: 2020-09-19
----
-### 第一条
-因暴雨、洪水导致被保险机动车涉水或被水淹造成的损失，保险人负责赔偿。
-### 第二条
-全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
-"""
+CLAUSES = TEST_CLAUSES
 
 PILE_V1 = PassageContent(
     kind=ItemKind.CLAUSE,

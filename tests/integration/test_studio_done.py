@@ -16,18 +16,11 @@ from studio.golden_eval import run_golden_eval, search_with
 from studio.importer import merge_articles, preview_document
 from studio.items import ItemStatus
 from studio.workflow import SelfReviewError
+from tests.fakes import IMPORTED_BASE
 
 pytestmark = pytest.mark.integration
 
-BASE = """---
-doc_id: base
-document: 基础条款
-product: commercial
----
-第一条 因暴雨、洪水导致被保险机动车被水淹造成的损失，保险人负责赔偿。
-
-第二条 全车被盗窃，经公安机关立案满六十天未查明下落的，保险人负责赔偿。
-"""
+BASE = IMPORTED_BASE
 
 # 第二条 is really part of 第一条 (a cross-reference the splitter takes for a heading)
 NEW = """---

@@ -14,26 +14,19 @@ from accounts.store import DuplicateUserError
 from core.settings import PROJECT_ROOT, Settings
 from services.root import Services
 from tests.conftest import migrated_data_dir
-from tests.fakes import FakeEmbedder
+from tests.fakes import TEST_CLAUSES, FakeEmbedder
 from ui.auth import USER
 from ui.resources import use_services_for_tests
 
 PAGES = PROJECT_ROOT / "ui" / "pages"
 APP = str(PROJECT_ROOT / "app.py")
 
-CLAUSES = """---
-doc_id: t
-document: 测试条款
-product: commercial
-effective_date: 2020-09-19
----
-### 第一条
-因暴雨、洪水导致被保险机动车涉水或被水淹造成的损失，保险人负责赔偿。
-### 第二条
-全车被盗窃、抢劫、抢夺，经公安机关立案侦查满六十天未查明下落的，保险人负责赔偿。
-### 第三条
+CLAUSES = (
+    TEST_CLAUSES
+    + """### 第三条
 驾驶人饮酒、吸食或注射毒品后驾驶被保险机动车造成的损失，保险人不负责赔偿。
 """
+)
 
 # the studio's accounts: username -> roles (password: ``password(username)``)
 ACCOUNTS: dict[str, list[Role]] = {
