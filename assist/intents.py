@@ -10,16 +10,17 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator
 
 from assist.models import Need
+from conversation.intents import INTENT_LABELS, Intent
 from core.files import check_patterns, read_yaml
 
 RECENCY = (1.0, 0.6, 0.3)  # weight of the latest caller turn, the one before, and so on
 
 
 class IntentSpec(BaseModel):
-    """One intent as written in ``data/assist/intents.yaml``."""
+    """One intent as written in ``data/assist/intents.yaml`` (an intent of the one taxonomy,
+    ``conversation.intents``)."""
 
-    id: str
-    label: str
+    id: Intent
     keywords: list[str] = Field(min_length=1)
     reply: str = Field(min_length=1)
 
@@ -76,7 +77,7 @@ class IntentBook:
             if score > best.score:
                 best = Need(
                     intent=compiled.spec.id,
-                    label=compiled.spec.label,
+                    label=INTENT_LABELS[compiled.spec.id],
                     score=round(score, 3),
                     matched=list(dict.fromkeys(matched)),
                 )

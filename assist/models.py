@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from conversation.intents import INTENT_LABELS, Intent
 from conversation.models import Speaker
 from core.models import EmotionResult, Hit
 from prompts.guard import ComplianceReport
@@ -13,8 +14,8 @@ from sentiment.mood import CallMood, MoodAlert
 class Need(BaseModel):
     """The caller's current need, from the recent caller turns."""
 
-    intent: str = "other"
-    label: str = "其他"
+    intent: Intent = Intent.OTHER
+    label: str = Field(default=INTENT_LABELS[Intent.OTHER], description="the intent in Chinese")
     score: float = 0.0
     matched: list[str] = Field(default_factory=list)
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from assist.models import AgentAssist
+from conversation.intents import Intent
 from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.masking import redact
@@ -107,8 +108,8 @@ def summarize(turns: Sequence[Turn], history: Sequence[AgentAssist]) -> CallSumm
     first = next((t for t in turns if t.speaker is Speaker.CUSTOMER), None)
     if first is None or not caller:
         raise PolicyDeskError("nothing to summarise: the call has no caller turn yet")
-    intents = [a.intent.intent for a in caller if a.intent.intent != "other"]
-    needs = _unique([a.intent.label for a in caller if a.intent.intent != "other"])
+    intents = [a.intent.intent for a in caller if a.intent.intent is not Intent.OTHER]
+    needs = _unique([a.intent.label for a in caller if a.intent.intent is not Intent.OTHER])
     path = [a.emotion.label if a.emotion else a.mood.current for a in caller]
     alerts = _unique([a.alert.message for a in caller if a.alert])
     citations = _unique(

@@ -11,7 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, MessageReading, Reason
+from chatbot.understanding import HUMAN_TRIGGERS, MessageReading, Reason
+from conversation.intents import Intent
 from sentiment.mood import HIGH_INTENSITY
 
 MAX_BOT_FAILURES = 2  # this many unanswered turns in a row hand the customer over
@@ -19,14 +20,14 @@ MIN_READABLE_CHARS = 4
 """A message with fewer letters or characters than this ("？？", "在不在") is too short for the
 emotion classifier's intensity alone to call it upset (ROUTING.md: bare punctuation is bot)."""
 
-KNOWLEDGE_INTENTS: frozenset[ChatIntent] = frozenset(
+KNOWLEDGE_INTENTS: frozenset[Intent] = frozenset(
     {
-        ChatIntent.CLAUSE_QUERY,
-        ChatIntent.REPORT_CLAIM,
-        ChatIntent.CLAIM_PROGRESS,
-        ChatIntent.CLAIM_MATERIALS,
-        ChatIntent.RENEWAL_CHANGE,
-        ChatIntent.VALUE_ADDED,
+        Intent.CLAUSE_QUERY,
+        Intent.REPORT_CLAIM,
+        Intent.CLAIM_PROGRESS,
+        Intent.CLAIM_MATERIALS,
+        Intent.RENEWAL_CHANGE,
+        Intent.VALUE_ADDED,
     }
 )
 """Intents the bot answers from retrieved passages: a weak top hit hands them over."""

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from chatbot.understanding import ChatIntent, Reason
+from chatbot.understanding import Reason
+from conversation.intents import Intent
 from core.files import read_jsonl
 
 Route = Literal["bot", "human"]
@@ -26,7 +27,7 @@ class RoutingExample(BaseModel):
     id: str
     text: str = Field(min_length=1)
     route: Route
-    intent: ChatIntent
+    intent: Intent
     reasons: list[Reason] = Field(default_factory=list)
     hard: bool = False
 

@@ -34,7 +34,8 @@ from chatbot.routing import (
     route,
 )
 from chatbot.sessions import ConversationStore
-from chatbot.understanding import ChatIntent, MessageReading, MessageRules, Reason
+from chatbot.understanding import MessageReading, MessageRules, Reason
+from conversation.intents import Intent, intent_label
 from conversation.models import Speaker, Turn
 from core.errors import InvalidQueryError, PolicyDeskError
 from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
@@ -45,17 +46,6 @@ from prompts.guard import ComplianceGuard
 from prompts.llm import LlmPhraser
 from sentiment.classifier import EmotionClassifier
 
-INTENT_LABELS = {
-    "clause_query": "条款咨询",
-    "report_claim": "报案",
-    "claim_progress": "理赔进度",
-    "claim_materials": "理赔材料",
-    "renewal_change": "续保/保单变更",
-    "value_added": "增值服务",
-    "complaint": "投诉",
-    "to_human": "转人工",
-    "other": "其他",
-}
 COMPLAINT_REASONS = {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
 # intents the bot answers from the knowledge base (and whose confidence matters)
 KNOWLEDGE_INTENTS = {"clause_query", "claim_materials", "report_claim", "value_added"}
@@ -361,7 +351,7 @@ class ChatbotService:
             return self._say(conversation, text, book.to_human_info, intent=intent)
         if intent == "complaint":
             return self._say(conversation, text, book.complaint_channel, intent=intent)
-        closing = reading.matched.get(ChatIntent.OTHER.value)  # a greeting, thanks or goodbye
+        closing = reading.matched.get(Intent.OTHER.value)  # a greeting, thanks or goodbye
         if closing:
             greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
             return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
@@ -496,7 +486,7 @@ class ChatbotService:
                         customer=profile,
                         transcript=transcript,
                         intent=intent,
-                        intent_label=INTENT_LABELS.get(intent, intent),
+                        intent_label=intent_label(intent),
                         mood=[
                             MoodPoint(turn=i, label=m.label, intensity=m.intensity, upset=m.upset)
                             for i, m in enumerate(conversation.moods)

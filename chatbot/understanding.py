@@ -18,24 +18,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from conversation.intents import Intent
 from core.files import check_patterns, read_yaml
 from core.rules import Occurrence, PatternRule, RuleMatcher, UnlessScope, message_clauses
 
 CARRY_TURNS = 3  # how many earlier customer messages a topic-less message may take its topic from
-
-
-class ChatIntent(StrEnum):
-    """What a chat message is about (ROUTING.md, "Intents")."""
-
-    CLAUSE_QUERY = "clause_query"
-    REPORT_CLAIM = "report_claim"
-    CLAIM_PROGRESS = "claim_progress"
-    CLAIM_MATERIALS = "claim_materials"
-    RENEWAL_CHANGE = "renewal_change"
-    VALUE_ADDED = "value_added"
-    COMPLAINT = "complaint"
-    TO_HUMAN = "to_human"
-    OTHER = "other"
 
 
 class Reason(StrEnum):
@@ -87,7 +74,7 @@ COMPLAINT_TRIGGERS: frozenset[Reason] = frozenset(
 )
 """Reasons that make the intent ``complaint`` whatever the topic."""
 
-_CARRYABLE_FROM = frozenset({ChatIntent.OTHER, ChatIntent.TO_HUMAN})
+_CARRYABLE_FROM = frozenset({Intent.OTHER, Intent.TO_HUMAN})
 """Intents a message may replace with an earlier topic (they name no substantive topic)."""
 
 
@@ -103,7 +90,7 @@ class _Rule(BaseModel):
 class TopicRule(_Rule):
     """One topic rule as written in the YAML file: words that name the message's intent."""
 
-    intent: ChatIntent
+    intent: Intent
 
 
 class TriggerRule(_Rule):
@@ -155,7 +142,7 @@ class MessageRulesFile(BaseModel):
 class MessageReading(BaseModel):
     """What the rules read in one customer message."""
 
-    intent: ChatIntent = ChatIntent.OTHER
+    intent: Intent = Intent.OTHER
     triggers: list[Reason] = Field(
         default_factory=list, description="human triggers found in the words, in Reason order"
     )
@@ -172,7 +159,7 @@ class MessageReading(BaseModel):
     @property
     def injection_only(self) -> bool:
         """An injection attempt with no genuine need (no human trigger, no topic)."""
-        return self.injection and not self.triggers and self.intent is ChatIntent.OTHER
+        return self.injection and not self.triggers and self.intent is Intent.OTHER
 
     @field_validator("triggers")
     @classmethod
@@ -228,7 +215,7 @@ def _compiled(rule: _Rule) -> PatternRule:
 
 @dataclass(frozen=True)
 class _Topic:
-    intent: ChatIntent
+    intent: Intent
     words: list[str]
 
 
@@ -298,7 +285,7 @@ class MessageRules:
             matched[topic.intent.value] = list(dict.fromkeys([*known, *topic.words]))
 
         carried = False
-        bare_request = intent is ChatIntent.TO_HUMAN and Reason.EXPLICIT_REQUEST in triggers
+        bare_request = intent is Intent.TO_HUMAN and Reason.EXPLICIT_REQUEST in triggers
         if not injection and (topic is None or bare_request) and intent in _CARRYABLE_FROM:
             earlier = self._earlier_topic(history)
             if earlier is not None:
@@ -350,15 +337,15 @@ class MessageRules:
         return None
 
 
-def _intent(topic: _Topic | None, triggers: Iterable[Reason]) -> ChatIntent:
+def _intent(topic: _Topic | None, triggers: Iterable[Reason]) -> Intent:
     """ROUTING.md's precedence over the first topic rule and the human triggers."""
     present = set(triggers)
     if present & COMPLAINT_TRIGGERS:
-        return ChatIntent.COMPLAINT
-    if topic is not None and topic.intent is not ChatIntent.TO_HUMAN:
+        return Intent.COMPLAINT
+    if topic is not None and topic.intent is not Intent.TO_HUMAN:
         return topic.intent
     if Reason.INJURY_EMERGENCY in present:
-        return ChatIntent.REPORT_CLAIM
+        return Intent.REPORT_CLAIM
     if topic is not None or Reason.EXPLICIT_REQUEST in present:
-        return ChatIntent.TO_HUMAN
-    return ChatIntent.OTHER
+        return Intent.TO_HUMAN
+    return Intent.OTHER

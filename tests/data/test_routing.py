@@ -7,7 +7,8 @@ import pytest
 
 from chatbot.routing import RoutingSignals, route
 from chatbot.routing_sets import load_routing_set, split_routing
-from chatbot.understanding import ChatIntent, MessageRules, Reason
+from chatbot.understanding import MessageRules, Reason
+from conversation.intents import Intent
 from core.settings import PROJECT_ROOT
 from evaluation.routing_eval import score_routing, text_only_decider
 
@@ -26,30 +27,30 @@ def rules() -> MessageRules:
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
-        ("投诉电话是多少", ChatIntent.COMPLAINT),
-        ("12378是什么电话", ChatIntent.COMPLAINT),
-        ("投诉一般多久能有回复", ChatIntent.COMPLAINT),
-        ("请律师的费用保险能报吗", ChatIntent.CLAUSE_QUERY),
-        ("如果被起诉了诉讼费保险管吗", ChatIntent.CLAUSE_QUERY),
-        ("监管局对理赔时效有没有规定", ChatIntent.CLAUSE_QUERY),
-        ("拒赔一般有哪些情况", ChatIntent.CLAUSE_QUERY),
-        ("对定损结果有异议一般走什么流程", ChatIntent.CLAUSE_QUERY),
-        ("受伤了医疗费交强险限额多少", ChatIntent.CLAUSE_QUERY),
-        ("如果撞了人一般是怎么赔的", ChatIntent.CLAUSE_QUERY),
-        ("要是车自燃了保险赔不赔", ChatIntent.CLAUSE_QUERY),
-        ("人工客服几点上班", ChatIntent.TO_HUMAN),
-        ("周末有人工客服吗", ChatIntent.TO_HUMAN),
-        ("人工服务电话多少", ChatIntent.TO_HUMAN),
-        ("倒车一般是谁的责任", ChatIntent.CLAUSE_QUERY),
-        ("我这种全责的情况对方的车损是走三者险吗", ChatIntent.CLAUSE_QUERY),
-        ("我这个案子大概能赔多少", ChatIntent.CLAIM_PROGRESS),
-        ("有点急，想问下小额理赔一般几天能好", ChatIntent.CLAIM_PROGRESS),
-        ("刚才追尾了，人都没事，怎么报案", ChatIntent.REPORT_CLAIM),
-        ("车被水淹了人已经上岸了车还泡着怎么报", ChatIntent.REPORT_CLAIM),
+        ("投诉电话是多少", Intent.COMPLAINT),
+        ("12378是什么电话", Intent.COMPLAINT),
+        ("投诉一般多久能有回复", Intent.COMPLAINT),
+        ("请律师的费用保险能报吗", Intent.CLAUSE_QUERY),
+        ("如果被起诉了诉讼费保险管吗", Intent.CLAUSE_QUERY),
+        ("监管局对理赔时效有没有规定", Intent.CLAUSE_QUERY),
+        ("拒赔一般有哪些情况", Intent.CLAUSE_QUERY),
+        ("对定损结果有异议一般走什么流程", Intent.CLAUSE_QUERY),
+        ("受伤了医疗费交强险限额多少", Intent.CLAUSE_QUERY),
+        ("如果撞了人一般是怎么赔的", Intent.CLAUSE_QUERY),
+        ("要是车自燃了保险赔不赔", Intent.CLAUSE_QUERY),
+        ("人工客服几点上班", Intent.TO_HUMAN),
+        ("周末有人工客服吗", Intent.TO_HUMAN),
+        ("人工服务电话多少", Intent.TO_HUMAN),
+        ("倒车一般是谁的责任", Intent.CLAUSE_QUERY),
+        ("我这种全责的情况对方的车损是走三者险吗", Intent.CLAUSE_QUERY),
+        ("我这个案子大概能赔多少", Intent.CLAIM_PROGRESS),
+        ("有点急，想问下小额理赔一般几天能好", Intent.CLAIM_PROGRESS),
+        ("刚才追尾了，人都没事，怎么报案", Intent.REPORT_CLAIM),
+        ("车被水淹了人已经上岸了车还泡着怎么报", Intent.REPORT_CLAIM),
     ],
 )
 def test_calm_or_general_questions_stay_with_the_bot(
-    rules: MessageRules, text: str, intent: ChatIntent
+    rules: MessageRules, text: str, intent: Intent
 ) -> None:
     reading = rules.read(text)
     assert reading.triggers == []
@@ -59,28 +60,28 @@ def test_calm_or_general_questions_stay_with_the_bot(
 @pytest.mark.parametrize(
     ("text", "reason", "intent"),
     [
-        ("我要投诉，电话多少", Reason.COMPLAINT, ChatIntent.COMPLAINT),
-        ("刚撞了人怎么报案", Reason.INJURY_EMERGENCY, ChatIntent.REPORT_CLAIM),
-        ("车着火了", Reason.INJURY_EMERGENCY, ChatIntent.REPORT_CLAIM),
-        ("脖子有点疼", Reason.INJURY_EMERGENCY, ChatIntent.REPORT_CLAIM),
-        ("我朋友躺地上起不来了", Reason.INJURY_EMERGENCY, ChatIntent.REPORT_CLAIM),
-        ("客服", Reason.EXPLICIT_REQUEST, ChatIntent.TO_HUMAN),
-        ("人工", Reason.EXPLICIT_REQUEST, ChatIntent.TO_HUMAN),
-        ("zhuan ren gong", Reason.EXPLICIT_REQUEST, ChatIntent.TO_HUMAN),
-        ("转人共", Reason.EXPLICIT_REQUEST, ChatIntent.TO_HUMAN),
-        ("转人工!!!", Reason.EXPLICIT_REQUEST, ChatIntent.TO_HUMAN),
-        ("算了还是让人跟我说吧", Reason.EXPLICIT_REQUEST, ChatIntent.TO_HUMAN),
-        ("你们定损给的太少了吧", Reason.DISPUTE, ChatIntent.COMPLAINT),
-        ("我都打了三次电话了还没人处理", Reason.COMPLAINT, ChatIntent.COMPLAINT),
-        ("那个理赔员说我全责我不认", Reason.DISPUTE, ChatIntent.COMPLAINT),
-        ("那我就只能去法院了", Reason.LEGAL_THREAT, ChatIntent.COMPLAINT),
-        ("你帮我判一下我是不是全责", Reason.NEEDS_DECISION, ChatIntent.CLAUSE_QUERY),
-        ("这个案子赔还是不赔", Reason.NEEDS_DECISION, ChatIntent.CLAIM_PROGRESS),
-        ("我要投诉你们这个机器人", Reason.COMPLAINT, ChatIntent.COMPLAINT),
+        ("我要投诉，电话多少", Reason.COMPLAINT, Intent.COMPLAINT),
+        ("刚撞了人怎么报案", Reason.INJURY_EMERGENCY, Intent.REPORT_CLAIM),
+        ("车着火了", Reason.INJURY_EMERGENCY, Intent.REPORT_CLAIM),
+        ("脖子有点疼", Reason.INJURY_EMERGENCY, Intent.REPORT_CLAIM),
+        ("我朋友躺地上起不来了", Reason.INJURY_EMERGENCY, Intent.REPORT_CLAIM),
+        ("客服", Reason.EXPLICIT_REQUEST, Intent.TO_HUMAN),
+        ("人工", Reason.EXPLICIT_REQUEST, Intent.TO_HUMAN),
+        ("zhuan ren gong", Reason.EXPLICIT_REQUEST, Intent.TO_HUMAN),
+        ("转人共", Reason.EXPLICIT_REQUEST, Intent.TO_HUMAN),
+        ("转人工!!!", Reason.EXPLICIT_REQUEST, Intent.TO_HUMAN),
+        ("算了还是让人跟我说吧", Reason.EXPLICIT_REQUEST, Intent.TO_HUMAN),
+        ("你们定损给的太少了吧", Reason.DISPUTE, Intent.COMPLAINT),
+        ("我都打了三次电话了还没人处理", Reason.COMPLAINT, Intent.COMPLAINT),
+        ("那个理赔员说我全责我不认", Reason.DISPUTE, Intent.COMPLAINT),
+        ("那我就只能去法院了", Reason.LEGAL_THREAT, Intent.COMPLAINT),
+        ("你帮我判一下我是不是全责", Reason.NEEDS_DECISION, Intent.CLAUSE_QUERY),
+        ("这个案子赔还是不赔", Reason.NEEDS_DECISION, Intent.CLAIM_PROGRESS),
+        ("我要投诉你们这个机器人", Reason.COMPLAINT, Intent.COMPLAINT),
     ],
 )
 def test_human_triggers_and_their_intents(
-    rules: MessageRules, text: str, reason: Reason, intent: ChatIntent
+    rules: MessageRules, text: str, reason: Reason, intent: Intent
 ) -> None:
     reading = rules.read(text)
     assert reason in reading.triggers
@@ -188,7 +189,7 @@ def test_panic_pleading_and_bot_frustration_are_upset_not_complaint(
 def test_upset_keeps_the_topic(rules: MessageRules) -> None:
     reading = rules.read("我手一直在抖，第一次出事故，报案要先干什么")
     assert reading.triggers == [Reason.UPSET]
-    assert reading.intent is ChatIntent.REPORT_CLAIM
+    assert reading.intent is Intent.REPORT_CLAIM
 
 
 def test_mild_eagerness_is_not_upset(rules: MessageRules) -> None:
@@ -198,17 +199,17 @@ def test_mild_eagerness_is_not_upset(rules: MessageRules) -> None:
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
-        ("停车场被人蹭了咋报按", ChatIntent.REPORT_CLAIM),
-        ("理陪材料清单发我一下", ChatIntent.CLAIM_MATERIALS),
-        ("续宝怎么弄", ChatIntent.RENEWAL_CHANGE),
-        ("daijia怎么用", ChatIntent.VALUE_ADDED),
-        ("ＤＡＩＪＩＡ怎么用", ChatIntent.VALUE_ADDED),
-        ("？？？", ChatIntent.OTHER),
-        ("。。", ChatIntent.OTHER),
-        ("", ChatIntent.OTHER),
+        ("停车场被人蹭了咋报按", Intent.REPORT_CLAIM),
+        ("理陪材料清单发我一下", Intent.CLAIM_MATERIALS),
+        ("续宝怎么弄", Intent.RENEWAL_CHANGE),
+        ("daijia怎么用", Intent.VALUE_ADDED),
+        ("ＤＡＩＪＩＡ怎么用", Intent.VALUE_ADDED),
+        ("？？？", Intent.OTHER),
+        ("。。", Intent.OTHER),
+        ("", Intent.OTHER),
     ],
 )
-def test_typos_and_very_short_inputs(rules: MessageRules, text: str, intent: ChatIntent) -> None:
+def test_typos_and_very_short_inputs(rules: MessageRules, text: str, intent: Intent) -> None:
     reading = rules.read(text)
     assert reading.intent is intent
     assert reading.triggers == []

@@ -25,7 +25,7 @@ def guard() -> ComplianceGuard:
 
 def test_need_comes_from_recent_turns_latest_first(intents: IntentBook) -> None:
     assert intents.assess(["我的车昨晚在地库被淹了"]).intent == "report_claim"
-    assert intents.assess(["我想续保", "好的"]).intent == "renewal"  # context carries over
+    assert intents.assess(["我想续保", "好的"]).intent == "renewal_change"  # context carries over
     latest = intents.assess(["我想续保", "上次那个理赔到哪一步了"])
     assert latest.intent == "claim_progress" and "到哪一步" in latest.matched
     assert intents.assess(["你好"]).intent == "other"

@@ -29,7 +29,8 @@ from chatbot.learned_training import (
     train_handoff_detector,
 )
 from chatbot.routing_sets import RoutingExample
-from chatbot.understanding import HUMAN_TRIGGERS, ChatIntent, Reason
+from chatbot.understanding import HUMAN_TRIGGERS, Reason
+from conversation.intents import Intent
 from core.errors import ConfigurationError, ModelNotReadyError, PolicyDeskError
 from ml.tfidf import N_FEATURES, HashedTfidf, gram_index
 
@@ -365,7 +366,7 @@ def _synthetic(n: int = 30) -> tuple[list[RoutingExample], np.ndarray]:
                 id=f"sy-{i + 1:03d}",
                 text=f"消息{'甲' if human else '乙'}{i}号",
                 route="human" if human else "bot",
-                intent=ChatIntent.OTHER,
+                intent=Intent.OTHER,
                 reasons=[reason] if human else [],
             )
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from chatbot.routing_sets import RoutingExample
-from chatbot.understanding import ChatIntent
+from conversation.intents import Intent
 from evaluation.routing_bench import cross_author_lines, shared_with
 
 
 def _example(number: int, text: str) -> RoutingExample:
     return RoutingExample(
-        id=f"t-{number:03d}", text=text, route="bot", intent=ChatIntent.OTHER, reasons=[]
+        id=f"t-{number:03d}", text=text, route="bot", intent=Intent.OTHER, reasons=[]
     )
 
 

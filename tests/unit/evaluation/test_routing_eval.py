@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from chatbot.routing_sets import RoutingExample, load_routing_set, split_routing
-from chatbot.understanding import ChatIntent, Reason
+from chatbot.understanding import Reason
+from conversation.intents import Intent
 from core.errors import PolicyDeskError
 from evaluation.routing_eval import format_scores, score_routing
 
@@ -49,7 +50,7 @@ def test_load_reads_typed_examples(tmp_path: Path) -> None:
     }
     [example] = load_routing_set(_write(tmp_path, [record]))
     assert example.number == 7
-    assert example.intent is ChatIntent.TO_HUMAN
+    assert example.intent is Intent.TO_HUMAN
     assert example.reasons == [Reason.EXPLICIT_REQUEST]
 
 
