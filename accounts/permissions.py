@@ -33,6 +33,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     REVEAL_PERSONAL_DATA = "reveal_personal_data"
     HANDLE_PRIVACY_REQUESTS = "handle_privacy_requests"
+    MONITOR_CALLS = "monitor_calls"
     HANDLE_HANDOFFS = "handle_handoffs"
     USE_CONSOLE = "use_console"
 
@@ -66,6 +67,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
         Action.EXPORT_AUDIT,
         Action.REVEAL_PERSONAL_DATA,
         Action.HANDLE_PRIVACY_REQUESTS,
+        Action.MONITOR_CALLS,
     },
 }
 

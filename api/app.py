@@ -10,7 +10,6 @@ Run it with ``make api`` (uvicorn's ``--factory api.app:create_app``).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Literal
@@ -20,13 +19,14 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from accounts.login import LoginThrottledError
 from accounts.store import AuthenticationError
+from api.calls import router as calls
+from api.context import ApiContext, Context, errors
 from api.errors import ApiError, ChatbotNotReadyError, install_error_handlers
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
     AcceptRequest,
     AgentMessageIn,
-    ErrorResponse,
     Handoff,
     HandoffList,
     Health,
@@ -43,7 +43,6 @@ from api.schemas import (
 from api.security import Agent, CustomerChannel, SessionSecret, agent
 from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
-from core.errors import PolicyDeskError
 from core.runtime import configure_runtime
 from core.settings import Settings
 from services.root import Services
@@ -71,6 +70,7 @@ TAGS = [
     {"name": "auth", "description": "Agents log in for a short-lived access token."},
     {"name": "sessions", "description": "A customer's conversation with the bot."},
     {"name": "handoffs", "description": "Conversations handed to human agents (agents only)."},
+    {"name": "calls", "description": "Live calls fed by the telephony connector (a calls key)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 # any request can fail these ways: a malformed request (400), a body too large (413) or too slow
@@ -78,55 +78,6 @@ TAGS = [
 COMMON_ERRORS = (400, 408, 413, 500)
 
 
-def _errors(*statuses: int) -> dict[int | str, dict[str, object]]:
-    return {status: {"model": ErrorResponse} for status in statuses}
-
-
-class ApiContext:
-    """What the endpoints share: the services, and the chatbot built once per content generation.
-
-    The chatbot is rebuilt when the published-content generation moved (an ingest, a publish or
-    a kept retraining, from this process or any other), so it never queries a dropped collection
-    or serves a stale guard.
-    """
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self._chatbot: ChatbotService | None = None
-        self._built_on: int | None = None  # the generation the chatbot was built from
-        self._lock = threading.Lock()
-
-    @property
-    def ready(self) -> bool:
-        return self._chatbot is not None
-
-    def chatbot(self) -> ChatbotService:
-        """The shared chatbot over the current content; retried on the next request if not ready.
-
-        Raises:
-            ChatbotNotReadyError: no index, no trained model, or invalid configuration.
-        """
-        try:
-            generation = self.services.content().generation  # one primary-key read
-            if self._chatbot is not None and generation == self._built_on:
-                return self._chatbot
-            with self._lock:
-                if self._chatbot is None or generation != self._built_on:
-                    bot = self.services.chatbot()
-                    self.services.embedder.warm_up()
-                    self._chatbot, self._built_on = bot, generation
-                return self._chatbot
-        except PolicyDeskError as exc:
-            logger.warning("chatbot not ready: %s", exc)
-            raise ChatbotNotReadyError(exc) from exc
-
-
-def get_context(request: Request) -> ApiContext:
-    context: ApiContext = request.app.state.policydesk
-    return context
-
-
-Context = Annotated[ApiContext, Depends(get_context)]
 SessionId = Annotated[str, Path(min_length=1, max_length=MAX_SESSION_ID_CHARS)]
 HandoffId = Annotated[str, Path(min_length=1, max_length=MAX_SESSION_ID_CHARS)]
 
@@ -135,7 +86,7 @@ HandoffId = Annotated[str, Path(min_length=1, max_length=MAX_SESSION_ID_CHARS)]
 auth = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@auth.post("/token", summary="Log in (agents)", responses=_errors(401, 413, 422, 429))
+@auth.post("/token", summary="Log in (agents)", responses=errors(401, 413, 422, 429))
 def issue_token(context: Context, request: Request, body: LoginRequest) -> TokenResponse:
     """Exchange an agent's PolicyDesk username and password for a short-lived access token.
 
@@ -187,7 +138,7 @@ sessions = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     "",
     status_code=201,
     summary="Start a conversation",
-    responses=_errors(401, 403, 413, 422, 429, 503),
+    responses=errors(401, 403, 413, 422, 429, 503),
 )
 def create_session(
     context: Context,
@@ -222,7 +173,7 @@ def _owned(context: ApiContext, session_id: str, secret: str) -> ChatbotService:
 @sessions.post(
     "/{session_id}/messages",
     summary="Send a customer message",
-    responses=_errors(401, 403, 404, 409, 413, 422, 429, 503),
+    responses=errors(401, 403, 404, 409, 413, 422, 429, 503),
 )
 def post_message(
     context: Context,
@@ -255,7 +206,7 @@ def post_message(
 @sessions.get(
     "/{session_id}",
     summary="Read a conversation",
-    responses=_errors(401, 403, 404, 422, 503),
+    responses=errors(401, 403, 404, 422, 503),
 )
 def get_session(
     context: Context, session_id: SessionId, who: CustomerChannel, secret: SessionSecret
@@ -270,11 +221,11 @@ handoffs = APIRouter(
     prefix="/v1/handoffs",
     tags=["handoffs"],
     dependencies=[Depends(agent)],
-    responses=_errors(401, 403),
+    responses=errors(401, 403),
 )
 
 
-@handoffs.get("", summary="List handoffs", responses=_errors(422))
+@handoffs.get("", summary="List handoffs", responses=errors(422))
 def list_handoffs(
     context: Context,
     state: Annotated[
@@ -292,14 +243,14 @@ def list_handoffs(
     )
 
 
-@handoffs.get("/{handoff_id}", summary="Read a handoff", responses=_errors(404, 422))
+@handoffs.get("/{handoff_id}", summary="Read a handoff", responses=errors(404, 422))
 def get_handoff(context: Context, handoff_id: HandoffId) -> Handoff:
     """One handoff with the transcript (masked), mood, references and a suggested reply."""
     return Handoff.from_request(context.services.handoffs.get(handoff_id))
 
 
 @handoffs.post(
-    "/{handoff_id}/accept", summary="Accept a handoff", responses=_errors(404, 409, 413, 422)
+    "/{handoff_id}/accept", summary="Accept a handoff", responses=errors(404, 409, 413, 422)
 )
 def accept_handoff(
     context: Context, handoff_id: HandoffId, user: Agent, body: AcceptRequest | None = None
@@ -310,7 +261,7 @@ def accept_handoff(
 
 
 @handoffs.post(
-    "/{handoff_id}/resolve", summary="Resolve a handoff", responses=_errors(404, 409, 413, 422)
+    "/{handoff_id}/resolve", summary="Resolve a handoff", responses=errors(404, 409, 413, 422)
 )
 def resolve_handoff(
     context: Context, handoff_id: HandoffId, body: ResolveRequest, user: Agent
@@ -324,7 +275,7 @@ def resolve_handoff(
     "/{handoff_id}/messages",
     status_code=201,
     summary="Reply to the customer",
-    responses=_errors(404, 409, 413, 422),
+    responses=errors(404, 409, 413, 422),
 )
 def reply_to_customer(
     context: Context, handoff_id: HandoffId, body: AgentMessageIn, user: Agent
@@ -387,7 +338,7 @@ def create_app(
         # telemetry would record validation failures and exception messages, which may hold
         # a customer's words or phone number; keep spans and metrics, not those logs
         telemetry={"logs": False},
-        responses=_errors(*COMMON_ERRORS),
+        responses=errors(*COMMON_ERRORS),
     )
     app.state.policydesk = context
     install_error_handlers(app)
@@ -398,6 +349,7 @@ def create_app(
     )
     app.add_middleware(CatchAll)  # added last = outermost: also covers the size limit
     app.include_router(auth)
+    app.include_router(calls)
     app.include_router(sessions)
     app.include_router(handoffs)
     app.include_router(health)

@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import ErrorDetail, ErrorResponse
+from calls.service import CallAgentError
+from calls.store import CallBusyError, CallEndedError, CallExistsError, CallNotFoundError
 from chatbot.queue import HandoffNotFoundError, HandoffStateError
 from chatbot.replies import ReplyNotCompliantError
 from chatbot.service import RateLimitedError
@@ -29,6 +31,7 @@ from core.errors import (
     ModelNotReadyError,
     PolicyDeskError,
 )
+from customers.store import CustomerNotFoundError
 
 logger = logging.getLogger("policydesk.api")
 
@@ -83,6 +86,12 @@ class ChatbotNotReadyError(ApiError):
 # (error type, status, code, field): checked in order, the first isinstance match wins
 _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (ConversationNotFoundError, 404, "session_not_found", None),
+    (CallNotFoundError, 404, "call_not_found", None),
+    (CallEndedError, 409, "call_ended", None),
+    (CallExistsError, 409, "call_exists", "call_id"),
+    (CallBusyError, 409, "call_busy", None),
+    (CallAgentError, 422, "unknown_agent", "agent"),
+    (CustomerNotFoundError, 422, "unknown_customer", "customer_id"),
     (HandoffNotFoundError, 404, "handoff_not_found", None),
     (ConversationBusyError, 409, "conversation_busy", None),
     (HandoffStateError, 409, "handoff_state_conflict", None),

@@ -13,6 +13,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from assist.models import AgentAssist
+from assist.wrapup import CallSummary
+from calls.models import MAX_CALL_ID_CHARS, MAX_SEGMENT_CHARS, Call
 from chatbot.handoff import HandoffRequest, HandoffState
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
 from chatbot.queue import MAX_RESOLUTION_CHARS
@@ -321,3 +324,136 @@ class Health(BaseModel):
 
     status: Literal["ok"] = "ok"
     ready: bool = Field(description="the chatbot (index and models) is loaded")
+
+
+# ----- live calls --------------------------------------------------------------------------------
+
+
+class CallCreate(_Request):
+    """A call that reached an agent, as the telephony side reports it."""
+
+    call_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CALL_ID_CHARS,
+        description="the telephony side's id for the call; generated when omitted",
+    )
+    caller_number: str = Field(min_length=1, max_length=32, examples=["13812345678"])
+    agent: str = Field(min_length=1, max_length=64, description="the agent's username")
+    customer_id: str | None = Field(
+        default=None, min_length=1, max_length=32, description="when the IVR identified them"
+    )
+
+
+class CallOpened(BaseModel):
+    """The call as opened: ``customer_id`` is null for an anonymous call."""
+
+    call_id: str
+    customer_id: str | None
+
+
+class SegmentIn(_Request):
+    """One piece of the speech-to-text transcript."""
+
+    seq: int = Field(ge=0, le=1_000_000, description="its place in the call")
+    speaker: Literal["customer", "agent"]
+    text: str = Field(min_length=1, max_length=MAX_SEGMENT_CHARS)
+    final: bool = Field(description="final: the assist runs; interim: the transcript updates")
+
+
+class SegmentView(BaseModel):
+    """A transcript segment as stored (redacted)."""
+
+    seq: int
+    speaker: Speaker
+    text: str
+    final: bool
+    received_at: datetime
+
+
+class CallView(BaseModel):
+    """A call: who, how it goes, and (for one call) its transcript and the latest view."""
+
+    call_id: str
+    agent: str
+    customer_id: str | None
+    caller: str = Field(description="the caller's number, masked")
+    state: Literal["live", "ended"]
+    started_at: datetime
+    ended_at: datetime | None
+    tier: str
+    mood: Emotion
+    intensity: float
+    trend: str
+    alert: str | None = Field(description="the active alert, in words")
+    findings: int = Field(description="compliance findings on the agent's turns")
+    findings_text: list[str]
+    whispers: list[str] = Field(description="supervisors' notes to the agent")
+    flagged_by: str | None
+    segments: list[SegmentView] | None = Field(default=None, description="for one call only")
+    latest: AgentAssist | None = Field(default=None, description="for one call only")
+
+    @classmethod
+    def from_call(cls, call: Call, with_segments: bool) -> CallView:
+        info = call.info
+        return cls(
+            call_id=call.id,
+            agent=call.agent,
+            customer_id=call.customer_id,
+            caller=call.caller,
+            state=call.state.value,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+            tier=info.tier,
+            mood=info.mood.current,
+            intensity=info.mood.intensity,
+            trend=info.mood.trend.value,
+            alert=info.mood.alert.message if info.mood.alert else None,
+            findings=info.findings,
+            findings_text=info.findings_text,
+            whispers=[f"{w.by}: {w.text}" for w in info.whispers],
+            flagged_by=info.flagged_by,
+            segments=(
+                [
+                    SegmentView(
+                        seq=s.seq,
+                        speaker=s.speaker,
+                        text=s.text,
+                        final=s.final,
+                        received_at=s.received_at,
+                    )
+                    for s in call.segments
+                ]
+                if with_segments
+                else None
+            ),
+            latest=call.latest if with_segments else None,
+        )
+
+
+class CallList(BaseModel):
+    """Calls, newest first (live ones riskiest first)."""
+
+    items: list[CallView]
+
+
+class WrapUpDraft(BaseModel):
+    """The wrap-up draft at the end of a call: the agent edits the text and saves it."""
+
+    call_id: str
+    text: str
+    disposition: str
+    needs: list[str]
+    citations: list[str]
+    actions: list[str]
+
+    @classmethod
+    def from_summary(cls, call_id: str, summary: CallSummary) -> WrapUpDraft:
+        return cls(
+            call_id=call_id,
+            text=summary.text,
+            disposition=summary.disposition.value,
+            needs=summary.needs,
+            citations=summary.citations,
+            actions=summary.actions,
+        )

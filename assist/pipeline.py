@@ -5,7 +5,7 @@ A caller turn is embedded once; the vector serves the emotion classifier and ret
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import numpy as np
@@ -58,6 +58,23 @@ class AssistSession:
         self.turns: list[Turn] = []
         self.history: list[AgentAssist] = []
         self._mood = CallMood()
+
+    def resume(self, turns: Sequence[Turn], history: Sequence[AgentAssist]) -> None:
+        """Continue a call from its turns and the views after each (stored by another process):
+        the mood, the active alert and the context of the next turn carry on as if this session
+        had seen them.
+
+        Raises:
+            ValueError: turns and views of different lengths.
+        """
+        if len(turns) != len(history):
+            raise ValueError(f"{len(turns)} turns but {len(history)} views")
+        self.turns = list(turns)
+        self.history = list(history)
+        caller_views = [v for v in history if v.speaker is Speaker.CUSTOMER]
+        results = [v.emotion for v in caller_views if v.emotion is not None]
+        self._mood = caller_views[-1].mood if caller_views else CallMood()
+        self._tracker.restore(results, self._mood.alert)
 
     def caller_texts(self) -> list[str]:
         """What the caller has said so far."""

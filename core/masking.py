@@ -49,3 +49,17 @@ def redact(text: str) -> str:
     for pattern, replacement in _SENSITIVE:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact_strings(value: object) -> object:
+    """Every string inside a JSON-like value redacted (numbers and keys untouched).
+
+    Redaction keeps each string's length, so character offsets into it stay valid.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact_strings(v) for k, v in value.items()}
+    return value

@@ -59,6 +59,22 @@ class CustomerStore(SqlStore):
                 if rows:
                     conn.execute(insert(table), rows)
 
+    def by_phone(self, number: str) -> str | None:
+        """The one customer whose phone is this number (a caller's screen pop), else None: an
+        unknown number, or one several customers share, is an anonymous call.
+
+        Args:
+            number: the caller's number as the telephony side sends it (spaces, +86 allowed).
+        """
+        digits = "".join(ch for ch in number if ch.isdigit())
+        if digits.startswith("86") and len(digits) == 13:
+            digits = digits[2:]
+        if not digits:
+            return None
+        with self.reading() as conn:
+            rows = conn.execute(select(customers.c.id).where(customers.c.phone == digits)).all()
+        return str(rows[0].id) if len(rows) == 1 else None
+
     def search(self, query: str, limit: int = 20) -> list[CustomerSummary]:
         """Customers whose phone, plate, policy number, claim number or id matches.
 
@@ -119,7 +135,8 @@ class CustomerStore(SqlStore):
         Raises:
             CustomerNotFoundError: unknown id.
         """
-        column = customers.c.phone if field is RevealableField.PHONE else customers.c.id_number
+        wanted = RevealableField(field)
+        column = customers.c.phone if wanted is RevealableField.PHONE else customers.c.id_number
         with self.reading() as conn:
             value = conn.execute(select(column).where(customers.c.id == customer_id)).scalar()
         if value is None:

@@ -323,3 +323,31 @@ rate_counters = Table(
     Column("window_start", UtcDateTime, primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+# ----- live calls (calls/store.py) ----------------------------------------------------------
+
+calls_table = Table(
+    "calls",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("agent", String(64), nullable=False, index=True),
+    Column("customer_id", String(32)),
+    Column("caller", String(32), nullable=False),
+    Column("state", String(8), nullable=False, index=True),
+    Column("started_at", UtcDateTime, nullable=False, index=True),
+    Column("ended_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("payload", JSON, nullable=False),
+)
+call_segments = Table(
+    "call_segments",
+    metadata,
+    Column("call_id", String(64), ForeignKey("calls.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("speaker", String(8), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("assist", JSON),
+)

@@ -121,6 +121,12 @@ class CallMoodTracker:
         """The caller turns seen so far."""
         return list(self._results)
 
+    def restore(self, results: Sequence[EmotionResult], alert: MoodAlert | None) -> None:
+        """Continue from a call's earlier caller turns and its active alert (a call another
+        process started: the tracker's whole state is these two)."""
+        self._results = list(results)
+        self._alert = alert
+
     def update(self, result: EmotionResult) -> CallMood:
         """Add the latest caller turn and return the call's mood."""
         self._results.append(result)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from assist.reveal import PersonalDataReveal
     from assist.wrapup import WrapUpService
     from audit.log import AuditLog
+    from calls.service import CallService
     from chatbot.learned import HandoffDetector
     from chatbot.lockout import IdentityLockout
     from chatbot.queue import HandoffQueue
@@ -284,6 +285,21 @@ class Services:
         from assist.reveal import PersonalDataReveal
 
         return PersonalDataReveal(self.customers, self.audit)
+
+    @cached_property
+    def calls(self) -> CallService:
+        """Live calls fed by the telephony side (segments in, assist views out)."""
+        from calls.service import CallService
+        from calls.store import CallStore
+
+        return CallService(
+            CallStore(self.engine),
+            self.customers,
+            self.accounts,
+            lambda customer_id: self.assist_session(customer_id),
+            self.wrap_up,
+            self.audit,
+        )
 
     @cached_property
     def privacy(self) -> PrivacyService:

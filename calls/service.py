@@ -1,0 +1,291 @@
+"""Live calls: the telephony side posts transcript segments, the assist pipeline answers.
+
+Stateless between requests: a call's whole state is its stored segments (each final one with the
+assist view it produced), so any worker can take the next segment. A final segment is answered
+with the context of the final segments before it in ``seq`` order (out-of-order arrival is placed
+by ``seq``); the same ``(call_id, seq)`` sent again returns the stored answer and adds nothing.
+Text is stored redacted; the pipeline reads it raw first.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from accounts.models import User
+from accounts.permissions import Action, can, require
+from accounts.store import AccountStore, UserNotFoundError
+from assist.models import AgentAssist
+from assist.pipeline import AssistSession
+from assist.wrapup import CallSummary, Disposition, WrapUpService
+from audit.log import AuditLog
+from calls.models import (
+    Call,
+    CallInfo,
+    CallStarted,
+    CallState,
+    NewCall,
+    NewSegment,
+    Segment,
+    SegmentResult,
+    Whisper,
+)
+from calls.store import CallBusyError, CallEndedError, CallStore
+from conversation.models import Speaker, Turn
+from core.errors import PolicyDeskError
+from core.masking import mask_phone, redact, redact_strings
+from customers.store import CustomerStore
+
+SAVE_ATTEMPTS = 3
+MAX_NOTE_CHARS = 300
+
+
+class CallAgentError(PolicyDeskError):
+    """The call names an agent PolicyDesk does not know (or one who may not take calls)."""
+
+
+def _redacted(view: AgentAssist) -> AgentAssist:
+    """The view as stored: every text in it (the caller's words in the emotion reading, the
+    agent's in a compliance check) with ID, phone and card numbers masked."""
+    return AgentAssist.model_validate(redact_strings(view.model_dump(mode="json")))
+
+
+def risk(call: Call) -> tuple[int, float, int]:
+    """How urgently a supervisor should look at a live call (higher first): an active alert or a
+    take-over flag, then the caller's upset intensity, then compliance findings."""
+    info = call.info
+    alert = 1 if info.mood.alert is not None or info.flagged_by else 0
+    upset = info.mood.intensity if info.mood.upset else 0.0
+    return (alert, upset, info.findings)
+
+
+class CallService:
+    """Opens calls, answers their segments, ends them; the floor's notes and flags.
+
+    Args:
+        store: the call store.
+        customers: for the screen pop and for linking a customer during the call.
+        accounts: the agents a call may be routed to.
+        sessions: a new assist session for a customer (or None: anonymous), on current content.
+        wrap_up: the wrap-up service (for the draft at the end).
+        audit: where the floor's actions are recorded.
+    """
+
+    def __init__(
+        self,
+        store: CallStore,
+        customers: CustomerStore,
+        accounts: AccountStore,
+        sessions: Callable[[str | None], AssistSession],
+        wrap_up: Callable[[], WrapUpService],
+        audit: AuditLog,
+    ) -> None:
+        self._store = store
+        self._customers = customers
+        self._accounts = accounts
+        self._sessions = sessions
+        self._wrap_up = wrap_up
+        self._audit = audit
+
+    # ----- the telephony side -------------------------------------------------------------
+
+    def start(self, new: NewCall, now: datetime | None = None) -> CallStarted:
+        """Open a call for an agent; the caller's number finds the customer (screen pop).
+
+        Raises:
+            CallAgentError: no active account of that name, or one that may not take calls.
+            CustomerNotFoundError: a ``customer_id`` that does not exist (``customers.store``).
+            CallExistsError: the telephony side's call id is taken.
+        """
+        agent = self._agent(new.agent)
+        if new.customer_id is not None:
+            self._customers.profile(new.customer_id)  # raises for an unknown id
+            customer_id: str | None = new.customer_id
+        else:
+            customer_id = self._customers.by_phone(new.caller_number)
+        tier = self._customers.profile(customer_id).tier.value if customer_id else ""
+        call = Call(
+            id=new.call_id or f"call-{secrets.token_hex(8)}",
+            agent=agent.username,
+            customer_id=customer_id,
+            caller=mask_phone(new.caller_number),
+            state=CallState.LIVE,
+            started_at=now or datetime.now(UTC),
+            info=CallInfo(tier=tier),
+        )
+        self._store.create(call)
+        return CallStarted(call_id=call.id, customer_id=customer_id)
+
+    def add_segment(self, call_id: str, segment: NewSegment) -> SegmentResult:
+        """Add a transcript segment; a final one runs the assist pipeline.
+
+        Raises:
+            CallNotFoundError: unknown call.
+            CallEndedError: the call has ended.
+            CallBusyError: the call kept changing under this segment (send it again).
+        """
+        for _ in range(SAVE_ATTEMPTS):
+            call = self._live(call_id)
+            known = next((s for s in call.segments if s.seq == segment.seq), None)
+            if known is not None and known.final:  # the same segment again: the same answer
+                return SegmentResult(call_id=call.id, seq=known.seq, assist=known.assist)
+            try:
+                return self._answer(call, segment)
+            except CallBusyError:
+                continue  # another segment of this call was saved first: read it and retry
+        raise CallBusyError(
+            f"call {call_id} is changing too fast; send segment {segment.seq} again"
+        )
+
+    def end(self, call_id: str) -> CallSummary:
+        """End a live call and return the wrap-up draft.
+
+        Raises:
+            CallNotFoundError: unknown call.
+            CallEndedError: already ended.
+        """
+        call = self._live(call_id)
+        ended = self._store.end(call)
+        return self.draft(ended)
+
+    def draft(self, call: Call) -> CallSummary:
+        """The wrap-up draft of a call (the agent edits and saves it from the console)."""
+        finals = call.finals()
+        if not any(s.speaker is Speaker.CUSTOMER for s in finals):
+            return CallSummary(text="通话中客户没有发言。", disposition=Disposition.OTHER)
+        views = [s.assist for s in finals if s.assist is not None]
+        return self._wrap_up().draft(call.turns(), views)
+
+    def get(self, call_id: str) -> Call:
+        """One call with its transcript.
+
+        Raises:
+            CallNotFoundError: unknown call.
+        """
+        return self._store.get(call_id)
+
+    def calls(self, state: CallState | None = None) -> list[Call]:
+        """Calls, newest first; live ones for the floor come sorted by ``risk``."""
+        found = self._store.list(state)
+        if state is CallState.LIVE:
+            found.sort(key=risk, reverse=True)
+        return found
+
+    # ----- the agent and the floor --------------------------------------------------------
+
+    def link_customer(self, user: User, call_id: str, customer_id: str) -> Call:
+        """Identify the caller of an anonymous (or misidentified) call: the agent found them by
+        policy, plate or claim number.
+
+        Raises:
+            PermissionDeniedError: the user may not use the console.
+            CustomerNotFoundError: unknown customer.
+            CallNotFoundError: unknown call.
+        """
+        require(user, Action.USE_CONSOLE)
+        profile = self._customers.profile(customer_id)
+        call = self._store.get(call_id)
+        info = call.info.model_copy(update={"tier": profile.tier.value})
+        linked = self._store.update_info(call, info, customer_id=customer_id)
+        self._audit.record(user.username, "call.link_customer", call_id, customer_id)
+        return linked
+
+    def whisper(self, user: User, call_id: str, text: str) -> Call:
+        """A supervisor's note to the agent on a live call (audited).
+
+        Raises:
+            PermissionDeniedError: not a supervisor.
+            PolicyDeskError: an empty or over-long note.
+            CallNotFoundError: unknown call.
+            CallEndedError: the call has ended.
+        """
+        require(user, Action.MONITOR_CALLS)
+        note = " ".join(text.split())
+        if not note or len(note) > MAX_NOTE_CHARS:
+            raise PolicyDeskError(f"a note to the agent has 1 to {MAX_NOTE_CHARS} characters")
+        call = self._live(call_id)
+        whisper = Whisper(by=user.username, text=redact(note), at=datetime.now(UTC))
+        info = call.info.model_copy(update={"whispers": [*call.info.whispers, whisper]})
+        updated = self._store.update_info(call, info)
+        self._audit.record(user.username, "call.whisper", call_id, whisper.text)
+        return updated
+
+    def flag(self, user: User, call_id: str) -> Call:
+        """Flag a live call for a supervisor to take over (audited).
+
+        Raises:
+            PermissionDeniedError: not a supervisor.
+            CallNotFoundError: unknown call.
+            CallEndedError: the call has ended.
+        """
+        require(user, Action.MONITOR_CALLS)
+        call = self._live(call_id)
+        info = call.info.model_copy(update={"flagged_by": user.username})
+        updated = self._store.update_info(call, info)
+        self._audit.record(user.username, "call.flag_takeover", call_id, call.agent)
+        return updated
+
+    # ----- internals ----------------------------------------------------------------------
+
+    def _agent(self, username: str) -> User:
+        try:
+            user = self._accounts.get(username)
+        except UserNotFoundError:
+            raise CallAgentError(f"no agent account {username!r}") from None
+        if not can(user, Action.USE_CONSOLE):
+            raise CallAgentError(f"account {username!r} may not take calls")
+        return user
+
+    def _live(self, call_id: str) -> Call:
+        call = self._store.get(call_id)
+        if call.state is CallState.ENDED:
+            raise CallEndedError(f"call {call_id} has ended: it takes no more segments")
+        return call
+
+    def _answer(self, call: Call, new: NewSegment) -> SegmentResult:
+        received = datetime.now(UTC)
+        if not new.final:  # only the live transcript changes
+            interim = Segment(
+                seq=new.seq,
+                speaker=new.speaker,
+                text=redact(new.text),
+                final=False,
+                received_at=received,
+            )
+            self._store.save_segment(call, interim, call.info)
+            return SegmentResult(call_id=call.id, seq=new.seq, assist=None)
+        prior = call.finals(before=new.seq)
+        session = self._sessions(call.customer_id)
+        session.resume(
+            [Turn(speaker=s.speaker, text=s.text, at=s.received_at) for s in prior],
+            [s.assist for s in prior if s.assist is not None],
+        )
+        view = session.add(Turn(speaker=new.speaker, text=new.text, at=received))
+        stored = _redacted(view)
+        info = self._info_after(call.info, stored)
+        segment = Segment(
+            seq=new.seq,
+            speaker=new.speaker,
+            text=redact(new.text),
+            final=True,
+            received_at=received,
+            assist=stored,
+        )
+        self._store.save_segment(call, segment, info)
+        return SegmentResult(call_id=call.id, seq=new.seq, assist=stored)
+
+    @staticmethod
+    def _info_after(info: CallInfo, view: AgentAssist) -> CallInfo:
+        if view.speaker is Speaker.CUSTOMER:
+            return info.model_copy(update={"mood": view.mood})
+        report = view.compliance
+        if report is None or report.compliant:
+            return info
+        reasons = [f.reason for f in report.findings]
+        return info.model_copy(
+            update={
+                "findings": info.findings + len(report.findings),
+                "findings_text": [*info.findings_text, *reasons][-10:],
+            }
+        )
