@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 import cli.apikey
 import cli.privacy
+import cli.simulate
 import cli.studio
 import cli.train
 from assist.calls import read_call
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.train.add_parsers(sub)
     cli.apikey.add_parsers(sub)
     cli.privacy.add_parsers(sub)
+    cli.simulate.add_parsers(sub)
     return parser
 
 
@@ -323,6 +325,7 @@ COMMANDS = {
     **cli.train.COMMANDS,
     **cli.apikey.COMMANDS,
     **cli.privacy.COMMANDS,
+    **cli.simulate.COMMANDS,
 }
 
 

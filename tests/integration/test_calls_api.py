@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from accounts.passwords import PasswordHashing
 from api.app import create_app
 from assist.calls import read_call
+from cli.simulate import simulate
 from core.settings import PROJECT_ROOT, Settings
 from customers.demo import generate
 from customers.models import RevealableField
@@ -197,3 +198,46 @@ def test_who_may_read_calls_and_what_survives_a_restart(
     stored = " ".join(str(r) for r in connection.execute("SELECT * FROM call_segments"))
     connection.close()
     assert "110101199001011234" not in stored
+
+
+@pytest.fixture(scope="module")
+def served(services: Services) -> Iterator[str]:
+    """The API on a real port, as the telephony side would reach it."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_the_simulator_drives_the_api_as_a_connector_would(
+    served: str, services: Services, telephony: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for name in ("06_claim_progress.jsonl", "09_designated_driver.jsonl"):
+        (folder / name).write_bytes((CALLS / name).read_bytes())
+    turns = sum(len(read_call(path)) for path in folder.glob("*.jsonl"))
+    key = telephony["Authorization"].removeprefix("Bearer ")
+    report = simulate(served, key, folder, agents=2, agent_names=["a007", "b008"], callers=[],
+                      realtime=False)  # fmt: skip
+    assert report.errors == []
+    assert (report.streams, report.calls, report.segments) == (2, 4, 2 * turns)
+    assert 0 < report.p50_ms <= report.p95_ms
+    ended = [c for c in services.calls.calls() if c.agent in ("a007", "b008")]
+    assert sum(c.state.value == "ended" for c in ended) >= 4
