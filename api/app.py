@@ -10,18 +10,18 @@ Run it with ``make api`` (uvicorn's ``--factory api.app:create_app``).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
-import anyio
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from accounts.login import LoginThrottledError
 from accounts.store import AuthenticationError
 from api.calls import router as calls
 from api.context import ApiContext, Context, errors
-from api.errors import ApiError, ChatbotNotReadyError, install_error_handlers
+from api.errors import ApiError, install_error_handlers
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
@@ -45,6 +45,7 @@ from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.runtime import configure_runtime
 from core.settings import Settings
+from services.readiness import Readiness
 from services.root import Services
 
 logger = logging.getLogger("policydesk.api")
@@ -299,6 +300,25 @@ def healthz(context: Context) -> Health:
     return Health(ready=context.ready)
 
 
+@health.get(
+    "/readyz",
+    summary="Readiness",
+    responses={503: {"model": Readiness, "description": "still loading, or a part cannot load"}},
+)
+def readyz(context: Context, response: Response) -> Readiness:
+    """200 once the warm-up at start has loaded the content, the encoder, the index, the emotion
+    model, the call assist and the chatbot (the first turn is then as fast as any other); 503
+    while it runs (`parts` is empty) or when a part cannot load (`problem` says why). A load
+    balancer sends calls here only after 200."""
+    readiness = context.readiness
+    if readiness is None:
+        response.status_code = 503
+        return Readiness(ready=False, generation=None, parts=[])
+    if not readiness.ready:
+        response.status_code = 503
+    return readiness
+
+
 # ----- the application --------------------------------------------------------------------------
 
 
@@ -322,10 +342,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # warm up so the first customer does not wait for the model to load; when it cannot be
-        # built yet (already logged), requests get 503 until it can
-        with suppress(ChatbotNotReadyError):
-            await anyio.to_thread.run_sync(context.chatbot)
+        # warm up in the background so that the first caller and the first customer do not wait
+        # for the models to load; GET /readyz says when it is done (a part that cannot load is
+        # logged, and requests needing it get 503 until it can)
+        warming = threading.Thread(target=context.warm_up, name="warm-up", daemon=True)
+        warming.start()
         yield
 
     app = FastAPI(

@@ -13,6 +13,7 @@ from api.errors import ChatbotNotReadyError
 from api.schemas import ErrorResponse
 from chatbot.service import ChatbotService
 from core.errors import PolicyDeskError
+from services.readiness import Part, Readiness
 from services.root import Services
 
 logger = logging.getLogger("policydesk.api")
@@ -36,10 +37,27 @@ class ApiContext:
         self._chatbot: ChatbotService | None = None
         self._built_on: int | None = None  # the generation the chatbot was built from
         self._lock = threading.Lock()
+        self.readiness: Readiness | None = None  # set when the warm-up at start finishes
 
     @property
     def ready(self) -> bool:
         return self._chatbot is not None
+
+    def warm_up(self) -> Readiness:
+        """Load the call assist and the chatbot now (the server's start), and keep the verdict
+        for the readiness check."""
+        readiness = self.services.warm_up()
+        try:
+            self.chatbot()
+        except ChatbotNotReadyError as exc:
+            chatbot = Part(name="chatbot", ready=False, seconds=0.0, problem=str(exc.__cause__))
+        else:
+            chatbot = Part(name="chatbot", ready=True, seconds=0.0)
+        parts = [*readiness.parts, chatbot]
+        self.readiness = readiness.model_copy(
+            update={"parts": parts, "ready": all(p.ready for p in parts)}
+        )
+        return self.readiness
 
     def chatbot(self) -> ChatbotService:
         """The shared chatbot over the current content; retried on the next request if not ready.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -14,6 +13,17 @@ from sentiment.mood import CallMood
 
 MAX_SEGMENT_CHARS = 2000
 MAX_CALL_ID_CHARS = 64
+
+
+class Channel(StrEnum):
+    """Where a contact comes from."""
+
+    PHONE = "phone"
+    """A live call; the telephony side posts its transcript."""
+    CONSOLE = "console"
+    """A call typed or replayed at the console (training, demos, a call without telephony)."""
+    CHAT = "chat"
+    """A chat the bot handed over; the agent's replies go to the customer's chat."""
 
 
 class CallState(StrEnum):
@@ -38,6 +48,8 @@ class CallInfo(BaseModel):
     findings: int = Field(default=0, description="compliance findings on the agent's turns")
     findings_text: list[str] = Field(default_factory=list, description="their reasons, in words")
     whispers: list[Whisper] = Field(default_factory=list)
+    chat_seen: int = Field(default=0, description="a chat's conversation turns already in here")
+    saved: bool = Field(default=False, description="the wrap-up was saved to the history")
     flagged_by: str | None = Field(default=None, description="a supervisor to take over")
     tier: str = Field(default="", description="the caller's member tier, when known")
 
@@ -60,6 +72,8 @@ class Call(BaseModel):
     agent: str
     customer_id: str | None = None
     caller: str = Field(description="the caller's number, masked")
+    channel: Channel = Channel.PHONE
+    handoff_id: str | None = Field(default=None, description="the chat handoff it came from")
     state: CallState
     started_at: datetime
     ended_at: datetime | None = None
@@ -106,7 +120,7 @@ class NewSegment(BaseModel):
     """One piece of the speech-to-text transcript."""
 
     seq: int = Field(ge=0, le=1_000_000)
-    speaker: Literal[Speaker.CUSTOMER, Speaker.AGENT] = Field(description="customer or agent")
+    speaker: Speaker = Field(description="customer or agent (or the bot, in a chat taken over)")
     text: str = Field(min_length=1, max_length=MAX_SEGMENT_CHARS)
     final: bool
 

@@ -25,6 +25,7 @@ from calls.models import (
     CallInfo,
     CallStarted,
     CallState,
+    Channel,
     NewCall,
     NewSegment,
     Segment,
@@ -90,8 +91,20 @@ class CallService:
 
     # ----- the telephony side -------------------------------------------------------------
 
-    def start(self, new: NewCall, now: datetime | None = None) -> CallStarted:
+    def start(
+        self,
+        new: NewCall,
+        now: datetime | None = None,
+        channel: Channel = Channel.PHONE,
+        handoff_id: str | None = None,
+    ) -> CallStarted:
         """Open a call for an agent; the caller's number finds the customer (screen pop).
+
+        Args:
+            new: the call as the telephony side (or the console) reports it.
+            now: the time (tests pin it).
+            channel: phone (telephony), console (typed or replayed) or chat (a handoff).
+            handoff_id: the chat handoff a chat contact comes from.
 
         Raises:
             CallAgentError: no active account of that name, or one that may not take calls.
@@ -102,14 +115,18 @@ class CallService:
         if new.customer_id is not None:
             self._customers.profile(new.customer_id)  # raises for an unknown id
             customer_id: str | None = new.customer_id
-        else:
+        elif channel is Channel.PHONE:
             customer_id = self._customers.by_phone(new.caller_number)
+        else:
+            customer_id = None
         tier = self._customers.profile(customer_id).tier.value if customer_id else ""
         call = Call(
             id=new.call_id or f"call-{secrets.token_hex(8)}",
             agent=agent.username,
             customer_id=customer_id,
-            caller=mask_phone(new.caller_number),
+            caller=mask_phone(new.caller_number) if channel is Channel.PHONE else "",
+            channel=channel,
+            handoff_id=handoff_id,
             state=CallState.LIVE,
             started_at=now or datetime.now(UTC),
             info=CallInfo(tier=tier),
@@ -167,10 +184,14 @@ class CallService:
 
     def calls(self, state: CallState | None = None) -> list[Call]:
         """Calls, newest first; live ones for the floor come sorted by ``risk``."""
-        found = self._store.list(state)
+        found = self._store.listing(state)
         if state is CallState.LIVE:
             found.sort(key=risk, reverse=True)
         return found
+
+    def calls_of(self, agent: str) -> list[Call]:
+        """An agent's live contacts, newest first (without their transcripts)."""
+        return self._store.live_for(agent)
 
     # ----- the agent and the floor --------------------------------------------------------
 
@@ -182,14 +203,38 @@ class CallService:
             PermissionDeniedError: the user may not use the console.
             CustomerNotFoundError: unknown customer.
             CallNotFoundError: unknown call.
+            CallAgentError: another agent's call (a supervisor may link any).
         """
         require(user, Action.USE_CONSOLE)
-        profile = self._customers.profile(customer_id)
         call = self._store.get(call_id)
+        if call.agent != user.username and not can(user, Action.MONITOR_CALLS):
+            raise CallAgentError(f"call {call_id} belongs to {call.agent}")
+        profile = self._customers.profile(customer_id)
         info = call.info.model_copy(update={"tier": profile.tier.value})
         linked = self._store.update_info(call, info, customer_id=customer_id)
         self._audit.record(user.username, "call.link_customer", call_id, customer_id)
         return linked
+
+    def floor(self, user: User) -> list[Call]:
+        """Every live contact, most at risk first, for a supervisor (without transcripts).
+
+        Raises:
+            PermissionDeniedError: not a supervisor.
+        """
+        require(user, Action.MONITOR_CALLS)
+        return self.calls(CallState.LIVE)
+
+    def watch(self, user: User, call_id: str) -> Call:
+        """A supervisor opens a call to follow its transcript (audited once per opening).
+
+        Raises:
+            PermissionDeniedError: not a supervisor.
+            CallNotFoundError: unknown call.
+        """
+        require(user, Action.MONITOR_CALLS)
+        call = self._store.get(call_id)
+        self._audit.record(user.username, "call.watch", call_id, call.agent)
+        return call
 
     def whisper(self, user: User, call_id: str, text: str) -> Call:
         """A supervisor's note to the agent on a live call (audited).

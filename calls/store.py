@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from calls.models import Call, CallInfo, CallState, Segment
+from calls.models import Call, CallInfo, CallState, Channel, Segment
 from core.errors import PolicyDeskError
 from db.schema import call_segments, calls_table
 from db.store import SqlStore
@@ -41,6 +41,8 @@ def _call(row: Any, segments: list[Segment]) -> Call:
         agent=row.agent,
         customer_id=row.customer_id,
         caller=row.caller,
+        channel=Channel(row.channel),
+        handoff_id=row.handoff_id,
         state=CallState(row.state),
         started_at=row.started_at,
         ended_at=row.ended_at,
@@ -80,6 +82,8 @@ class CallStore(SqlStore):
                         agent=call.agent,
                         customer_id=call.customer_id,
                         caller=call.caller,
+                        channel=call.channel.value,
+                        handoff_id=call.handoff_id,
                         state=call.state.value,
                         started_at=call.started_at,
                         updated_at=call.started_at,
@@ -108,11 +112,29 @@ class CallStore(SqlStore):
             ).all()
         return _call(row, [_segment(s) for s in segments])
 
-    def list(self, state: CallState | None = None, limit: int = 200) -> list[Call]:
+    def listing(self, state: CallState | None = None, limit: int = 200) -> list[Call]:
         """Calls, newest first, without their segments' assist views (the floor's list)."""
         query = select(calls_table).order_by(calls_table.c.started_at.desc()).limit(limit)
         if state is not None:
             query = query.where(calls_table.c.state == state.value)
+        with self.reading() as conn:
+            return [_call(row, []) for row in conn.execute(query)]
+
+    def for_handoff(self, handoff_id: str) -> Call | None:
+        """The contact a chat handoff was taken into, if any."""
+        with self.reading() as conn:
+            found = conn.execute(
+                select(calls_table.c.id).where(calls_table.c.handoff_id == handoff_id)
+            ).first()
+        return self.get(found.id) if found is not None else None
+
+    def live_for(self, agent: str) -> list[Call]:
+        """An agent's live contacts, newest first (without segments)."""
+        query = (
+            select(calls_table)
+            .where(calls_table.c.agent == agent, calls_table.c.state == CallState.LIVE.value)
+            .order_by(calls_table.c.started_at.desc())
+        )
         with self.reading() as conn:
             return [_call(row, []) for row in conn.execute(query)]
 

@@ -333,6 +333,8 @@ calls_table = Table(
     Column("agent", String(64), nullable=False, index=True),
     Column("customer_id", String(32)),
     Column("caller", String(32), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("handoff_id", String(40), index=True),
     Column("state", String(8), nullable=False, index=True),
     Column("started_at", UtcDateTime, nullable=False, index=True),
     Column("ended_at", UtcDateTime),

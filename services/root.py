@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from assist.reveal import PersonalDataReveal
     from assist.wrapup import WrapUpService
     from audit.log import AuditLog
+    from calls.desk import AgentDesk
     from calls.service import CallService
     from chatbot.learned import HandoffDetector
     from chatbot.lockout import IdentityLockout
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from sentiment.retrain import EmotionRetrainer
     from sentiment.scripts import ScriptLibrary
     from sentiment.service import SentimentTrainer
+    from services.readiness import Readiness
     from studio.curation import DraftPreview
     from studio.feedback import FeedbackStore
     from studio.golden import EvaluationRuns, GoldenSet
@@ -298,6 +300,21 @@ class Services:
             self.accounts,
             lambda customer_id: self.assist_session(customer_id),
             self.wrap_up,
+            self.audit,
+        )
+
+    def desk(self) -> AgentDesk:
+        """The agent's actions on contacts (the console), on the current content's guard."""
+        from calls.desk import AgentDesk
+        from calls.store import CallStore
+
+        return AgentDesk(
+            self.calls,
+            CallStore(self.engine),
+            self.handoffs,
+            self.agent_replies(),
+            self.guard,
+            self.wrap_up(),
             self.audit,
         )
 
@@ -715,13 +732,17 @@ class Services:
         return demo_calls(self.settings.demo_calls)
 
     def assist_session(
-        self, customer_id: str | None = None, llm: BaseChatModel | None = None
+        self,
+        customer_id: str | None = None,
+        llm: BaseChatModel | None = None,
+        phrased: bool = True,
     ) -> AssistSession:
         """A new call's assist session on the current content, optionally for a known customer.
 
         Args:
             customer_id: the caller, when identified.
             llm: a chat model for this session instead of the configured one (benchmarks).
+            phrased: False for the template reply even when an LLM is configured (warm-up).
 
         Raises:
             IndexNotBuiltError: no knowledge index yet.
@@ -740,8 +761,20 @@ class Services:
             guard=content.guard,
             scripts=content.scripts,
             profile=profile,
-            phraser=self.phraser(llm),
+            phraser=self.phraser(llm) if phrased else None,
         )
+
+    def warm_up(self) -> Readiness:
+        """Load everything a first call or chat would wait for: the current content, the
+        encoder, the index (vectors and keywords), the emotion model, and one pass of the assist
+        pipeline's parts on a throwaway text (nothing stored, no LLM call), so that the first turn
+        of the first call is as fast as any other.
+
+        Never raises: a part that cannot load is reported by name with the reason.
+        """
+        from services.readiness import warm_up
+
+        return warm_up(self)
 
 
 def build_services(settings: Settings | None = None) -> Services:

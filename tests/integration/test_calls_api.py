@@ -33,10 +33,11 @@ PASSWORD = "Desk-Agent-2026"
 def settings_(demo_services: Services, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = with_private_database(demo_services.settings, tmp_path_factory.mktemp("calls"))
     services = Services(settings, passwords=PasswordHashing.fast_for_tests())
-    services.customers.load_records(generate(20))
-    services.accounts.add("a007", PASSWORD, ["agent"])
-    services.accounts.add("b008", PASSWORD, ["agent"])
-    services.accounts.add("s009", PASSWORD, ["supervisor"])
+    if not services.customers.count():  # the demo data dir may hold them already
+        services.customers.load_records(generate(20))
+    services.accounts.add("a031", PASSWORD, ["agent"])
+    services.accounts.add("b032", PASSWORD, ["agent"])
+    services.accounts.add("s039", PASSWORD, ["supervisor"])
     return settings
 
 
@@ -87,17 +88,17 @@ def test_a_call_opens_with_a_screen_pop_and_unknown_numbers_are_anonymous(
     number = _phone(services, "C00003")
     opened = client.post(
         "/v1/calls",
-        json={"call_id": "T-1001", "caller_number": f"+86 {number}", "agent": "a007"},
+        json={"call_id": "T-1001", "caller_number": f"+86 {number}", "agent": "a031"},
         headers=telephony,
     )
     assert opened.status_code == 201, opened.text
     assert opened.json() == {"call_id": "T-1001", "customer_id": "C00003"}
     anonymous = client.post(
-        "/v1/calls", json={"caller_number": "19900000000", "agent": "a007"}, headers=telephony
+        "/v1/calls", json={"caller_number": "19900000000", "agent": "a031"}, headers=telephony
     )
     assert anonymous.json()["customer_id"] is None and anonymous.json()["call_id"]
     again = client.post(
-        "/v1/calls", json={"call_id": "T-1001", "caller_number": number, "agent": "a007"},
+        "/v1/calls", json={"call_id": "T-1001", "caller_number": number, "agent": "a031"},
         headers=telephony,
     )  # fmt: skip
     assert again.status_code == 409 and again.json()["error"]["code"] == "call_exists"
@@ -111,7 +112,7 @@ def test_segments_answer_like_the_console_idempotently_in_seq_order(
     client: TestClient, services: Services, telephony: dict[str, str]
 ) -> None:
     call_id = client.post(
-        "/v1/calls", json={"caller_number": "19900000001", "agent": "a007"}, headers=telephony
+        "/v1/calls", json={"caller_number": "19900000001", "agent": "a031"}, headers=telephony
     ).json()["call_id"]
     interim = _segment(client, telephony, call_id, 1, "customer", "我的车被水", final=False)
     assert interim["assist"] is None
@@ -158,7 +159,7 @@ def test_a_call_posted_segment_by_segment_reads_as_replaying_it_in_one_process(
 ) -> None:
     turns = read_call(CALLS / "02_angry_refusal.jsonl")
     call_id = client.post(
-        "/v1/calls", json={"caller_number": "19900000002", "agent": "a007"}, headers=telephony
+        "/v1/calls", json={"caller_number": "19900000002", "agent": "a031"}, headers=telephony
     ).json()["call_id"]
     posted = [
         _segment(client, telephony, call_id, seq, t.speaker.value, t.text)["assist"]
@@ -176,16 +177,16 @@ def test_who_may_read_calls_and_what_survives_a_restart(
     client: TestClient, services: Services, telephony: dict[str, str], settings_: Settings
 ) -> None:
     call_id = client.post(
-        "/v1/calls", json={"caller_number": "19900000003", "agent": "b008"}, headers=telephony
+        "/v1/calls", json={"caller_number": "19900000003", "agent": "b032"}, headers=telephony
     ).json()["call_id"]
     _segment(client, telephony, call_id, 0, "customer", "我要投诉你们，身份证110101199001011234")
     assert client.get("/v1/calls").status_code == 401
-    mine = client.get("/v1/calls", headers=_agent(client, "a007")).json()["items"]
+    mine = client.get("/v1/calls", headers=_agent(client, "a031")).json()["items"]
     assert call_id not in {c["call_id"] for c in mine}  # an agent sees their own calls
-    floor = client.get("/v1/calls", headers=_agent(client, "s009")).json()["items"]
+    floor = client.get("/v1/calls", headers=_agent(client, "s039")).json()["items"]
     assert call_id in {c["call_id"] for c in floor}
     posted = client.post(
-        "/v1/calls", json={"caller_number": "1", "agent": "a007"}, headers=_agent(client, "a007")
+        "/v1/calls", json={"caller_number": "1", "agent": "a031"}, headers=_agent(client, "a031")
     )
     assert posted.status_code == 403  # only the telephony connector opens calls
 
@@ -234,10 +235,10 @@ def test_the_simulator_drives_the_api_as_a_connector_would(
         (folder / name).write_bytes((CALLS / name).read_bytes())
     turns = sum(len(read_call(path)) for path in folder.glob("*.jsonl"))
     key = telephony["Authorization"].removeprefix("Bearer ")
-    report = simulate(served, key, folder, agents=2, agent_names=["a007", "b008"], callers=[],
+    report = simulate(served, key, folder, agents=2, agent_names=["a031", "b032"], callers=[],
                       realtime=False)  # fmt: skip
     assert report.errors == []
     assert (report.streams, report.calls, report.segments) == (2, 4, 2 * turns)
     assert 0 < report.p50_ms <= report.p95_ms
-    ended = [c for c in services.calls.calls() if c.agent in ("a007", "b008")]
+    ended = [c for c in services.calls.calls() if c.agent in ("a031", "b032")]
     assert sum(c.state.value == "ended" for c in ended) >= 4

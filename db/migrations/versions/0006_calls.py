@@ -1,4 +1,6 @@
-"""Live calls fed by telephony: a call and its transcript segments (text stored redacted).
+"""Contacts an agent works in the console: live calls fed by telephony, calls typed or replayed
+at the console, and chats taken over from the bot; each with its transcript segments (stored
+redacted).
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +24,8 @@ def upgrade() -> None:
         sa.Column("agent", sa.String(length=64), nullable=False),
         sa.Column("customer_id", sa.String(length=32), nullable=True),
         sa.Column("caller", sa.String(length=32), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("handoff_id", sa.String(length=40), nullable=True),
         sa.Column("state", sa.String(length=8), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
@@ -31,6 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_calls_agent"), "calls", ["agent"], unique=False)
+    op.create_index(op.f("ix_calls_handoff_id"), "calls", ["handoff_id"], unique=False)
     op.create_index(op.f("ix_calls_started_at"), "calls", ["started_at"], unique=False)
     op.create_index(op.f("ix_calls_state"), "calls", ["state"], unique=False)
     op.create_table(
@@ -51,5 +56,6 @@ def downgrade() -> None:
     op.drop_table("call_segments")
     op.drop_index(op.f("ix_calls_state"), table_name="calls")
     op.drop_index(op.f("ix_calls_started_at"), table_name="calls")
+    op.drop_index(op.f("ix_calls_handoff_id"), table_name="calls")
     op.drop_index(op.f("ix_calls_agent"), table_name="calls")
     op.drop_table("calls")

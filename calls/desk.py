@@ -1,0 +1,228 @@
+"""What the agent does from the console, on any contact: a live phone call, a call typed or
+replayed at the console, or a chat taken over from the bot. The console only renders; every
+change goes through here and lands in the call store, so a reload, a second tab or the supervisor
+floor see the same contact.
+"""
+
+from __future__ import annotations
+
+from accounts.models import User
+from accounts.permissions import Action, require
+from assist.wrapup import Disposition, WrapUpService
+from audit.log import AuditLog
+from calls.models import Call, CallState, Channel, NewCall, NewSegment
+from calls.service import CallService
+from calls.store import CallStore
+from chatbot.handoff import HandoffState
+from chatbot.queue import HandoffQueue, HandoffStateError
+from chatbot.replies import AgentReplies, ReplyNotCompliantError
+from chatbot.sessions import ConversationNotFoundError
+from conversation.models import Speaker
+from core.errors import PolicyDeskError
+from prompts.guard import ComplianceGuard, ComplianceReport
+
+CONSOLE_CALLER = "console"
+
+
+class ContactError(PolicyDeskError):
+    """An action that does not fit the contact (not the agent's, already ended, no customer)."""
+
+
+class AgentDesk:
+    """The agent's actions on contacts.
+
+    Args:
+        calls: the live-call service (segments in, assist views out).
+        store: the call store.
+        handoffs: the chatbot's handoff queue.
+        replies: agents' replies into handed-over chats.
+        guard: the compliance guard of the current content.
+        wrap_up: call summaries and dispositions.
+        audit: where take-overs and saves are recorded.
+    """
+
+    def __init__(
+        self,
+        calls: CallService,
+        store: CallStore,
+        handoffs: HandoffQueue,
+        replies: AgentReplies,
+        guard: ComplianceGuard,
+        wrap_up: WrapUpService,
+        audit: AuditLog,
+    ) -> None:
+        self._calls = calls
+        self._store = store
+        self._handoffs = handoffs
+        self._replies = replies
+        self._guard = guard
+        self._wrap_up = wrap_up
+        self._audit = audit
+
+    # ----- opening contacts ---------------------------------------------------------------
+
+    def open_console_call(self, user: User, customer_id: str | None) -> Call:
+        """A call the agent types or replays at the console.
+
+        Raises:
+            PermissionDeniedError: the user may not use the console.
+            CustomerNotFoundError: unknown customer.
+        """
+        require(user, Action.USE_CONSOLE)
+        started = self._calls.start(
+            NewCall(caller_number=CONSOLE_CALLER, agent=user.username, customer_id=customer_id),
+            channel=Channel.CONSOLE,
+        )
+        return self._store.get(started.call_id)
+
+    def take_handoff(self, user: User, handoff_id: str) -> Call:
+        """Accept a waiting chat handoff (or reopen one this agent holds) as a contact whose
+        transcript is the chat so far.
+
+        Raises:
+            PermissionDeniedError: the user may not handle handoffs.
+            HandoffNotFoundError: unknown handoff.
+            HandoffStateError: taken by someone else, or resolved.
+        """
+        require(user, Action.HANDLE_HANDOFFS)
+        handoff = self._handoffs.get(handoff_id)
+        if handoff.state is HandoffState.WAITING:
+            handoff = self._handoffs.accept(handoff_id, user.username)
+        elif handoff.accepted_by != user.username or handoff.state is not HandoffState.ACCEPTED:
+            raise HandoffStateError(
+                f"handoff {handoff_id} is {handoff.state.value} by {handoff.accepted_by or '—'}"
+            )
+        existing = self._store.for_handoff(handoff_id)
+        if existing is not None:
+            return self.sync_chat(existing)
+        customer_id = handoff.customer.id if handoff.customer else None
+        started = self._calls.start(
+            NewCall(caller_number="chat", agent=user.username, customer_id=customer_id),
+            channel=Channel.CHAT,
+            handoff_id=handoff_id,
+        )
+        for seq, turn in enumerate(handoff.transcript):
+            self._calls.add_segment(
+                started.call_id,
+                NewSegment(seq=seq, speaker=turn.speaker, text=turn.text, final=True),
+            )
+        call = self._store.get(started.call_id)
+        info = call.info.model_copy(update={"chat_seen": len(handoff.transcript)})
+        self._audit.record(user.username, "handoff.take", handoff_id, call.id)
+        return self._store.update_info(call, info)
+
+    # ----- during the contact -------------------------------------------------------------
+
+    def say(self, user: User, call_id: str, speaker: Speaker, text: str) -> Call:
+        """Add a turn typed at the console (a console call only: telephony and chat bring their
+        own words).
+
+        Raises:
+            ContactError: not this agent's console call, or ended.
+            ValidationError: an empty or over-long turn.
+        """
+        call = self._mine(user, call_id)
+        if call.channel is not Channel.CONSOLE:
+            raise ContactError("turns are typed only on a call opened at the console")
+        self._append(call, speaker, text)
+        return self._store.get(call_id)
+
+    def check(self, text: str) -> ComplianceReport:
+        """The guard's check of what the agent is about to say or send."""
+        return self._guard.check(text)
+
+    def reword(self, text: str) -> str:
+        """The draft with each offending sentence replaced by its rule's compliant wording (the
+        rest of the draft kept as typed)."""
+        return self._guard.sanitize(text)[0]
+
+    def reply(self, user: User, call_id: str, text: str) -> Call:
+        """Send (chat) or say (phone, console) the agent's draft, after the guard.
+
+        A red line stops it on every channel: nothing is sent or recorded.
+
+        Raises:
+            ReplyNotCompliantError: the draft crosses a red line.
+            ContactError: not this agent's live contact.
+        """
+        call = self._mine(user, call_id)
+        report = self._guard.check(text)
+        if not report.compliant:
+            first = report.findings[0]
+            raise ReplyNotCompliantError(
+                f"「{first.text}」 {first.reason}; say instead: {first.rewrite}", report.rules
+            )
+        if call.channel is Channel.CHAT and call.handoff_id is not None:
+            handoff_id = call.handoff_id
+            call = self.sync_chat(call)  # what the customer wrote before this reply comes first
+            self._replies.send(handoff_id, user.username, text)
+            self._append(call, Speaker.AGENT, text)
+            call = self._store.get(call_id)
+            bumped = call.info.model_copy(update={"chat_seen": call.info.chat_seen + 1})
+            return self._store.update_info(call, bumped)
+        if call.channel is Channel.CONSOLE:
+            self._append(call, Speaker.AGENT, text)
+        # on a phone call the agent says it; the telephony side sends the words back
+        return self._store.get(call_id)
+
+    def sync_chat(self, call: Call) -> Call:
+        """Bring a chat contact up to date: what the customer wrote since (redacted)."""
+        if call.channel is not Channel.CHAT or call.handoff_id is None:
+            return call
+        if call.state is not CallState.LIVE:
+            return call
+        handoff = self._handoffs.get(call.handoff_id)
+        try:
+            fresh, seen = self._replies.customer_messages(handoff, call.info.chat_seen)
+        except ConversationNotFoundError:  # a handoff posted without a chat behind it
+            return call
+        if not fresh and seen == call.info.chat_seen:
+            return call
+        for turn in fresh:
+            self._append(call, Speaker.CUSTOMER, turn.text)
+            call = self._store.get(call.id)
+        info = call.info.model_copy(update={"chat_seen": seen})
+        return self._store.update_info(call, info)
+
+    # ----- ending -------------------------------------------------------------------------
+
+    def save_wrap_up(
+        self, user: User, call_id: str, text: str, disposition: Disposition | str
+    ) -> Call:
+        """Save the summary and disposition to the customer's history (a customer must be
+        linked: identify the caller first).
+
+        Raises:
+            ContactError: no customer linked, or not this agent's contact.
+            PolicyDeskError: an empty or over-long summary, an unknown disposition.
+        """
+        call = self._mine(user, call_id, live_only=False)
+        if call.customer_id is None:
+            raise ContactError("identify the customer first (policy, plate or claim number)")
+        self._wrap_up.save(call.customer_id, text, disposition, agent=user.username)
+        saved = self._store.update_info(call, call.info.model_copy(update={"saved": True}))
+        self._audit.record(user.username, "call.save", call_id, str(disposition))
+        return saved
+
+    def finish(self, user: User, call_id: str, resolution: str = "") -> Call:
+        """End the contact: a chat's handoff is resolved with the resolution (the summary)."""
+        call = self._mine(user, call_id)
+        if call.channel is Channel.CHAT and call.handoff_id is not None:
+            self._handoffs.resolve(call.handoff_id, user.username, resolution or "已处理")
+        return self._store.end(call)
+
+    # ----- internals ----------------------------------------------------------------------
+
+    def _mine(self, user: User, call_id: str, live_only: bool = True) -> Call:
+        call = self._store.get(call_id)
+        if call.agent != user.username:
+            raise ContactError(f"contact {call_id} belongs to {call.agent}")
+        if live_only and call.state is not CallState.LIVE:
+            raise ContactError(f"contact {call_id} has ended")
+        return call
+
+    def _append(self, call: Call, speaker: Speaker, text: str) -> None:
+        seq = max((s.seq for s in call.segments), default=-1) + 1
+        self._calls.add_segment(
+            call.id, NewSegment(seq=seq, speaker=speaker, text=text, final=True)
+        )
