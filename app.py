@@ -11,8 +11,10 @@ from streamlit.navigation.page import StreamlitPage
 from ui.auth import render_account_panel, render_demo_password_banner
 from ui.i18n import LANGUAGES, t
 from ui.navigation import landing_page, visible_pages
+from ui.resources import start_warm_up
 
 st.set_page_config(page_title="PolicyDesk 坐席助手", page_icon="🛡️", layout="wide")
+start_warm_up()  # the models and the index load in the background from the first page view
 st.sidebar.selectbox(
     "语言 / Language", list(LANGUAGES), format_func=LANGUAGES.__getitem__, key="lang"
 )

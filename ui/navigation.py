@@ -56,6 +56,13 @@ SEARCH = PageSpec(
     section_key="section_agent",
     actions=(Action.VIEW_KB,),
 )
+FLOOR = PageSpec(
+    path="ui/pages/floor.py",
+    title_key="page_floor",
+    icon="📡",
+    section_key="section_agent",
+    actions=(Action.MONITOR_CALLS,),
+)
 STUDIO_KB = PageSpec(
     path="ui/pages/studio_kb.py",
     title_key="page_studio_kb",
@@ -126,6 +133,7 @@ CHAT = PageSpec(
 PAGES: tuple[PageSpec, ...] = (
     LOGIN,
     CONSOLE,
+    FLOOR,
     SEARCH,
     STUDIO_KB,
     STUDIO_IMPORT,

@@ -14,6 +14,7 @@ from ui.i18n import t
 
 KIND_ICONS = {PassageKind.CLAUSE: "📜", PassageKind.CASE: "⚖️", PassageKind.FAQ: "💬"}
 PREVIEW_CHARS = 220
+COMPACT_PREVIEW_CHARS = 80
 
 
 def render_said(text: str) -> None:
@@ -27,20 +28,27 @@ def render_hit(
     hit: Hit,
     feedback: Callable[[Hit, bool], None] | None = None,
     key: str = "",
+    compact: bool = False,
 ) -> None:
-    """One knowledge card; with ``feedback``, helpful / not-helpful buttons under it."""
+    """One knowledge card; with ``feedback``, helpful / not-helpful buttons under it.
+
+    ``compact`` (the live console) shows the citation, one line of context and a short preview,
+    with the full text one click away, so the top cards fit above the fold.
+    """
+    limit = COMPACT_PREVIEW_CHARS if compact else PREVIEW_CHARS
     with st.container(border=True):
         head, score = st.columns([5, 1])
         head.markdown(f"**{rank}. {KIND_ICONS[hit.kind]} {hit.citation}**")
         score.caption(f"{t('score')} {hit.score:.2f}")
-        st.caption(f"{t('kind_' + hit.kind.value)} · {hit.title}")
+        context = f"{t('kind_' + hit.kind.value)} · {hit.title}"
         if hit.kind is PassageKind.CASE:
-            st.caption(f"{t('outcome')}：{hit.outcome or '—'} · {t('illustrative')}")
-        preview = hit.text if len(hit.text) <= PREVIEW_CHARS else hit.text[:PREVIEW_CHARS] + "…"
+            context += f" · {t('outcome')}：{hit.outcome or '—'} · {t('illustrative')}"
+        st.caption(context)
+        preview = hit.text if len(hit.text) <= limit else hit.text[:limit] + "…"
         st.markdown(highlight_markdown(preview, hit.matched_terms))
-        if hit.matched_terms:
+        if hit.matched_terms and not compact:
             st.caption(f"{t('matched')}：{'、'.join(hit.matched_terms)}")
-        if len(hit.text) > PREVIEW_CHARS:
+        if len(hit.text) > limit:
             with st.expander(t("full_text")):
                 st.markdown(highlight_markdown(hit.text, hit.matched_terms))
         if feedback is not None:

@@ -68,7 +68,7 @@ def test_an_injury_is_handed_over_and_an_agent_takes_it_from_the_inbox(pages: Se
     second = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
     assert not any(b.key == f"accept-{handoff.id}" for b in second.button)
 
-    console.button(key="resolve_handoff").click()
+    console.button(key="finish_contact").click()
     console = _run(console)
     assert pages.handoffs.get(handoff.id).state is HandoffState.RESOLVED
 
@@ -91,7 +91,7 @@ def test_a_handoff_only_the_model_wanted_is_marked_for_the_agent(pages: Services
     console.button(key=f"accept-{handoff.id}").click()
     console = _run(console)
     assert "仅由学习模型判断" in _captions(console)
-    console.button(key="resolve_handoff").click()
+    console.button(key="finish_contact").click()
     _run(console)
 
 
@@ -110,9 +110,10 @@ def test_the_agent_replies_in_the_customers_chat(pages: Services) -> None:
 
     console.text_area(key="draft").input("您放心，一定全赔。")
     console = _run(console)
-    console.button(key="send_draft").click()
-    console = _run(console)
-    assert any("回复未发送" in e.value for e in console.error)
+    assert console.button(key="send_draft").disabled  # a red line cannot be sent
+    warnings = " ".join(w.value for w in console.warning)
+    assert "承诺全额赔付" in warnings and "建议改为" in warnings  # a reason and a rewording
+    assert "promise-full-payout" not in warnings
     assert console.text_area(key="draft").value == "您放心，一定全赔。"  # kept for correcting
     turns = pages.chatbot().conversation(handoff.session_id).turns
     assert not any(t.author for t in turns)
@@ -127,20 +128,20 @@ def test_the_agent_replies_in_the_customers_chat(pages: Services) -> None:
     assert f"人工客服 {AGENT}" in _captions(chat)
 
     chat = _send(chat, "好的，我等电话")
-    console.button(key="pull_messages").click()
-    console = _run(console)
+    console = _run(console)  # the live view re-reads the chat by itself (no fetch button)
     assert "好的，我等电话" in "\n".join(m.value for c in console.chat_message for m in c.markdown)
 
     # a reload loses the browser session: the agent reopens the handoff they hold
     reloaded = _run(logged_in(AppTest.from_file(CONSOLE, default_timeout=90), pages, AGENT))
-    reloaded.button(key=f"resume-{handoff.id}").click()
+    (held,) = [c for c in pages.calls.calls_of(AGENT) if c.handoff_id == handoff.id]
+    reloaded.button(key=f"open-{held.id}").click()  # listed under the agent's open contacts
     reloaded = _run(reloaded)
     said = "\n".join(m.value for c in reloaded.chat_message for m in c.markdown)
     assert "一直没人联系" in said and "好的，我等电话" in said
-    reloaded.button(key="resolve_handoff").click()
+    reloaded.button(key="finish_contact").click()
     reloaded = _run(reloaded)
     assert pages.handoffs.get(handoff.id).state is HandoffState.RESOLVED
-    assert not any(b.key == f"resume-{handoff.id}" for b in reloaded.button)
+    assert held.id not in {c.id for c in pages.calls.calls_of(AGENT)}  # no longer open
 
 
 def test_what_a_customer_wrote_is_shown_as_text_never_as_markdown(pages: Services) -> None:

@@ -72,7 +72,7 @@ def _raw_customer(services: Services) -> tuple[str, str, str, str]:
 
 
 def test_replaying_the_angry_refusal_alerts_and_shows_cards(console: Services) -> None:
-    app = _click(_open(console), "开始新通话")
+    app = _open(console)
     app.selectbox(key="demo_call").set_value("02_angry_refusal.jsonl")
     app = _click(app, "载入回放")
     app = _click(app, "播放下一句")
@@ -94,7 +94,7 @@ def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
     app = _say(app, "我的车昨晚在地下车库被水泡了，这个能赔吗")
     texts = _texts(app)
     profile = console.customers.profile(customer_id)
-    suggestion = app.success[0].value
+    suggestion = app.success[0].value.removeprefix("**建议回复**：")
     assert profile.salutation in suggestion
     assert "依据" in texts
     assert phone not in texts and id_number not in texts  # identifiers only masked
@@ -104,8 +104,12 @@ def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
     app.text_area(key="draft").input("您放心，这种情况肯定全赔。")
     app = app.run()
     warnings = " ".join(w.value for w in app.warning)
-    assert "合规风险" in warnings and "全赔" in warnings
+    assert "承诺全额赔付" in warnings and "promise-full-payout" not in warnings
     assert any(":red-background[" in m.value for m in app.markdown)
+    assert app.button(key="send_draft").disabled  # a red line cannot go into the call
+    app = _click(app, "采用建议说法")
+    assert "全赔" not in str(app.text_area(key="draft").value)
+    assert not app.button(key="send_draft").disabled
 
 
 def test_card_feedback_is_stored_for_trainers(console: Services) -> None:

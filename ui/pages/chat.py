@@ -13,6 +13,7 @@ from ui.widgets import render_said
 
 CHAT = "chat_id"
 ANSWERS = "chat_answers"
+LIVE_EVERY = 2.0  # seconds between re-reads of the conversation (an agent's replies)
 
 
 def _new_conversation() -> None:
@@ -29,22 +30,16 @@ def render_answer_meta(answer: BotAnswer) -> None:
         st.caption(f"🧑‍💼 {t('routed_human')}{handoff}")
 
 
-def main() -> None:
-    st.header(t("chat_header"))
-    st.info(t("privacy_notice"), icon="🔒")
-    st.button(t("new_chat"), on_click=_new_conversation)
+@st.fragment(run_every=LIVE_EVERY)
+def render_conversation() -> None:
+    """The conversation, re-read every few seconds: after a handoff, the agent's replies appear
+    by themselves."""
+    bot = get_services().chatbot()
     try:
-        bot = get_services().chatbot()
-    except IndexNotBuiltError:
-        st.warning(t("index_missing"))
-        return
+        conversation = bot.conversation(st.session_state[CHAT])
     except PolicyDeskError as exc:
-        st.error(f"{t('model_missing')}{exc}")
+        st.error(f"{t('chat_error')}{exc}")
         return
-    if CHAT not in st.session_state:
-        st.session_state[CHAT] = bot.start("web").id
-        st.session_state[ANSWERS] = []
-    conversation = bot.conversation(st.session_state[CHAT])
     answers: list[BotAnswer] = st.session_state.setdefault(ANSWERS, [])
     with st.chat_message("assistant"):
         st.write(bot.answers.greeting)
@@ -63,12 +58,30 @@ def main() -> None:
                 answer = next(replies, None)
                 if answer is not None:
                     render_answer_meta(answer)
-    if conversation.handoff_id is not None:  # an agent's replies arrive between messages
-        st.button(t("refresh_chat"), key="refresh_chat")
+    if conversation.handoff_id is not None:
+        st.caption(f"🧑‍💼 {t('agent_replies_live')}")
+
+
+def main() -> None:
+    st.header(t("chat_header"))
+    st.info(t("privacy_notice"), icon="🔒")
+    st.button(t("new_chat"), on_click=_new_conversation)
+    try:
+        bot = get_services().chatbot()
+    except IndexNotBuiltError:
+        st.warning(t("index_missing"))
+        return
+    except PolicyDeskError as exc:
+        st.error(f"{t('model_missing')}{exc}")
+        return
+    if CHAT not in st.session_state:
+        st.session_state[CHAT] = bot.start("web").id
+        st.session_state[ANSWERS] = []
+    render_conversation()
     text = st.chat_input(t("chat_placeholder"))
     if text:
         try:
-            answers.append(bot.post(st.session_state[CHAT], text))
+            st.session_state[ANSWERS].append(bot.post(st.session_state[CHAT], text))
         except PolicyDeskError as exc:
             st.error(f"{t('chat_error')}{exc}")
             return

@@ -1,24 +1,30 @@
 """The live-call console: what an agent looks at while a caller talks.
 
-State lives in ``st.session_state`` (one call per browser session); models and stores come from
-the shared, cached service container.
+Every contact — a phone call fed by telephony, a call typed or replayed here, a chat taken over
+from the bot — is stored (``calls``); the page keeps only which contact it shows and the agent's
+unsent draft. The live part re-renders every second by itself (a fragment), so a segment from the
+telephony side or a customer's chat message appears without a click; new handoffs and new calls
+announce themselves. The guidance (mood, alert and script, suggested reply, next actions, top
+cards) stays above the fold; the transcript scrolls in its own box.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
 
 import streamlit as st
-from pydantic import ValidationError
 
+from accounts.models import User
 from accounts.permissions import Action, can
 from assist.calls import read_call
 from assist.models import AgentAssist
-from assist.pipeline import AssistSession
 from assist.wrapup import Disposition
-from chatbot.handoff import HandoffRequest, HandoffState
-from conversation.models import Speaker, Turn
-from core.errors import IndexNotBuiltError, ModelNotReadyError, PolicyDeskError
+from calls.models import Call, CallState, Channel
+from chatbot.handoff import HandoffState
+from conversation.models import Speaker
+from core.errors import PolicyDeskError
 from core.masking import redact
 from core.models import Hit
 from customers.models import CustomerSummary, RevealableField
@@ -26,251 +32,229 @@ from studio.feedback import NewFeedback
 from ui.auth import current_user, require_page
 from ui.format import describe_error, escape_markdown, marked_draft
 from ui.i18n import language, t
-from ui.resources import get_services
+from ui.notices import notify, show_notices
+from ui.resources import get_services, warm_up
 from ui.widgets import render_hit, render_mood, render_profile, render_said
 
-CALL = "call"
-NOTICE = "notice"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CONTACT = "contact_id"
+DRAFT = "draft"
+REPLAY = "replay"
+SEEN_CALLS = "seen_calls"
+SEEN_HANDOFFS = "seen_handoffs"
+PENDING_ACCEPT = "pending_accept"
+LIVE_EVERY = 1.0  # seconds between refreshes of the live view and the inbox
+TRANSCRIPT_HEIGHT = 330
+COMPACT_CSS = (
+    "<style>.block-container{padding-top:2.2rem;padding-bottom:1rem}"
+    "div[data-testid='stVerticalBlock']{gap:0.45rem}</style>"
+)
+
+
+def _user() -> User | None:
+    return current_user()
+
+
+def _attempt(action: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
+    """Run a desk action; a refusal becomes a notice, never a traceback."""
+    try:
+        return action(*args, **kwargs)
+    except PolicyDeskError as exc:
+        notify("error", describe_error(exc))
+    except ValueError as exc:  # a turn that does not validate (empty, too long)
+        notify("error", f"{t('invalid_turn')}{describe_error(exc)}")
+    return None
 
 
 # ----- state changes (button callbacks) ---------------------------------------------------------
 
 
-def _notify(level: str, text: str) -> None:
-    st.session_state[NOTICE] = (level, text)
-
-
-def _agent() -> str:
-    """The logged-in agent's username: who accepts, resolves and saves (empty when logged out)."""
-    user = current_user()
-    return user.username if user is not None else ""
-
-
-def _start_call(customer_id: str | None, replay: list[Turn] | None = None) -> None:
-    try:
-        session = get_services().assist_session(customer_id)
-    except IndexNotBuiltError:
-        _notify("warning", t("index_missing"))
+def _open(call: Call | None) -> None:
+    if call is None:
         return
-    except PolicyDeskError as exc:
-        _notify("error", f"{t('error')}{exc}")
-        return
-    st.session_state[CALL] = session
-    st.session_state["replay"] = list(replay or [])
-    for key in ("summary_text", "draft", "saved", "handoff"):
+    st.session_state[CONTACT] = call.id
+    for key in (DRAFT, "summary_text", "disposition", REPLAY):
         st.session_state.pop(key, None)
 
 
-def _add(turn: Turn) -> None:
-    session: AssistSession = st.session_state[CALL]
-    try:
-        session.add(turn)
-    except ModelNotReadyError as exc:
-        _notify("error", f"{t('model_missing')}{exc}")
-    except PolicyDeskError as exc:
-        _notify("error", f"{t('invalid_turn')}{exc}")
+def _start_console_call(customer_id: str | None, replay_file: str | None = None) -> None:
+    user = _user()
+    if user is None:
+        return
+    turns = []
+    if replay_file is not None:
+        try:
+            turns = read_call(get_services().settings.demo_calls / replay_file)
+        except PolicyDeskError as exc:
+            notify("error", str(exc))
+            return
+    call = _attempt(get_services().desk().open_console_call, user, customer_id)
+    if call is not None:
+        _open(call)
+        st.session_state[REPLAY] = [(turn.speaker, turn.text) for turn in turns]
+
+
+def _say(speaker: Speaker, text: str) -> None:
+    user = _user()
+    contact = st.session_state.get(CONTACT)
+    if user is None or contact is None:
+        return
+    _attempt(get_services().desk().say, user, contact, speaker, text)
 
 
 def _submit_turn() -> None:
-    text = str(st.session_state.get("turn_text", ""))
-    speaker = Speaker(st.session_state.get("speaker", Speaker.CUSTOMER))
-    try:
-        turn = Turn(speaker=speaker, text=text)
-    except ValidationError as exc:
-        _notify("error", f"{t('invalid_turn')}{exc.errors()[0]['msg']}")
-        return
-    _add(turn)
+    _say(
+        Speaker(st.session_state.get("speaker", Speaker.CUSTOMER)),
+        str(st.session_state.get("turn_text", "")),
+    )
     st.session_state["turn_text"] = ""
 
 
-def _load_demo(customer_id: str | None) -> None:
-    services = get_services()
-    chosen = st.session_state.get("demo_call")
-    if chosen is None:
-        return
-    try:
-        turns = read_call(services.settings.demo_calls / chosen)
-    except PolicyDeskError as exc:
-        _notify("error", str(exc))
-        return
-    _start_call(customer_id, replay=turns)
-
-
 def _play(count: int | None) -> None:
-    pending: list[Turn] = st.session_state.get("replay", [])
+    pending: list[tuple[Speaker, str]] = st.session_state.get(REPLAY, [])
     take = len(pending) if count is None else min(count, len(pending))
     for _ in range(take):
-        _add(pending.pop(0))
+        speaker, text = pending.pop(0)
+        _say(speaker, text)
 
 
-def _use_suggestion(text: str) -> None:
-    st.session_state["draft"] = text
+def _use(text: str) -> None:
+    st.session_state[DRAFT] = text
 
 
-def _send_draft() -> None:
-    text = str(st.session_state.get("draft", "")).strip()
-    if not text:
+def _send() -> None:
+    user = _user()
+    contact = st.session_state.get(CONTACT)
+    text = str(st.session_state.get(DRAFT, "")).strip()
+    if user is None or contact is None or not text:
         return
-    handoff = st.session_state.get("handoff")
-    if handoff is not None:  # a chat taken over from the bot: the reply goes to the customer
-        try:
-            get_services().agent_replies().send(handoff.id, _agent(), text)
-        except PolicyDeskError as exc:
-            _notify("error", f"{t('reply_failed')}{exc}")
-            return  # the draft stays for correcting
-    _add(Turn(speaker=Speaker.AGENT, text=text))
-    st.session_state["draft"] = ""
+    if _attempt(get_services().desk().reply, user, contact, text) is not None:
+        st.session_state[DRAFT] = ""
 
 
-def _pull_customer_messages(quiet: bool = False) -> None:
-    """Add what the customer wrote in the chat since the agent last looked (``quiet``: no
-    notice when there is nothing new, as at accept time)."""
-    handoff = st.session_state.get("handoff")
-    if handoff is None:
+def _accept(handoff_id: str, confirmed: bool = False) -> None:
+    """Take a chat handoff; during a live contact, ask first (the contact stays open)."""
+    user = _user()
+    if user is None:
         return
-    seen = int(st.session_state.get("handoff_seen", len(handoff.transcript)))
-    try:
-        fresh, seen = get_services().agent_replies().customer_messages(handoff, seen)
-    except PolicyDeskError as exc:
-        _notify("error", str(exc))
+    if not confirmed and st.session_state.get(CONTACT):
+        st.session_state[PENDING_ACCEPT] = handoff_id
         return
-    st.session_state["handoff_seen"] = seen
-    for turn in fresh:
-        _add(turn)
-    if not fresh and not quiet:
-        _notify("info", t("no_new_messages"))
+    st.session_state.pop(PENDING_ACCEPT, None)
+    call = _attempt(get_services().desk().take_handoff, user, handoff_id)
+    if call is not None:
+        _open(call)
+        st.session_state[DRAFT] = get_services().handoffs.get(handoff_id).suggested_reply
 
 
 def _feedback(hit: Hit, helpful: bool) -> None:
-    session: AssistSession = st.session_state[CALL]
-    callers = session.caller_texts()
-    try:
-        get_services().feedback.record(
-            NewFeedback(
-                passage_id=hit.id,
-                citation=hit.citation,
-                kind=hit.kind.value,
-                question=callers[-1] if callers else hit.citation,
-                helpful=helpful,
-                agent=_agent(),
-            )
-        )
-    except (PolicyDeskError, ValidationError) as exc:
-        _notify("error", str(exc))
+    user, call = _user(), _contact()
+    if user is None:
         return
-    _notify("success", t("feedback_saved"))
+    callers = [s.text for s in call.finals() if s.speaker is Speaker.CUSTOMER] if call else []
+    result = _attempt(
+        get_services().feedback.record,
+        NewFeedback(
+            passage_id=hit.id,
+            citation=hit.citation,
+            kind=hit.kind.value,
+            question=callers[-1] if callers else hit.citation,
+            helpful=helpful,
+            agent=user.username,
+        ),
+    )
+    if result is not None:
+        notify("success", t("feedback_saved"))
 
 
 def _draft_summary() -> None:
-    session: AssistSession = st.session_state[CALL]
-    try:
-        summary = get_services().wrap_up().draft(session.turns, session.history)
-    except PolicyDeskError as exc:
-        _notify("warning", str(exc))
+    call = _contact()
+    if call is None:
         return
-    st.session_state["summary_text"] = summary.text
-    st.session_state["disposition"] = summary.disposition
-
-
-def _reveal(customer_id: str) -> None:
-    user = current_user()
-    field = st.session_state.get("reveal_field", RevealableField.PHONE)
-    reason = str(st.session_state.get("reveal_reason", ""))
-    if user is None:
-        return
-    try:
-        value = get_services().reveal.reveal(user, customer_id, field, reason)
-    except PolicyDeskError as exc:
-        _notify("error", describe_error(exc))
-        return
-    st.session_state["revealed"] = (customer_id, RevealableField(field), value)
-    st.session_state["reveal_reason"] = ""
-
-
-def render_reveal(customer_id: str) -> None:
-    """A supervisor sees a full number only by asking, with a reason that is audited."""
-    user = current_user()
-    if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
-        return
-    with st.expander(t("reveal_title")):
-        st.radio(
-            t("reveal_field"),
-            list(RevealableField),
-            format_func=lambda f: t(f"reveal_{f.value}"),
-            key="reveal_field",
-            horizontal=True,
-        )
-        st.text_input(t("reveal_reason"), key="reveal_reason", max_chars=200)
-        st.button(t("reveal"), key="reveal_button", on_click=_reveal, args=(customer_id,))
-        shown = st.session_state.get("revealed")
-        if shown is not None and shown[0] == customer_id:
-            st.code(shown[2], language=None)
-            st.caption(t("reveal_logged"))
+    summary = _attempt(get_services().calls.draft, call)
+    if summary is not None:
+        st.session_state["summary_text"] = summary.text
+        st.session_state["disposition"] = summary.disposition
 
 
 def _save_call() -> None:
-    session: AssistSession = st.session_state[CALL]
-    if session.profile is None:
-        _notify("warning", t("needs_customer"))
+    user, contact = _user(), st.session_state.get(CONTACT)
+    if user is None or contact is None:
         return
-    try:
-        get_services().wrap_up().save(
-            session.profile.id,
-            str(st.session_state.get("summary_text", "")),
-            st.session_state.get("disposition", Disposition.ANSWERED),
-            agent=_agent(),
-        )
-    except PolicyDeskError as exc:
-        _notify("error", str(exc))
-        return
-    st.session_state["saved"] = True
-    session.profile = get_services().customers.profile(session.profile.id)  # shows the new entry
-    _notify("success", t("saved"))
-
-
-def _accept_handoff(handoff_id: str, resume: bool = False) -> None:
-    """Take a waiting handoff (or, with ``resume``, reopen one this agent already holds, e.g.
-    after a browser reload) into the live-call view."""
-    agent = _agent()
-    if not agent:
-        _notify("warning", t("login_required"))
-        return
-    services = get_services()
-    try:
-        if resume:
-            handoff = services.handoffs.get(handoff_id)
-        else:
-            handoff = services.handoffs.accept(handoff_id, agent)
-        customer_id = handoff.customer.id if handoff.customer else None
-        _start_call(customer_id)
-        session: AssistSession = st.session_state[CALL]
-        for turn in handoff.transcript:  # the bot's answers count as the company's turns
-            session.add(turn)
-    except PolicyDeskError as exc:
-        _notify("error", str(exc))
-        return
-    st.session_state["handoff"] = handoff
-    st.session_state["handoff_seen"] = len(handoff.transcript)
-    st.session_state["draft"] = handoff.suggested_reply
-    _pull_customer_messages(quiet=True)
-
-
-def _resolve_handoff() -> None:
-    handoff = st.session_state.get("handoff")
-    if handoff is None:
-        return
-    agent = _agent()
-    resolution = str(st.session_state.get("summary_text", "")).strip() or str(
-        st.session_state.get("disposition", Disposition.ANSWERED)
+    saved = _attempt(
+        get_services().desk().save_wrap_up,
+        user,
+        contact,
+        str(st.session_state.get("summary_text", "")),
+        st.session_state.get("disposition", Disposition.ANSWERED),
     )
-    try:
-        get_services().handoffs.resolve(handoff.id, agent, resolution)
-    except PolicyDeskError as exc:
-        _notify("error", str(exc))
+    if saved is not None:
+        notify("success", t("saved"))
+
+
+def _finish() -> None:
+    user, contact = _user(), st.session_state.get(CONTACT)
+    if user is None or contact is None:
         return
-    st.session_state.pop("handoff", None)
-    st.session_state.pop("handoff_seen", None)
-    _notify("success", t("resolved"))
+    resolution = str(st.session_state.get("summary_text", "")).strip()
+    if _attempt(get_services().desk().finish, user, contact, resolution) is not None:
+        notify("success", t("contact_ended"))
+
+
+def _close() -> None:
+    st.session_state.pop(CONTACT, None)
+
+
+def _link(customer_id: str) -> None:
+    user, contact = _user(), st.session_state.get(CONTACT)
+    if user is None or contact is None:
+        return
+    if _attempt(get_services().calls.link_customer, user, contact, customer_id) is not None:
+        notify("success", t("customer_linked"))
+
+
+def _reveal(customer_id: str) -> None:
+    user = _user()
+    if user is None:
+        return
+    field = st.session_state.get("reveal_field", RevealableField.PHONE)
+    value = _attempt(
+        get_services().reveal.reveal,
+        user,
+        customer_id,
+        field,
+        str(st.session_state.get("reveal_reason", "")),
+    )
+    if value is not None:
+        st.session_state["revealed"] = (customer_id, RevealableField(field), value)
+        st.session_state["reveal_reason"] = ""
+
+
+# ----- reading ----------------------------------------------------------------------------------
+
+
+def _contact() -> Call | None:
+    """The contact this page shows, read fresh (None when none, or when it vanished)."""
+    contact = st.session_state.get(CONTACT)
+    if contact is None:
+        return None
+    try:
+        call = get_services().calls.get(contact)
+    except PolicyDeskError:
+        st.session_state.pop(CONTACT, None)
+        return None
+    if call.channel is Channel.CHAT and call.state is CallState.LIVE:
+        user = _user()
+        if user is not None:
+            call = get_services().desk().sync_chat(call)  # the customer's new chat messages
+    return call
+
+
+def _minutes(since: datetime) -> str:
+    seconds = max(0, int((datetime.now(UTC) - since).total_seconds()))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
 # ----- rendering --------------------------------------------------------------------------------
@@ -282,8 +266,8 @@ def _customer_label(summary: CustomerSummary | None) -> str:
     return f"{summary.name} · {summary.phone} · {summary.tier.value} · {' '.join(summary.plates)}"
 
 
-def render_call_setup() -> str | None:
-    """Customer picker, new call and demo replay; returns the chosen customer id."""
+def render_setup() -> None:
+    """Start a call at the console (typed or a demo replay) for a customer or anonymously."""
     services = get_services()
     query = st.text_input(t("customer_search"), key="customer_query")
     try:
@@ -296,169 +280,174 @@ def render_call_setup() -> str | None:
     options: list[CustomerSummary | None] = [None, *found]
     chosen = st.selectbox(t("customer"), options, format_func=_customer_label, key="customer")
     customer_id = chosen.id if chosen else None
-    st.button(t("start_call"), on_click=_start_call, args=(customer_id,), type="primary")
+    st.button(t("start_call"), on_click=_start_console_call, args=(customer_id,), type="primary")
     try:
         calls = services.demo_calls()
     except PolicyDeskError as exc:
         st.caption(str(exc))
-        return customer_id
+        return
     left, right = st.columns([3, 1])
     titles = {c.file: c.title(language()) for c in calls}
     left.selectbox(t("demo_call"), list(titles), format_func=titles.__getitem__, key="demo_call")
-    right.button(t("load_demo"), on_click=_load_demo, args=(customer_id,))
-    return customer_id
+    right.button(
+        t("load_demo"),
+        on_click=lambda: _start_console_call(customer_id, st.session_state.get("demo_call")),
+    )
 
 
-def render_inbox() -> None:
-    """Waiting handoffs from the chatbot, most urgent first; accepting one opens its package.
-    Below them, the handoffs this agent holds and has not resolved, to reopen after a reload."""
+@st.fragment(run_every=LIVE_EVERY)
+def render_arrivals() -> None:
+    """New handoffs and new phone calls, announced without a click; accepting asks first."""
+    user = _user()
+    if user is None:
+        return
+    services = get_services()
     try:
-        waiting = get_services().handoffs.list(HandoffState.WAITING)
-        accepted = get_services().handoffs.list(HandoffState.ACCEPTED)
+        waiting = services.handoffs.list(HandoffState.WAITING)
+        mine = services.calls.calls_of(user.username)
     except PolicyDeskError as exc:
         st.caption(str(exc))
         return
-    open_id = getattr(st.session_state.get("handoff"), "id", None)
-    mine = [h for h in accepted if h.accepted_by == _agent() and h.id != open_id]
-    with st.expander(f"{t('inbox')}（{len(waiting)}）", expanded=bool(waiting or mine)):
+    seen_handoffs: set[str] = st.session_state.setdefault(SEEN_HANDOFFS, set())
+    for handoff in waiting:
+        if handoff.id not in seen_handoffs:
+            st.toast(f"🔔 {t('new_handoff')}：P{handoff.priority} · {handoff.intent_label}")
+            seen_handoffs.add(handoff.id)
+    seen_calls: set[str] = st.session_state.setdefault(SEEN_CALLS, set())
+    fresh = [c for c in mine if c.channel is Channel.PHONE and c.id not in seen_calls]
+    for call in fresh:
+        seen_calls.add(call.id)
+    if fresh and st.session_state.get(CONTACT) is None:  # screen pop: the new call opens
+        _open(fresh[0])
+        st.rerun(scope="app")
+    urgent = sum(1 for h in waiting if h.priority == 0)
+    label = f"🔔 {t('inbox')}（{len(waiting)}）" + (f" · P0 {urgent}" if urgent else "")
+    pending = st.session_state.get(PENDING_ACCEPT)
+    with st.expander(label, expanded=bool(pending)):
+        if pending:
+            st.warning(t("accept_during_call"))
+            yes, no = st.columns(2)
+            yes.button(
+                t("accept_and_hold"), key="confirm_accept", on_click=_accept, args=(pending, True)
+            )
+            no.button(
+                t("cancel"),
+                key="cancel_accept",
+                on_click=st.session_state.pop,
+                args=(PENDING_ACCEPT, None),
+            )
         if not waiting:
             st.caption(t("inbox_empty"))
         now = datetime.now(UTC)
-        for handoff in waiting:
-            with st.container(border=True):
-                info, action = st.columns([5, 1])
-                minutes = max(0, int((now - handoff.created_at).total_seconds() // 60))
-                who = handoff.customer.salutation if handoff.customer else t("anonymous_customer")
-                info.markdown(
-                    f"**P{handoff.priority}** · {who} · {handoff.intent_label} · "
-                    f"{t('waiting_for')} {minutes} {t('minutes')}"
-                )
-                model = f" · {t('learned_only_short')}" if handoff.learned_only else ""
-                info.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}{model}")
-                first = next((x.text for x in handoff.transcript), "")
-                info.caption(escape_markdown(redact(first)[:80]))
-                action.button(
-                    t("accept"),
-                    key=f"accept-{handoff.id}",
-                    on_click=_accept_handoff,
-                    args=(handoff.id,),
-                )
-        if mine:
-            st.caption(t("my_handoffs"))
-        for handoff in mine:
+        for handoff in waiting[:8]:
             info, action = st.columns([5, 1])
+            minutes = max(0, int((now - handoff.created_at).total_seconds() // 60))
             who = handoff.customer.salutation if handoff.customer else t("anonymous_customer")
-            info.caption(f"{handoff.id} · {who} · {handoff.intent_label}")
+            info.markdown(
+                f"**P{handoff.priority}** · {who} · {handoff.intent_label} · "
+                f"{t('waiting_for')} {minutes} {t('minutes')}"
+            )
+            model = f" · {t('learned_only_short')}" if handoff.learned_only else ""
+            first = next((x.text for x in handoff.transcript), "")
+            info.caption(
+                f"{t('reasons')}：{'；'.join(handoff.reason_text)}{model} · "
+                f"{escape_markdown(redact(first)[:60])}"
+            )
             action.button(
-                t("resume"),
+                t("accept"), key=f"accept-{handoff.id}", on_click=_accept, args=(handoff.id,)
+            )
+    held = {c.handoff_id for c in mine}
+    try:
+        accepted = services.handoffs.list(HandoffState.ACCEPTED)
+    except PolicyDeskError:
+        accepted = []
+    for handoff in accepted:  # accepted elsewhere (the API, an older console): open them here
+        if handoff.accepted_by == user.username and handoff.id not in held:
+            st.button(
+                f"💬 {t('resume')} {handoff.id} · {handoff.intent_label}",
                 key=f"resume-{handoff.id}",
-                on_click=_accept_handoff,
+                on_click=_accept,
                 args=(handoff.id, True),
+            )
+    others = [c for c in mine if c.id != st.session_state.get(CONTACT)]
+    if others:
+        st.caption(t("my_contacts"))
+        for call in others[:5]:
+            st.button(
+                f"{_channel_icon(call)} {call.id} · {_minutes(call.started_at)}",
+                key=f"open-{call.id}",
+                on_click=_open,
+                args=(call,),
             )
 
 
-def render_handoff_package(handoff: HandoffRequest) -> None:
-    """What the bot knew when it handed over."""
-    with st.container(border=True):
-        st.markdown(
-            f"**{t('handoff_package')}** {handoff.id} · {handoff.intent_label} · "
-            f"P{handoff.priority}"
-        )
-        st.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
-        if handoff.learned_only:
-            st.caption(t("learned_only_note"))
-        if handoff.bot_answers:
-            with st.expander(t("bot_answers")):
-                for text in handoff.bot_answers:
-                    st.caption(escape_markdown(text))
-        if handoff.references:
-            st.caption(f"{t('citations')}：{'、'.join(h.citation for h in handoff.references)}")
-        if handoff.state is HandoffState.ACCEPTED:
-            st.caption(t("chat_reply_hint"))
-            st.button(t("pull_messages"), key="pull_messages", on_click=_pull_customer_messages)
+def _channel_icon(call: Call) -> str:
+    return {Channel.PHONE: "📞", Channel.CONSOLE: "⌨️", Channel.CHAT: "💬"}[call.channel]
 
 
-def render_transcript(session: AssistSession) -> None:
-    st.subheader(t("transcript"))
-    if not session.turns:
+def render_guidance(view: AgentAssist | None) -> None:
+    """Mood with alert and script, the need, the suggested reply, the next actions."""
+    if view is None:
         st.caption(t("no_turns"))
-    for turn in session.turns:
-        role = "user" if turn.speaker is Speaker.CUSTOMER else "assistant"
-        with st.chat_message(role, avatar="🤖" if turn.speaker is Speaker.BOT else None):
-            render_said(turn.text)
-    pending = st.session_state.get("replay", [])
-    if pending:
-        one, all_, left = st.columns(3)
-        one.button(t("next_turn"), on_click=_play, args=(1,))
-        all_.button(t("play_all"), on_click=_play, args=(None,))
-        left.caption(f"{t('replay_left')}：{len(pending)}")
-    with st.form("turn_form", clear_on_submit=False, border=False):
-        st.radio(
-            t("speaker"),
-            [s.value for s in Speaker],
-            format_func=lambda s: t(f"speaker_{s}"),
-            horizontal=True,
-            key="speaker",
-        )
-        st.text_area(t("turn_text"), key="turn_text", height=80)
-        st.form_submit_button(t("add_turn"), on_click=_submit_turn)
-
-
-def render_guidance(view: AgentAssist) -> None:
-    """Mood, alert and script, need, suggested reply, actions."""
+        return
     render_mood(view.mood)
     alert = view.mood.alert
     if alert is not None:
         st.error(f"⚠️ **{t('alert')}**：{alert.message}")
         if alert.script is not None:
-            st.markdown(f"**{t('soothing_script')}**（{alert.script.title}）")
-            st.info(alert.script.text)
+            st.info(f"**{t('soothing_script')}**（{alert.script.title}）\n\n{alert.script.text}")
     need = view.intent
     matched = f"（{'、'.join(need.matched)}）" if need.matched else ""
     st.markdown(f"**{t('need')}**：{need.label}{matched}")
     if view.suggestion is not None:
-        st.markdown(f"**{t('suggestion')}**")
-        st.success(view.suggestion.text)
+        st.success(f"**{t('suggestion')}**：{view.suggestion.text}")
         notes = []
         if view.suggestion.citations:
             notes.append(f"{t('citations')}：{'、'.join(view.suggestion.citations)}")
         if view.suggestion.source == "llm":
             notes.append(t("source_llm"))
-        if view.suggestion.rewritten:
-            notes.append(t("rewritten"))
         if notes:
             st.caption(" · ".join(notes))
         st.button(
-            t("use_suggestion"),
-            key=f"use-{view.turn}",
-            on_click=_use_suggestion,
-            args=(view.suggestion.text,),
+            t("use_suggestion"), key=f"use-{view.turn}", on_click=_use, args=(view.suggestion.text,)
         )
     if view.actions:
-        st.markdown(f"**{t('actions')}**")
-        for action in view.actions:
-            st.markdown(f"- **{action.label}** · {action.reason}")
+        st.markdown(
+            f"**{t('actions')}**："
+            + "；".join(f"**{a.label}**（{a.reason}）" for a in view.actions)
+        )
 
 
-def render_draft(session: AssistSession) -> None:
-    """The agent's draft with the guard's live check."""
-    draft = st.text_area(t("draft"), key="draft", height=100)
-    if draft.strip():
-        report = session.check_draft(draft)
-        if report.compliant:
-            st.caption(f"✅ {t('compliant')}")
-        else:
-            st.markdown(marked_draft(draft, [(f.start, f.end) for f in report.findings]))
-            for finding in report.findings:
-                st.warning(
-                    f"**{t('finding')}**「{finding.text}」：{finding.reason}\n\n"
-                    f"{t('rewrite')}：{finding.rewrite}"
-                )
-    st.button(t("send"), key="send_draft", on_click=_send_draft, disabled=not draft.strip())
+def render_draft(call: Call) -> None:
+    """The agent's draft, checked by the guard; a red line cannot be sent on any channel."""
+    draft = st.text_area(t("draft"), key=DRAFT, height=90)
+    findings = get_services().desk().check(draft).findings if draft.strip() else []
+    if findings:
+        st.markdown(marked_draft(draft, [(f.start, f.end) for f in findings]))
+        for finding in findings:
+            st.warning(f"⛔ {finding.reason}\n\n{t('rewrite')}：{finding.rewrite}")
+        st.button(
+            t("take_rewrite"),
+            key="take_rewrite",
+            on_click=_use,
+            args=(get_services().desk().reword(draft),),
+        )
+    elif draft.strip():
+        st.caption(f"✅ {t('compliant')}")
+    label = {Channel.CHAT: t("send_chat"), Channel.PHONE: t("send_phone")}.get(
+        call.channel, t("send")
+    )
+    st.button(
+        label,
+        key="send_draft",
+        on_click=_send,
+        disabled=not draft.strip() or bool(findings),
+        type="primary",
+    )
 
 
-def render_cards(view: AgentAssist | None, session: AssistSession) -> None:
-    clauses, cases, profile = st.tabs([t("clauses"), t("cases"), t("profile")])
+def render_cards(view: AgentAssist | None) -> None:
+    clauses, cases = st.tabs([t("clauses"), t("cases")])
     turn = view.turn if view else -1
     for tab, hits, prefix in (
         (clauses, view.hits if view else [], "c"),
@@ -468,65 +457,182 @@ def render_cards(view: AgentAssist | None, session: AssistSession) -> None:
             if not hits:
                 st.caption(t("no_cards"))
             for rank, hit in enumerate(hits, start=1):
-                render_hit(rank, hit, feedback=_feedback, key=f"{prefix}-{turn}-{hit.id}")
-    with profile:
-        if session.profile is None:
-            st.caption(t("no_customer"))
-        else:
-            render_profile(session.profile)
-            render_reveal(session.profile.id)
+                render_hit(
+                    rank, hit, feedback=_feedback, key=f"{prefix}-{turn}-{hit.id}", compact=True
+                )
 
 
-def render_wrap_up(session: AssistSession) -> None:
+def render_transcript(call: Call) -> None:
+    with st.container(height=TRANSCRIPT_HEIGHT):
+        if not call.segments:
+            st.caption(t("no_turns"))
+        for segment in call.segments:
+            role = "user" if segment.speaker is Speaker.CUSTOMER else "assistant"
+            avatar = "🤖" if segment.speaker is Speaker.BOT else None
+            with st.chat_message(role, avatar=avatar):
+                render_said(segment.text if segment.final else f"{segment.text} …")
+    if call.channel is Channel.CONSOLE and call.state is CallState.LIVE:
+        pending = st.session_state.get(REPLAY, [])
+        if pending:
+            one, all_, left = st.columns(3)
+            one.button(t("next_turn"), on_click=_play, args=(1,))
+            all_.button(t("play_all"), on_click=_play, args=(None,))
+            left.caption(f"{t('replay_left')}：{len(pending)}")
+        with st.form("turn_form", clear_on_submit=False, border=False):
+            st.radio(
+                t("speaker"),
+                [Speaker.CUSTOMER.value, Speaker.AGENT.value],
+                format_func=lambda s: t(f"speaker_{s}"),
+                horizontal=True,
+                key="speaker",
+            )
+            st.text_area(t("turn_text"), key="turn_text", height=68)
+            st.form_submit_button(t("add_turn"), on_click=_submit_turn)
+
+
+def render_customer(call: Call) -> None:
+    """The profile (with a supervisor's reveal), or finding the caller of an anonymous contact."""
+    services = get_services()
+    if call.customer_id is None:
+        st.caption(t("identify_hint"))
+        query = st.text_input(t("customer_search"), key="link_query")
+        found = services.customers.search(query) if query.strip() else []
+        for summary in found[:5]:
+            st.button(
+                f"{t('link_customer')}：{_customer_label(summary)}",
+                key=f"link-{summary.id}",
+                on_click=_link,
+                args=(summary.id,),
+            )
+        return
+    render_profile(services.customers.profile(call.customer_id))
+    user = _user()
+    if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
+        return
+    with st.expander(t("reveal_title")):
+        st.radio(
+            t("reveal_field"),
+            list(RevealableField),
+            format_func=lambda f: t(f"reveal_{f.value}"),
+            key="reveal_field",
+            horizontal=True,
+        )
+        st.text_input(t("reveal_reason"), key="reveal_reason", max_chars=200)
+        st.button(t("reveal"), key="reveal_button", on_click=_reveal, args=(call.customer_id,))
+        shown = st.session_state.get("revealed")
+        if shown is not None and shown[0] == call.customer_id:
+            st.code(shown[2], language=None)
+            st.caption(t("reveal_logged"))
+
+
+def render_handoff_package(call: Call) -> None:
+    """What the bot knew when it handed the chat over."""
+    if call.handoff_id is None:
+        return
+    try:
+        handoff = get_services().handoffs.get(call.handoff_id)
+    except PolicyDeskError as exc:
+        st.caption(describe_error(exc))
+        return
+    st.markdown(
+        f"**{t('handoff_package')}** {handoff.id} · {handoff.intent_label} · P{handoff.priority}"
+    )
+    st.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
+    if handoff.learned_only:
+        st.caption(t("learned_only_note"))
+    if handoff.bot_answers:
+        with st.expander(t("bot_answers")):
+            for text in handoff.bot_answers:
+                st.caption(escape_markdown(text))
+    if handoff.references:
+        st.caption(f"{t('citations')}：{'、'.join(h.citation for h in handoff.references)}")
+    if call.state is CallState.LIVE:
+        st.caption(t("chat_reply_hint"))
+
+
+def render_wrap_up(call: Call) -> None:
     with st.expander(t("wrap_up"), expanded="summary_text" in st.session_state):
         st.button(t("draft_summary"), on_click=_draft_summary)
         if "summary_text" in st.session_state:
-            st.text_area(t("summary"), key="summary_text", height=140)
+            st.text_area(t("summary"), key="summary_text", height=120)
             st.selectbox(t("disposition"), list(Disposition), format_func=str, key="disposition")
             st.button(
                 t("save_call"),
                 on_click=_save_call,
                 type="primary",
-                disabled=session.profile is None or bool(st.session_state.get("saved")),
+                disabled=call.customer_id is None or call.info.saved,
             )
-            if session.profile is None:
+            if call.customer_id is None:
                 st.caption(t("needs_customer"))
-        if st.session_state.get("handoff") is not None:
-            st.button(t("resolve"), key="resolve_handoff", on_click=_resolve_handoff)
+        if call.state is CallState.LIVE:
+            ending = t("resolve") if call.channel is Channel.CHAT else t("end_contact")
+            st.button(ending, key="finish_contact", on_click=_finish)
+        else:
+            st.button(t("close_contact"), key="close_contact", on_click=_close)
+
+
+@st.fragment(run_every=LIVE_EVERY)
+def render_live() -> None:
+    """The contact, re-read every second: new segments and chat messages appear by themselves."""
+    call = _contact()
+    if call is None:
+        st.info(t("start_hint"))
+        return
+    customer = t("no_customer") if call.customer_id is None else call.customer_id
+    state = t("contact_live") if call.state is CallState.LIVE else t("contact_ended")
+    st.markdown(
+        f"{_channel_icon(call)} **{call.id}** · {customer} · {call.info.tier or '—'} · "
+        f"{_minutes(call.started_at)} · {state}"
+    )
+    for whisper in call.info.whispers[-2:]:
+        st.warning(f"🗣️ {t('whisper_from')} {whisper.by}：{escape_markdown(whisper.text)}")
+    if call.info.flagged_by:
+        st.error(f"🚩 {t('flagged_by')} {call.info.flagged_by}")
+    view = call.latest
+    caller_views = [s.assist for s in call.finals() if s.speaker is Speaker.CUSTOMER and s.assist]
+    guidance = caller_views[-1] if caller_views else None
+    sent = view.compliance if view is not None and view.speaker is Speaker.AGENT else None
+    left, middle, right = st.columns([4, 4, 3])
+    with left:
+        render_guidance(guidance)
+    with middle:
+        render_cards(guidance)
+    with right:
+        render_transcript(call)
+        if call.state is CallState.LIVE:
+            render_draft(call)
+        if sent is not None and not sent.compliant:
+            st.warning(f"{t('finding_said')}：{'；'.join(f.reason for f in sent.findings)}")
+    titles = [t("profile"), t("wrap_up_tab")]
+    if call.handoff_id is not None:
+        titles.append(t("handoff_package"))
+    tabs = st.tabs(titles)
+    with tabs[0]:
+        render_customer(call)
+    with tabs[1]:
+        render_wrap_up(call)
+    if call.handoff_id is not None:
+        with tabs[2]:
+            render_handoff_package(call)
 
 
 def main() -> None:
     user = require_page(Action.USE_CONSOLE)
-    st.header(t("console_header"))
-    st.caption(f"{t('agent_name')}：{user.label}（{user.username}）")
-    render_inbox()
-    with st.expander(t("customer"), expanded=CALL not in st.session_state):
-        render_call_setup()
-    notice = st.session_state.pop(NOTICE, None)
-    if notice is not None:
-        level, text = notice
-        getattr(st, level)(text)
-    session: AssistSession | None = st.session_state.get(CALL)
-    if session is None:
-        st.info(t("start_hint"))
-        return
-    caller_views = [v for v in session.history if v.speaker is Speaker.CUSTOMER]
-    view = session.history[-1] if session.history else None
-    left, right = st.columns([3, 2])
-    with left:
-        handoff = st.session_state.get("handoff")
-        if handoff is not None:
-            render_handoff_package(handoff)
-        render_transcript(session)
-        if caller_views and view is not None:
-            render_guidance(view)
-        render_draft(session)
-        sent = view.compliance if view is not None and view.speaker is Speaker.AGENT else None
-        if sent is not None and not sent.compliant:
-            st.warning(f"{t('finding')}：{'、'.join(sent.rules)}")
-        render_wrap_up(session)
-    with right:
-        render_cards(view if caller_views else None, session)
+    st.markdown(COMPACT_CSS, unsafe_allow_html=True)  # static CSS only; no user content
+    with st.spinner(t("warming_up")):
+        readiness = warm_up()
+    for part in readiness.parts if readiness is not None else []:
+        if not part.ready:
+            st.warning(f"{t('model_missing')}{part.name}：{part.problem}")
+    top, agent = st.columns([3, 2])
+    top.header(t("console_header"))
+    agent.caption(f"{t('agent_name')}：{user.label}（{user.username}）")
+    show_notices()
+    render_arrivals()
+    if st.session_state.get(CONTACT) is None:
+        with st.expander(t("customer"), expanded=True):
+            render_setup()
+    render_live()
 
 
 main()
