@@ -17,6 +17,12 @@ def suggest() -> None:
     st.session_state[KEY] = SUGGESTION
 
 
-text = live_text_area(LABEL, key=KEY, placeholder="在此输入回复")
-st.button("填入建议话术", on_click=suggest)
-st.write(ECHO + text)
+def main() -> None:
+    text = live_text_area(LABEL, key=KEY, placeholder="在此输入回复")
+    st.button("填入建议话术", on_click=suggest)
+    st.write(ECHO + text)
+
+
+# the tests import this module for its constants; Streamlit and AppTest run it as __main__
+if __name__ == "__main__":
+    main()
