@@ -19,7 +19,7 @@ SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml s
 MIGRATIONS := $(wildcard db/migrations/versions/*.py)
 XS_CORPUS := $(wildcard ../shared/data/conversation_sentiment/sentiment_XS_30k.txt)
 
-.PHONY: run setup test test-fast bench lint clean-index api
+.PHONY: run setup test test-fast test-e2e bench lint clean-index api
 
 run: setup
 	$(BIN)/streamlit run app.py --server.address localhost --server.port 8501 \
@@ -64,13 +64,25 @@ $(DATA_DIR)/.demo-ingested: $(DATA_DIR)/.schema-current $(MODEL_DIR)/.complete $
 api: setup
 	$(BIN)/uvicorn --factory api.app:create_app --host 127.0.0.1 --port 8000
 
-# every test; a test whose model is missing fails under CI (CI=1) and is skipped elsewhere
+# every test but the browser ones; a test whose model is missing fails under CI (CI=1) and is
+# skipped elsewhere
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not e2e"
 
 # every test but the slow ones (each that loads a real model, and a few long fits): no model needed
 test-fast: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
+
+# the real-browser tests: Debian's chromium with fonts for Chinese and emoji (installed here when
+# missing; CI runs as root), driven by Playwright, against the console and the API started on a
+# copy of the data dir. Never `playwright install`: it downloads a browser build of its own, which
+# this network refuses. Screenshots and server logs: artifacts/e2e/.
+test-e2e: setup
+	if ! test -x /usr/bin/chromium || ! dpkg -s fonts-noto-cjk fonts-noto-color-emoji >/dev/null 2>&1; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			chromium fonts-noto-cjk fonts-noto-color-emoji; \
+	fi
+	POLICYDESK_DATA_DIR=$(DATA_DIR) $(BIN)/python -m pytest -q tests/e2e
 
 bench: setup
 	$(BIN)/python -m evaluation.bench --out docs/benchmarks.md

@@ -29,13 +29,17 @@ MODEL_FIXTURES = frozenset({"model_dir", "trained_models", "demo_services", "emo
 DATABASE_FIXTURE = "migrated_database"
 INTEGRATION_TESTS = Path(__file__).resolve().parent / "integration"
 DATA_TESTS = Path(__file__).resolve().parent / "data"
+E2E_TESTS = Path(__file__).resolve().parent / "e2e"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test by what it really does, so that ``-m "not slow"`` keeps every model out.
+    """Mark each test by what it really does, so that ``-m "not slow"`` keeps every model out
+    and ``-m "not e2e"`` every browser.
 
     * ``model`` (and ``slow``, ``integration``): it uses a model fixture; a module or class that
       loads a model some other way declares ``pytest.mark.model`` itself and gets the other two.
+    * ``e2e`` (and ``slow``, ``integration``): it lives under ``tests/e2e`` (a real browser against
+      real servers).
     * ``integration``: it lives under ``tests/integration`` or runs on a real SQLite database.
     * ``data``: it lives under ``tests/data`` (checks of the shipped, trainer-editable files).
     """
@@ -43,6 +47,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         used = set(getattr(item, "fixturenames", ()))
         if used & MODEL_FIXTURES:
             item.add_marker(pytest.mark.model)
+        if item.path.is_relative_to(E2E_TESTS):
+            item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("e2e") is not None:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.integration)
         if item.get_closest_marker("model") is not None:
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.integration)
@@ -52,19 +61,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.data)
 
 
-def require_built(done_file: Path, what: str) -> None:
-    """Skip the test when ``make setup`` has not built a model artefact; under CI, fail instead.
+def require_built(done_file: Path, what: str, how: str = "run `make setup`") -> None:
+    """Skip the test when ``make setup`` has not built a model artefact (or another thing the
+    build provides is missing); under CI, fail instead.
 
-    CI runs ``make setup`` before the tests, so a missing artefact there is a broken build, and a
-    skip would hide exactly the tests that need it.
+    CI runs ``make setup`` (and ``make test-e2e`` installs the browser) before the tests, so a
+    missing artefact there is a broken build, and a skip would hide exactly the tests that need it.
 
     Args:
         done_file: the file the finished artefact has (``.complete``, ``manifest.json``).
         what: the artefact, as the message names it.
+        how: what brings it, as the message says.
     """
     if done_file.exists():
         return
-    message = f"{what} is not built at {done_file.parent}: run `make setup`"
+    message = f"{what} is missing ({done_file}): {how}"
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI is set: a missing model fails the run)", pytrace=False)
     pytest.skip(message)
