@@ -25,7 +25,6 @@ Steps:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -52,6 +51,7 @@ from chatbot.understanding import MessageRules
 from core.errors import PolicyDeskError
 from core.metrics import binary_scores
 from core.settings import PROJECT_ROOT
+from ml import digests
 from ml.tfidf import HashedTfidf
 from retrieval.embedder import Embedder
 
@@ -183,16 +183,21 @@ def inputs_digest(
     held-out third never looks like new training data), the routing rules (the threshold is
     chosen for rules and detector together), the encoder, the code version and the search grid.
     """
-    digest = hashlib.sha256(
-        f"{FORMAT}|{CODE_VERSION}|{encoder}|{C_GRID}|{DENSE_SCALES}|{folds}|"
-        f"{TARGET_RECALL}|{SYSTEM_TARGET_RECALL}|{MAX_NEEDLESS}".encode()
+    return digests.inputs_digest(
+        CODE_VERSION,
+        encoder,
+        [train_file, *([rules_file] if rules_file is not None else []), *author_files],
+        records=[example.model_dump_json() for example in dev],
+        params=[
+            FORMAT,
+            C_GRID,
+            DENSE_SCALES,
+            folds,
+            TARGET_RECALL,
+            SYSTEM_TARGET_RECALL,
+            MAX_NEEDLESS,
+        ],
     )
-    digest.update(hashlib.sha256(train_file.read_bytes()).digest())
-    for path in [*([rules_file] if rules_file is not None else []), *author_files]:
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for example in dev:
-        digest.update(example.model_dump_json().encode())
-    return digest.hexdigest()[:24]
 
 
 def _clip(p: float) -> float:

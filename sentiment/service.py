@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import PolicyDeskError
+from ml.digests import inputs_digest
 from retrieval.embedder import Embedder
-from sentiment.artefact import SentimentManifest, inputs_digest, read_manifest
+from sentiment.artefact import FORMAT, SentimentManifest, read_manifest
 from sentiment.cues import CueBook
 from sentiment.data import load_labelled
 from sentiment.training import CODE_VERSION, train_emotion_model
@@ -37,7 +38,9 @@ class SentimentTrainer:
 
     def digest(self, extra_corpora: Sequence[Path] = ()) -> str:
         """Digest of the inputs, the encoder and the training code."""
-        return inputs_digest(self.inputs(extra_corpora), self._embedder.fingerprint, CODE_VERSION)
+        return inputs_digest(
+            CODE_VERSION, self._embedder.fingerprint, self.inputs(extra_corpora), params=[FORMAT]
+        )
 
     def is_stale(self, extra_corpora: Sequence[Path] = ()) -> bool:
         """True when there is no artefact or it was trained from other inputs."""

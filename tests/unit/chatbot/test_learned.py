@@ -109,7 +109,7 @@ def test_saving_again_replaces_the_artefact_and_leaves_no_staging(tmp_path: Path
 
 def test_missing_artefact_names_the_path_and_the_command(tmp_path: Path) -> None:
     folder = tmp_path / "nothing"
-    with pytest.raises(ModelNotReadyError, match="learned_training") as caught:
+    with pytest.raises(ModelNotReadyError, match="train routing") as caught:
         HandoffDetector.load(folder)
     assert str(folder) in str(caught.value)
     assert caught.value.path == folder
@@ -136,7 +136,7 @@ def test_a_corrupted_manifest_is_a_clear_error(tmp_path: Path, content: str) -> 
         HandoffArtefact.load(folder)
     assert not isinstance(caught.value, ModelNotReadyError)
     assert str(folder / MANIFEST) in str(caught.value)
-    assert "learned_training" in str(caught.value)
+    assert "policydesk train routing" in str(caught.value)
 
 
 def test_a_manifest_with_an_impossible_threshold_is_rejected(tmp_path: Path) -> None:
