@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
+
+from ml.heads import fit_logistic
 
 N_FEATURES = 2**18
 NGRAMS = (1, 3)
@@ -30,6 +31,13 @@ def _vectorizer() -> HashingVectorizer:
     )
 
 
+def hashed_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Raw n-gram counts, one row per text (canonical CSR: each row's columns sorted, once)."""
+    counts = _vectorizer().transform(list(texts)).tocsr()
+    counts.sum_duplicates()
+    return counts
+
+
 def gram_index(gram: str) -> int:
     """The hashed column of one n-gram (identical to the vectorizer's)."""
     return abs(murmurhash3_32(gram, seed=0)) % N_FEATURES
@@ -44,15 +52,26 @@ class HashedTfidf:
     @classmethod
     def fit(cls, texts: Sequence[str]) -> HashedTfidf:
         """IDF from a corpus (smoothed, as scikit-learn's TfidfTransformer)."""
-        counts = _vectorizer().transform(list(texts)).tocsr()  # indices = columns
+        return cls.fit_counts(hashed_counts(texts))
+
+    @classmethod
+    def fit_counts(cls, counts: sparse.csr_matrix) -> HashedTfidf:
+        """IDF from a corpus already counted by ``hashed_counts`` (one row per text).
+
+        Cross-validation counts every text once and fits an IDF per fold from its rows.
+        """
         df = np.bincount(counts.indices, minlength=N_FEATURES).astype(np.float32)
-        idf = (np.log((1 + len(texts)) / (1 + df)) + 1.0).astype(np.float32)
+        idf = (np.log((1 + counts.shape[0]) / (1 + df)) + 1.0).astype(np.float32)
         idf[df == 0] = 0.0
         return cls(idf)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Rows of TF-IDF features."""
-        counts = _vectorizer().transform(list(texts)).astype(np.float32)
+        return self.transform_counts(hashed_counts(texts))
+
+    def transform_counts(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Rows of TF-IDF features from ``hashed_counts`` rows (the same as ``transform``)."""
+        counts = counts.astype(np.float32)
         counts.data = 1.0 + np.log(counts.data)
         weighted = counts.multiply(self.idf.reshape(1, -1)).tocsr()
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
@@ -100,9 +119,9 @@ def train_polarity(texts: Sequence[str], negative: Sequence[int]) -> PolarityMod
         texts: utterances.
         negative: 1 for negative, 0 otherwise.
     """
-    tfidf = HashedTfidf.fit(texts)
-    classifier = LogisticRegression(C=4.0, max_iter=2000, solver="liblinear", random_state=0)
-    classifier.fit(tfidf.transform(texts), np.asarray(negative))
-    return PolarityModel(
-        tfidf, classifier.coef_.ravel().astype(np.float32), float(classifier.intercept_[0])
+    counts = hashed_counts(texts)
+    tfidf = HashedTfidf.fit_counts(counts)
+    head = fit_logistic(
+        tfidf.transform_counts(counts), negative, 4.0, solver="liblinear", max_iter=2000
     )
+    return PolarityModel(tfidf, head.coef.ravel().astype(np.float32), float(head.intercept[0]))
