@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +21,12 @@ class Settings(BaseSettings):
     embedding_model: Path = Field(
         default=PROJECT_ROOT / "models" / "multilingual-e5-small",
         description="a sentence-transformers model directory; independent of data_dir",
+    )
+    training_cache: Path | None = Field(
+        default=PROJECT_ROOT / "models" / "cache",
+        description="what training and ingest reuse across runs and processes: the vectors of "
+        "training texts and knowledge passages (never of live customer messages); safe to "
+        "delete; empty: no cache",
     )
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
@@ -114,6 +120,12 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "prompts" / "llm_prompts.yaml",
         description="system and user prompts for the optional LLM (trainer-editable)",
     )
+
+    @field_validator("training_cache", mode="before")
+    @classmethod
+    def _empty_means_no_cache(cls, value: object) -> object:
+        # POLICYDESK_TRAINING_CACHE= (empty) turns the cache off
+        return None if isinstance(value, str) and not value.strip() else value
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""

@@ -93,7 +93,7 @@ class SentenceTransformerEmbedder:
         see, so the same text's vector could differ in its last bits with its batch companions.
         Texts are therefore batched only with texts of the same token count (no padding at all,
         and never a batch of one: see ``_forward``): a text gets the same bits alone (a live
-        query) as in a training batch.
+        query), in a training batch, or from the embedding cache (``ml.embedding_cache``).
         """
         model = self._load()
         items = list(texts)

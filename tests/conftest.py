@@ -19,6 +19,19 @@ from tests.fakes import FakeEmbedder
 MODEL_DIR = Path(
     os.environ.get("POLICYDESK_EMBEDDING_MODEL", PROJECT_ROOT / "models" / "multilingual-e5-small")
 )
+SHARED_TRAINING_CACHE = Settings().training_cache
+"""The training cache ``make setup`` fills (or POLICYDESK_TRAINING_CACHE): the fixtures with the
+real encoder read the vectors set-up computed from it."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_training_cache_unless_asked() -> Iterator[None]:
+    """The training cache is off in tests unless a fixture passes it: a test with the fake
+    encoder must see every text it embeds, and must not write into the shared cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("POLICYDESK_TRAINING_CACHE", "")
+    yield
+    patch.undo()
 
 
 @pytest.fixture
@@ -84,7 +97,10 @@ DEMO_SOURCES = [PROJECT_ROOT / "data" / "clauses", PROJECT_ROOT / "data" / "case
 def demo_services(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """The demo knowledge base ingested once per session with the real embedded model."""
     data_dir = tmp_path_factory.mktemp("demo") / "var"
-    services = Services(Settings(data_dir=data_dir, embedding_model=model_dir))
+    settings = Settings(
+        data_dir=data_dir, embedding_model=model_dir, training_cache=SHARED_TRAINING_CACHE
+    )
+    services = Services(settings)  # ingest reads the passage vectors `make setup` cached
     services.upgrade_database()
     services.ingest.ingest(DEMO_SOURCES)
     yield services
