@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     training_cache: Path | None = Field(
         default=PROJECT_ROOT / "models" / "cache",
         description="what training and ingest reuse across runs and processes: the vectors of "
-        "training texts and knowledge passages (never of live customer messages); safe to "
-        "delete; empty: no cache",
+        "training texts and knowledge passages (never of live customer messages) and the "
+        "general-domain polarity stage; safe to delete; empty: no cache",
     )
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "

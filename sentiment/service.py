@@ -17,11 +17,27 @@ from sentiment.training import CODE_VERSION, train_emotion_model
 class SentimentTrainer:
     """Trains the caller-emotion artefact from ``data/sentiment`` (+ optional corpora)."""
 
-    def __init__(self, data_dir: Path, model_dir: Path, embedder: Embedder, cues: CueBook) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        model_dir: Path,
+        embedder: Embedder,
+        cues: CueBook,
+        cache: Path | None = None,
+    ) -> None:
+        """
+        Args:
+            data_dir: labelled utterances and cue rules.
+            model_dir: where the artefact goes.
+            embedder: the shared encoder (for training: the cached one).
+            cues: the cue rules.
+            cache: the training cache (the polarity stage is kept there), or None.
+        """
         self._data = data_dir
         self._model = model_dir
         self._embedder = embedder
         self._cues = cues
+        self._cache = cache
 
     def inputs(self, extra_corpora: Sequence[Path] = ()) -> list[Path]:
         """Every file the artefact depends on.
@@ -61,6 +77,7 @@ class SentimentTrainer:
             self._cues,
             digest,
             extra_corpora,
+            self._cache,
         )
         if save:
             artefact.save(self._model)

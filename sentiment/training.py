@@ -63,6 +63,7 @@ def train_emotion_model(
     cues: CueBook,
     inputs_digest: str,
     extra_corpora: Sequence[Path] = (),
+    cache: Path | None = None,
 ) -> SentimentArtefact:
     """Train both stages and measure on the dev split.
 
@@ -73,6 +74,7 @@ def train_emotion_model(
         cues: the cue rules (their matches are features).
         inputs_digest: digest of every input, stored so staleness can be detected.
         extra_corpora: optional ``labels,text`` conversation corpora for the polarity stage.
+        cache: the training cache, where the polarity stage of these corpora is kept.
 
     Returns:
         The artefact (not yet saved).
@@ -93,7 +95,7 @@ def train_emotion_model(
         polarity_texts += extra_texts
         polarity_labels += extra_negative
         sources[f"{corpus.name} (polarity)"] = len(extra_texts)
-    polarity = train_polarity(polarity_texts, polarity_labels)
+    polarity = train_polarity(polarity_texts, polarity_labels, cache)
 
     texts = [u.text for u in train]
     counts = hashed_counts(texts)

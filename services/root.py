@@ -381,6 +381,7 @@ class Services:
             self.settings.sentiment_model,
             self.training_embedder,
             self.cue_book,
+            self.settings.training_cache,
         )
 
     # ----- published content ------------------------------------------------------------------
@@ -548,6 +549,7 @@ class Services:
             serving=self.emotion_model_dir,
             live_dir=self.retrained_emotion_dir,
             extra_corpora=self.settings.sentiment_extra_corpora,
+            cache=self.settings.training_cache,
         )
 
     # ----- services built per use from the current content ------------------------------------

@@ -21,7 +21,7 @@ MODEL_DIR = Path(
 )
 SHARED_TRAINING_CACHE = Settings().training_cache
 """The training cache ``make setup`` fills (or POLICYDESK_TRAINING_CACHE): the fixtures with the
-real encoder read the vectors set-up computed from it."""
+real encoder read the vectors (and the polarity stage) set-up computed from it."""
 
 
 @pytest.fixture(autouse=True, scope="session")

