@@ -7,9 +7,9 @@ machine, ten times more).
 
 Every fit drops the feature columns that are zero in every training row before handing the
 matrix to the solver, and puts zeros back in their place after: with an L2 penalty such a
-column's weight is exactly 0 at the optimum (its gradient is the penalty alone), so the model is
-the same, and the solver no longer carries the 2^18 hashed TF-IDF columns (most never seen in a
-training set) through every iteration.
+column's gradient is the penalty alone, so its weight stays exactly 0 from the start and the
+solver takes the same steps, without carrying the 2^18 hashed TF-IDF columns (most never seen in
+a training set) through every iteration.
 """
 
 from __future__ import annotations
