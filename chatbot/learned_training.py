@@ -25,7 +25,6 @@ Steps:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -35,9 +34,6 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from chatbot.learned import (
     DEFAULT_REASON_THRESHOLD,
@@ -52,10 +48,12 @@ from chatbot.understanding import MessageRules
 from core.errors import PolicyDeskError
 from core.metrics import binary_scores
 from core.settings import PROJECT_ROOT
-from ml.tfidf import HashedTfidf
+from ml import digests
+from ml.heads import LinearHead, average_precision, fit_logistic, roc_auc, stratified_folds
+from ml.tfidf import HashedTfidf, hashed_counts
 from retrieval.embedder import Embedder
 
-CODE_VERSION = "handoff-detector/4"
+CODE_VERSION = "handoff-detector/5"
 TARGET_RECALL = 0.95
 SYSTEM_TARGET_RECALL = 0.975
 """Out-of-fold recall of rules + detector the threshold keeps on the author sets: a margin above
@@ -67,6 +65,7 @@ C_GRID: tuple[float, ...] = (4.0, 16.0, 64.0, 256.0)
 DENSE_SCALES: tuple[float, ...] = (0.5, 1.0)
 FOLDS = 5
 SEED = 0
+MAX_ITER = 5000
 _EDGE = 1e-6  # probabilities are clipped this far from 0 and 1 before taking log-odds
 
 Scores = Sequence[float] | np.ndarray
@@ -183,16 +182,21 @@ def inputs_digest(
     held-out third never looks like new training data), the routing rules (the threshold is
     chosen for rules and detector together), the encoder, the code version and the search grid.
     """
-    digest = hashlib.sha256(
-        f"{FORMAT}|{CODE_VERSION}|{encoder}|{C_GRID}|{DENSE_SCALES}|{folds}|"
-        f"{TARGET_RECALL}|{SYSTEM_TARGET_RECALL}|{MAX_NEEDLESS}".encode()
+    return digests.inputs_digest(
+        CODE_VERSION,
+        encoder,
+        [train_file, *([rules_file] if rules_file is not None else []), *author_files],
+        records=[example.model_dump_json() for example in dev],
+        params=[
+            FORMAT,
+            C_GRID,
+            DENSE_SCALES,
+            folds,
+            TARGET_RECALL,
+            SYSTEM_TARGET_RECALL,
+            MAX_NEEDLESS,
+        ],
     )
-    digest.update(hashlib.sha256(train_file.read_bytes()).digest())
-    for path in [*([rules_file] if rules_file is not None else []), *author_files]:
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for example in dev:
-        digest.update(example.model_dump_json().encode())
-    return digest.hexdigest()[:24]
 
 
 def _clip(p: float) -> float:
@@ -271,48 +275,81 @@ def needless_at_recall(
     return choose_threshold(p_human, human, target_recall, max_needless=0.0).needless_rate
 
 
+@dataclass(frozen=True)
+class _Fold:
+    """One cross-validation split: the rows fitted, the rows scored, and their TF-IDF rows.
+
+    The IDF comes from the fitted rows alone, and the columns are only the n-grams those rows
+    contain: every other column is zero in both (its IDF is 0), so dropping it changes nothing.
+    Built once per split and shared by every grid point and head.
+    """
+
+    fit: np.ndarray
+    held: np.ndarray
+    fit_tfidf: sparse.csr_matrix
+    held_tfidf: sparse.csr_matrix
+
+    @classmethod
+    def build(cls, counts: sparse.csr_matrix, fit: np.ndarray, held: np.ndarray) -> _Fold:
+        tfidf = HashedTfidf.fit_counts(counts[fit])
+        seen = np.flatnonzero(tfidf.idf)
+        return cls(
+            fit,
+            held,
+            tfidf.transform_counts(counts[fit])[:, seen],
+            tfidf.transform_counts(counts[held])[:, seen],
+        )
+
+    def features(
+        self, vectors: np.ndarray, scale: float
+    ) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """(fitted rows, scored rows) of the combined features at this dense scale."""
+        return (
+            _features(vectors[self.fit], self.fit_tfidf, scale),
+            _features(vectors[self.held], self.held_tfidf, scale),
+        )
+
+
 def _features(
-    vectors: np.ndarray, tfidf: HashedTfidf, texts: Sequence[str], scale: float
+    vectors: np.ndarray, tfidf_rows: sparse.csr_matrix, scale: float
 ) -> sparse.csr_matrix:
     return sparse.csr_matrix(
-        sparse.hstack([sparse.csr_matrix(vectors * scale), tfidf.transform(texts)]).tocsr()
+        sparse.hstack([sparse.csr_matrix(vectors * scale), tfidf_rows], format="csr")
     )
-
-
-def _fit(
-    features: sparse.csr_matrix, labels: np.ndarray, c: float, balanced: bool
-) -> LogisticRegression:
-    model = LogisticRegression(
-        C=c, max_iter=5000, class_weight="balanced" if balanced else None, random_state=SEED
-    )
-    return model.fit(features, labels)
 
 
 def _reason_matrix(examples: Sequence[RoutingExample]) -> np.ndarray:
     return np.array([[r in e.reasons for r in HANDOFF_REASONS] for e in examples], dtype=int)
 
 
-def _out_of_fold(
-    texts: Sequence[str],
-    vectors: np.ndarray,
-    human: np.ndarray,
-    reasons: np.ndarray | None,
-    c: float,
-    scale: float,
-    folds: list[tuple[np.ndarray, np.ndarray]],
+def _fit(features: sparse.csr_matrix, labels: np.ndarray, c: float, balanced: bool) -> LinearHead:
+    return fit_logistic(features, labels, c, balanced=balanced, max_iter=MAX_ITER, seed=SEED)
+
+
+def _grid_out_of_fold(
+    vectors: np.ndarray, human: np.ndarray, folds: Sequence[_Fold]
+) -> dict[tuple[float, float], np.ndarray]:
+    """Out-of-fold P(human) at every (C, dense scale) of the grid."""
+    out = {(c, scale): np.zeros(len(human)) for c in C_GRID for scale in DENSE_SCALES}
+    for fold in folds:
+        for scale in DENSE_SCALES:
+            fit_x, held_x = fold.features(vectors, scale)
+            for c in C_GRID:
+                head = _fit(fit_x, human[fold.fit], c, False)
+                out[c, scale][fold.held] = head.positive_probability(held_x)
+    return out
+
+
+def _reasons_out_of_fold(
+    vectors: np.ndarray, reasons: np.ndarray, folds: Sequence[_Fold], c: float, scale: float
 ) -> np.ndarray:
-    """Out-of-fold probabilities: column 0 P(human), then one per reason when asked."""
-    columns = 1 + (reasons.shape[1] if reasons is not None else 0)
-    out = np.zeros((len(texts), columns))
-    for fit_rows, held_rows in folds:
-        tfidf = HashedTfidf.fit([texts[i] for i in fit_rows])
-        fit_x = _features(vectors[fit_rows], tfidf, [texts[i] for i in fit_rows], scale)
-        held_x = _features(vectors[held_rows], tfidf, [texts[i] for i in held_rows], scale)
-        out[held_rows, 0] = _fit(fit_x, human[fit_rows], c, False).predict_proba(held_x)[:, 1]
-        if reasons is not None:
-            for k in range(reasons.shape[1]):
-                head = _fit(fit_x, reasons[fit_rows, k], c, True)
-                out[held_rows, 1 + k] = head.predict_proba(held_x)[:, 1]
+    """Out-of-fold probabilities of every reason head, one column per reason."""
+    out = np.zeros(reasons.shape)
+    for fold in folds:
+        fit_x, held_x = fold.features(vectors, scale)
+        for k in range(reasons.shape[1]):
+            head = _fit(fit_x, reasons[fold.fit, k], c, True)
+            out[fold.held, k] = head.positive_probability(held_x)
     return out
 
 
@@ -363,8 +400,8 @@ def _cv_metrics(
         "route_accuracy": round(scores.accuracy, 4),
         "hard_human_recall": round(_share(handed[human & hard]), 4),
         "hard_needless_handoff_rate": round(_share(handed[~human & hard]), 4),
-        "auc": round(float(roc_auc_score(human, oof[:, 0])), 4),
-        "average_precision": round(float(average_precision_score(human, oof[:, 0])), 4),
+        "auc": round(roc_auc(human, oof[:, 0]), 4),
+        "average_precision": round(average_precision(human, oof[:, 0]), 4),
         "rules_human_recall": round(float(rules_human[human].mean()), 4),
         "rules_needless_handoff_rate": round(float(rules_human[~human].mean()), 4),
         "system_human_recall": round(float(system[human].mean()), 4),
@@ -402,9 +439,8 @@ def _folds(
     for author in dict.fromkeys(a for a in authors if a is not None):
         held = rows[np.array([a == author for a in authors])]
         split.append((np.setdiff1d(rows, held), held))
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     own_rows = rows[own]
-    for _, held_in_own in splitter.split(np.zeros(own_rows.size), human[own_rows]):
+    for held_in_own in stratified_folds(human[own_rows], folds, SEED):
         held = own_rows[held_in_own]
         split.append((np.setdiff1d(rows, held), held))
     return split
@@ -496,13 +532,16 @@ def train_handoff_detector(
         scored = np.ones(len(examples), dtype=bool)
     target = TARGET_RECALL if rules_human is None else SYSTEM_TARGET_RECALL
 
+    counts = hashed_counts(texts)  # every text counted once; each fold weighs its own rows
+    prepared = [_Fold.build(counts, fit, held) for fit, held in split]
+    by_point = _grid_out_of_fold(vectors, human, prepared)
     grid: dict[str, float] = {}
     best: tuple[float, float, float, float] | None = None  # (needless, -AP, c, scale)
     for c in C_GRID:
         for scale in DENSE_SCALES:
-            p = _out_of_fold(texts, vectors, human, None, c, scale, split)[:, 0]
+            p = by_point[c, scale]
             needless = needless_at_recall(_counted(p, covered)[scored], gold[scored], target)
-            ap = float(average_precision_score(human[scored], p[scored]))
+            ap = average_precision(human[scored], p[scored])
             grid[f"grid.c={c:g},scale={scale:g}.needless_at_target_recall"] = round(needless, 4)
             candidate = (needless, -ap, c, scale)
             if best is None or candidate < best:
@@ -510,7 +549,9 @@ def train_handoff_detector(
     assert best is not None  # the grid is not empty
     _, _, c, scale = best
 
-    oof = _out_of_fold(texts, vectors, human, reasons, c, scale, split)
+    oof = np.column_stack(
+        [by_point[c, scale], _reasons_out_of_fold(vectors, reasons, prepared, c, scale)]
+    )
     vetoes: dict[str, float] = {}
     # (needless, veto, choice, what the rules hand over at that veto)
     best_veto: tuple[float, float, ThresholdChoice, np.ndarray] | None = None
@@ -531,12 +572,12 @@ def train_handoff_detector(
     metrics.update(grid)
     metrics.update(_author_metrics(data, covered | (oof[:, 0] >= choice.threshold), gold, covered))
 
-    tfidf = HashedTfidf.fit(texts)
-    features = _features(vectors, tfidf, texts, scale)
+    tfidf = HashedTfidf.fit_counts(counts)
+    features = _features(vectors, tfidf.transform_counts(counts), scale)
     heads = [_fit(features, human, c, False)] + [
         _fit(features, reasons[:, k], c, True) for k in range(reasons.shape[1])
     ]
-    coef = np.vstack([h.coef_ for h in heads])
+    coef = np.vstack([h.coef for h in heads])
     width = vectors.shape[1]
     manifest = HandoffManifest(
         code_version=CODE_VERSION,
@@ -559,7 +600,7 @@ def train_handoff_detector(
         tfidf=tfidf,
         head_dense=(coef[:, :width] * scale).astype(np.float32),
         head_sparse=coef[:, width:].astype(np.float32),
-        head_bias=np.concatenate([h.intercept_ for h in heads]).astype(np.float32),
+        head_bias=np.concatenate([h.intercept for h in heads]).astype(np.float32),
     )
     manifest.seconds = round(time.perf_counter() - started, 2)
     return artefact

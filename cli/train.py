@@ -98,7 +98,13 @@ def _routing(services: Services, args: argparse.Namespace, out: TextIO) -> int:
         raise PolicyDeskError(f"--folds must be at least 2, got {args.folds}")
     authors = () if args.no_author_sets else tuple(args.author_set or default_author_sets())
     trainer = HandoffTrainer(
-        args.train, args.messages, args.out, services.embedder, args.folds, args.rules, authors
+        args.train,
+        args.messages,
+        args.out,
+        services.training_embedder,
+        args.folds,
+        args.rules,
+        authors,
     )
     if args.if_stale and not trainer.is_stale():
         out.write(f"handoff detector up to date at {args.out}\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     embedding_model: Path = Field(
         default=PROJECT_ROOT / "models" / "multilingual-e5-small",
         description="a sentence-transformers model directory; independent of data_dir",
+    )
+    training_cache: Path | None = Field(
+        default=PROJECT_ROOT / "models" / "cache",
+        description="what training and ingest reuse across runs and processes: the vectors of "
+        "training texts and knowledge passages (never of live customer messages) and the "
+        "general-domain polarity stage; safe to delete; empty: no cache",
     )
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
@@ -157,6 +163,12 @@ class Settings(BaseSettings):
                 "(POST /v1/auth/token) and integrations use API keys (`policydesk apikey create`)"
             )
         return self
+
+    @field_validator("training_cache", mode="before")
+    @classmethod
+    def _empty_means_no_cache(cls, value: object) -> object:
+        # POLICYDESK_TRAINING_CACHE= (empty) turns the cache off
+        return None if isinstance(value, str) and not value.strip() else value
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""

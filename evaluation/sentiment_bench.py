@@ -12,6 +12,7 @@ import numpy as np
 from core.errors import PolicyDeskError
 from core.metrics import binary_scores, percentiles
 from core.models import Emotion
+from ml.baselines import char_tfidf_logistic
 from sentiment.data import load_conversation_corpus, load_labelled
 from sentiment.training import upset_f1
 from services.root import Services
@@ -29,14 +30,8 @@ def _classify(services: Services, texts: Sequence[str]) -> list[Emotion]:
 
 
 def _tfidf_baseline(train: Path, test_texts: Sequence[str]) -> list[bool]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
     texts, labels = load_conversation_corpus(train)
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-    model = LogisticRegression(max_iter=2000)
-    model.fit(vectorizer.fit_transform(texts), labels)
-    return [bool(p) for p in model.predict(vectorizer.transform(list(test_texts)))]
+    return [bool(p) for p in char_tfidf_logistic(texts, labels, test_texts)]
 
 
 def _snownlp(test_texts: Sequence[str]) -> list[bool]:

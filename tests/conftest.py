@@ -21,6 +21,19 @@ from tests.fakes import FakeEmbedder
 MODEL_DIR = Path(
     os.environ.get("POLICYDESK_EMBEDDING_MODEL", PROJECT_ROOT / "models" / "multilingual-e5-small")
 )
+SHARED_TRAINING_CACHE = Settings().training_cache
+"""The training cache ``make setup`` fills (or POLICYDESK_TRAINING_CACHE): the fixtures with the
+real encoder read the vectors (and the polarity stage) set-up computed from it."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_training_cache_unless_asked() -> Iterator[None]:
+    """The training cache is off in tests unless a fixture passes it: a test with the fake
+    encoder must see every text it embeds, and must not write into the shared cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("POLICYDESK_TRAINING_CACHE", "")
+    yield
+    patch.undo()
 
 # The fixtures below that load a real model: the e5 encoder or a trained artefact. A test using
 # one of them, directly or through another fixture, is marked ``model`` (hence ``slow``).
@@ -157,7 +170,10 @@ def demo_services(
 ) -> Iterator[Services]:
     """The demo knowledge base ingested once per session with the real embedded model."""
     data_dir = tmp_path_factory.mktemp("demo") / "var"
-    services = Services(Settings(data_dir=data_dir, embedding_model=trained_models))
+    settings = Settings(
+        data_dir=data_dir, embedding_model=trained_models, training_cache=SHARED_TRAINING_CACHE
+    )
+    services = Services(settings)  # ingest reads the passage vectors `make setup` cached
     services.upgrade_database()
     services.ingest.ingest(DEMO_SOURCES)
     yield services

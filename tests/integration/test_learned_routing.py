@@ -13,7 +13,9 @@ from chatbot.learned_training import DEFAULT_RULES, HandoffTrainer
 from chatbot.understanding import Reason
 from cli.main import main
 from core.settings import PROJECT_ROOT
+from ml.embedding_cache import CachedEmbedder, EmbeddingCache
 from retrieval.embedder import SentenceTransformerEmbedder
+from tests.conftest import SHARED_TRAINING_CACHE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -55,6 +57,11 @@ def _slice(folder: Path) -> tuple[Path, Path]:
     return train, messages
 
 
+def cached(embedder: SentenceTransformerEmbedder) -> CachedEmbedder:
+    assert SHARED_TRAINING_CACHE is not None
+    return CachedEmbedder(embedder, EmbeddingCache.within(SHARED_TRAINING_CACHE))
+
+
 @pytest.fixture(scope="module")
 def trained(
     model_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -62,8 +69,14 @@ def trained(
     folder = tmp_path_factory.mktemp("learned")
     train, messages = _slice(folder / "data")
     embedder = SentenceTransformerEmbedder(model_dir)
+    # training reads the vectors `make setup` cached for these messages; scoring below does not
     trainer = HandoffTrainer(
-        train, messages, folder / "routing", embedder, folds=3, rules_file=DEFAULT_RULES
+        train,
+        messages,
+        folder / "routing",
+        embedder if SHARED_TRAINING_CACHE is None else cached(embedder),
+        folds=3,
+        rules_file=DEFAULT_RULES,
     )
     assert trainer.is_stale()
     trainer.train()

