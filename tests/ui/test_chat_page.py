@@ -60,7 +60,7 @@ def test_an_injury_is_handed_over_and_an_agent_takes_it_from_the_inbox(pages: Se
     console.button(key=f"accept-{handoff.id}").click()
     console = _run(console)
     assert pages.handoffs.get(handoff.id).accepted_by == AGENT  # the logged-in agent
-    assert console.text_area(key="draft").value == handoff.suggested_reply
+    assert console.session_state["draft"] == handoff.suggested_reply
     assert "头在流血" in "\n".join(m.value for c in console.chat_message for m in c.markdown)
     assert "转人工原因" in _captions(console)
 
@@ -108,17 +108,17 @@ def test_the_agent_replies_in_the_customers_chat(pages: Services) -> None:
     console = _run(console)
     assert "回复会直接发到客户的聊天窗口" in _captions(console)
 
-    console.text_area(key="draft").input("您放心，一定全赔。")
+    console.session_state["draft"] = "您放心，一定全赔。"  # typed (live_text_area)
     console = _run(console)
     assert console.button(key="send_draft").disabled  # a red line cannot be sent
     warnings = " ".join(w.value for w in console.warning)
     assert "承诺全额赔付" in warnings and "建议改为" in warnings  # a reason and a rewording
     assert "promise-full-payout" not in warnings
-    assert console.text_area(key="draft").value == "您放心，一定全赔。"  # kept for correcting
+    assert console.session_state["draft"] == "您放心，一定全赔。"  # kept for correcting
     turns = pages.chatbot().conversation(handoff.session_id).turns
     assert not any(t.author for t in turns)
 
-    console.text_area(key="draft").input("您好，我是人工客服，马上帮您联系理赔员。")
+    console.session_state["draft"] = "您好，我是人工客服，马上帮您联系理赔员。"
     console = _run(console)
     console.button(key="send_draft").click()
     console = _run(console)
@@ -146,7 +146,8 @@ def test_the_agent_replies_in_the_customers_chat(pages: Services) -> None:
 
 def test_what_a_customer_wrote_is_shown_as_text_never_as_markdown(pages: Services) -> None:
     tracking = (
-        "![看这里](http://track.example.com/pixel.png) [官方客服](http://evil.example.com) 我要投诉"
+        "![看这里](http://track.example.com/pixel.png) [官方客服](http://evil.example.com) "
+        "我要投诉，转人工客服"
     )
     chat = _run(AppTest.from_file(CHAT, default_timeout=90))
     chat = _send(chat, tracking)

@@ -100,15 +100,15 @@ def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
     assert phone not in texts and id_number not in texts  # identifiers only masked
     assert profile.phone in texts  # the masked phone is shown in the profile tab
     app = _click(app, "采用建议回复")
-    assert app.text_area(key="draft").value == suggestion
-    app.text_area(key="draft").input("您放心，这种情况肯定全赔。")
+    assert app.session_state["draft"] == suggestion
+    app.session_state["draft"] = "您放心，这种情况肯定全赔。"  # typed (live_text_area)
     app = app.run()
     warnings = " ".join(w.value for w in app.warning)
     assert "承诺全额赔付" in warnings and "promise-full-payout" not in warnings
     assert any(":red-background[" in m.value for m in app.markdown)
     assert app.button(key="send_draft").disabled  # a red line cannot go into the call
     app = _click(app, "采用建议说法")
-    assert "全赔" not in str(app.text_area(key="draft").value)
+    assert "全赔" not in str(app.session_state["draft"])
     assert not app.button(key="send_draft").disabled
 
 

@@ -30,6 +30,7 @@ from core.models import Hit
 from customers.models import CustomerSummary, RevealableField
 from studio.feedback import NewFeedback
 from ui.auth import current_user, require_page
+from ui.components import live_text_area
 from ui.format import describe_error, escape_markdown, marked_draft
 from ui.i18n import language, t
 from ui.notices import notify, show_notices
@@ -45,12 +46,15 @@ REPLAY = "replay"
 SEEN_CALLS = "seen_calls"
 SEEN_HANDOFFS = "seen_handoffs"
 PENDING_ACCEPT = "pending_accept"
-LIVE_EVERY = 1.0  # seconds between refreshes of the live view and the inbox
+LIVE_EVERY = 0.5  # seconds between re-reads of the open contact (a segment shows within ~1 s)
+ARRIVALS_EVERY = 1.0  # seconds between looks at the inbox and new calls
 TRANSCRIPT_HEIGHT = 330
 COMPACT_CSS = (
     "<style>.block-container{padding-top:2.2rem;padding-bottom:1rem}"
-    "div[data-testid='stVerticalBlock']{gap:0.45rem}</style>"
+    "div[data-testid='stVerticalBlock']{gap:0.45rem}"
+    "h2{font-size:1.45rem!important;padding:0.2rem 0!important}</style>"
 )
+GUIDANCE, CARDS, TRANSCRIPT = 5, 3, 3  # column widths: the guidance gets the most room
 
 
 def _user() -> User | None:
@@ -295,7 +299,7 @@ def render_setup() -> None:
     )
 
 
-@st.fragment(run_every=LIVE_EVERY)
+@st.fragment(run_every=ARRIVALS_EVERY)
 def render_arrivals() -> None:
     """New handoffs and new phone calls, announced without a click; accepting asks first."""
     user = _user()
@@ -395,10 +399,15 @@ def render_guidance(view: AgentAssist | None) -> None:
     if alert is not None:
         st.error(f"⚠️ **{t('alert')}**：{alert.message}")
         if alert.script is not None:
-            st.info(f"**{t('soothing_script')}**（{alert.script.title}）\n\n{alert.script.text}")
+            st.info(f"**{t('soothing_script')}**（{alert.script.title}）：{alert.script.text}")
     need = view.intent
     matched = f"（{'、'.join(need.matched)}）" if need.matched else ""
     st.markdown(f"**{t('need')}**：{need.label}{matched}")
+    if view.actions:
+        st.markdown(
+            f"**{t('actions')}**："
+            + "；".join(f"**{a.label}**（{a.reason}）" for a in view.actions)
+        )
     if view.suggestion is not None:
         st.success(f"**{t('suggestion')}**：{view.suggestion.text}")
         notes = []
@@ -411,16 +420,11 @@ def render_guidance(view: AgentAssist | None) -> None:
         st.button(
             t("use_suggestion"), key=f"use-{view.turn}", on_click=_use, args=(view.suggestion.text,)
         )
-    if view.actions:
-        st.markdown(
-            f"**{t('actions')}**："
-            + "；".join(f"**{a.label}**（{a.reason}）" for a in view.actions)
-        )
 
 
 def render_draft(call: Call) -> None:
     """The agent's draft, checked by the guard; a red line cannot be sent on any channel."""
-    draft = st.text_area(t("draft"), key=DRAFT, height=90)
+    draft = live_text_area(t("draft"), key=DRAFT, height=90)  # checked as the agent types
     findings = get_services().desk().check(draft).findings if draft.strip() else []
     if findings:
         st.markdown(marked_draft(draft, [(f.start, f.end) for f in findings]))
@@ -592,7 +596,7 @@ def render_live() -> None:
     caller_views = [s.assist for s in call.finals() if s.speaker is Speaker.CUSTOMER and s.assist]
     guidance = caller_views[-1] if caller_views else None
     sent = view.compliance if view is not None and view.speaker is Speaker.AGENT else None
-    left, middle, right = st.columns([4, 4, 3])
+    left, middle, right = st.columns([GUIDANCE, CARDS, TRANSCRIPT])
     with left:
         render_guidance(guidance)
     with middle:
