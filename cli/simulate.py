@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from assist.calls import read_call
 from core.errors import PolicyDeskError
@@ -52,6 +52,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     simulate.add_argument(
         "--rounds", type=int, default=1, help="times each stream plays the folder"
     )
+    simulate.add_argument(
+        "--leave-open",
+        action="store_true",
+        help="do not end the calls (a demo goes on at the console: the draft, the wrap-up)",
+    )
     simulate.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
@@ -65,6 +70,9 @@ class SimulationReport(BaseModel):
     p95_ms: float
     seconds: float
     errors: list[str]
+    latencies_ms: list[float] = Field(
+        default_factory=list, exclude=True, description="each final segment's, in order"
+    )
 
 
 @dataclass
@@ -89,8 +97,10 @@ def play(
     caller: str,
     realtime: bool,
     report: StreamReport,
+    leave_open: bool = False,
 ) -> None:
-    """Play the call files for one agent, one call after another, into ``report``."""
+    """Play the call files for one agent, one call after another, into ``report``; each call
+    is ended after its last turn unless ``leave_open``."""
     for path in files:
         opened = client.post("/v1/calls", json={"caller_number": caller, "agent": agent})
         if opened.status_code != 201:
@@ -121,6 +131,8 @@ def play(
                 report.segments += 1
             else:
                 report.errors.append(f"{path.name} #{seq}: {final.status_code}")
+        if leave_open:
+            continue
         ended = client.post(f"/v1/calls/{call_id}/end")
         if ended.status_code != 200:
             report.errors.append(f"end {path.name}: {ended.status_code}")
@@ -135,6 +147,7 @@ def simulate(
     callers: list[str],
     realtime: bool,
     rounds: int = 1,
+    leave_open: bool = False,
 ) -> SimulationReport:
     """Run ``agents`` parallel streams over the call files; the combined report.
 
@@ -162,7 +175,7 @@ def simulate(
     def stream(index: int, agent: str, caller: str) -> None:
         with httpx.Client(base_url=api, headers=headers, timeout=30.0) as client:
             for _ in range(rounds):
-                play(client, files, agent, caller, realtime, reports[index])
+                play(client, files, agent, caller, realtime, reports[index], leave_open)
 
     threads = [
         threading.Thread(target=stream, args=(i, next(names), next(numbers)), daemon=True)
@@ -182,6 +195,7 @@ def simulate(
         p95_ms=round(p95, 1),
         seconds=round(time.perf_counter() - started, 1),
         errors=[e for r in reports for e in r.errors],
+        latencies_ms=latencies,
     )
 
 
@@ -196,6 +210,7 @@ def cmd_calls(services: Services, args: argparse.Namespace, out: TextIO) -> int:
         args.caller,
         realtime=args.pace == "realtime",
         rounds=args.rounds,
+        leave_open=args.leave_open,
     )
     if args.json:
         out.write(report.model_dump_json() + "\n")

@@ -242,3 +242,17 @@ def test_the_simulator_drives_the_api_as_a_connector_would(
     assert 0 < report.p50_ms <= report.p95_ms
     ended = [c for c in services.calls.calls() if c.agent in ("a031", "b032")]
     assert sum(c.state.value == "ended" for c in ended) >= 4
+
+
+def test_the_simulator_can_leave_its_calls_open_for_a_demo(
+    served: str, services: Services, telephony: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    (folder / "call.jsonl").write_bytes((CALLS / "05_renewal_ncd.jsonl").read_bytes())
+    key = telephony["Authorization"].removeprefix("Bearer ")
+    report = simulate(served, key, folder, agents=1, agent_names=["b032"], callers=[],
+                      realtime=False, leave_open=True)  # fmt: skip
+    assert report.errors == [] and report.calls == 1
+    live = services.calls.calls_of("b032")
+    assert any(len(services.calls.get(c.id).segments) == report.segments for c in live)
