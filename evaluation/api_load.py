@@ -147,7 +147,8 @@ def _free_port() -> int:
 
 @contextmanager
 def serve(app: FastAPI, timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a background thread; yields its base URL once it is ready.
+    """Run ``app`` under uvicorn in a background thread; yields its base URL once ``/readyz``
+    says every model and index is loaded.
 
     Raises:
         PolicyDeskError: the server stopped, or was not ready within ``timeout`` seconds.
@@ -163,14 +164,16 @@ def serve(app: FastAPI, timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
             if not thread.is_alive():
                 raise PolicyDeskError(f"the API server on port {port} stopped while starting")
             try:
-                health = httpx.get(f"{base_url}/healthz", timeout=2.0)
-                if health.status_code == 200:
-                    if not health.json()["ready"]:
-                        raise PolicyDeskError(
-                            "the API started but its chatbot is not ready (index or model "
-                            "missing): run `make setup`"
-                        )
+                ready = httpx.get(f"{base_url}/readyz", timeout=2.0)
+                if ready.status_code == 200:
                     break
+                missing = [p for p in ready.json()["parts"] if not p["ready"]]
+                if missing:  # the warm-up finished, and something could not load
+                    raise PolicyDeskError(
+                        "the API started but is not ready ("
+                        + "; ".join(f"{p['name']}: {p['problem']}" for p in missing)
+                        + "): run `make setup`"
+                    )
             except httpx.TransportError:
                 pass  # not listening yet
             if time.monotonic() > deadline:

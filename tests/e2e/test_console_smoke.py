@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import urllib.error
 import urllib.request
 
 from playwright.sync_api import Page, expect
@@ -45,7 +47,15 @@ def test_an_anonymous_customer_asks_the_chat_and_gets_an_answer_with_citations(
     screenshot(page, "chat-anonymous")
 
 
-def test_the_api_answers_with_its_chatbot_loaded(api: Server) -> None:
-    with urllib.request.urlopen(f"{api.url}/healthz", timeout=10) as response:
-        health = json.loads(response.read())
-    assert health["ready"] is True
+def test_the_api_says_when_its_models_are_loaded(api: Server) -> None:
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            with urllib.request.urlopen(f"{api.url}/readyz", timeout=10) as response:
+                readiness = json.loads(response.read())
+                break
+        except urllib.error.HTTPError as exc:  # 503 while the warm-up runs
+            assert exc.code == 503 and time.monotonic() < deadline, exc
+            time.sleep(0.5)
+    assert readiness["ready"] is True
+    assert {p["name"] for p in readiness["parts"]} >= {"encoder", "index", "emotion", "chatbot"}
