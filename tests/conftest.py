@@ -35,6 +35,7 @@ def _no_training_cache_unless_asked() -> Iterator[None]:
     yield
     patch.undo()
 
+
 # The fixtures below that load a real model: the e5 encoder or a trained artefact. A test using
 # one of them, directly or through another fixture, is marked ``model`` (hence ``slow``).
 MODEL_FIXTURES = frozenset({"model_dir", "trained_models", "demo_services", "emotion_services"})

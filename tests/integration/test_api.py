@@ -269,7 +269,12 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/handoffs/{handoff_id}/accept",
         "/v1/handoffs/{handoff_id}/resolve",
         "/v1/handoffs/{handoff_id}/messages",
+        "/v1/calls",
+        "/v1/calls/{call_id}",
+        "/v1/calls/{call_id}/segments",
+        "/v1/calls/{call_id}/end",
         "/healthz",
+        "/readyz",
     }
     text = schema["components"]["schemas"]["MessageIn"]["properties"]["text"]
     assert text["maxLength"] == 500

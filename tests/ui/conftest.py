@@ -13,7 +13,7 @@ from accounts.passwords import PasswordHashing
 from accounts.store import DuplicateUserError
 from core.settings import PROJECT_ROOT, Settings
 from services.root import Services
-from tests.conftest import migrated_data_dir
+from tests.conftest import migrated_data_dir, with_private_database
 from tests.fakes import TEST_CLAUSES, FakeEmbedder
 from ui.auth import USER
 from ui.resources import use_services_for_tests
@@ -120,17 +120,22 @@ DEMO_AGENT = "a007"
 
 
 @pytest.fixture
-def demo_pages(demo_services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
-    """Pages pointed at the demo data dir (real model and index), with demo customers and an
-    agent account ``DEMO_AGENT``."""
+def demo_pages(
+    demo_services: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Services]:
+    """Pages pointed at the demo data dir (real model and index) over a private copy of its
+    database (the queue and the calls other tests leave behind never reach this one's inbox),
+    with demo customers and an agent account ``DEMO_AGENT``."""
     from customers.demo import generate
     from ui.resources import get_services
 
-    services = Services(demo_services.settings)
+    settings = with_private_database(demo_services.settings, tmp_path)
+    services = Services(settings, embedder=demo_services.embedder)
     if not services.customers.count():
         services.customers.load_records(generate(40))
     ensure_account(services, DEMO_AGENT, [Role.AGENT])
-    monkeypatch.setenv("POLICYDESK_DATA_DIR", str(demo_services.settings.data_dir))
+    monkeypatch.setenv("POLICYDESK_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("POLICYDESK_DATABASE_URL", str(settings.database_url))
     get_services.clear()
     yield services
     get_services.clear()

@@ -96,7 +96,8 @@ def _fill(path: str, start: int) -> None:
 
 def test_several_processes_fill_one_cache(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite"
-    context = multiprocessing.get_context("spawn")
+    # fork: a spawned child re-runs the parent's __main__, which after a page test is a page script
+    context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_fill, args=(str(path), s)) for s in (0, 100, 150)]
     for worker in workers:
         worker.start()
