@@ -31,6 +31,7 @@ from core.runtime import configure_runtime
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.api_load import bench_api
 from evaluation.assist_bench import bench_assist
+from evaluation.calls_bench import bench_browser, bench_calls
 from evaluation.compliance_bench import bench_compliance
 from evaluation.insqabench import load_insqabench
 from evaluation.routing_bench import bench_routing
@@ -281,6 +282,8 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     bench_assist(services, lines)
     bench_routing(services, lines)
     bench_api(services, lines)
+    bench_calls(services, lines)
+    bench_browser(lines)
     lines += [
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
         "",
