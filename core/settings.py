@@ -133,7 +133,7 @@ class Settings(BaseSettings):
         default=365, ge=1, description="days chat transcripts, their handoffs and reviews are kept"
     )
     retention_call_days: int = Field(
-        default=1095, ge=1, description="days call summaries in a customer's history are kept"
+        default=1095, ge=1, description="days call summaries and call transcripts are kept"
     )
     retention_audit_days: int = Field(
         default=1825, ge=1, description="days audit-log entries are kept"

@@ -27,6 +27,8 @@ from core.errors import PolicyDeskError
 from customers.models import ERASED_NAME
 from db.schema import (
     audit_table,
+    call_segments,
+    calls_table,
     claims,
     conversations,
     customers,
@@ -49,7 +51,9 @@ class RetentionPolicy(BaseModel):
     """How long each kind of record is kept, in days (from the settings)."""
 
     chat_days: int = Field(ge=1, description="chat transcripts, their handoffs and reviews")
-    call_days: int = Field(ge=1, description="call summaries in the customers' history")
+    call_days: int = Field(
+        ge=1, description="call summaries in the customers' history, and call transcripts"
+    )
     audit_days: int = Field(ge=1, description="the audit log")
     security_days: int = Field(
         ge=1, description="login attempts, identity-check failures, rate counters"
@@ -131,6 +135,7 @@ class PrivacyService(SqlStore):
                         conn, handoffs, handoffs.c.session_id, [s[0] for s in sessions]
                     )
                 ],
+                "calls": self._calls(conn, customer_id),
             }
         document["audit"] = [
             entry.model_dump(mode="json")
@@ -148,10 +153,10 @@ class PrivacyService(SqlStore):
         """Remove a customer's personal data; keep, anonymised, what the law requires.
 
         Chat conversations in which the customer was identified, their handoffs and routing
-        reviews are deleted. The customer record keeps its id (policies and claims point to it)
-        with name, phone and ID number replaced; plates become pseudonyms everywhere; claim
-        descriptions and contact summaries are replaced. Idempotent: erasing again changes
-        nothing more.
+        reviews are deleted, and so are the transcripts of the calls linked to the customer.
+        The customer record keeps its id (policies and claims point to it) with name, phone and
+        ID number replaced; plates become pseudonyms everywhere; claim descriptions and contact
+        summaries are replaced. Idempotent: erasing again changes nothing more.
 
         Raises:
             PermissionDeniedError: not a supervisor.
@@ -169,6 +174,14 @@ class PrivacyService(SqlStore):
                 ("chats", conversations, conversations.c.id),
             ):
                 deleted[name] = self._delete_in(conn, table, column, session_ids)
+            call_ids = [
+                r.id
+                for r in conn.execute(
+                    select(calls_table.c.id).where(calls_table.c.customer_id == customer_id)
+                )
+            ]
+            self._delete_in(conn, call_segments, call_segments.c.call_id, call_ids)
+            deleted["calls"] = self._delete_in(conn, calls_table, calls_table.c.id, call_ids)
             anonymised["customer"] = conn.execute(
                 update(customers)
                 .where(customers.c.id == customer_id)
@@ -223,6 +236,9 @@ class PrivacyService(SqlStore):
             ("chat_handoffs", handoffs, handoffs.c.created_at, days.chat_days),
             ("chat_conversations", conversations, conversations.c.updated_at, days.chat_days),
             ("call_summaries", interactions, interactions.c.at, days.call_days),
+            # a call's transcript: its segments, then the ended call (a live one has no end)
+            ("call_segments", call_segments, call_segments.c.received_at, days.call_days),
+            ("call_transcripts", calls_table, calls_table.c.ended_at, days.call_days),
             ("login_attempts", login_attempts, login_attempts.c.at, days.security_days),
             ("identity_failures", identity_failures, identity_failures.c.at, days.security_days),
             ("rate_counters", rate_counters, rate_counters.c.window_start, days.security_days),
@@ -242,6 +258,33 @@ class PrivacyService(SqlStore):
         return PurgeReport(removed=removed, dry_run=dry_run)
 
     # ----- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _calls(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's calls with their transcripts (stored redacted)."""
+        found = []
+        for call in conn.execute(
+            select(calls_table).where(calls_table.c.customer_id == customer_id)
+        ).all():
+            said = conn.execute(
+                select(call_segments.c.speaker, call_segments.c.text, call_segments.c.received_at)
+                .where(call_segments.c.call_id == call.id)
+                .order_by(call_segments.c.seq)
+            ).all()
+            found.append(
+                {
+                    "id": call.id,
+                    "channel": call.channel,
+                    "agent": call.agent,
+                    "started_at": call.started_at.isoformat(),
+                    "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+                    "transcript": [
+                        {"speaker": s.speaker, "text": s.text, "at": s.received_at.isoformat()}
+                        for s in said
+                    ],
+                }
+            )
+        return found
 
     def _customer(self, conn: Connection, customer_id: str) -> Any:
         row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()

@@ -12,6 +12,7 @@ import pytest
 
 from accounts.login import LoginAttempts
 from audit.log import AuditFilter
+from calls.models import NewCall, NewSegment
 from chatbot.handoff import NewHandoff
 from cli.main import main
 from conversation.models import Speaker, Turn
@@ -48,6 +49,14 @@ def centre(fake_services: Services, monkeypatch: pytest.MonkeyPatch) -> Services
             )
         )
     services.customers.add_interaction("C00001", "客户询问理赔进度，已告知", "answered")
+    # C00001 also called in; the transcript is kept with the call
+    call = services.calls.start(NewCall(caller_number="19900001111", agent="a001",
+                                        customer_id="C00001"))  # fmt: skip
+    services.calls.add_segment(
+        call.call_id,
+        NewSegment(seq=0, speaker=Speaker.CUSTOMER, text="我的车被水淹了", final=False),
+    )
+    services.calls.end(call.call_id)
     return services
 
 
@@ -68,6 +77,8 @@ def test_a_supervisor_exports_everything_personal_about_a_customer(
     assert document["policies"] and document["contacts"] and "claims" in document
     assert [c["conversation"]["customer_id"] for c in document["chats"]] == ["C00001"]
     assert len(document["handoffs"]) == 1
+    (call,) = document["calls"]
+    assert call["transcript"][0]["text"] == "我的车被水淹了" and call["ended_at"]
     assert centre.audit.entries(AuditFilter(action="privacy.export", target="C00001"))
 
 
@@ -89,6 +100,7 @@ def test_erasure_keeps_what_the_law_requires_anonymised_and_deletes_the_rest(
 
     status, printed = _run(centre, "--user", "s001", "erase", "C00001", "--yes")
     assert status == 0 and "chats 1" in printed and "handoffs 1" in printed
+    assert "calls 1" in printed and not centre.calls.calls()  # the call transcript is gone
     after = centre.customers.profile("C00001")
     assert (after.phone, after.id_number, after.name) == ("", "", "（已删除）")
     assert len(after.policies) == len(before.policies)  # contracts are kept
@@ -120,4 +132,8 @@ def test_the_retention_purge_removes_only_what_is_due_and_is_idempotent(
     assert _run(centre, "purge")[1].count(" 0") == first.count(" 0") + 1  # nothing more
     later = centre.privacy.purge("test", now=datetime.now(UTC) + timedelta(days=366))
     assert later.removed["chat_conversations"] == 2 and later.removed["chat_handoffs"] == 2
+    assert later.removed["call_transcripts"] == 0  # kept for three years by default
+    latest = centre.privacy.purge("test", now=datetime.now(UTC) + timedelta(days=1100))
+    assert latest.removed["call_transcripts"] == 1 and latest.removed["call_segments"] == 1
+    assert not centre.calls.calls()
     assert centre.audit.entries(AuditFilter(action="privacy.purge"))
