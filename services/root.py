@@ -175,12 +175,12 @@ class Services:
 
     @cached_property
     def engine(self) -> Engine:
-        from sqlalchemy import create_engine
+        from db.engine import make_engine
 
         url = self.settings.sqlalchemy_url()
         if url.startswith("sqlite:///"):
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return create_engine(url)
+        return make_engine(url)
 
     def has_database(self) -> bool:
         """False for a data directory whose SQLite file does not exist yet (nothing is created
