@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from audit.log import AuditLog
 from core.errors import PolicyDeskError
 from db.schema import api_keys
 from db.store import SqlStore
@@ -141,8 +142,12 @@ class ApiKeyStore(SqlStore):
         (key,) = [k for k in self.listing() if k.name == name.strip().lower()]
         return key
 
-    def authenticate(self, key: str) -> ApiKey:
-        """The active key this is, with its use recorded.
+    def authenticate(
+        self, key: str, audit: AuditLog | None = None, target: str = "", detail: str = ""
+    ) -> ApiKey:
+        """The active key this is, with its use recorded: its ``last_used_at``, and with
+        ``audit`` an ``apikey.use`` entry (``target``, ``detail``) in the same transaction, so a
+        request pays for one commit.
 
         Raises:
             InvalidApiKeyError: unknown or revoked.
@@ -157,4 +162,8 @@ class ApiKeyStore(SqlStore):
             if row is None:
                 raise InvalidApiKeyError()
             conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(last_used_at=now))
+            if audit is not None:
+                audit.record(
+                    f"apikey:{row.name}", "apikey.use", target, detail, connection=conn, at=now
+                )
         return _key(row).model_copy(update={"last_used_at": now})

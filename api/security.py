@@ -76,12 +76,11 @@ def caller(request: Request, credentials: Credentials) -> Caller:
     given = credentials.credentials
     if looks_like_key(given):
         try:
-            key = services.api_keys.authenticate(given)
+            key = services.api_keys.authenticate(
+                given, services.audit, request.url.path, f"{request.method} from {address}"
+            )
         except InvalidApiKeyError as exc:
             raise _unauthorized(str(exc)) from None
-        services.audit.record(
-            f"apikey:{key.name}", "apikey.use", request.url.path, f"{request.method} from {address}"
-        )
         return Caller(kind="service", key=key, address=address)
     try:
         claims = services.token_issuer.verify(given)

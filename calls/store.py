@@ -138,7 +138,7 @@ class CallStore(SqlStore):
         with self.reading() as conn:
             return [_call(row, []) for row in conn.execute(query)]
 
-    def save_segment(self, call: Call, segment: Segment, info: CallInfo) -> Call:
+    def save_segment(self, call: Call, segment: Segment, info: CallInfo) -> None:
         """Add or replace one segment and update the call's info, against the version read.
 
         An interim segment is replaced by a later one with the same ``seq``; a final one is
@@ -172,7 +172,6 @@ class CallStore(SqlStore):
                     .where(call_segments.c.call_id == call.id, call_segments.c.seq == segment.seq)
                     .values(**values)
                 )
-        return self.get(call.id)
 
     def update_info(self, call: Call, info: CallInfo, **values: Any) -> Call:
         """Change the call's info (and columns such as ``customer_id``) against the version read.
