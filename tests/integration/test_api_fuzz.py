@@ -7,6 +7,7 @@ examples per operation so that it runs in well under a few minutes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +38,12 @@ def fuzz_app(demo_services: Services, tmp_path_factory: pytest.TempPathFactory) 
     )
     services.accounts.add("fuzz01", PASSWORD, ["agent"])
     app = create_app(services)
-    with TestClient(app) as client:  # the lifespan: the chatbot is built before any request
+    with TestClient(app) as client:  # the lifespan starts the warm-up
+        # fuzz the serving API: /readyz answers 503 (documented) until the warm-up is done
+        deadline = time.monotonic() + 300
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, client.get("/readyz").text
+            time.sleep(0.2)
         # log in first: the anonymous run's random logins slow this client down afterwards
         token = client.post("/v1/auth/token", json={"username": "fuzz01", "password": PASSWORD})
         assert token.status_code == 200, token.text
