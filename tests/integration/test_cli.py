@@ -101,6 +101,19 @@ def test_ingest_of_an_empty_file_names_it(
     assert "empty.md" in capsys.readouterr().err
 
 
+def test_python_dash_m_cli_runs_the_command() -> None:
+    # the benchmarks' cold start runs it this way, as anyone may without the installed script
+    completed = subprocess.run(
+        [sys.executable, "-m", "cli", "search", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "--batch" in completed.stdout
+
+
 def test_installed_entry_point_runs() -> None:
     executable = Path(sys.executable).parent / "policydesk"
     assert executable.exists(), "run `make setup`: the project is not installed into the venv"
