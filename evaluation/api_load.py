@@ -47,6 +47,8 @@ SEED = 7
 HUMAN_SHARE = 0.03
 STARTUP_TIMEOUT = 300.0  # seconds: the server loads the encoder and the index before serving
 REQUEST_TIMEOUT = 120.0
+LOAD_AGENT = "loadbench01"  # the agent who checks the handoffs afterwards
+LOAD_AGENT_PASSWORD = "Load-Bench-2026"
 
 
 class SessionRun(BaseModel):
@@ -196,11 +198,12 @@ async def _run_session(client: httpx.AsyncClient, texts: Sequence[str]) -> Sessi
         run.errors.append(str(created.status_code))
         return run
     run.session_id = created.json()["session_id"]
+    owner = {"X-Session-Secret": created.json()["session_secret"]}  # the customer's client's
     for text in texts:
         started = time.perf_counter()
         try:
             reply = await client.post(
-                f"/v1/sessions/{run.session_id}/messages", json={"text": text}
+                f"/v1/sessions/{run.session_id}/messages", json={"text": text}, headers=owner
             )
         except httpx.HTTPError as exc:
             run.errors.append(type(exc).__name__)
@@ -229,12 +232,18 @@ async def _load(base_url: str, plans: Sequence[Sequence[str]]) -> tuple[list[Ses
 
 
 async def _found(base_url: str, runs: Sequence[SessionRun]) -> int:
-    """How many reported handoffs the API returns, for the session that reported them."""
+    """How many reported handoffs the API returns (to a logged-in agent), for the session that
+    reported them."""
     async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT) as client:
+        login = await client.post(
+            "/v1/auth/token", json={"username": LOAD_AGENT, "password": LOAD_AGENT_PASSWORD}
+        )
+        login.raise_for_status()
+        agent = {"Authorization": f"Bearer {login.json()['access_token']}"}
         found = 0
         for run in runs:
             for handoff_id in run.handoffs:
-                response = await client.get(f"/v1/handoffs/{handoff_id}")
+                response = await client.get(f"/v1/handoffs/{handoff_id}", headers=agent)
                 found += (
                     response.status_code == 200 and response.json()["session_id"] == run.session_id
                 )
@@ -257,6 +266,8 @@ def run_load(
     Raises:
         PolicyDeskError: the server could not start or its chatbot is not ready.
     """
+    if LOAD_AGENT not in {u.username for u in services.accounts.list()}:
+        services.accounts.add(LOAD_AGENT, LOAD_AGENT_PASSWORD, ["agent"])
     with serve(create_app(services)) as base_url:
         alone, _ = asyncio.run(_load(base_url, [baseline]))
         load_average = os.getloadavg()[0]  # other work on the machine skews every figure
@@ -306,7 +317,14 @@ def _isolated(settings: Settings, folder: Path) -> Settings | None:
     finally:
         source.close()
         target.close()
-    return settings.model_copy(update={"database_url": f"sqlite:///{copy}"})
+    # every session comes from this one client: its per-client limits would refuse the load
+    return settings.model_copy(
+        update={
+            "database_url": f"sqlite:///{copy}",
+            "api_sessions_per_minute": 100_000,
+            "api_messages_per_minute": 1_000_000,
+        }
+    )
 
 
 def bench_api(services: Services, lines: list[str]) -> None:
