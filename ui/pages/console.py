@@ -10,13 +10,10 @@ cards) stays above the fold; the transcript scrolls in its own box.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
 
 import streamlit as st
 
-from accounts.models import User
 from accounts.permissions import Action, can
 from assist.calls import read_call
 from assist.models import AgentAssist
@@ -33,12 +30,9 @@ from ui.auth import current_user, require_page
 from ui.components import live_text_area
 from ui.format import describe_error, escape_markdown, marked_draft
 from ui.i18n import language, t
-from ui.notices import notify, show_notices
+from ui.notices import attempt, notify, show_notices
 from ui.resources import get_services, warm_up
 from ui.widgets import render_hit, render_mood, render_profile, render_said
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 CONTACT = "contact_id"
 DRAFT = "draft"
@@ -57,21 +51,6 @@ COMPACT_CSS = (
 GUIDANCE, CARDS, TRANSCRIPT = 5, 3, 3  # column widths: the guidance gets the most room
 
 
-def _user() -> User | None:
-    return current_user()
-
-
-def _attempt(action: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R | None:
-    """Run a desk action; a refusal becomes a notice, never a traceback."""
-    try:
-        return action(*args, **kwargs)
-    except PolicyDeskError as exc:
-        notify("error", describe_error(exc))
-    except ValueError as exc:  # a turn that does not validate (empty, too long)
-        notify("error", f"{t('invalid_turn')}{describe_error(exc)}")
-    return None
-
-
 # ----- state changes (button callbacks) ---------------------------------------------------------
 
 
@@ -84,7 +63,7 @@ def _open(call: Call | None) -> None:
 
 
 def _start_console_call(customer_id: str | None, replay_file: str | None = None) -> None:
-    user = _user()
+    user = current_user()
     if user is None:
         return
     turns = []
@@ -94,18 +73,18 @@ def _start_console_call(customer_id: str | None, replay_file: str | None = None)
         except PolicyDeskError as exc:
             notify("error", str(exc))
             return
-    call = _attempt(get_services().desk().open_console_call, user, customer_id)
+    call = attempt(lambda: get_services().desk().open_console_call(user, customer_id), "")
     if call is not None:
         _open(call)
         st.session_state[REPLAY] = [(turn.speaker, turn.text) for turn in turns]
 
 
 def _say(speaker: Speaker, text: str) -> None:
-    user = _user()
+    user = current_user()
     contact = st.session_state.get(CONTACT)
     if user is None or contact is None:
         return
-    _attempt(get_services().desk().say, user, contact, speaker, text)
+    attempt(lambda: get_services().desk().say(user, contact, speaker, text), t("invalid_turn"))
 
 
 def _submit_turn() -> None:
@@ -129,45 +108,47 @@ def _use(text: str) -> None:
 
 
 def _send() -> None:
-    user = _user()
+    user = current_user()
     contact = st.session_state.get(CONTACT)
     text = str(st.session_state.get(DRAFT, "")).strip()
     if user is None or contact is None or not text:
         return
-    if _attempt(get_services().desk().reply, user, contact, text) is not None:
+    if attempt(lambda: get_services().desk().reply(user, contact, text), "") is not None:
         st.session_state[DRAFT] = ""
 
 
 def _accept(handoff_id: str, confirmed: bool = False) -> None:
     """Take a chat handoff; during a live contact, ask first (the contact stays open)."""
-    user = _user()
+    user = current_user()
     if user is None:
         return
     if not confirmed and st.session_state.get(CONTACT):
         st.session_state[PENDING_ACCEPT] = handoff_id
         return
     st.session_state.pop(PENDING_ACCEPT, None)
-    call = _attempt(get_services().desk().take_handoff, user, handoff_id)
+    call = attempt(lambda: get_services().desk().take_handoff(user, handoff_id), "")
     if call is not None:
         _open(call)
         st.session_state[DRAFT] = get_services().handoffs.get(handoff_id).suggested_reply
 
 
 def _feedback(hit: Hit, helpful: bool) -> None:
-    user, call = _user(), _contact()
+    user, call = current_user(), _contact()
     if user is None:
         return
     callers = [s.text for s in call.finals() if s.speaker is Speaker.CUSTOMER] if call else []
-    result = _attempt(
-        get_services().feedback.record,
-        NewFeedback(
-            passage_id=hit.id,
-            citation=hit.citation,
-            kind=hit.kind.value,
-            question=callers[-1] if callers else hit.citation,
-            helpful=helpful,
-            agent=user.username,
+    result = attempt(
+        lambda: get_services().feedback.record(
+            NewFeedback(
+                passage_id=hit.id,
+                citation=hit.citation,
+                kind=hit.kind.value,
+                question=callers[-1] if callers else hit.citation,
+                helpful=helpful,
+                agent=user.username,
+            )
         ),
+        "",
     )
     if result is not None:
         notify("success", t("feedback_saved"))
@@ -177,33 +158,39 @@ def _draft_summary() -> None:
     call = _contact()
     if call is None:
         return
-    summary = _attempt(get_services().calls.draft, call)
+    summary = attempt(lambda: get_services().calls.draft(call), "")
     if summary is not None:
         st.session_state["summary_text"] = summary.text
         st.session_state["disposition"] = summary.disposition
 
 
 def _save_call() -> None:
-    user, contact = _user(), st.session_state.get(CONTACT)
+    user, contact = current_user(), st.session_state.get(CONTACT)
     if user is None or contact is None:
         return
-    saved = _attempt(
-        get_services().desk().save_wrap_up,
-        user,
-        contact,
-        str(st.session_state.get("summary_text", "")),
-        st.session_state.get("disposition", Disposition.ANSWERED),
+    saved = attempt(
+        lambda: (
+            get_services()
+            .desk()
+            .save_wrap_up(
+                user,
+                contact,
+                str(st.session_state.get("summary_text", "")),
+                st.session_state.get("disposition", Disposition.ANSWERED),
+            )
+        ),
+        "",
     )
     if saved is not None:
         notify("success", t("saved"))
 
 
 def _finish() -> None:
-    user, contact = _user(), st.session_state.get(CONTACT)
+    user, contact = current_user(), st.session_state.get(CONTACT)
     if user is None or contact is None:
         return
     resolution = str(st.session_state.get("summary_text", "")).strip()
-    if _attempt(get_services().desk().finish, user, contact, resolution) is not None:
+    if attempt(lambda: get_services().desk().finish(user, contact, resolution), "") is not None:
         notify("success", t("contact_ended"))
 
 
@@ -212,24 +199,26 @@ def _close() -> None:
 
 
 def _link(customer_id: str) -> None:
-    user, contact = _user(), st.session_state.get(CONTACT)
+    user, contact = current_user(), st.session_state.get(CONTACT)
     if user is None or contact is None:
         return
-    if _attempt(get_services().calls.link_customer, user, contact, customer_id) is not None:
+    if (
+        attempt(lambda: get_services().calls.link_customer(user, contact, customer_id), "")
+        is not None
+    ):
         notify("success", t("customer_linked"))
 
 
 def _reveal(customer_id: str) -> None:
-    user = _user()
+    user = current_user()
     if user is None:
         return
     field = st.session_state.get("reveal_field", RevealableField.PHONE)
-    value = _attempt(
-        get_services().reveal.reveal,
-        user,
-        customer_id,
-        field,
-        str(st.session_state.get("reveal_reason", "")),
+    value = attempt(
+        lambda: get_services().reveal.reveal(
+            user, customer_id, field, str(st.session_state.get("reveal_reason", ""))
+        ),
+        "",
     )
     if value is not None:
         st.session_state["revealed"] = (customer_id, RevealableField(field), value)
@@ -250,7 +239,7 @@ def _contact() -> Call | None:
         st.session_state.pop(CONTACT, None)
         return None
     if call.channel is Channel.CHAT and call.state is CallState.LIVE:
-        user = _user()
+        user = current_user()
         if user is not None:
             call = get_services().desk().sync_chat(call)  # the customer's new chat messages
     return call
@@ -302,7 +291,7 @@ def render_setup() -> None:
 @st.fragment(run_every=ARRIVALS_EVERY)
 def render_arrivals() -> None:
     """New handoffs and new phone calls, announced without a click; accepting asks first."""
-    user = _user()
+    user = current_user()
     if user is None:
         return
     services = get_services()
@@ -510,7 +499,7 @@ def render_customer(call: Call) -> None:
             )
         return
     render_profile(services.customers.profile(call.customer_id))
-    user = _user()
+    user = current_user()
     if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
         return
     with st.expander(t("reveal_title")):

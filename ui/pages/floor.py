@@ -15,7 +15,7 @@ from core.errors import PolicyDeskError
 from ui.auth import current_user, require_page
 from ui.format import describe_error, escape_markdown
 from ui.i18n import t
-from ui.notices import notify, show_notices
+from ui.notices import attempt, notify, show_notices
 from ui.resources import get_services
 from ui.widgets import render_said
 
@@ -34,10 +34,7 @@ def _watch(call_id: str) -> None:
     user = current_user()
     if user is None:
         return
-    try:
-        get_services().calls.watch(user, call_id)
-    except PolicyDeskError as exc:
-        notify("error", describe_error(exc))
+    if attempt(lambda: get_services().calls.watch(user, call_id), "") is None:
         return
     st.session_state[WATCHING] = call_id
     st.session_state["whisper_text"] = ""
@@ -47,10 +44,8 @@ def _whisper(call_id: str) -> None:
     user = current_user()
     if user is None:
         return
-    try:
-        get_services().calls.whisper(user, call_id, str(st.session_state.get("whisper_text", "")))
-    except PolicyDeskError as exc:
-        notify("error", describe_error(exc))
+    note = str(st.session_state.get("whisper_text", ""))
+    if attempt(lambda: get_services().calls.whisper(user, call_id, note), "") is None:
         return
     st.session_state["whisper_text"] = ""
     notify("success", t("whisper_sent"))
@@ -60,12 +55,8 @@ def _flag(call_id: str) -> None:
     user = current_user()
     if user is None:
         return
-    try:
-        get_services().calls.flag(user, call_id)
-    except PolicyDeskError as exc:
-        notify("error", describe_error(exc))
-        return
-    notify("success", t("flag_sent"))
+    if attempt(lambda: get_services().calls.flag(user, call_id), "") is not None:
+        notify("success", t("flag_sent"))
 
 
 def _mood(call: Call) -> str:
