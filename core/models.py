@@ -129,6 +129,9 @@ class Hit(BaseModel):
     lexical_rank: int | None = None
     dense_score: float | None = Field(default=None, description="cosine of the best chunk")
     lexical_score: float | None = Field(default=None, description="BM25 score")
+    answers: str = Field(
+        default="", description="the part of the conversation the card answers (网约车 · 拒赔争议)"
+    )
 
 
 class SearchResult(BaseModel):

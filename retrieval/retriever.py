@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -25,6 +27,36 @@ from retrieval.synonyms import TermMap
 from retrieval.text import DEFAULT_STOPWORDS, InsuranceTokenizer
 
 RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One passage a query ranked, with its scores in each ranking (None: not in it)."""
+
+    passage: Passage
+    fused: float  # reciprocal-rank fusion with the priors, 1.0 = first in every ranking
+    fused_rank: int
+    dense_rank: int | None
+    lexical_rank: int | None
+    dense_score: float | None  # cosine of the best chunk
+    lexical_score: float | None  # BM25
+
+
+@dataclass
+class Ranking:
+    """Every candidate of one query, best fused first, and the query's term expansions."""
+
+    candidates: list[Candidate]
+    expansions: list[str]
+    top_lexical: float  # the best BM25 score (to normalise the others)
+
+    def get(self, passage_id: str) -> Candidate | None:
+        """The candidate of a passage, or None when this query did not rank it."""
+        return self._by_id.get(passage_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Candidate]:
+        return {c.passage.id: c for c in self.candidates}
 
 
 def matching_terms(terms: Sequence[str], text: str) -> list[str]:
@@ -91,6 +123,22 @@ class HybridRetriever:
         """The query vector, so a caller can reuse it (e.g. for caller emotion)."""
         return self._embedder.embed_queries([self.validate_query(query)])[0]
 
+    def passages(self) -> list[Passage]:
+        """Every searchable passage."""
+        return list(self._passages)
+
+    def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """The vectors of several queries in one pass (rows in order).
+
+        Raises:
+            InvalidQueryError: an empty or over-long query.
+        """
+        return self._embedder.embed_queries([self.validate_query(q) for q in queries])
+
+    def words(self, query: str) -> list[str]:
+        """The query's words and term-map expansions: what a card's matched terms are."""
+        return self._tokenizer.words(query) + self._terms.expand(query)
+
     def search(
         self, request: SearchRequest, query_vector: np.ndarray | None = None
     ) -> SearchResult:
@@ -107,49 +155,91 @@ class HybridRetriever:
             InvalidQueryError: empty or over-long query.
         """
         query = self.validate_query(request.query)
+        ranked = self.rank(query, request.filters, request.mode, query_vector)
+        words = self._tokenizer.words(query) + ranked.expansions
+        hits = [self.hit(c, words) for c in ranked.candidates[: request.k]]
+        return SearchResult(query=query, hits=hits, expansions=ranked.expansions)
+
+    def rank(
+        self,
+        query: str,
+        filters: SearchFilters,
+        mode: RetrievalMode = RetrievalMode.HYBRID,
+        query_vector: np.ndarray | None = None,
+    ) -> Ranking:
+        """Every candidate of both rankings, fused, with each one's scores and ranks.
+
+        Args:
+            query: a validated query.
+            filters: kinds, products and edition date admitted.
+            mode: both rankings, or one of them.
+            query_vector: the query's embedding when the caller already has it.
+        """
         expansions = self._terms.expand(query)
-        admitted = self._admitted(request.filters)
+        admitted = self._admitted(filters)
         lexical: list[tuple[str, float]] = []
         dense: list[str] = []
         similarity: dict[str, float] = {}
-        if request.mode is not RetrievalMode.DENSE:
+        if mode is not RetrievalMode.DENSE:
             lexical = self._lexical_ranking(query, expansions, admitted)
-        if request.mode is not RetrievalMode.LEXICAL:
+        if mode is not RetrievalMode.LEXICAL:
             vector = query_vector if query_vector is not None else self.embed_query(query)
-            dense, similarity = self._dense_ranking(vector, request.filters)
+            dense, similarity = self._dense_ranking(vector, filters)
         rankings = [r for r in (dense, [pid for pid, _ in lexical]) if r]
         fused = reciprocal_rank_fusion(rankings, k=RRF_K) if rankings else []
         fused = apply_priors(fused, self._prior)
         lexical_scores = dict(lexical)
         dense_rank = {pid: r for r, pid in enumerate(dense, start=1)}
         lexical_rank = {pid: r for r, (pid, _) in enumerate(lexical, start=1)}
-        words = self._tokenizer.words(query) + expansions
         best = max(len(rankings), 1) / (RRF_K + 1)  # a passage ranked first everywhere scores 1
-        hits: list[Hit] = []
-        for pid, score in fused[: request.k]:
-            passage = self._passages[self._by_id[pid]]
-            hits.append(
-                Hit(
-                    id=passage.id,
-                    kind=passage.kind,
-                    title=passage.title,
-                    citation=passage.citation,
-                    text=passage.text,
-                    score=round(score / best, 4),
-                    matched_terms=matching_terms(words, f"{passage.title}\n{passage.text}"),
-                    document=passage.document,
-                    version=passage.version,
-                    article=passage.article,
-                    product=passage.product,
-                    outcome=passage.outcome,
-                    effective_date=passage.effective_date,
-                    dense_rank=dense_rank.get(pid),
-                    lexical_rank=lexical_rank.get(pid),
-                    dense_score=round(similarity[pid], 4) if pid in similarity else None,
-                    lexical_score=round(lexical_scores[pid], 4) if pid in lexical_scores else None,
-                )
+        candidates = [
+            Candidate(
+                passage=self._passages[self._by_id[pid]],
+                fused=score / best,
+                fused_rank=rank,
+                dense_rank=dense_rank.get(pid),
+                lexical_rank=lexical_rank.get(pid),
+                dense_score=similarity.get(pid),
+                lexical_score=lexical_scores.get(pid),
             )
-        return SearchResult(query=query, hits=hits, expansions=expansions)
+            for rank, (pid, score) in enumerate(fused, start=1)
+        ]
+        top_lexical = lexical[0][1] if lexical else 0.0
+        return Ranking(candidates=candidates, expansions=expansions, top_lexical=top_lexical)
+
+    @staticmethod
+    def hit(candidate: Candidate, words: Sequence[str], score: float | None = None) -> Hit:
+        """The card of a candidate: its passage, citation, scores and the query words it holds.
+
+        Args:
+            candidate: a ranked candidate.
+            words: the query's words (and expansions) whose matches are shown.
+            score: the score shown (default: the fused score).
+        """
+        passage = candidate.passage
+        return Hit(
+            id=passage.id,
+            kind=passage.kind,
+            title=passage.title,
+            citation=passage.citation,
+            text=passage.text,
+            score=round(candidate.fused if score is None else score, 4),
+            matched_terms=matching_terms(words, f"{passage.title}\n{passage.text}"),
+            document=passage.document,
+            version=passage.version,
+            article=passage.article,
+            product=passage.product,
+            outcome=passage.outcome,
+            effective_date=passage.effective_date,
+            dense_rank=candidate.dense_rank,
+            lexical_rank=candidate.lexical_rank,
+            dense_score=(
+                round(candidate.dense_score, 4) if candidate.dense_score is not None else None
+            ),
+            lexical_score=(
+                round(candidate.lexical_score, 4) if candidate.lexical_score is not None else None
+            ),
+        )
 
     def _admitted(self, filters: SearchFilters) -> np.ndarray | None:
         if not (filters.kinds or filters.products or filters.as_of):
