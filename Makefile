@@ -8,6 +8,9 @@ KB_SOURCES := $(shell find data/clauses data/cases -type f \( -name '*.md' -o -n
 TERMS := $(wildcard data/terms/*)
 SENTIMENT_DIR := models/sentiment
 ROUTING_DIR := models/routing
+RANKER_DIR := models/ranker
+RANKER_INPUTS := $(wildcard data/retrieval/*.jsonl data/terms/topics.yaml retrieval/*.py \
+	knowledge/ranker_training.py ml/ranking.py)
 # every routing set is listed: training reads only its author sets, and --if-stale (a digest of
 # what it reads) decides whether anything is retrained
 ROUTING_INPUTS := data/chatbot/routing_train.jsonl data/eval/routing_messages.jsonl \
@@ -26,7 +29,8 @@ run: setup
 		--server.headless true --browser.gatherUsageStats false
 
 setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(SENTIMENT_DIR)/manifest.json \
-	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.schema-current $(DATA_DIR)/.demo-ingested
+	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.schema-current $(DATA_DIR)/.demo-ingested \
+	$(RANKER_DIR)/manifest.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +50,11 @@ $(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_
 
 $(ROUTING_DIR)/manifest.json: $(MODEL_DIR)/.complete $(ROUTING_INPUTS)
 	$(BIN)/policydesk train routing --out $(ROUTING_DIR) --if-stale
+	touch $@
+
+# the card ranker replays our labelled questions and calls against the demo knowledge base
+$(RANKER_DIR)/manifest.json: $(DATA_DIR)/.demo-ingested $(RANKER_INPUTS)
+	$(BIN)/policydesk --data-dir $(DATA_DIR) train ranker --out $(RANKER_DIR)
 	touch $@
 
 # the data dir's database at the code's schema (also upgrades a data dir from an older layout)

@@ -1,4 +1,4 @@
-"""``policydesk train sentiment|routing``: the two models trained at set-up (and on demand)."""
+"""``policydesk train sentiment|routing|ranker``: the models trained at set-up (and on demand)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         FOLDS,
     )
 
-    train = sub.add_parser("train", help="train a model (caller emotion, chatbot routing)")
+    train = sub.add_parser(
+        "train", help="train a model (caller emotion, chatbot routing, card ranker)"
+    )
     which = train.add_subparsers(dest="train_command", required=True)
 
     sentiment = which.add_parser("sentiment", help="the caller-emotion classifier")
@@ -67,12 +69,47 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--if-stale", action="store_true", help="do nothing when the artefact is up to date"
     )
 
+    ranker = which.add_parser(
+        "ranker", help="the learned card ranker, from the labelled questions and calls"
+    )
+    ranker.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_RANKER_DATA,
+        help="folder of questions_*.jsonl and calls_*.jsonl (docs/retrieval_labelling.md)",
+    )
+    ranker.add_argument(
+        "--out", type=Path, default=None, help="artefact folder (default: the configured one)"
+    )
+
+
+DEFAULT_RANKER_DATA = Path(__file__).resolve().parent.parent / "data" / "retrieval"
+
 
 def cmd_train(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     """Train the chosen model (``--if-stale``: only when its inputs changed)."""
     if args.train_command == "sentiment":
         return _sentiment(services, args, out)
+    if args.train_command == "ranker":
+        return _ranker(services, args, out)
     return _routing(services, args, out)
+
+
+def _ranker(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    target = args.out or services.settings.ranker_model
+
+    def say(message: str) -> None:
+        out.write(message + "\n")
+        out.flush()
+
+    manifest = services.train_card_ranker(args.data, target, say=say)
+    out.write(
+        f"card ranker trained into {target}: {manifest.questions} questions, "
+        f"{manifest.call_turns} call turns, authors {', '.join(manifest.authors)}\n"
+    )
+    for name, value in manifest.cross_validation.items():
+        out.write(f"  held-out-author hit@3 {name}: {value:.3f}\n")
+    return 0
 
 
 def _sentiment(services: Services, args: argparse.Namespace, out: TextIO) -> int:

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "models" / "sentiment",
         description="the trained caller-emotion artefact; independent of data_dir",
     )
+    ranker_model: Path = Field(
+        default=PROJECT_ROOT / "models" / "ranker",
+        description="the learned card ranker (trained at setup; independent of data_dir)",
+    )
+    topics_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "terms" / "topics.yaml",
+        description="what a conversation is about: the topic facets (trainer-editable)",
+    )
     compliance_rules: Path = Field(
         default=PROJECT_ROOT / "prompts" / "compliance_rules.yaml",
         description="red-line rules for agent text (trainer-editable)",

@@ -23,6 +23,7 @@ from core.files import check_patterns, read_yaml
 
 MAX_EVENTS = 3  # the events a call keeps (most recent last)
 MAX_TOPICS = 2  # searches formed per turn: one per recent event
+MIN_OWN_CHARS = 6  # a turn saying less than this refers to what was said before
 
 
 class Facet(StrEnum):
@@ -183,6 +184,12 @@ class TopicState(BaseModel):
     locked: list[Facet] = Field(
         default_factory=list, description="facets the agent corrected; turns do not change them"
     )
+    context: str = Field(
+        default="",
+        max_length=200,
+        description="the caller's last words with content (filler out): what a short turn "
+        "such as 那这个能赔吗 refers to",
+    )
 
     def of(self, facet: Facet) -> list[TopicValue]:
         """The values of one facet, oldest first."""
@@ -214,10 +221,10 @@ class TopicState(BaseModel):
         if name is not None:
             kept.append(TopicValue(facet=facet, name=name, turn=turn, corrected=True))
         locked = [*dict.fromkeys([*self.locked, facet])]
-        return TopicState(values=kept, locked=locked)
+        return TopicState(values=kept, locked=locked, context=self.context)
 
-    def with_turn(self, found: dict[Facet, list[str]], turn: int) -> TopicState:
-        """The state after a caller turn that names ``found``."""
+    def with_turn(self, found: dict[Facet, list[str]], turn: int, own: str = "") -> TopicState:
+        """The state after a caller turn that names ``found`` and says ``own`` (filler out)."""
         values = list(self.values)
         for facet, names in found.items():
             if facet in self.locked or not names:
@@ -231,7 +238,8 @@ class TopicState(BaseModel):
                 # the last value named in the turn wins (a turn rarely names two)
                 values = [v for v in values if v.facet is not facet]
                 values.append(TopicValue(facet=facet, name=names[-1], turn=turn))
-        return TopicState(values=values, locked=self.locked)
+        context = own[-200:] if len(own) >= MIN_OWN_CHARS else self.context
+        return TopicState(values=values, locked=self.locked, context=context)
 
 
 class TopicQuery(BaseModel):
@@ -261,8 +269,9 @@ class TopicTracker:
 
     def update(self, state: TopicState, text: str, turn: int) -> TopicState:
         """The state after a caller turn."""
-        disputing = state.first(Facet.DISPUTE) is not None
-        return state.with_turn(self.lexicon.detect(text, disputing), turn)
+        found = self.lexicon.detect(text, state.first(Facet.DISPUTE) is not None)
+        disputing = state.first(Facet.DISPUTE) is not None or Facet.DISPUTE in found
+        return state.with_turn(found, turn, self.lexicon.content(text, disputing=disputing))
 
     def queries(self, state: TopicState, text: str) -> list[TopicQuery]:
         """The searches for the conversation after ``text``: what the turn itself says (filler
@@ -274,10 +283,12 @@ class TopicTracker:
         shared = [v for v in state.values if v.facet is not Facet.EVENT]
         events = state.of(Facet.EVENT)[-MAX_TOPICS:][::-1]
         groups: list[list[TopicValue]] = [[e, *shared] for e in events] or [shared]
+        # a short turn (那这个能赔吗) is about what the caller said before: say it again
+        said = own if len(own) >= MIN_OWN_CHARS or not state.context else f"{state.context} {own}"
         for values in groups:
             if not values:
                 continue
-            parts = [own] if own else []
+            parts = [said.strip()] if said.strip() else []
             parts += [self._terms(v, state) for v in self._ordered(values)]
             query = " ".join(p for p in parts if p).strip()
             if query:

@@ -17,13 +17,16 @@ Two kinds of things are built here:
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.errors import IndexNotBuiltError, PolicyDeskError
+from core.errors import IndexNotBuiltError, ModelNotReadyError, PolicyDeskError
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -60,10 +63,13 @@ if TYPE_CHECKING:
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
     from retrieval.chroma_index import ChromaChunkIndex
+    from retrieval.conversation_search import ConversationSearch
     from retrieval.embedder import Embedder
+    from retrieval.ranker import LearnedRanker, RankerManifest
     from retrieval.retriever import HybridRetriever
     from retrieval.synonyms import TermMap
     from retrieval.text import InsuranceTokenizer
+    from retrieval.topics import TopicLexicon
     from sentiment.classifier import EmotionClassifier
     from sentiment.cues import CueBook
     from sentiment.retrain import EmotionRetrainer
@@ -95,6 +101,7 @@ class ContentSnapshot:
         emotion_dir: the caller-emotion artefact that serves.
         build_retriever: builds the retriever from (collection, term map).
         build_emotion: loads the emotion classifier from its directory.
+        build_conversation: the conversation search over the retriever.
     """
 
     def __init__(
@@ -107,6 +114,7 @@ class ContentSnapshot:
         emotion_dir: Path,
         build_retriever: Callable[[str, TermMap], HybridRetriever],
         build_emotion: Callable[[Path], EmotionClassifier],
+        build_conversation: Callable[[HybridRetriever], ConversationSearch],
     ) -> None:
         self.generation = generation
         self.guard = guard
@@ -116,6 +124,7 @@ class ContentSnapshot:
         self.emotion_dir = emotion_dir
         self._build_retriever = build_retriever
         self._build_emotion = build_emotion
+        self._build_conversation = build_conversation
         self._lock = threading.Lock()
 
     @cached_property
@@ -129,6 +138,17 @@ class ContentSnapshot:
             raise IndexNotBuiltError(Path("."))
         with self._lock:
             return self._build_retriever(self.active_collection, self.term_map)
+
+    @cached_property
+    def conversation(self) -> ConversationSearch:
+        """Cards that follow the conversation, over this generation's retriever.
+
+        Raises:
+            IndexNotBuiltError: nothing has been ingested.
+        """
+        retriever = self.retriever
+        with self._lock:
+            return self._build_conversation(retriever)
 
     @cached_property
     def emotion(self) -> EmotionClassifier:
@@ -543,6 +563,7 @@ class Services:
             emotion_dir=self.emotion_model_dir,
             build_retriever=self._retriever_for,
             build_emotion=self._emotion_for,
+            build_conversation=self._conversation_for,
         )
 
     def _curated(self, kind: ItemKind) -> CuratedOverlay:
@@ -568,6 +589,38 @@ class Services:
             case_weight=self.settings.case_weight,
             max_query_chars=self.settings.max_query_chars,
         )
+
+    def _conversation_for(self, retriever: HybridRetriever) -> ConversationSearch:
+        from retrieval.conversation_search import ConversationSearch
+
+        return ConversationSearch(retriever, self.topic_lexicon, self.card_ranker)
+
+    @cached_property
+    def topic_lexicon(self) -> TopicLexicon:
+        """What a conversation is about: the topic facets.
+
+        Raises:
+            ConfigurationError: a missing or invalid topics file.
+        """
+        from retrieval.topics import TopicLexicon
+
+        return TopicLexicon.load(self.settings.topics_file)
+
+    @cached_property
+    def card_ranker(self) -> LearnedRanker | None:
+        """The learned card ranker; None (cards in fused order, logged) until it is trained for
+        the encoder that serves (``make setup`` trains it).
+
+        Raises:
+            PolicyDeskError: an unreadable artefact or one trained on other features.
+        """
+        from retrieval.ranker import LearnedRanker, RankerEncoderError
+
+        try:
+            return LearnedRanker.load(self.settings.ranker_model, self.embedder.fingerprint)
+        except (ModelNotReadyError, RankerEncoderError) as exc:
+            log.warning("card ranker not used (%s): cards in fused order", exc)
+            return None
 
     def _emotion_for(self, directory: Path) -> EmotionClassifier:
         from sentiment.artefact import SentimentArtefact
@@ -630,6 +683,62 @@ class Services:
         if content.active_collection is None:
             raise IndexNotBuiltError(self.settings.data_dir)
         return content.retriever
+
+    def conversation_search(self) -> ConversationSearch:
+        """Cards that follow a conversation (topic state, learned ranker) over the live index.
+
+        Raises:
+            IndexNotBuiltError: nothing has been ingested into this data directory.
+        """
+        self.retriever()  # names a missing index
+        return self.content().conversation
+
+    def train_card_ranker(
+        self, data: Path, target: Path, say: Callable[[str], None] | None = None
+    ) -> RankerManifest:
+        """Train the card ranker from the labelled questions and calls in ``data`` over the
+        live index, and swap it into ``target`` whole (a failed run leaves the old one).
+
+        Raises:
+            IndexNotBuiltError: nothing ingested to replay the data against.
+            PolicyDeskError: no data files, an invalid record (naming the line), or data from
+                fewer than two authors.
+        """
+        import shutil
+        import tempfile
+
+        from knowledge.ranker_training import load_calls, load_questions, train_ranker
+        from retrieval.conversation_search import ConversationSearch
+
+        question_files = sorted(data.glob("questions_*.jsonl"))
+        call_files = sorted(data.glob("calls_*.jsonl"))
+        if not question_files:
+            raise PolicyDeskError(f"{data}: no questions_*.jsonl to train the card ranker on")
+        questions = load_questions(question_files)
+        calls = load_calls(call_files)
+        search = ConversationSearch(self.retriever(), self.topic_lexicon, None)
+        ranker, vectors, gold = train_ranker(
+            search,
+            questions,
+            calls,
+            self.embedder.fingerprint,
+            self.training_embedder.embed_queries,
+            say,
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            ranker.save(fresh, vectors, gold)
+            old = target.with_name(f".{target.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            if target.exists():
+                target.rename(old)
+            fresh.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+        self.__dict__.pop("card_ranker", None)
+        return ranker.manifest
 
     # ----- the caller-emotion model -----------------------------------------------------------
 
@@ -770,7 +879,7 @@ class Services:
         retriever = self.retriever()
         profile = self.customers.profile(customer_id) if customer_id else None
         return AssistSession(
-            search=retriever.search,
+            conversation=self.conversation_search(),
             embed=retriever.embed_query,
             emotion=content.emotion,
             intents=self.intents,
