@@ -8,6 +8,7 @@ from conversation.intents import INTENT_LABELS, Intent
 from conversation.models import Speaker
 from core.models import EmotionResult, Hit
 from prompts.guard import ComplianceReport
+from retrieval.topics import TopicState
 from sentiment.mood import CallMood, MoodAlert
 
 
@@ -49,6 +50,9 @@ class AgentAssist(BaseModel):
     intent: Need
     hits: list[Hit] = Field(default_factory=list, description="clauses and FAQ answers")
     cases: list[Hit] = Field(default_factory=list, description="similar precedent cases")
+    topic: TopicState = Field(
+        default_factory=TopicState, description="what the call is about so far (topic state)"
+    )
     suggestion: Suggestion | None = None
     actions: list[NextAction] = Field(default_factory=list)
     compliance: ComplianceReport | None = Field(

@@ -15,16 +15,15 @@ from assist.intents import IntentBook
 from assist.models import AgentAssist, Need, Suggestion
 from assist.replies import suggest
 from conversation.models import Speaker, Turn
-from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
+from core.models import Hit
 from customers.models import CustomerProfile
 from prompts.guard import ComplianceGuard, ComplianceReport
 from prompts.llm import LlmPhraser
+from retrieval.conversation_search import ConversationSearch
+from retrieval.topics import Facet, TopicState
 from sentiment.classifier import EmotionClassifier
 from sentiment.mood import CallMood, CallMoodTracker
 from sentiment.scripts import ScriptLibrary
-
-MIN_QUERY_CHARS = 6  # a shorter caller turn ("好的") searches with the turn before it
-ANSWER_KINDS = [PassageKind.CLAUSE, PassageKind.FAQ]
 
 
 class AssistSession:
@@ -32,7 +31,7 @@ class AssistSession:
 
     def __init__(
         self,
-        search: Callable[[SearchRequest, np.ndarray | None], SearchResult],
+        conversation: ConversationSearch,
         embed: Callable[[str], np.ndarray],
         emotion: EmotionClassifier,
         intents: IntentBook,
@@ -43,7 +42,8 @@ class AssistSession:
         k_cases: int = 2,
         phraser: LlmPhraser | None = None,
     ) -> None:
-        self._search = search
+        self._conversation = conversation
+        self.topic = TopicState()
         self._embed = embed
         self._emotion = emotion
         self._intents = intents
@@ -74,6 +74,7 @@ class AssistSession:
         caller_views = [v for v in history if v.speaker is Speaker.CUSTOMER]
         results = [v.emotion for v in caller_views if v.emotion is not None]
         self._mood = caller_views[-1].mood if caller_views else CallMood()
+        self.topic = caller_views[-1].topic if caller_views else TopicState()
         self._tracker.restore(results, self._mood.alert)
 
     def caller_texts(self) -> list[str]:
@@ -96,6 +97,48 @@ class AssistSession:
                 "rewritten": draft.rewritten or phrased.rewritten,
             }
         )
+
+    def _cards(self, text: str, vector: np.ndarray | None) -> tuple[list[Hit], list[Hit]]:
+        cards = self._conversation.cards(self.topic, text, vector, as_of=self._as_of)
+        return cards.answers(self._k_clauses), cards.cases(self._k_cases)
+
+    def correct_topic(
+        self, facet: Facet, name: str | None, refresh: bool = True
+    ) -> AgentAssist | None:
+        """The agent's one-click correction of what the call is about: the facet holds ``name``
+        (None clears it) from now on, and the cards of the last caller turn follow at once.
+
+        Args:
+            facet: the facet corrected.
+            name: its value, or None to clear it.
+            refresh: False to only change the state (re-applying a stored correction).
+
+        Returns:
+            The refreshed view of the last caller turn (None before the caller said anything,
+            or without ``refresh``).
+
+        Raises:
+            ValueError: a value the topic lexicon does not know for that facet.
+        """
+        if name is not None and self._conversation.lexicon.value(facet, name) is None:
+            raise ValueError(f"{name!r} is not a value of the topic facet {facet.value!r}")
+        self.topic = self.topic.correct(facet, name, turn=max(len(self.turns) - 1, 0))
+        last = next(
+            (
+                i
+                for i in range(len(self.history) - 1, -1, -1)
+                if self.history[i].speaker is Speaker.CUSTOMER
+            ),
+            None,
+        )
+        if not refresh or last is None:
+            return None
+        hits, cases = self._cards(self.turns[self.history[last].turn].text, None)
+        view = self.history[last].model_copy(
+            update={"hits": hits, "cases": cases, "topic": self.topic}
+        )
+        self.history[last] = view
+        return view
 
     def add(self, turn: Turn) -> AgentAssist:
         """Process one turn and return the console's view after it."""
@@ -124,25 +167,8 @@ class AssistSession:
         emotion = self._emotion.classify(turn.text, vector=vector)
         self._mood = self._tracker.update(emotion)
         need = self._intents.assess(callers)
-        query: str = turn.text
-        query_vector = vector
-        if len(turn.text.strip()) < MIN_QUERY_CHARS and len(callers) > 1:
-            query = "，".join(callers[-2:])
-            query_vector = self._embed(query)  # once, for both searches
-        hits = self._search(
-            SearchRequest(
-                query=query,
-                k=self._k_clauses,
-                filters=SearchFilters(kinds=ANSWER_KINDS, as_of=self._as_of),
-            ),
-            query_vector,
-        ).hits
-        cases = self._search(
-            SearchRequest(
-                query=query, k=self._k_cases, filters=SearchFilters(kinds=[PassageKind.CASE])
-            ),
-            query_vector,
-        ).hits
+        self.topic = self._conversation.update(self.topic, turn.text, index)
+        hits, cases = self._cards(turn.text, vector)
         spec = self._intents.spec(need.intent)
         suggestion: Suggestion | None = None
         if spec is not None:
@@ -164,6 +190,7 @@ class AssistSession:
             intent=need,
             hits=hits,
             cases=cases,
+            topic=self.topic,
             suggestion=suggestion,
             actions=next_actions(need, self._mood, emotion.situation, self.profile),
         )

@@ -10,7 +10,7 @@ from accounts.models import User
 from accounts.permissions import Action, require
 from assist.wrapup import Disposition, WrapUpService
 from audit.log import AuditLog
-from calls.models import Call, CallState, Channel, NewCall, NewSegment
+from calls.models import Call, CallState, Channel, NewCall, NewSegment, TopicFix
 from calls.service import CallService
 from calls.store import CallStore
 from chatbot.handoff import HandoffState
@@ -126,6 +126,18 @@ class AgentDesk:
             raise ContactError("turns are typed only on a call opened at the console")
         self._append(call, speaker, text)
         return self._store.get(call_id)
+
+    def correct_topic(self, user: User, call_id: str, fix: TopicFix) -> Call:
+        """The agent's one-click correction of what the contact is about (any channel).
+
+        Raises:
+            ContactError: not this agent's live contact.
+            PolicyDeskError: a value the topic lexicon does not know for that facet.
+        """
+        self._mine(user, call_id)
+        call = self._calls.correct_topic(call_id, fix)
+        self._audit.record(user.username, "call.topic", call_id, f"{fix.facet}={fix.name}")
+        return call
 
     def check(self, text: str) -> ComplianceReport:
         """The guard's check of what the agent is about to say or send."""

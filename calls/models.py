@@ -9,7 +9,16 @@ from pydantic import BaseModel, Field, field_validator
 
 from assist.models import AgentAssist
 from conversation.models import Speaker, Turn
+from retrieval.topics import Facet
 from sentiment.mood import CallMood
+
+
+class TopicFix(BaseModel):
+    """The agent's correction of one facet of what the call is about (None: cleared)."""
+
+    facet: Facet
+    name: str | None = None
+
 
 MAX_SEGMENT_CHARS = 2000
 MAX_CALL_ID_CHARS = 64
@@ -52,6 +61,9 @@ class CallInfo(BaseModel):
     saved: bool = Field(default=False, description="the wrap-up was saved to the history")
     flagged_by: str | None = Field(default=None, description="a supervisor to take over")
     tier: str = Field(default="", description="the caller's member tier, when known")
+    topic_fixes: list[TopicFix] = Field(
+        default_factory=list, description="the agent's corrections of the topic, in order"
+    )
 
 
 class Segment(BaseModel):

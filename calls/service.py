@@ -30,6 +30,7 @@ from calls.models import (
     NewSegment,
     Segment,
     SegmentResult,
+    TopicFix,
     Whisper,
 )
 from calls.store import CallBusyError, CallEndedError, CallStore
@@ -154,6 +155,36 @@ class CallService:
         raise CallBusyError(
             f"call {call_id} is changing too fast; send segment {segment.seq} again"
         )
+
+    def correct_topic(self, call_id: str, fix: TopicFix) -> Call:
+        """Record the agent's correction of what the call is about; the cards of the last
+        caller turn follow at once, and every later turn's searches follow it too.
+
+        Raises:
+            CallNotFoundError: unknown call.
+            CallEndedError: the call has ended.
+            PolicyDeskError: a value the topic lexicon does not know for that facet.
+            CallBusyError: the call changed meanwhile (try again).
+        """
+        call = self._live(call_id)
+        finals = call.finals()
+        session = self._sessions(call.customer_id)
+        session.resume(
+            [Turn(speaker=s.speaker, text=s.text, at=s.received_at) for s in finals],
+            [s.assist for s in finals if s.assist is not None],
+        )
+        for earlier in call.info.topic_fixes:
+            session.correct_topic(earlier.facet, earlier.name, refresh=False)
+        try:
+            view = session.correct_topic(fix.facet, fix.name)
+        except ValueError as exc:
+            raise PolicyDeskError(str(exc)) from exc
+        info = call.info.model_copy(update={"topic_fixes": [*call.info.topic_fixes, fix]})
+        if view is None:
+            return self._store.update_info(call, info)
+        segment = finals[view.turn]
+        self._store.save_segment(call, segment.model_copy(update={"assist": _redacted(view)}), info)
+        return self._store.get(call_id)
 
     def end(self, call_id: str) -> CallSummary:
         """End a live call and return the wrap-up draft.
@@ -306,6 +337,8 @@ class CallService:
             [Turn(speaker=s.speaker, text=s.text, at=s.received_at) for s in prior],
             [s.assist for s in prior if s.assist is not None],
         )
+        for fix in call.info.topic_fixes:  # the agent's corrections hold for every turn after
+            session.correct_topic(fix.facet, fix.name, refresh=False)
         view = session.add(Turn(speaker=new.speaker, text=new.text, at=received))
         stored = _redacted(view)
         info = self._info_after(call.info, stored)

@@ -44,6 +44,8 @@ def render_hit(
         if hit.kind is PassageKind.CASE:
             context += f" · {t('outcome')}：{hit.outcome or '—'} · {t('illustrative')}"
         st.caption(context)
+        if hit.answers:
+            st.caption(f"↳ {t('answers_part')}：{hit.answers}")
         preview = hit.text if len(hit.text) <= limit else hit.text[:limit] + "…"
         st.markdown(highlight_markdown(preview, hit.matched_terms))
         if hit.matched_terms and not compact:

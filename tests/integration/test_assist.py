@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,23 +141,24 @@ def test_a_configured_llm_phrases_the_reply_through_the_guard(services: Services
 def test_clause_searches_follow_the_customers_policy_date(services: Services) -> None:
     from datetime import date
 
-    from core.models import SearchRequest
-
     summary = services.customers.list(1)[0]
     profile = services.customers.profile(summary.id)
     expected = profile.clause_date(date.today())
     assert expected is not None
     session = services.assist_session(summary.id)
-    seen: list[SearchRequest] = []
-    search = session._search  # record what the pipeline asks the retriever
+    seen: list[object] = []
+    conversation = session._conversation  # record what the pipeline asks the search for
+    cards = conversation.cards
 
-    def recording(request: SearchRequest, vector: object) -> object:
-        seen.append(request)
-        return search(request, vector)  # type: ignore[arg-type]
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("as_of"))
+        return cards(*args, **kwargs)
 
-    session._search = recording  # type: ignore[assignment]
-    session.add(Turn(speaker=Speaker.CUSTOMER, text="车被水淹了能赔吗"))
-    clause_searches = [r for r in seen if r.filters.as_of is not None]
-    assert clause_searches and clause_searches[0].filters.as_of == expected
+    conversation.cards = recording  # type: ignore[method-assign]
+    try:
+        session.add(Turn(speaker=Speaker.CUSTOMER, text="车被水淹了能赔吗"))
+    finally:
+        del conversation.cards  # the search is shared by the snapshot
+    assert seen == [expected]
     anonymous = services.assist_session(None)
     assert anonymous._as_of is None

@@ -18,13 +18,14 @@ from accounts.permissions import Action, can
 from assist.calls import read_call
 from assist.models import AgentAssist
 from assist.wrapup import Disposition
-from calls.models import Call, CallState, Channel
+from calls.models import Call, CallState, Channel, TopicFix
 from chatbot.handoff import HandoffState
 from conversation.models import Speaker
 from core.errors import PolicyDeskError
 from core.masking import redact
 from core.models import Hit
 from customers.models import CustomerSummary, RevealableField
+from retrieval.topics import FACET_LABELS, Facet
 from studio.feedback import NewFeedback
 from ui.auth import current_user, require_page
 from ui.components import live_text_area
@@ -48,6 +49,7 @@ COMPACT_CSS = (
     "div[data-testid='stVerticalBlock']{gap:0.45rem}"
     "h2{font-size:1.45rem!important;padding:0.2rem 0!important}</style>"
 )
+NO_VALUE = "-"  # the pill that clears a facet
 GUIDANCE, CARDS, TRANSCRIPT = 5, 3, 3  # column widths: the guidance gets the most room
 
 
@@ -152,6 +154,19 @@ def _feedback(hit: Hit, helpful: bool) -> None:
     )
     if result is not None:
         notify("success", t("feedback_saved"))
+
+
+def _fix_topic(facet: Facet, key: str) -> None:
+    """Apply the agent's one-click topic correction (a pill chosen under ``key``)."""
+    contact = st.session_state.get(CONTACT)
+    user = current_user()
+    choice = st.session_state.get(key)
+    if contact is None or user is None or choice is None:
+        return
+    name = None if choice == NO_VALUE else str(choice)
+    fix = TopicFix(facet=facet, name=name)
+    if attempt(lambda: get_services().desk().correct_topic(user, contact, fix), t("topic_fix")):
+        notify("success", t("topic_fixed"))
 
 
 def _draft_summary() -> None:
@@ -439,6 +454,38 @@ def render_draft(call: Call) -> None:
     )
 
 
+def render_topic(call: Call, view: AgentAssist | None) -> None:
+    """What the call is about (the topic state), with a one-click correction per facet."""
+    lexicon = get_services().topic_lexicon
+    lang = language()
+    state = view.topic if view is not None else None
+    chips = []
+    for value in state.values if state is not None else []:
+        spec = lexicon.value(value.facet, value.name)
+        if spec is not None:
+            mark = "✎" if value.corrected else ""
+            chips.append(f"`{FACET_LABELS[value.facet][lang == 'en']}：{spec.label(lang)}{mark}`")
+    st.markdown(f"**{t('topic')}**：" + (" ".join(chips) if chips else t("topic_empty")))
+    if call.state is not CallState.LIVE or view is None:
+        return
+    with st.popover(t("topic_fix"), help=t("topic_fix_help")):
+        for facet, values in lexicon.facets.items():
+            current = state.first(facet) if state is not None else None
+            names = [NO_VALUE, *values]
+            key = f"topic-{call.id}-{view.turn}-{facet.value}"
+            st.pills(
+                FACET_LABELS[facet][lang == "en"],
+                names,
+                default=current if current in values else None,
+                format_func=lambda n, v=values: (
+                    t("topic_none") if n == NO_VALUE else v[n].label(lang)
+                ),
+                key=key,
+                on_change=_fix_topic,
+                args=(facet, key),
+            )
+
+
 def render_cards(view: AgentAssist | None) -> None:
     clauses, cases = st.tabs([t("clauses"), t("cases")])
     turn = view.turn if view else -1
@@ -589,6 +636,7 @@ def render_live() -> None:
     with left:
         render_guidance(guidance)
     with middle:
+        render_topic(call, guidance)
         render_cards(guidance)
     with right:
         render_transcript(call)
