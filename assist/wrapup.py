@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from assist.models import AgentAssist
+from assist.models import AgentAssist, Disposition
 from conversation.intents import Intent
 from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
@@ -29,19 +28,6 @@ EMOTION_TEXT = {
     Emotion.NEUTRAL: "平稳",
     Emotion.POSITIVE: "满意",
 }
-
-
-class Disposition(StrEnum):
-    """How the call ended, as saved in the customer's history."""
-
-    ANSWERED = "已解答"
-    CLAIM_REPORTED = "已报案"
-    SERVICE_ARRANGED = "已安排救援/代驾"
-    REVIEW_REQUESTED = "已申请复核"
-    ESCALATED = "已升级主管"
-    COMPLAINT = "已登记投诉"
-    CALLBACK = "需回访"
-    OTHER = "其他"
 
 
 class CallSummary(BaseModel):
