@@ -29,7 +29,7 @@ from core.files import check_patterns, read_yaml
 from core.rules import Occurrence, PatternRule, RuleMatcher, sentences
 from prompts.guard import RuleCategory, Severity
 
-MAX_FACTS = {"events": 3, "requests": 4, "commitments": 6, "next_steps": 3}
+MAX_FACTS = {"events": 4, "requests": 4, "commitments": 8, "next_steps": 3}
 """How many facts of each section a summary keeps (the first ones, in call order)."""
 
 
