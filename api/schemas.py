@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from assist.facts import CallFacts
 from assist.models import AgentAssist
 from assist.wrapup import CallSummary
 from calls.models import MAX_CALL_ID_CHARS, MAX_SEGMENT_CHARS, Call
@@ -446,6 +447,9 @@ class WrapUpDraft(BaseModel):
     needs: list[str]
     citations: list[str]
     actions: list[str]
+    facts: CallFacts = Field(
+        description="what the text states: event, requests, commitments, next steps, findings"
+    )
 
     @classmethod
     def from_summary(cls, call_id: str, summary: CallSummary) -> WrapUpDraft:
@@ -456,4 +460,5 @@ class WrapUpDraft(BaseModel):
             needs=summary.needs,
             citations=summary.citations,
             actions=summary.actions,
+            facts=summary.facts,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import BaseModel, Field
 
 from conversation.intents import INTENT_LABELS, Intent
@@ -58,3 +60,16 @@ class AgentAssist(BaseModel):
     compliance: ComplianceReport | None = Field(
         default=None, description="the guard's check of the agent's own turn or draft"
     )
+
+
+class Disposition(StrEnum):
+    """How the call ended, as saved in the customer's history."""
+
+    ANSWERED = "已解答"
+    CLAIM_REPORTED = "已报案"
+    SERVICE_ARRANGED = "已安排救援/代驾"
+    REVIEW_REQUESTED = "已申请复核"
+    ESCALATED = "已升级主管"
+    COMPLAINT = "已登记投诉"
+    CALLBACK = "需回访"
+    OTHER = "其他"

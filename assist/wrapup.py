@@ -1,16 +1,20 @@
 """Call wrap-up: a summary of the call (template, or the LLM when configured) and a disposition.
 
-``summarize`` is pure; ``WrapUpService`` adds the optional LLM and saves to the customer history.
+The summary states the facts ``assist.facts`` extracts with the trainer-editable rules of
+``data/assist/wrapup.yaml``: what happened, what the caller wants, what the agent did or promised,
+the next step, the disposition, and the agent's compliance findings. ``summarize`` is pure;
+``WrapUpService`` adds the optional LLM (which may only rephrase those facts) and saves to the
+customer history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from assist.models import AgentAssist
+from assist.facts import AgentFinding, CallFacts, FactBook
+from assist.models import AgentAssist, Disposition
 from conversation.intents import Intent
 from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
@@ -19,8 +23,26 @@ from core.models import Emotion
 from customers.store import CustomerStore
 from prompts.llm import LlmPhraser
 
-QUOTE_CHARS = 60
 MAX_SUMMARY_CHARS = 1000
+
+# what the summary says where the rules found nothing (the agent completes it)
+NO_EVENT = "未识别到出险事件"
+NO_REQUEST = "一般咨询"
+NO_COMMITMENT = "未识别到办理或承诺事项"
+NO_FOLLOW_UP = "无需跟进"
+FOLLOW_UP_UNKNOWN = "待坐席补充"
+
+DISPOSITION_WEIGHT = (
+    Disposition.COMPLAINT,
+    Disposition.ESCALATED,
+    Disposition.REVIEW_REQUESTED,
+    Disposition.CLAIM_REPORTED,
+    Disposition.SERVICE_ARRANGED,
+    Disposition.CALLBACK,
+    Disposition.ANSWERED,
+    Disposition.OTHER,
+)
+"""The disposition a call's commitments imply, weightiest first."""
 
 EMOTION_TEXT = {
     Emotion.ANGRY: "愤怒",
@@ -31,19 +53,6 @@ EMOTION_TEXT = {
 }
 
 
-class Disposition(StrEnum):
-    """How the call ended, as saved in the customer's history."""
-
-    ANSWERED = "已解答"
-    CLAIM_REPORTED = "已报案"
-    SERVICE_ARRANGED = "已安排救援/代驾"
-    REVIEW_REQUESTED = "已申请复核"
-    ESCALATED = "已升级主管"
-    COMPLAINT = "已登记投诉"
-    CALLBACK = "需回访"
-    OTHER = "其他"
-
-
 class CallSummary(BaseModel):
     """What the console proposes at the end of a call; the agent may edit the text."""
 
@@ -52,8 +61,9 @@ class CallSummary(BaseModel):
     mood_path: list[Emotion] = Field(default_factory=list, description="per caller turn")
     alerts: list[str] = Field(default_factory=list)
     citations: list[str] = Field(default_factory=list)
-    actions: list[str] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list, description="the actions suggested")
     disposition: Disposition = Disposition.ANSWERED
+    facts: CallFacts = Field(default_factory=CallFacts, description="what the text states")
     source: str = Field(default="template", description="template or llm")
     note: str = ""
 
@@ -91,22 +101,52 @@ def transcript_text(turns: Sequence[Turn]) -> str:
     return "\n".join(f"{names[t.speaker]}：{redact(t.text)}" for t in turns)
 
 
-def summarize(turns: Sequence[Turn], history: Sequence[AgentAssist]) -> CallSummary:
-    """The template summary of a call (pure).
+def fact_disposition(facts: CallFacts, intents: Sequence[str]) -> Disposition:
+    """The disposition the call's facts support: the weightiest one a commitment implies (the
+    agent registered a complaint, a review, a claim...), else the one the caller's needs suggest.
+
+    Args:
+        facts: the call's facts.
+        intents: the caller's needs (intent ids), first seen first.
+
+    Returns:
+        The disposition to propose (the agent can change it).
+    """
+    done = {f.disposition for f in facts.commitments if f.disposition is not None}
+    weightiest = next((d for d in DISPOSITION_WEIGHT if d in done), None)
+    # a suggested action (escalate on an emotion alert) is advice, not something that was done
+    return weightiest or suggested_disposition(intents, [])
+
+
+def _sentence(heading: str, items: Sequence[str], none: str, joint: str = "；") -> str:
+    return f"{heading}：{joint.join(items) or none}。"
+
+
+def _finding_text(findings: Sequence[AgentFinding]) -> str:
+    said = [f"坐席说“{f.words}”（{f.reason}）" for f in findings]
+    return f"合规提示（{len(said)}处）：{'；'.join(said)}。"
+
+
+def summarize(turns: Sequence[Turn], history: Sequence[AgentAssist], book: FactBook) -> CallSummary:
+    """The template summary of a call (pure): the facts, stated.
+
+    The event, the caller's requests, what the agent did or promised, the next steps and the
+    disposition, the caller's mood path and the agent's compliance findings. It does not repeat
+    the caller's words or the emotion alerts' reasons (the alerts stay in ``alerts``).
 
     Args:
         turns: every turn of the call.
-        history: the assist view after each turn (same order).
+        history: the assist views of the call (their ``turn`` numbers index ``turns``).
+        book: the wrap-up rules.
 
     Returns:
-        The summary, with identifiers in the caller's words masked.
+        The summary, with identifiers masked.
 
     Raises:
         PolicyDeskError: the call has no caller turn to summarise.
     """
     caller = [a for a in history if a.speaker is Speaker.CUSTOMER]
-    first = next((t for t in turns if t.speaker is Speaker.CUSTOMER), None)
-    if first is None or not caller:
+    if not caller or not any(t.speaker is Speaker.CUSTOMER for t in turns):
         raise PolicyDeskError("nothing to summarise: the call has no caller turn yet")
     intents = [a.intent.intent for a in caller if a.intent.intent is not Intent.OTHER]
     needs = _unique([a.intent.label for a in caller if a.intent.intent is not Intent.OTHER])
@@ -116,50 +156,72 @@ def summarize(turns: Sequence[Turn], history: Sequence[AgentAssist]) -> CallSumm
         [c for a in caller if a.suggestion for c in a.suggestion.citations]
         or [h.citation for a in caller for h in a.hits[:1]]
     )
-    action_codes = _unique([x.code for a in caller for x in a.actions])
     actions = _unique([x.label for a in caller for x in a.actions])
-    quote = redact(" ".join(first.text.split()))
-    if len(quote) > QUOTE_CHARS:
-        quote = quote[:QUOTE_CHARS] + "…"
-    parts = [f"客户诉求：{'、'.join(needs) or '一般咨询'}。", f"客户来电称：“{quote}”。"]
-    mood = f"客户情绪：{_mood_text(path)}"
-    if alerts:
-        mood += f"；情绪提醒{len(alerts)}次（{'；'.join(alerts)}）"
-    parts.append(mood + "。")
-    if citations:
-        parts.append(f"答复依据：{'、'.join(citations[:4])}。")
-    if actions:
-        parts.append(f"建议/已办事项：{'、'.join(actions[:5])}。")
+    facts = book.extract(turns, history)
+    disposition = fact_disposition(facts, intents)
+    next_none = NO_FOLLOW_UP if disposition is Disposition.ANSWERED else FOLLOW_UP_UNKNOWN
+    parts = [
+        _sentence("事件", [f.label for f in facts.events], NO_EVENT),
+        _sentence("客户诉求", [f.label for f in facts.requests] or needs, NO_REQUEST, "、"),
+        _sentence("坐席已办/承诺", [f.label for f in facts.commitments], NO_COMMITMENT),
+        _sentence("下一步", [f.label for f in facts.next_steps], next_none),
+        f"处理结果：{disposition.value}。",
+        f"客户情绪：{_mood_text(path)}。",
+    ]
+    if facts.findings:
+        parts.append(_finding_text(facts.findings))
     return CallSummary(
-        text="".join(parts),
+        text=redact("".join(parts)),
         needs=needs,
         mood_path=path,
         alerts=alerts,
         citations=citations,
         actions=actions,
-        disposition=suggested_disposition(intents, action_codes),
+        disposition=disposition,
+        facts=facts,
     )
 
 
 class WrapUpService:
     """Drafts the summary (LLM when configured) and saves it with a disposition."""
 
-    def __init__(self, customers: CustomerStore, phraser: LlmPhraser | None = None) -> None:
+    def __init__(
+        self, customers: CustomerStore, book: FactBook, phraser: LlmPhraser | None = None
+    ) -> None:
         self._customers = customers
+        self._book = book
         self._phraser = phraser
 
     def draft(self, turns: Sequence[Turn], history: Sequence[AgentAssist]) -> CallSummary:
         """The summary the agent reviews: the template, rephrased by the LLM when one is set.
 
+        The LLM gets the template's facts and the transcript; whatever it writes, the summary's
+        facts, disposition and compliance findings are the extracted ones.
+
+        Args:
+            turns: every turn of the call.
+            history: the assist views of the call.
+
+        Returns:
+            The draft summary.
+
         Raises:
             PolicyDeskError: the call has no caller turn yet.
         """
-        summary = summarize(turns, history)
+        summary = summarize(turns, history, self._book)
         if self._phraser is None:
             return summary
-        phrased = self._phraser.summarize(transcript_text(turns), summary.text, summary.text)
+        # the findings stay as extracted: the LLM rephrases the rest (its output passes the
+        # guard, which would rewrite a sentence quoting the agent's red-line words)
+        findings = redact(_finding_text(summary.facts.findings)) if summary.facts.findings else ""
+        facts = summary.text.removesuffix(findings)
+        phrased = self._phraser.summarize(transcript_text(turns), facts, facts)
         return summary.model_copy(
-            update={"text": redact(phrased.text), "source": phrased.source, "note": phrased.note}
+            update={
+                "text": redact(phrased.text) + findings,
+                "source": phrased.source,
+                "note": phrased.note,
+            }
         )
 
     def save(

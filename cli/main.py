@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     assist.add_argument("--batch", type=Path, required=True, help="CALL.jsonl: speaker + text")
     assist.add_argument("--customer", help="customer id (e.g. C00001) for the profile")
     assist.add_argument("--json", action="store_true", help="machine-readable output")
+    assist.add_argument(
+        "--summary",
+        action="store_true",
+        help="end with the wrap-up draft (the facts, the disposition, the compliance findings)",
+    )
 
     chat = sub.add_parser("chat", help="ask the self-service chatbot (one message per input)")
     chat.add_argument("text", nargs="?", help="the customer's message")
@@ -220,6 +225,12 @@ def cmd_assist(services: Services, args: argparse.Namespace, out: TextIO) -> int
         else:
             out.write(_assist_text(turn, assist))
         out.flush()
+    if args.summary:
+        summary = services.wrap_up().draft(session.turns, session.history)
+        if args.json:
+            out.write(summary.model_dump_json() + "\n")
+        else:
+            out.write(f"小结: {summary.text}\n")
     return 0
 
 

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "assist" / "intents.yaml",
         description="caller needs and their reply templates (trainer-editable)",
     )
+    wrapup_rules: Path = Field(
+        default=PROJECT_ROOT / "data" / "assist" / "wrapup.yaml",
+        description="the facts a call summary states: events, requests, commitments, next "
+        "steps (trainer-editable)",
+    )
     scripts_file: Path = Field(
         default=PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl",
         description="soothing and de-escalation scripts",

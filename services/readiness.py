@@ -70,6 +70,7 @@ def warm_up(services: Services) -> Readiness:
         session = services.assist_session(phrased=False)
         session.add(Turn(speaker=Speaker.CUSTOMER, text=WARM_CALLER))
         session.add(Turn(speaker=Speaker.AGENT, text=WARM_AGENT))
+        _ = services.fact_book  # the wrap-up rules: a bad file is reported now, not at wrap-up
 
     parts = [
         _part("content", content),

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from accounts.store import AccountStore
     from accounts.tokens import TokenIssuer
     from assist.calls import DemoCall
+    from assist.facts import FactBook
     from assist.intents import IntentBook
     from assist.pipeline import AssistSession
     from assist.reveal import PersonalDataReveal
@@ -302,6 +303,13 @@ class Services:
         from assist.intents import IntentBook
 
         return IntentBook.load(self.settings.intents_file)
+
+    @cached_property
+    def fact_book(self) -> FactBook:
+        """The wrap-up rules: the facts a call summary states."""
+        from assist.facts import FactBook
+
+        return FactBook.load(self.settings.wrapup_rules)
 
     @cached_property
     def customers(self) -> CustomerStore:
@@ -783,7 +791,7 @@ class Services:
         """Call summaries and dispositions saved to the customer's history."""
         from assist.wrapup import WrapUpService
 
-        return WrapUpService(self.customers, self.phraser())
+        return WrapUpService(self.customers, self.fact_book, self.phraser())
 
     def agent_replies(self) -> AgentReplies:
         """Agents' replies into handed-over chats, and the customers' new messages."""

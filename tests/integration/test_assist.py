@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from assist.calls import read_call
 from cli.main import main
 from conversation.models import Speaker, Turn
 from core.settings import PROJECT_ROOT, Settings
@@ -100,6 +101,35 @@ def test_cli_contract_one_line_per_turn(services: Services, tmp_path: Path) -> N
             assert key in payload
     first = json.loads(lines[0])
     assert any(a["code"] == "safety" for a in first["actions"])
+
+
+def test_cli_summary_states_the_facts_not_the_alert_reasons_nor_the_callers_words(
+    services: Services,
+) -> None:
+    data_dir = str(services.settings.data_dir)
+    call = CALLS / "02_angry_refusal.jsonl"
+    out = io.StringIO()
+    argv = ["--data-dir", data_dir, "assist", "--json", "--summary", "--batch", str(call)]
+    assert main(argv, out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(read_call(call)) + 1
+    summary = json.loads(lines[-1])
+    text = summary["text"]
+    for fact in (
+        "事件：商业险被拒赔；网约车载客途中追尾",
+        "要投诉（提及12378）",
+        "已登记复核申请",
+        "已登记投诉",
+        "承诺三个工作日内回电",
+        "下一步：复核结果书面告知客户",
+        "处理结果：已登记投诉",
+    ):
+        assert fact in text
+    assert summary["disposition"] == "已登记投诉"
+    assert summary["alerts"]  # the angry caller raised alerts; the summary does not repeat them
+    assert not any(alert in text or part in text for alert in summary["alerts"]
+                   for part in alert.split("；"))  # fmt: skip
+    assert "凭什么不赔" not in text and "客户来电称" not in text
 
 
 def test_cli_bad_call_file_names_the_line(

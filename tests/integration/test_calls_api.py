@@ -140,6 +140,11 @@ def test_segments_answer_like_the_console_idempotently_in_seq_order(
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "call_not_found"
     draft = client.post(f"/v1/calls/{call_id}/end", headers=telephony)
     assert draft.status_code == 200 and draft.json()["text"]
+    # the draft states the facts extracted from the stored (redacted) turns
+    facts = draft.json()["facts"]
+    assert [e["label"] for e in facts["events"]] == ["地库被淹"]
+    assert [c["label"] for c in facts["commitments"]] == ["已登记报案"]
+    assert draft.json()["disposition"] == "已报案" and "138****5678" not in draft.json()["text"]
     ended = client.post(
         f"/v1/calls/{call_id}/segments",
         json={"seq": 9, "speaker": "customer", "text": "还在吗", "final": True},
