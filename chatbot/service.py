@@ -17,7 +17,7 @@ import numpy as np
 
 from audit.log import AuditLog
 from chatbot.answers import AnswerBook, grounded
-from chatbot.confidence import retrieval_confidence
+from chatbot.confidence import AnswerBar, retrieval_confidence
 from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
 from chatbot.language import is_foreign
@@ -135,6 +135,7 @@ class ChatbotService:
         self._phraser = phraser
         self._rate_limit = rate_limit
         self._min_confidence = min_confidence
+        self._knowledge_bar = AnswerBar(min_confidence=min_confidence)
         self._lockout = lockout
         self._audit = audit
 
@@ -346,7 +347,7 @@ class ChatbotService:
             }.get(intent, book.knowledge)
             return self._from_knowledge(conversation, text, intent, hits, template)
         if intent == "renewal_change":
-            return self._knowledge_fallback(conversation, text, intent, vector)
+            return self._knowledge_fallback(conversation, text, intent, vector, self._knowledge_bar)
         if intent == "to_human":
             return self._say(conversation, text, book.to_human_info, intent=intent)
         if intent == "complaint":
@@ -359,10 +360,17 @@ class ChatbotService:
         return self._say(conversation, text, book.other, intent)
 
     def _knowledge_fallback(
-        self, conversation: Conversation, text: str, intent: str, vector: np.ndarray
+        self,
+        conversation: Conversation,
+        text: str,
+        intent: str,
+        vector: np.ndarray,
+        bar: AnswerBar,
     ) -> BotAnswer:
+        """A knowledge answer for a message routing did not search for: retrieved now, and
+        answered only when the hits clear ``bar``."""
         hits = self._retrieve(conversation, text, vector)
-        if retrieval_confidence(hits) < self._min_confidence:
+        if not bar.clears(hits):
             hits = []
         return self._from_knowledge(conversation, text, intent, hits, self.answers.knowledge)
 
