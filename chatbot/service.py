@@ -51,6 +51,8 @@ COMPLAINT_REASONS = {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
 KNOWLEDGE_INTENTS = {"clause_query", "claim_materials", "report_claim", "value_added"}
 # intents answered from the verified customer's own records when the message is about them
 ACCOUNT_INTENTS = {"claim_progress", "renewal_change", "claim_materials"}
+# intents with an answer of their own (knowledge, the customer's records or a fixed reply)
+TOPIC_INTENTS = KNOWLEDGE_INTENTS | ACCOUNT_INTENTS | {"to_human", "complaint"}
 
 
 def account_lookup(intent: str, reading: MessageReading) -> bool:
@@ -58,6 +60,25 @@ def account_lookup(intent: str, reading: MessageReading) -> bool:
     any claim-progress question, and renewal or materials questions about their own policy or
     claim ("我的案子还缺什么材料")."""
     return intent == "claim_progress" or (intent in ACCOUNT_INTENTS and reading.account_specific)
+
+
+def unknown_topic(reading: MessageReading) -> bool:
+    """Whether the bot searches the knowledge base for a message whose words name no topic it
+    answers (pure): intent ``other`` (or one without an answer of its own) that is neither a
+    greeting, thanks or goodbye nor an injection attempt. Answered only past the stricter
+    unknown-intent bar (``AnswerBar``).
+
+    Args:
+        reading: the message reading.
+
+    Returns:
+        True for such a message.
+    """
+    return (
+        reading.intent.value not in TOPIC_INTENTS
+        and not reading.injection_only
+        and not reading.matched.get(Intent.OTHER.value)
+    )
 
 
 # the order in which reasons pick the agent's opener: most urgent first
@@ -111,6 +132,7 @@ class ChatbotService:
         emotion: EmotionClassifier,
         guard: ComplianceGuard,
         answers: AnswerBook,
+        unknown_intent: AnswerBar,
         customers: CustomerStore,
         queue: HandoffQueue,
         reviews: RoutingReviewLog | None = None,
@@ -128,6 +150,7 @@ class ChatbotService:
         self._emotion = emotion
         self._guard = guard
         self.answers = answers
+        self._unknown_intent = unknown_intent
         self._customers = customers
         self._queue = queue
         self._reviews = reviews
@@ -202,6 +225,17 @@ class ChatbotService:
         """
         conversation = Conversation(id="once", created_at=datetime.now(UTC))
         return self._respond(conversation, text, datetime.now(UTC), None, UNKNOWN_CLIENT)
+
+    def knowledge_hits(self, text: str) -> list[Hit]:
+        """The passages the bot would answer an anonymous customer's message from, best first,
+        whether or not they clear a bar (for choosing the bars on labelled messages).
+
+        Raises:
+            InvalidQueryError: an empty or over-long message.
+        """
+        conversation = Conversation(id="once", created_at=datetime.now(UTC))
+        cleaned = self._check(conversation, text, datetime.now(UTC))
+        return self._retrieve(conversation, cleaned, self._embed(cleaned))
 
     # ----- one message ------------------------------------------------------------------------
 
@@ -352,12 +386,16 @@ class ChatbotService:
             return self._say(conversation, text, book.to_human_info, intent=intent)
         if intent == "complaint":
             return self._say(conversation, text, book.complaint_channel, intent=intent)
-        closing = reading.matched.get(Intent.OTHER.value)  # a greeting, thanks or goodbye
-        if closing:
-            greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
-            return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
-        conversation.bot_failures += 1  # the bot did not understand: counts as a failure
-        return self._say(conversation, text, book.other, intent)
+        if unknown_topic(reading):
+            # the knowledge base may cover it all the same ("新能源车的充电桩能保吗"); the bar is
+            # stricter than a known topic's (chit-chat must never get a clause); below it the bot
+            # says it found nothing and offers a person, a bot failure like any unanswered message
+            return self._knowledge_fallback(
+                conversation, text, intent, vector, self._unknown_intent
+            )
+        closing = reading.matched.get(Intent.OTHER.value, [])  # a greeting, thanks or goodbye
+        greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
+        return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
 
     def _knowledge_fallback(
         self,
