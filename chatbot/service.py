@@ -230,6 +230,12 @@ class ChatbotService:
         """The passages the bot would answer an anonymous customer's message from, best first,
         whether or not they clear a bar (for choosing the bars on labelled messages).
 
+        Args:
+            text: the customer's message.
+
+        Returns:
+            The retrieved clauses and FAQs (misspellings corrected as for an answer).
+
         Raises:
             InvalidQueryError: an empty or over-long message.
         """

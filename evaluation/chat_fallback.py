@@ -204,7 +204,15 @@ def sweep(examples: Sequence[BarExample], hits: Sequence[list[Hit]]) -> list[Bar
 
 
 def format_outcomes(name: str, result: ChatOutcomes) -> list[str]:
-    """A plain-text report of the outcomes, with the messages that did not get an answer."""
+    """A plain-text report of the outcomes, with the messages that got no knowledge answer.
+
+    Args:
+        name: what the messages are (shown first).
+        result: their outcomes.
+
+    Returns:
+        The report lines.
+    """
     lines = [
         f"{name}: {result.total} messages; "
         + ", ".join(f"{o} {result.counts[o]}" for o in OUTCOMES)
@@ -215,7 +223,14 @@ def format_outcomes(name: str, result: ChatOutcomes) -> list[str]:
 
 
 def format_score(score: BarScore) -> str:
-    """One line per bar."""
+    """One bar's figures on one line.
+
+    Args:
+        score: the bar's score.
+
+    Returns:
+        The line.
+    """
     return (
         f"min_confidence {score.bar.min_confidence:.2f} min_matched_terms "
         f"{score.bar.min_matched_terms}: answers {score.answered}/{score.answerable} answerable, "
