@@ -13,7 +13,7 @@ it on the held-out or blind sets: they are for measuring, not for choosing.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -43,25 +43,23 @@ BETA = 0.5
 and the offer of a person only costs the customer a step."""
 
 
-def outcome(answer: BotAnswer, no_answer: str) -> Outcome:
+def outcome(answer: BotAnswer, fallbacks: Collection[str]) -> Outcome:
     """What the bot did with one message (pure).
 
     Args:
         answer: the bot's answer.
-        no_answer: the "not found" template, as the bot says it.
+        fallbacks: what the bot says when it has no answer ("not found", as it says it).
 
     Returns:
-        ``human`` (handed over), ``knowledge`` (answered with citations), ``fallback`` (no topic
-        it answers and no knowledge answer, or "not found") or ``template`` (a fixed reply for a
-        known topic: the identity prompt, the complaint channel…).
+        ``human`` (handed over), ``knowledge`` (answered with citations), ``fallback`` (one of
+        ``fallbacks``) or ``template`` (another fixed reply: the identity prompt, the complaint
+        channel, a greeting…).
     """
     if answer.route == "human":
         return "human"
     if answer.citations:
         return "knowledge"
-    if answer.intent == Intent.OTHER.value or answer.answer == no_answer:
-        return "fallback"
-    return "template"
+    return "fallback" if answer.answer in fallbacks else "template"
 
 
 class ChatOutcomes(BaseModel):
@@ -73,21 +71,21 @@ class ChatOutcomes(BaseModel):
 
 
 def chat_outcomes(
-    answer: Callable[[str], BotAnswer], texts: Sequence[str], no_answer: str
+    answer: Callable[[str], BotAnswer], texts: Sequence[str], fallbacks: Collection[str]
 ) -> ChatOutcomes:
     """Feed messages to the bot one by one and count the outcomes.
 
     Args:
         answer: the bot (``ChatbotService.answer_once``).
         texts: the messages.
-        no_answer: the bot's "not found" template.
+        fallbacks: what the bot says when it has no answer.
 
     Returns:
         The counts and the messages behind each.
     """
     examples: dict[str, list[str]] = {o: [] for o in OUTCOMES}
     for text in texts:
-        examples[outcome(answer(text), no_answer)].append(text)
+        examples[outcome(answer(text), fallbacks)].append(text)
     return ChatOutcomes(
         total=len(texts), counts={o: len(examples[o]) for o in OUTCOMES}, examples=examples
     )
@@ -255,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     texts = [q.question for q in questions]
     lines = format_outcomes(
         "dev questions as chat messages",
-        chat_outcomes(bot.answer_once, texts, bot.answers.no_answer),
+        chat_outcomes(bot.answer_once, texts, {bot.answers.no_answer}),
     )
     if args.sweep:
         rules = MessageRules.load(services.settings.routing_rules)

@@ -55,13 +55,14 @@ def _hits(pid: str, dense: float, terms: int = 1) -> list[Hit]:
     [
         ({"route": "human", "citations": ["c"]}, "human"),
         ({"citations": ["c"], "intent": "other"}, "knowledge"),
-        ({"intent": "other", "answer": "抱歉，我没太明白您的意思。"}, "fallback"),
+        ({"intent": "other", "answer": NOT_FOUND}, "fallback"),
         ({"intent": "renewal_change", "answer": NOT_FOUND}, "fallback"),
         ({"intent": "claim_progress", "answer": "请发送保单号"}, "template"),
+        ({"intent": "other", "answer": "您好，我是车险智能客服。"}, "template"),  # a greeting
     ],
 )
 def test_an_answer_is_one_outcome(values: dict[str, object], expected: str) -> None:
-    assert outcome(_answer(**values), NOT_FOUND) == expected
+    assert outcome(_answer(**values), {NOT_FOUND}) == expected
 
 
 def test_outcomes_are_counted_with_their_messages() -> None:
@@ -69,7 +70,7 @@ def test_outcomes_are_counted_with_their_messages() -> None:
         "充电桩能保吗": _answer(intent="other", citations=["c"]),
         "天气": _answer(intent="other", answer=NOT_FOUND),
     }
-    result = chat_outcomes(replies.__getitem__, ["充电桩能保吗", "天气"], NOT_FOUND)
+    result = chat_outcomes(replies.__getitem__, ["充电桩能保吗", "天气"], {NOT_FOUND})
     assert result.total == 2
     assert result.counts == {"knowledge": 1, "fallback": 1, "template": 0, "human": 0}
     assert result.examples["fallback"] == ["天气"]
