@@ -33,7 +33,6 @@ class AnswerBook(BaseModel):
     )
     policy_status: str
     injection: str
-    other: str
     thanks: str
     safety: str
     handoff: str

@@ -17,7 +17,7 @@ import numpy as np
 
 from audit.log import AuditLog
 from chatbot.answers import AnswerBook, grounded
-from chatbot.confidence import retrieval_confidence
+from chatbot.confidence import AnswerBar, retrieval_confidence
 from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
 from chatbot.language import is_foreign
@@ -51,6 +51,8 @@ COMPLAINT_REASONS = {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
 KNOWLEDGE_INTENTS = {"clause_query", "claim_materials", "report_claim", "value_added"}
 # intents answered from the verified customer's own records when the message is about them
 ACCOUNT_INTENTS = {"claim_progress", "renewal_change", "claim_materials"}
+# intents with an answer of their own (knowledge, the customer's records or a fixed reply)
+TOPIC_INTENTS = KNOWLEDGE_INTENTS | ACCOUNT_INTENTS | {"to_human", "complaint"}
 
 
 def account_lookup(intent: str, reading: MessageReading) -> bool:
@@ -58,6 +60,25 @@ def account_lookup(intent: str, reading: MessageReading) -> bool:
     any claim-progress question, and renewal or materials questions about their own policy or
     claim ("我的案子还缺什么材料")."""
     return intent == "claim_progress" or (intent in ACCOUNT_INTENTS and reading.account_specific)
+
+
+def unknown_topic(reading: MessageReading) -> bool:
+    """Whether the bot searches the knowledge base for a message whose words name no topic it
+    answers (pure): intent ``other`` (or one without an answer of its own) that is neither a
+    greeting, thanks or goodbye nor an injection attempt. Answered only past the stricter
+    unknown-intent bar (``AnswerBar``).
+
+    Args:
+        reading: the message reading.
+
+    Returns:
+        True for such a message.
+    """
+    return (
+        reading.intent.value not in TOPIC_INTENTS
+        and not reading.injection_only
+        and not reading.matched.get(Intent.OTHER.value)
+    )
 
 
 # the order in which reasons pick the agent's opener: most urgent first
@@ -111,6 +132,7 @@ class ChatbotService:
         emotion: EmotionClassifier,
         guard: ComplianceGuard,
         answers: AnswerBook,
+        unknown_intent: AnswerBar,
         customers: CustomerStore,
         queue: HandoffQueue,
         reviews: RoutingReviewLog | None = None,
@@ -128,6 +150,7 @@ class ChatbotService:
         self._emotion = emotion
         self._guard = guard
         self.answers = answers
+        self._unknown_intent = unknown_intent
         self._customers = customers
         self._queue = queue
         self._reviews = reviews
@@ -135,6 +158,7 @@ class ChatbotService:
         self._phraser = phraser
         self._rate_limit = rate_limit
         self._min_confidence = min_confidence
+        self._knowledge_bar = AnswerBar(min_confidence=min_confidence)
         self._lockout = lockout
         self._audit = audit
 
@@ -201,6 +225,23 @@ class ChatbotService:
         """
         conversation = Conversation(id="once", created_at=datetime.now(UTC))
         return self._respond(conversation, text, datetime.now(UTC), None, UNKNOWN_CLIENT)
+
+    def knowledge_hits(self, text: str) -> list[Hit]:
+        """The passages the bot would answer an anonymous customer's message from, best first,
+        whether or not they clear a bar (for choosing the bars on labelled messages).
+
+        Args:
+            text: the customer's message.
+
+        Returns:
+            The retrieved clauses and FAQs (misspellings corrected as for an answer).
+
+        Raises:
+            InvalidQueryError: an empty or over-long message.
+        """
+        conversation = Conversation(id="once", created_at=datetime.now(UTC))
+        cleaned = self._check(conversation, text, datetime.now(UTC))
+        return self._retrieve(conversation, cleaned, self._embed(cleaned))
 
     # ----- one message ------------------------------------------------------------------------
 
@@ -346,23 +387,34 @@ class ChatbotService:
             }.get(intent, book.knowledge)
             return self._from_knowledge(conversation, text, intent, hits, template)
         if intent == "renewal_change":
-            return self._knowledge_fallback(conversation, text, intent, vector)
+            return self._knowledge_fallback(conversation, text, intent, vector, self._knowledge_bar)
         if intent == "to_human":
             return self._say(conversation, text, book.to_human_info, intent=intent)
         if intent == "complaint":
             return self._say(conversation, text, book.complaint_channel, intent=intent)
-        closing = reading.matched.get(Intent.OTHER.value)  # a greeting, thanks or goodbye
-        if closing:
-            greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
-            return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
-        conversation.bot_failures += 1  # the bot did not understand: counts as a failure
-        return self._say(conversation, text, book.other, intent)
+        if unknown_topic(reading):
+            # the knowledge base may cover it all the same ("新能源车的充电桩能保吗"); the bar is
+            # stricter than a known topic's (chit-chat must never get a clause); below it the bot
+            # says it found nothing and offers a person, a bot failure like any unanswered message
+            return self._knowledge_fallback(
+                conversation, text, intent, vector, self._unknown_intent
+            )
+        closing = reading.matched.get(Intent.OTHER.value, [])  # a greeting, thanks or goodbye
+        greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
+        return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
 
     def _knowledge_fallback(
-        self, conversation: Conversation, text: str, intent: str, vector: np.ndarray
+        self,
+        conversation: Conversation,
+        text: str,
+        intent: str,
+        vector: np.ndarray,
+        bar: AnswerBar,
     ) -> BotAnswer:
+        """A knowledge answer for a message routing did not search for: retrieved now, and
+        answered only when the hits clear ``bar``."""
         hits = self._retrieve(conversation, text, vector)
-        if retrieval_confidence(hits) < self._min_confidence:
+        if not bar.clears(hits):
             hits = []
         return self._from_knowledge(conversation, text, intent, hits, self.answers.knowledge)
 

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "chatbot" / "routing_rules.yaml",
         description="chatbot intents and handoff triggers (trainer-editable)",
     )
+    chat_unknown_intent: Path = Field(
+        default=PROJECT_ROOT / "data" / "chatbot" / "unknown_intent.yaml",
+        description="how sure retrieval must be to answer a message with no known topic",
+    )
     routing_model: Path = Field(
         default=PROJECT_ROOT / "models" / "routing",
         description="the learned handoff detector (trained at setup; independent of data_dir)",

@@ -827,9 +827,10 @@ class Services:
         Raises:
             IndexNotBuiltError: no knowledge index yet.
             ModelNotReadyError: the caller-emotion model is not trained.
-            ConfigurationError: invalid routing rules or answer templates.
+            ConfigurationError: invalid routing rules, answer templates or unknown-intent bar.
         """
         from chatbot.answers import AnswerBook
+        from chatbot.confidence import AnswerBar
         from chatbot.service import ChatbotService
         from chatbot.understanding import MessageRules
 
@@ -843,6 +844,7 @@ class Services:
             emotion=content.emotion,
             guard=content.guard,
             answers=AnswerBook.load(self.settings.chat_answers),
+            unknown_intent=AnswerBar.load(self.settings.chat_unknown_intent),
             customers=self.customers,
             queue=self.handoffs,
             reviews=self.routing_reviews,

@@ -301,3 +301,40 @@ def test_english_is_answered_honestly_and_escalations_in_english_escalate(
     assert other.route == "human" and other.reasons == ["foreign_language"]
     assert "answers in Chinese" in other.answer and "没太明白" not in other.answer
     assert bot.post(bot.start("api").id, "dai jia zen me yue").route == "bot"  # pinyin is Chinese
+
+
+# ----- issue 16: the chatbot searches before it gives up ----------------------------------------
+
+
+def test_a_question_naming_no_topic_is_answered_from_the_knowledge_base(
+    bot: ChatbotService,
+) -> None:
+    conversation = bot.start("web")
+    bot.post(conversation.id, "今天天气怎么样")
+    assert bot.conversation(conversation.id).bot_failures == 1
+    answer = bot.post(conversation.id, "新能源车的充电桩能保吗")
+    assert answer.route == "bot" and answer.intent == "other"  # routing and intent unchanged
+    assert answer.citations and "充电桩" in answer.citations[0]
+    assert answer.citations[0] in answer.answer
+    assert bot.conversation(conversation.id).bot_failures == 0  # an answer ends the failures
+
+
+@pytest.mark.parametrize("text", ["今天天气怎么样", "讲个笑话", "哈哈哈哈"])
+def test_chit_chat_gets_not_found_and_the_offer_of_a_person_never_a_clause(
+    bot: ChatbotService, text: str
+) -> None:
+    conversation = bot.start("web")
+    answer = bot.post(conversation.id, text)
+    assert answer.route == "bot" and not answer.citations
+    assert answer.answer == bot.answers.no_answer
+    assert "知识库里没有找到" in answer.answer and "转人工" in answer.answer
+    assert bot.conversation(conversation.id).bot_failures == 1  # still a bot failure
+
+
+def test_gibberish_and_questions_about_the_bot_get_no_clause(bot: ChatbotService) -> None:
+    gibberish = bot.post(bot.start("web").id, "asdfgh")  # not Chinese: a person, as before
+    assert gibberish.route == "human" and gibberish.reasons == ["foreign_language"]
+    robot = bot.post(bot.start("web").id, "你是机器人吗")  # the hours of the human service
+    assert robot.route == "bot" and robot.answer == bot.answers.to_human_info
+    for answer in (gibberish, robot):
+        assert not answer.citations and "依据" not in answer.answer
