@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from conversation.models import Turn
 from core.models import Emotion, Hit
+from retrieval.topics import TopicState
 
 MAX_MESSAGE_CHARS = 500
 
@@ -74,6 +75,9 @@ class Conversation(BaseModel):
     upset_turns: int = 0
     handoff_id: str | None = None
     recent: list[datetime] = Field(default_factory=list, description="message times (rate limit)")
+    topic: TopicState = Field(
+        default_factory=TopicState, description="what the conversation is about so far"
+    )
 
     def customer_texts(self) -> list[str]:
         """What the customer has said, oldest first."""

@@ -38,12 +38,13 @@ from chatbot.understanding import MessageReading, MessageRules, Reason
 from conversation.intents import Intent, intent_label
 from conversation.models import Speaker, Turn
 from core.errors import InvalidQueryError, PolicyDeskError
-from core.models import Hit, PassageKind, SearchFilters, SearchRequest, SearchResult
+from core.models import Hit, PassageKind, SearchFilters
 from core.templates import fill_placeholders
 from customers.models import CustomerProfile
 from customers.store import CustomerStore
 from prompts.guard import ComplianceGuard
 from prompts.llm import LlmPhraser
+from retrieval.conversation_search import ConversationSearch
 from sentiment.classifier import EmotionClassifier
 
 COMPLAINT_REASONS = {Reason.COMPLAINT, Reason.LEGAL_THREAT, Reason.DISPUTE}
@@ -127,7 +128,7 @@ class ChatbotService:
         self,
         conversations: ConversationStore,
         rules: MessageRules,
-        search: Callable[[SearchRequest, np.ndarray | None], SearchResult],
+        conversation_search: ConversationSearch,
         embed: Callable[[str], np.ndarray],
         emotion: EmotionClassifier,
         guard: ComplianceGuard,
@@ -145,7 +146,7 @@ class ChatbotService:
     ) -> None:
         self._conversations = conversations
         self._rules = rules
-        self._search = search
+        self._conversation_search = conversation_search
         self._embed = embed
         self._emotion = emotion
         self._guard = guard
@@ -566,12 +567,19 @@ class ChatbotService:
     # ----- helpers ----------------------------------------------------------------------------
 
     def _retrieve(self, conversation: Conversation, text: str, vector: np.ndarray) -> list[Hit]:
-        """The top clauses and FAQs for a message, searched with known misspellings and pinyin
-        corrected (``MessageRules.corrected``); the corrected words are embedded only then."""
+        """The top clauses and FAQs for a message in its conversation: the conversation's topic
+        state follows each message, so a follow-up ("那这个能赔吗？") is searched with what was
+        said before (the console's one implementation). Known misspellings and pinyin are
+        corrected first (``MessageRules.corrected``); the corrected words are embedded only then.
+        """
         query = self._rules.corrected(text)
         query_vector = vector if query == text else self._embed(query)
-        request = SearchRequest(query=query, k=3, filters=self._filters(conversation))
-        return self._search(request, query_vector).hits
+        search = self._conversation_search
+        conversation.topic = search.update(conversation.topic, query, len(conversation.turns))
+        cards = search.cards(
+            conversation.topic, query, query_vector, as_of=self._filters(conversation).as_of
+        )
+        return cards.answers(3)
 
     def _handoff_state(self, handoff_id: str) -> HandoffState:
         """The conversation's handoff state; a handoff no longer in the queue counts as closed."""

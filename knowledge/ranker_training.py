@@ -142,10 +142,10 @@ def replay(
     turn_vectors = embed(texts)
     examples: list[Example] = []
     filters = SearchFilters()
-    others = [q.text for qs in queries for q in qs if q.values]
-    other_vectors = iter(embed(others)) if others else iter(())
+    flat = [q.text for qs in queries for q in qs]
+    query_vectors = iter(embed(flat)) if flat else iter(())
     for moment, qs, turn_vector in zip(moments, queries, turn_vectors, strict=True):
-        rows = [turn_vector if not q.values else next(other_vectors) for q in qs]
+        rows = [next(query_vectors) for _ in qs]
         vectors = np.vstack(rows) if rows else np.zeros((0, len(turn_vector)), np.float32)
         rankings = [
             search.retriever.rank(q.text, filters, query_vector=v)

@@ -8,7 +8,7 @@ it answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -96,32 +96,15 @@ class ConversationSearch:
         queries = self.tracker.queries(state, text)
         if not queries:
             return TurnCards(state=state)
-        vectors = self.vectors(queries, turn_vector)
+        # every search is embedded as formed: the turn as said would carry its filler and
+        # incidental words into the dense side (保费 in a complaint finds premium articles)
+        vectors = self.retriever.embed_queries([q.text for q in queries])
         filters = SearchFilters(as_of=as_of)
         rankings = [
             self.retriever.rank(q.text, filters, query_vector=v)
             for q, v in zip(queries, vectors, strict=True)
         ]
         return self.rank(state, queries, rankings, vectors, turn_vector, language)
-
-    def vectors(
-        self,
-        queries: Sequence[TopicQuery],
-        turn_vector: np.ndarray | None,
-        embed: Callable[[Sequence[str]], np.ndarray] | None = None,
-    ) -> np.ndarray:
-        """The searches' vectors in one pass: the turn's own search reuses the turn's vector
-        (the turn as said, which the dense side reads better than its filler-free words)."""
-        embed = embed or self.retriever.embed_queries
-        reuse = turn_vector is not None and bool(queries) and not queries[0].values
-        texts = [q.text for q in (queries[1:] if reuse else queries)]
-        computed = embed(texts) if texts else None
-        if not reuse:
-            assert computed is not None
-            return computed
-        assert turn_vector is not None
-        head = np.asarray(turn_vector, dtype=np.float32)[None, :]
-        return head if computed is None else np.vstack([head, computed])
 
     def rank(
         self,

@@ -839,7 +839,7 @@ class Services:
         return ChatbotService(
             conversations=self.conversations,
             rules=MessageRules.load(self.settings.routing_rules),
-            search=retriever.search,
+            conversation_search=self.conversation_search(),
             embed=retriever.embed_query,
             emotion=content.emotion,
             guard=content.guard,
