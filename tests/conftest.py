@@ -159,6 +159,7 @@ def trained_models(model_dir: Path) -> Path:
     settings = Settings(embedding_model=model_dir)
     require_built(settings.sentiment_model / "manifest.json", "the caller-emotion model")
     require_built(settings.routing_model / "manifest.json", "the handoff detector")
+    require_built(settings.ranker_model / "manifest.json", "the card ranker")
     return model_dir
 
 

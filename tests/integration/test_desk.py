@@ -163,3 +163,28 @@ def test_turns_are_typed_only_on_a_console_call(services: Services) -> None:
     console = services.desk().open_console_call(agent, None)
     with pytest.raises(ContactError, match="belongs to d041"):
         services.desk().say(_user(services, "d042"), console.id, Speaker.CUSTOMER, "你好")
+
+
+def test_the_agent_corrects_the_topic_and_later_turns_follow_it(services: Services) -> None:
+    from calls.models import TopicFix
+    from core.errors import PolicyDeskError
+    from retrieval.topics import Facet
+
+    agent = _user(services, "d041")
+    desk = services.desk()
+    call = desk.open_console_call(agent, None)
+    desk.say(agent, call.id, Speaker.CUSTOMER, "我的车在小区门口被人偷了")
+    first = desk.correct_topic(agent, call.id, TopicFix(facet=Facet.EVENT, name="flood"))
+    view = first.latest
+    assert view is not None and view.topic.names(Facet.EVENT) == ["flood"]
+    assert Facet.EVENT in view.topic.locked
+    assert "水淹/涉水" in {h.answers.split(" · ")[0] for h in view.hits + view.cases}
+    later = desk.say(agent, call.id, Speaker.CUSTOMER, "那这个多久能赔下来")
+    assert later.latest is not None
+    assert later.latest.topic.names(Facet.EVENT) == ["flood"]  # the correction holds
+    with pytest.raises(PolicyDeskError, match="not a value"):
+        desk.correct_topic(agent, call.id, TopicFix(facet=Facet.EVENT, name="meteor"))
+    with pytest.raises(ContactError, match="belongs to d041"):
+        desk.correct_topic(
+            _user(services, "d042"), call.id, TopicFix(facet=Facet.EVENT, name="theft")
+        )
