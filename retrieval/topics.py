@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.files import check_patterns, read_yaml
+from core.masking import redact
 
 MAX_EVENTS = 3  # the events a call keeps (most recent last)
 MAX_TOPICS = 2  # searches formed per turn: one per recent event
@@ -149,9 +150,10 @@ class TopicLexicon(BaseModel):
         the only words of a turn a search may use. Empty when nothing is left.
 
         What the caller disputes or asks (不赔, 多久, 能赔吗) is taken out too: the state's
-        searches carry it in formal terms, bound to the topic it is about.
+        searches carry it in formal terms, bound to the topic it is about. Personal numbers (ID,
+        mobile, card) are masked first: they answer nothing, and the state is stored.
         """
-        resolved = self.resolve_senses(text)
+        resolved = self.resolve_senses(redact(text))
         for facet, _name, pattern in self._compiled:
             if facet in (Facet.DISPUTE, Facet.ASK):
                 resolved = pattern.sub(" ", resolved)

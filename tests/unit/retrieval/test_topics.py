@@ -88,3 +88,10 @@ def test_a_bad_pattern_names_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigurationError, match=r"topics\.yaml"):
         TopicLexicon.load(bad)
+
+
+def test_personal_numbers_never_reach_a_search_or_the_state(tracker: TopicTracker) -> None:
+    text = "我手机13812345678，车在地库被水淹了"
+    state = tracker.update(TopicState(), text, 0)
+    assert "13812345678" not in state.context
+    assert all("13812345678" not in q.text for q in tracker.queries(state, text))
