@@ -409,7 +409,7 @@ def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     if args.drafts:
         search, label = services.draft_preview(user).searcher(), "draft preview"
     else:
-        search, label = search_with(services.retriever()), "live"
+        search, label = search_with(services.retriever(), services.embedder), "live"
     report, delta = run_golden_eval(
         services.golden, services.eval_runs, search, user.username, label
     )

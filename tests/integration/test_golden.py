@@ -219,7 +219,11 @@ def test_live_runs_record_results_and_report_the_change(
     pile = golden.add("充电桩着火烧坏了能赔吗", ["pile-1"], "新条款", "trainer")
 
     report, delta = run_golden_eval(
-        golden, runs, search_with(fake_services.retriever()), "trainer", LIVE_LABEL
+        golden,
+        runs,
+        search_with(fake_services.retriever(), fake_services.embedder),
+        "trainer",
+        LIVE_LABEL,
     )
     assert report.recall[1] == pytest.approx(2 / 3)
     assert [m.question_id for m in report.misses] == [pile.id]
@@ -232,7 +236,11 @@ def test_live_runs_record_results_and_report_the_change(
     (kb / "pile.md").write_text(PILE, encoding="utf-8")
     fake_services.ingest.ingest([kb])
     report2, delta2 = run_golden_eval(
-        golden, runs, search_with(fake_services.retriever()), "trainer", LIVE_LABEL
+        golden,
+        runs,
+        search_with(fake_services.retriever(), fake_services.embedder),
+        "trainer",
+        LIVE_LABEL,
     )
     assert report2.recall[1] == 1.0 and report2.misses == []
     assert delta2.has_baseline
@@ -249,7 +257,11 @@ def test_dev_questions_over_the_demo_knowledge_base(
     """The seeded set, scored by the real retriever: floors under the benchmarked figures."""
     golden.seed_from_jsonl(DEV_QUESTIONS)
     report, _ = run_golden_eval(
-        golden, runs, search_with(demo_services.retriever()), "bench", LIVE_LABEL
+        golden,
+        runs,
+        search_with(demo_services.retriever(), demo_services.embedder),
+        "bench",
+        LIVE_LABEL,
     )
     assert report.questions == golden.count()
     assert report.recall[5] >= 0.8 and report.mrr >= 0.65  # benchmarks.md: 0.846 / 0.703

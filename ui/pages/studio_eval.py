@@ -90,7 +90,7 @@ def _run(user: User, drafts: bool) -> None:
     else:
 
         def search() -> Search:
-            return search_with(services.retriever())
+            return search_with(services.retriever(), services.embedder)
 
         label = LIVE_LABEL
     outcome = attempt(
