@@ -196,6 +196,30 @@ def test_runs_are_stored_with_their_report(golden: GoldenSet, runs: EvaluationRu
         runs.record(report, "t1", " ")
 
 
+def test_history_is_the_latest_runs_newest_first(golden: GoldenSet, runs: EvaluationRuns) -> None:
+    """The studio's chart plots ``history(label=live)`` reversed: the last n live runs in order."""
+    a = golden.add("车被淹了", ["a"], "", "t1")
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    recorded = {}
+    # recorded out of time order, one draft among them, two live runs at the same moment
+    for minutes, label, ranking in [
+        (30, LIVE_LABEL, ["a"]),
+        (10, LIVE_LABEL, ["x", "a"]),
+        (20, "draft preview", ["a"]),
+        (40, LIVE_LABEL, ["x", "y", "a"]),
+        (40, LIVE_LABEL, ["x"]),
+    ]:
+        run = runs.record(
+            evaluate([a], [ranking]), "t1", label, at=start + timedelta(minutes=minutes)
+        )
+        recorded[run.id] = (minutes, label)
+    live = runs.history(limit=3, label=LIVE_LABEL)
+    assert [recorded[h.id] for h in live] == [(40, LIVE_LABEL), (40, LIVE_LABEL), (30, LIVE_LABEL)]
+    assert live[0].id > live[1].id  # same moment: the later record first
+    assert [h.mrr for h in live] == [0.0, pytest.approx(1 / 3), 1.0]
+    assert [recorded[h.id][0] for h in runs.history()] == [40, 40, 30, 20, 10]
+
+
 CLAUSES = FRONT_MATTER + "# 第一章 保险责任\n" + FLOOD_ARTICLE + THEFT_ARTICLE
 
 PILE = """---
