@@ -28,7 +28,7 @@ DEFAULT_KS = (1, 3, 5)
 MRR_DEPTH = 10
 TOP_SHOWN = 5
 LIVE_LABEL = "live"
-EMBED_BATCH = 48
+EMBED_BATCH = 48  # the 130 dev questions in three batches: a moving progress bar, at little cost
 
 Search = Callable[[Sequence[str]], Iterable[tuple[int, list[Hit]]]]
 """A retriever under test: questions → (index of a question, its hits best first, at least
@@ -279,7 +279,8 @@ def run_golden_eval(
     answers: dict[int, list[Hit]] = {}
     for index, hits in search([question.question for question in questions]):
         if index in answers or not 0 <= index < len(questions):
-            raise ValueError(f"the search answered question index {index} twice or out of range")
+            what = "twice" if index in answers else f"though there are {len(questions)} questions"
+            raise ValueError(f"the search answered question index {index} {what}")
         answers[index] = hits
         if progress is not None:
             progress(len(answers), len(questions))
@@ -302,10 +303,11 @@ def search_in_batches(
     """A golden-set search function that embeds the questions a batch at a time.
 
     The encoder batches only texts of the same token count (so a text gets the same vector in
-    any batch: ``retrieval.embedder``), and each forward pass has a fixed cost, so embedding one
-    question at a time costs several times what one batch of them does. Questions are embedded
-    shortest first, so that the questions of one batch share few lengths, in a few batches, so
-    that a progress bar still moves while the encoder works.
+    any batch: ``retrieval.embedder``), and a forward pass over a few texts costs little more
+    than over one, so embedding one question at a time costs about three times what batches do.
+    The questions go to the encoder shortest first (a batch's questions then share few token
+    counts, so few forward passes) and in a few even batches rather than one (so that a progress
+    bar moves while the encoder works).
 
     Args:
         embed: questions → one query vector per question (the retriever's encoder).
@@ -324,7 +326,7 @@ def search_in_batches(
 
     def search(questions: Sequence[str]) -> Iterator[tuple[int, list[Hit]]]:
         order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
-        size = math.ceil(len(order) / max(math.ceil(len(order) / batch), 1)) if order else 1
+        size = math.ceil(len(order) / math.ceil(len(order) / batch)) if order else 1
         for start in range(0, len(order), size):
             part = order[start : start + size]
             vectors = embed([questions[i] for i in part])
