@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -398,6 +399,23 @@ def _kb_audit(services: Services, user: User, args: argparse.Namespace, out: Tex
     return 0
 
 
+def terminal_progress(stream: TextIO) -> Callable[[int, int], None] | None:
+    """A golden-set progress line rewritten in place on a terminal; None for a pipe or a file,
+    where a line per question would only clutter a log.
+
+    Args:
+        stream: where to write (standard error, so ``--json`` output stays clean).
+    """
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        stream.write(f"\rgolden set: {done}/{total} questions" + ("\n" if done == total else ""))
+        stream.flush()
+
+    return show
+
+
 def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from accounts.permissions import Action, require
     from studio.golden_eval import run_golden_eval, search_with
@@ -409,9 +427,14 @@ def cmd_eval(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     if args.drafts:
         search, label = services.draft_preview(user).searcher(), "draft preview"
     else:
-        search, label = search_with(services.retriever()), "live"
+        search, label = search_with(services.retriever(), services.embedder), "live"
     report, delta = run_golden_eval(
-        services.golden, services.eval_runs, search, user.username, label
+        services.golden,
+        services.eval_runs,
+        search,
+        user.username,
+        label,
+        progress=terminal_progress(sys.stderr),
     )
     if args.json:
         _dump(

@@ -12,7 +12,7 @@ retriever for the two things a trainer does around it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -24,6 +24,7 @@ from core.models import Hit, Passage, SearchRequest
 from knowledge.chunking import chunk_passage
 from retrieval.embedder import Embedder
 from retrieval.retriever import HybridRetriever
+from studio.golden_eval import Search, search_in_batches
 from studio.importer import ImportPreview
 from studio.items import ItemKind, ItemQuery, ItemStatus, KnowledgeItem, PassageContent
 from studio.repository import ItemNotFoundError
@@ -166,7 +167,9 @@ class DraftPreview:
 
     def search(self, query: str, k: int = 5) -> list[PreviewHit]:
         """The preview ranking for one question."""
-        vector = self._retriever.embed_query(query)
+        return self._ranked(query, self._retriever.embed_query(query), k)
+
+    def _ranked(self, query: str, vector: np.ndarray, k: int) -> list[PreviewHit]:
         live = self._retriever.search(SearchRequest(query=query, k=max(k, 10)), vector).hits
         if not self._drafts:
             return [PreviewHit(hit=h, draft=False) for h in live[:k]]
@@ -177,9 +180,17 @@ class DraftPreview:
         drafts = [(_draft_hit(p), best.get(p.id, -1.0)) for p in self._drafts]
         return merge_drafts(live, drafts, k)
 
-    def searcher(self, k: int = 10) -> Callable[[str], list[Hit]]:
-        """A ``question -> hits`` function for the golden-set evaluation."""
-        return lambda question: [entry.hit for entry in self.search(question, k)]
+    def _embed_queries(self, questions: list[str]) -> np.ndarray:
+        # what ``embed_query`` gives each question, in one encoder call
+        return self._embedder.embed_queries([self._retriever.validate_query(q) for q in questions])
+
+    def searcher(self, k: int = 10) -> Search:
+        """A golden-set search function (``run_golden_eval``): each question ranked as ``search``
+        ranks it, the questions embedded in batches."""
+        return search_in_batches(
+            self._embed_queries,
+            lambda question, vector: [entry.hit for entry in self._ranked(question, vector, k)],
+        )
 
 
 def _draft_hit(passage: Passage) -> Hit:

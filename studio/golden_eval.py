@@ -1,17 +1,23 @@
 """Scoring the trainers' golden question set: R@k, MRR@10, each miss, and the change since a run.
 
 ``evaluate`` and ``compare`` are pure. ``run_golden_eval`` runs a search function (the live
-retriever, or a preview retriever over a draft) over the golden set, compares with the last
-baseline run and records the new run. The stores live in ``studio.golden``; this module only
-needs the small protocols below, so it does not import them.
+retriever, or a preview retriever over a draft) over the golden set, reporting progress question
+by question, compares with the last baseline run and records the new run. The stores live in
+``studio.golden``; this module only needs the small protocols below, so it does not import them.
+
+The encoder dominates a run's time, and it is far faster on many questions at once than on one
+at a time (see ``search_in_batches``), so a search function takes the whole set and embeds it in a
+few batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from core.errors import PolicyDeskError
@@ -22,9 +28,14 @@ DEFAULT_KS = (1, 3, 5)
 MRR_DEPTH = 10
 TOP_SHOWN = 5
 LIVE_LABEL = "live"
+EMBED_BATCH = 48  # the 130 dev questions in three batches: a moving progress bar, at little cost
 
-Search = Callable[[str], list[Hit]]
-"""A retriever under test: question → hits, best first (at least ``MRR_DEPTH`` of them)."""
+Search = Callable[[Sequence[str]], Iterable[tuple[int, list[Hit]]]]
+"""A retriever under test: questions → (index of a question, its hits best first, at least
+``MRR_DEPTH`` of them), once for each question, in any order, as each is answered."""
+
+Progress = Callable[[int, int], None]
+"""Told (questions answered so far, questions in the run) after each question."""
 
 
 class GoldenCase(Protocol):
@@ -238,6 +249,7 @@ def run_golden_eval(
     label: str,
     ks: Sequence[int] = DEFAULT_KS,
     baseline_label: str | None = LIVE_LABEL,
+    progress: Progress | None = None,
 ) -> tuple[EvalReport, EvalDelta]:
     """Run the golden set through a search function, compare with the baseline, record the run.
 
@@ -251,42 +263,108 @@ def run_golden_eval(
         baseline_label: compare with the latest run with this label (by default the latest live
             run, so a draft preview shows its effect against what is published); None compares
             with the latest run of any label.
+        progress: called after each question with (answered so far, questions in all), so a
+            caller can show how far the run is.
 
     Returns:
         The new run's report and its change since the baseline.
 
     Raises:
         PolicyDeskError: an empty golden set, or a search that fails (e.g. no index yet).
+        ValueError: a search that does not answer each question exactly once.
     """
     questions = list(golden.list())
     if not questions:
         raise PolicyDeskError("the golden question set is empty: add questions first")
-    rankings: list[list[str]] = []
-    citations: dict[str, str] = {}
-    for question in questions:
-        hits = search(question.question)
-        rankings.append([hit.id for hit in hits])
-        citations.update((hit.id, hit.citation) for hit in hits)
-    report = evaluate(questions, rankings, ks, citations)
+    answers: dict[int, list[Hit]] = {}
+    for index, hits in search([question.question for question in questions]):
+        if index in answers or not 0 <= index < len(questions):
+            what = "twice" if index in answers else f"though there are {len(questions)} questions"
+            raise ValueError(f"the search answered question index {index} {what}")
+        answers[index] = hits
+        if progress is not None:
+            progress(len(answers), len(questions))
+    if len(answers) != len(questions):
+        raise ValueError(f"the search answered {len(answers)} of {len(questions)} questions")
+    ordered = [answers[i] for i in range(len(questions))]
+    citations = {hit.id: hit.citation for hits in ordered for hit in hits}
+    report = evaluate(questions, [[hit.id for hit in hits] for hits in ordered], ks, citations)
     baseline = runs.latest(baseline_label)
     delta = compare(baseline.report if baseline is not None else None, report)
     runs.record(report, actor, label)
     return report, delta
 
 
-class _Searcher(Protocol):
-    def search(self, request: SearchRequest) -> SearchResult: ...
+def search_in_batches(
+    embed: Callable[[list[str]], np.ndarray],
+    rank: Callable[[str, np.ndarray], list[Hit]],
+    batch: int = EMBED_BATCH,
+) -> Search:
+    """A golden-set search function that embeds the questions a batch at a time.
 
-
-def search_with(retriever: _Searcher, k: int = MRR_DEPTH) -> Search:
-    """Adapt a retriever (``HybridRetriever`` or a preview one) to a golden-set search function.
+    The encoder batches only texts of the same token count (so a text gets the same vector in
+    any batch: ``retrieval.embedder``), and a forward pass over a few texts costs little more
+    than over one, so embedding one question at a time costs about three times what batches do.
+    The questions go to the encoder shortest first (a batch's questions then share few token
+    counts, so few forward passes) and in a few even batches rather than one (so that a progress
+    bar moves while the encoder works).
 
     Args:
-        retriever: anything with ``search(SearchRequest) -> SearchResult``.
-        k: how many hits to take per question (MRR needs ``MRR_DEPTH``).
-    """
+        embed: questions → one query vector per question (the retriever's encoder).
+        rank: (question, its vector) → the hits, best first.
+        batch: at most this many questions per call to ``embed`` (the batches are made even).
 
-    def search(question: str) -> list[Hit]:
-        return retriever.search(SearchRequest(query=question, k=k)).hits
+    Returns:
+        A search function for ``run_golden_eval``; each question's hits are those ``rank`` gives
+        for it, whatever the batch.
+
+    Raises:
+        ValueError: a batch below 1.
+    """
+    if batch < 1:
+        raise ValueError(f"the batch must be at least 1 question, got {batch}")
+
+    def search(questions: Sequence[str]) -> Iterator[tuple[int, list[Hit]]]:
+        order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
+        size = math.ceil(len(order) / math.ceil(len(order) / batch)) if order else 1
+        for start in range(0, len(order), size):
+            part = order[start : start + size]
+            vectors = embed([questions[i] for i in part])
+            for index, vector in zip(part, vectors, strict=True):
+                yield index, rank(questions[index], vector)
 
     return search
+
+
+class _Searcher(Protocol):
+    def validate_query(self, query: str) -> str: ...
+
+    def search(
+        self, request: SearchRequest, query_vector: np.ndarray | None = None
+    ) -> SearchResult: ...
+
+
+class _QueryEncoder(Protocol):
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def search_with(
+    retriever: _Searcher,
+    embedder: _QueryEncoder,
+    k: int = MRR_DEPTH,
+    batch: int = EMBED_BATCH,
+) -> Search:
+    """Adapt a retriever (``HybridRetriever``) to a golden-set search function.
+
+    Args:
+        retriever: anything with ``validate_query`` and ``search(SearchRequest, query_vector)``.
+        embedder: the retriever's own encoder (``Services.embedder``), to embed in batches what
+            the retriever would embed one question at a time.
+        k: how many hits to take per question (MRR needs ``MRR_DEPTH``).
+        batch: questions per encoder call (see ``search_in_batches``).
+    """
+    return search_in_batches(
+        lambda questions: embedder.embed_queries([retriever.validate_query(q) for q in questions]),
+        lambda question, vector: retriever.search(SearchRequest(query=question, k=k), vector).hits,
+        batch,
+    )

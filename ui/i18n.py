@@ -709,6 +709,30 @@ _STUDIO: dict[str, dict[str, str]] = {
     "came_instead": {"zh": "实际排在前面的是", "en": "Came instead"},
     "eval_history": {"zh": "历次评测", "en": "Past runs"},
     "eval_label": {"zh": "类型", "en": "Run"},
+    "eval_running": {"zh": "正在评测…", "en": "Evaluating…"},
+    "eval_progress": {
+        "zh": "已评测 {done}/{total} 个问题",
+        "en": "{done} of {total} questions evaluated",
+    },
+    "eval_trend": {"zh": "在线评测走势", "en": "Live runs over time"},
+    "eval_trend_needs_two": {
+        "zh": "完成两次在线评测后，这里显示 R@k 与 MRR 的走势。",
+        "en": "After two live runs, a chart of R@k and MRR over time appears here.",
+    },
+    "eval_score": {"zh": "得分", "en": "Score"},
+    "eval_metric": {"zh": "指标", "en": "Metric"},
+    "recall_explained": {
+        "zh": "R@k（前 k 名召回率）：应命中的条目出现在检索结果前 k 名里的问题所占的比例。",
+        "en": "R@k (recall at k): the share of questions whose expected passage is among "
+        "the first k results.",
+    },
+    "mrr_explained": {
+        "zh": "MRR@10（平均倒数排名）：每个问题第一个应命中条目名次的倒数的平均值"
+        "（第 1 名计 1，第 2 名计 1/2，前 10 名以外计 0），越接近 1 说明答案排得越靠前。",
+        "en": "MRR@10 (mean reciprocal rank): the average over questions of 1 ÷ the rank of the "
+        "first expected passage (1 if first, ½ if second, 0 outside the top 10); the closer "
+        "to 1, the higher the answers rank.",
+    },
     "feedback_show_all": {"zh": "包括已处理的反馈", "en": "Include handled votes"},
     "feedback_by_item": {"zh": "按条目汇总", "en": "Votes per item"},
     "feedback_count": {"zh": "{n} 条反馈", "en": "{n} votes"},

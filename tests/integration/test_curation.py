@@ -94,4 +94,10 @@ def test_the_draft_preview_shows_a_draft_where_it_would_rank(
     ranking = preview.search("自用充电桩因雷击、短路起火造成的损失", k=3)
     assert ranking[0].hit.id == "pile-1" and ranking[0].draft
     assert any(not entry.draft for entry in ranking)
-    assert preview.searcher()("被水淹了")[0].id == "base-1"
+    questions = ["被水淹了", "自用充电桩因雷击、短路起火造成的损失"]
+    answers = dict(preview.searcher()(questions))
+    assert answers[0][0].id == "base-1"
+    # the golden-set searcher, embedding in batches, ranks each question as ``search`` does
+    assert [h.id for h in answers[1]] == [
+        e.hit.id for e in preview.search("自用充电桩因雷击、短路起火造成的损失", k=10)
+    ]

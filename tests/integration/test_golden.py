@@ -196,6 +196,30 @@ def test_runs_are_stored_with_their_report(golden: GoldenSet, runs: EvaluationRu
         runs.record(report, "t1", " ")
 
 
+def test_history_is_the_latest_runs_newest_first(golden: GoldenSet, runs: EvaluationRuns) -> None:
+    """The studio's chart plots ``history(label=live)`` reversed: the last n live runs in order."""
+    a = golden.add("车被淹了", ["a"], "", "t1")
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    recorded = {}
+    # recorded out of time order, one draft among them, two live runs at the same moment
+    for minutes, label, ranking in [
+        (30, LIVE_LABEL, ["a"]),
+        (10, LIVE_LABEL, ["x", "a"]),
+        (20, "draft preview", ["a"]),
+        (40, LIVE_LABEL, ["x", "y", "a"]),
+        (40, LIVE_LABEL, ["x"]),
+    ]:
+        run = runs.record(
+            evaluate([a], [ranking]), "t1", label, at=start + timedelta(minutes=minutes)
+        )
+        recorded[run.id] = (minutes, label)
+    live = runs.history(limit=3, label=LIVE_LABEL)
+    assert [recorded[h.id] for h in live] == [(40, LIVE_LABEL), (40, LIVE_LABEL), (30, LIVE_LABEL)]
+    assert live[0].id > live[1].id  # same moment: the later record first
+    assert [h.mrr for h in live] == [0.0, pytest.approx(1 / 3), 1.0]
+    assert [recorded[h.id][0] for h in runs.history()] == [40, 40, 30, 20, 10]
+
+
 CLAUSES = FRONT_MATTER + "# 第一章 保险责任\n" + FLOOD_ARTICLE + THEFT_ARTICLE
 
 PILE = """---
@@ -219,7 +243,11 @@ def test_live_runs_record_results_and_report_the_change(
     pile = golden.add("充电桩着火烧坏了能赔吗", ["pile-1"], "新条款", "trainer")
 
     report, delta = run_golden_eval(
-        golden, runs, search_with(fake_services.retriever()), "trainer", LIVE_LABEL
+        golden,
+        runs,
+        search_with(fake_services.retriever(), fake_services.embedder),
+        "trainer",
+        LIVE_LABEL,
     )
     assert report.recall[1] == pytest.approx(2 / 3)
     assert [m.question_id for m in report.misses] == [pile.id]
@@ -232,7 +260,11 @@ def test_live_runs_record_results_and_report_the_change(
     (kb / "pile.md").write_text(PILE, encoding="utf-8")
     fake_services.ingest.ingest([kb])
     report2, delta2 = run_golden_eval(
-        golden, runs, search_with(fake_services.retriever()), "trainer", LIVE_LABEL
+        golden,
+        runs,
+        search_with(fake_services.retriever(), fake_services.embedder),
+        "trainer",
+        LIVE_LABEL,
     )
     assert report2.recall[1] == 1.0 and report2.misses == []
     assert delta2.has_baseline
@@ -249,7 +281,11 @@ def test_dev_questions_over_the_demo_knowledge_base(
     """The seeded set, scored by the real retriever: floors under the benchmarked figures."""
     golden.seed_from_jsonl(DEV_QUESTIONS)
     report, _ = run_golden_eval(
-        golden, runs, search_with(demo_services.retriever()), "bench", LIVE_LABEL
+        golden,
+        runs,
+        search_with(demo_services.retriever(), demo_services.embedder),
+        "bench",
+        LIVE_LABEL,
     )
     assert report.questions == golden.count()
     assert report.recall[5] >= 0.8 and report.mrr >= 0.65  # benchmarks.md: 0.846 / 0.703

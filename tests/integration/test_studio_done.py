@@ -55,7 +55,7 @@ def test_import_fix_review_publish_measure_and_roll_back(
     studio = services.studio
 
     def evaluate(label: str = "live") -> float:
-        search = search_with(services.retriever())
+        search = search_with(services.retriever(), services.embedder)
         report, _ = run_golden_eval(services.golden, services.eval_runs, search, "tina", label)
         return report.recall[1]
 

@@ -273,6 +273,44 @@ def test_golden_questions_are_edited_in_the_page(studio_services: Services) -> N
     assert added.id not in [q.id for q in studio_services.golden.list()]
 
 
+def _chart_series(app: AppTest) -> tuple[set[str], int]:
+    """The series of the page's one chart and how many distinct times it plots."""
+    import pyarrow as pa
+
+    (chart,) = app.get("vega_lite_chart")
+    (dataset,) = chart.proto.datasets
+    table = pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    series = {str(v) for row in table for k, v in row.items() if k.startswith("color")}
+    return series, len({row["时间"] for row in table})
+
+
+def test_evaluation_charts_the_live_runs_and_keeps_the_misses_collapsed(
+    studio_services: Services,
+) -> None:
+    app = _open(studio_services, "studio_eval", "tina")
+    assert not app.get("vega_lite_chart")  # no live run yet
+    assert "完成两次在线评测后" in texts(app)
+    assert "R@k（前 k 名召回率）" in texts(app) and "MRR@10（平均倒数排名）" in texts(app)
+
+    app = click(app, "eval_run")
+    (misses,) = [e for e in app.expander if e.label.startswith("未命中")]
+    assert misses.label == "未命中（1/3）" and not misses.proto.expanded
+    assert any("充电桩起火烧了车能赔吗" in m.value for m in misses.markdown)
+    assert not app.get("vega_lite_chart")  # one live run is not a trend yet
+
+    app = click(app, "eval_drafts")  # no drafts: said at once, and nothing is run
+    assert "没有未发布的草稿" in " ".join(i.value for i in app.info)
+    assert len(studio_services.eval_runs.history()) == 1
+
+    app = click(app, "eval_run")
+    assert _chart_series(app) == ({"R@1", "R@3", "R@5", "MRR@10"}, 2)
+    assert "完成两次在线评测后" not in texts(app)
+
+    app.session_state["lang"] = "en"
+    app = run(app)
+    assert "R@k (recall at k)" in texts(app) and "MRR@10 (mean reciprocal rank)" in texts(app)
+
+
 def test_the_feedback_queue_links_to_the_item(studio_services: Services) -> None:
     vote = studio_services.feedback.record(
         NewFeedback(

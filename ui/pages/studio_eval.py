@@ -1,6 +1,7 @@
 """Trainer studio · evaluation: the golden question set (editable), a run over the live index with
-R@k, MRR, each miss and the change since the last live run, and a dry run with the unpublished
-drafts, so a trainer sees whether an edit helps before it is published."""
+a progress bar, R@k, MRR, the misses (collapsed) and the change since the last live run, a dry run
+with the unpublished drafts, so a trainer sees whether an edit helps before it is published, and
+R@k and MRR over the past live runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import streamlit as st
 from accounts.models import User
 from accounts.permissions import Action, can
 from studio.curation import unpublished_ids
-from studio.golden import GoldenQuestion
+from studio.golden import EvalRunSummary, GoldenQuestion
 from studio.golden_eval import (
     LIVE_LABEL,
     EvalDelta,
@@ -26,9 +27,11 @@ from ui.resources import get_services
 
 DRAFT_LABEL = "draft preview"
 OUTCOME = "eval_outcome"
+PENDING = "eval_pending"
+TREND_RUNS = 30  # live runs in the chart
 
 
-# ----- state changes (button callbacks) ---------------------------------------------------------
+# ----- state changes (button callbacks, and the run they request) -------------------------------
 
 
 def _add_question(user: User) -> None:
@@ -73,7 +76,15 @@ def _remove_question(question_id: int) -> None:
         notify("success", t("golden_removed").format(id=question_id))
 
 
-def _run(user: User, drafts: bool) -> None:
+def _request_run(drafts: bool) -> None:
+    # the run itself happens in the page body, so that its progress bar is drawn below the buttons
+    # (a callback can only draw above the whole page)
+    st.session_state[PENDING] = drafts
+
+
+def run_with_progress(user: User, drafts: bool) -> None:
+    """Run the golden set (live, or as if the drafts were published) with a progress bar here;
+    keep the outcome for the render, or queue why it was refused."""
     services = get_services()
     if drafts:
         ids = attempt(lambda: unpublished_ids(services.studio, user), t("eval_failed"))
@@ -90,15 +101,26 @@ def _run(user: User, drafts: bool) -> None:
     else:
 
         def search() -> Search:
-            return search_with(services.retriever())
+            return search_with(services.retriever(), services.embedder)
 
         label = LIVE_LABEL
+    bar = st.progress(0.0, text=t("eval_running"))
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=t("eval_progress").format(done=done, total=total))
+
     outcome = attempt(
         lambda: run_golden_eval(
-            services.golden, services.eval_runs, search(), user.username, label
+            services.golden,
+            services.eval_runs,
+            search(),
+            user.username,
+            label,
+            progress=progress,
         ),
         t("eval_failed"),
     )
+    bar.empty()
     if outcome is not None:
         st.session_state[OUTCOME] = (label, *outcome)
 
@@ -192,16 +214,39 @@ def render_report(label: str, report: EvalReport, delta: EvalDelta) -> None:
                     f"#{change.question_id} {change.question} · "
                     f"{change.rank_before or '—'} → {change.rank_after or '—'}"
                 )
-    st.markdown(f"**{t('misses')}（{len(report.misses)}/{report.questions}）**")
     if not report.misses:
         st.success(t("no_misses"))
-    for miss in report.misses:
-        with st.container(border=True):
-            st.markdown(f"#{miss.question_id} {escape_markdown(miss.question)}")
-            rank = t("rank_none") if miss.rank is None else t("rank_at").format(rank=miss.rank)
-            st.caption(f"{t('expected_ids')}：{'、'.join(miss.expected_ids)} · {rank}")
-            came = "、".join(p.citation or p.id for p in miss.top) or "—"
-            st.caption(f"{t('came_instead')}：{came}")
+        return
+    # collapsed: a hundred-question run can miss dozens, and the metrics come first
+    with st.expander(f"{t('misses')}（{len(report.misses)}/{report.questions}）"):
+        for miss in report.misses:
+            with st.container(border=True):
+                st.markdown(f"#{miss.question_id} {escape_markdown(miss.question)}")
+                rank = t("rank_none") if miss.rank is None else t("rank_at").format(rank=miss.rank)
+                st.caption(f"{t('expected_ids')}：{'、'.join(miss.expected_ids)} · {rank}")
+                came = "、".join(p.citation or p.id for p in miss.top) or "—"
+                st.caption(f"{t('came_instead')}：{came}")
+
+
+def render_trend(live_runs: list[EvalRunSummary]) -> None:
+    """R@k and MRR over the live runs (given newest first), with what each measures."""
+    st.subheader(t("eval_trend"))
+    if len(live_runs) < 2:
+        st.caption(t("eval_trend_needs_two"))
+    else:
+        runs = live_runs[::-1]
+        ks = sorted({k for run in runs for k in run.recall})
+        series = {f"R@{k}": [run.recall.get(k) for run in runs] for k in ks}
+        series["MRR@10"] = [run.mrr for run in runs]
+        st.line_chart(
+            {t("time"): [run.at for run in runs], **series},
+            x=t("time"),
+            y=list(series),
+            x_label=t("time"),
+            y_label=t("eval_score"),
+        )
+    st.caption(t("recall_explained"))
+    st.caption(t("mrr_explained"))
 
 
 def main() -> None:
@@ -215,11 +260,22 @@ def main() -> None:
     render_golden(user, questions)
     st.divider()
     live, drafts, _ = st.columns([1, 1, 2])
-    live.button(t("eval_run"), key="eval_run", type="primary", on_click=_run, args=(user, False))
-    drafts.button(t("eval_drafts"), key="eval_drafts", on_click=_run, args=(user, True))
+    live.button(t("eval_run"), key="eval_run", type="primary", on_click=_request_run, args=(False,))
+    drafts.button(t("eval_drafts"), key="eval_drafts", on_click=_request_run, args=(True,))
+    pending = st.session_state.pop(PENDING, None)
+    if pending is not None:
+        run_with_progress(user, pending)
+        show_notices()
     outcome = st.session_state.get(OUTCOME)
     if outcome is not None:
         render_report(*outcome)
+    live_runs = show_attempt(
+        lambda: services.eval_runs.history(limit=TREND_RUNS, label=LIVE_LABEL), t("eval_failed")
+    )
+    if live_runs is None:
+        return
+    st.divider()
+    render_trend(live_runs)
     history = show_attempt(lambda: services.eval_runs.history(limit=10), t("eval_failed"))
     if history:
         with st.expander(t("eval_history")):

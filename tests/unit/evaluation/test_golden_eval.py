@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pytest
 
 from core.errors import PolicyDeskError
@@ -16,6 +18,7 @@ from studio.golden_eval import (
     compare,
     evaluate,
     run_golden_eval,
+    search_in_batches,
     search_with,
 )
 
@@ -211,7 +214,14 @@ def _hit(pid: str) -> Hit:
 
 
 def _search(answers: dict[str, list[str]]) -> Search:
-    return lambda question: [_hit(pid) for pid in answers.get(question, [])]
+    def search(questions: Sequence[str]) -> list[tuple[int, list[Hit]]]:
+        # answered last question first: a search may answer in any order
+        return [
+            (i, [_hit(pid) for pid in answers.get(q, [])])
+            for i, q in reversed(list(enumerate(questions)))
+        ]
+
+    return search
 
 
 def test_run_scores_records_and_compares_with_the_last_live_run() -> None:
@@ -252,16 +262,85 @@ def test_empty_golden_set_is_an_error() -> None:
         run_golden_eval(_Golden([]), _Runs(), _search({}), "t", LIVE_LABEL)
 
 
-def test_search_with_adapts_a_retriever() -> None:
+def test_progress_is_told_once_per_question_with_increasing_counts() -> None:
+    told: list[tuple[int, int]] = []
+    report, _ = run_golden_eval(
+        _Golden(QUESTIONS),
+        _Runs(),
+        _search({"车被水淹了": ["a"], "退保": ["e"]}),
+        "t",
+        LIVE_LABEL,
+        progress=lambda done, total: told.append((done, total)),
+    )
+    assert told == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    # answered in reverse, scored in the set's order
+    assert [r.question_id for r in report.results] == [1, 2, 3, 4]
+    assert [r.rank for r in report.results] == [1, None, None, 1]
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [[0, 0], [0], [0, 5]],
+    ids=["twice", "one missing", "out of range"],
+)
+def test_a_search_that_does_not_answer_each_question_once_is_refused(answered: list[int]) -> None:
+    def search(questions: Sequence[str]) -> list[tuple[int, list[Hit]]]:
+        return [(i, [_hit("a")]) for i in answered]
+
+    with pytest.raises(ValueError, match="answered"):
+        run_golden_eval(_Golden(QUESTIONS[:2]), _Runs(), search, "t", LIVE_LABEL)
+
+
+class _Encoder:
+    """Each text's vector is [its length, 1]; records the batches it was given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return np.array([[len(t), 1.0] for t in texts], dtype=np.float32)
+
+
+def test_search_in_batches_embeds_even_batches_shortest_first_and_ranks_each_with_its_vector() -> (
+    None
+):
+    questions = ["一二三四五", "一", "一二三", "一二", "一二三四", "一二三四五六七"]
+    encoder = _Encoder()
+    search = search_in_batches(
+        encoder.embed_queries, lambda q, v: [_hit(f"{q}:{int(v[0])}")], batch=4
+    )
+    answers = list(search(questions))
+    assert encoder.batches == [
+        ["一", "一二", "一二三"],
+        ["一二三四", "一二三四五", "一二三四五六七"],
+    ]
+    assert sorted(i for i, _ in answers) == list(range(len(questions)))
+    assert all(hits[0].id == f"{questions[i]}:{len(questions[i])}" for i, hits in answers)
+    assert list(search([])) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        search_in_batches(encoder.embed_queries, lambda q, v: [], batch=0)
+
+
+def test_search_with_adapts_a_retriever_and_its_encoder() -> None:
     class Retriever:
         def __init__(self) -> None:
-            self.requests: list[SearchRequest] = []
+            self.calls: list[tuple[SearchRequest, np.ndarray | None]] = []
 
-        def search(self, request: SearchRequest) -> SearchResult:
-            self.requests.append(request)
+        def validate_query(self, query: str) -> str:
+            return query.strip()
+
+        def search(
+            self, request: SearchRequest, query_vector: np.ndarray | None = None
+        ) -> SearchResult:
+            self.calls.append((request, query_vector))
             return SearchResult(query=request.query, hits=[_hit("a")])
 
-    retriever = Retriever()
-    search = search_with(retriever)
-    assert [h.id for h in search("车被水淹了")] == ["a"]
-    assert retriever.requests[0].k == 10 and retriever.requests[0].query == "车被水淹了"
+    retriever, encoder = Retriever(), _Encoder()
+    answers = list(search_with(retriever, encoder)([" 车被水淹了", "退保"]))
+    assert sorted(i for i, _ in answers) == [0, 1]
+    assert all([h.id for h in hits] == ["a"] for _, hits in answers)
+    assert encoder.batches == [["退保", "车被水淹了"]]  # validated, one call, shortest first
+    request, vector = retriever.calls[1]
+    assert request.k == 10 and request.query == " 车被水淹了"
+    assert vector is not None and list(vector) == [5.0, 1.0]  # the question's own vector
