@@ -168,13 +168,7 @@ class CallService:
         """
         call = self._live(call_id)
         finals = call.finals()
-        session = self._sessions(call.customer_id)
-        session.resume(
-            [Turn(speaker=s.speaker, text=s.text, at=s.received_at) for s in finals],
-            [s.assist for s in finals if s.assist is not None],
-        )
-        for earlier in call.info.topic_fixes:
-            session.correct_topic(earlier.facet, earlier.name, refresh=False)
+        session = self._resumed(call, finals)
         try:
             view = session.correct_topic(fix.facet, fix.name)
         except ValueError as exc:
@@ -319,6 +313,18 @@ class CallService:
             raise CallEndedError(f"call {call_id} has ended: it takes no more segments")
         return call
 
+    def _resumed(self, call: Call, finals: list[Segment]) -> AssistSession:
+        """An assist session carried on from the call's final segments (any worker may take the
+        next one), with the agent's topic corrections, which hold for every turn after."""
+        session = self._sessions(call.customer_id)
+        session.resume(
+            [Turn(speaker=s.speaker, text=s.text, at=s.received_at) for s in finals],
+            [s.assist for s in finals if s.assist is not None],
+        )
+        for fix in call.info.topic_fixes:
+            session.correct_topic(fix.facet, fix.name, refresh=False)
+        return session
+
     def _answer(self, call: Call, new: NewSegment) -> SegmentResult:
         received = datetime.now(UTC)
         if not new.final:  # only the live transcript changes
@@ -331,14 +337,7 @@ class CallService:
             )
             self._store.save_segment(call, interim, call.info)
             return SegmentResult(call_id=call.id, seq=new.seq, assist=None)
-        prior = call.finals(before=new.seq)
-        session = self._sessions(call.customer_id)
-        session.resume(
-            [Turn(speaker=s.speaker, text=s.text, at=s.received_at) for s in prior],
-            [s.assist for s in prior if s.assist is not None],
-        )
-        for fix in call.info.topic_fixes:  # the agent's corrections hold for every turn after
-            session.correct_topic(fix.facet, fix.name, refresh=False)
+        session = self._resumed(call, call.finals(before=new.seq))
         view = session.add(Turn(speaker=new.speaker, text=new.text, at=received))
         stored = _redacted(view)
         info = self._info_after(call.info, stored)

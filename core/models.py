@@ -133,6 +133,28 @@ class Hit(BaseModel):
         default="", description="the part of the conversation the card answers (网约车 · 拒赔争议)"
     )
 
+    @classmethod
+    def from_passage(cls, passage: Passage, score: float, **found: object) -> Hit:
+        """The card of a passage: its citation and metadata, the score shown and what the search
+        found (ranks, scores, matched terms, what it answers)."""
+        return cls.model_validate(
+            {
+                "id": passage.id,
+                "kind": passage.kind,
+                "title": passage.title,
+                "citation": passage.citation,
+                "text": passage.text,
+                "score": score,
+                "document": passage.document,
+                "version": passage.version,
+                "article": passage.article,
+                "product": passage.product,
+                "outcome": passage.outcome,
+                "effective_date": passage.effective_date,
+                **found,
+            }
+        )
+
 
 class SearchResult(BaseModel):
     """Hits for one query, best first, with the formal terms the query was expanded with."""

@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from conversation.models import Speaker
 from core.errors import PolicyDeskError
 from core.files import read_jsonl
-from core.models import SearchFilters
 from ml.ranking import fit_candidate_model
 from retrieval.conversation_search import ConversationSearch
 from retrieval.ranker import (
@@ -32,6 +31,7 @@ from retrieval.ranker import (
     fallback_scores,
     feature_rows,
 )
+from retrieval.retriever import Ranking
 from retrieval.topics import TopicQuery, TopicState
 
 
@@ -94,7 +94,7 @@ class Example:
     gold: list[str]
     state: TopicState
     queries: list[TopicQuery]
-    rankings: list  # list[Ranking]
+    rankings: list[Ranking]
     vectors: np.ndarray  # the searches' vectors
     turn_vector: np.ndarray
     pool: list[str] = field(default_factory=list)  # candidate ids (``_base``)
@@ -141,16 +141,12 @@ def replay(
     started = time.perf_counter()
     turn_vectors = embed(texts)
     examples: list[Example] = []
-    filters = SearchFilters()
     flat = [q.text for qs in queries for q in qs]
     query_vectors = iter(embed(flat)) if flat else iter(())
     for moment, qs, turn_vector in zip(moments, queries, turn_vectors, strict=True):
         rows = [next(query_vectors) for _ in qs]
         vectors = np.vstack(rows) if rows else np.zeros((0, len(turn_vector)), np.float32)
-        rankings = [
-            search.retriever.rank(q.text, filters, query_vector=v)
-            for q, v in zip(qs, vectors, strict=True)
-        ]
+        rankings = search.rankings(qs, vectors)
         examples.append(
             Example(
                 moment[0],
@@ -249,31 +245,32 @@ def train_ranker(
     if len(authors) < 2:
         raise PolicyDeskError("the ranker needs data from at least two authors to validate")
     gold = [ex.gold for ex in examples]
-    q_authors = [ex.author for ex in examples]
+
+    def bank_without(*excluded: str) -> QuestionBank:
+        rows = [i for i, ex in enumerate(examples) if ex.author not in excluded]
+        return QuestionBank(bank_vectors[rows], [gold[i] for i in rows])
+
+    def training_rows(
+        part: Sequence[Example], also_excluded: tuple[str, ...] = ()
+    ) -> tuple[list[np.ndarray], list[list[str]], list[Example]]:
+        """Each author's rows with nearest-moment features that never see that author (as
+        served, a new conversation is by nobody in the bank)."""
+        feats: list[np.ndarray] = []
+        ids: list[list[str]] = []
+        ordered: list[Example] = []
+        for author in sorted({ex.author for ex in part}):
+            mine = [ex for ex in part if ex.author == author]
+            f, p = _matrix(mine, bank_without(author, *also_excluded))
+            feats += f
+            ids += p
+            ordered += mine
+        return feats, ids, ordered
+
     tallies: dict[str, list[bool]] = {}
     for held in authors:
-        keep = [i for i, a in enumerate(q_authors) if a != held]
-        bank = QuestionBank(bank_vectors[keep], [gold[i] for i in keep])
-        train = [ex for ex in examples if ex.author != held]
         test = [ex for ex in examples if ex.author == held]
-        # the training rows' own neighbour features must not see their author either
-        train_feats: list[np.ndarray] = []
-        train_ids: list[list[str]] = []
-        for author in sorted({ex.author for ex in train}):
-            rows = [i for i, a in enumerate(q_authors) if a not in (held, author)]
-            inner = QuestionBank(bank_vectors[rows], [gold[i] for i in rows])
-            part = [ex for ex in train if ex.author == author]
-            f, p = _matrix(part, inner)
-            train_feats += f
-            train_ids += p
-        ordered = [
-            ex
-            for author in sorted({e.author for e in train})
-            for ex in train
-            if ex.author == author
-        ]
-        model = _fit(train_feats, train_ids, ordered)
-        test_feats, test_ids = _matrix(test, bank)
+        model = _fit(*training_rows([ex for ex in examples if ex.author != held], (held,)))
+        test_feats, test_ids = _matrix(test, bank_without(held))
         for matrix, pids, ex in zip(test_feats, test_ids, test, strict=True):
             key = (
                 "question"
@@ -287,20 +284,7 @@ def train_ranker(
         say(f"held out {held}: {len(test)} examples")
     cv = {k: round(float(np.mean(v)), 4) for k, v in sorted(tallies.items())}
     say(f"cross-validation hit@3 by author: {cv}")
-    # final model: every row's neighbour features without its own author (as served, a new
-    # conversation is by nobody in the bank)
-    feats: list[np.ndarray] = []
-    ids: list[list[str]] = []
-    ordered = []
-    for author in authors:
-        rows = [i for i, a in enumerate(q_authors) if a != author]
-        inner = QuestionBank(bank_vectors[rows], [gold[i] for i in rows])
-        part = [ex for ex in examples if ex.author == author]
-        f, p = _matrix(part, inner)
-        feats += f
-        ids += p
-        ordered += part
-    model = _fit(feats, ids, ordered)
+    model = _fit(*training_rows(examples))
     manifest = RankerManifest(
         encoder=encoder,
         features=list(FEATURES),

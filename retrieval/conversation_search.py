@@ -58,9 +58,7 @@ class ConversationSearch:
         self.retriever = retriever
         self.tracker = TopicTracker(lexicon)
         self.ranker = ranker
-        self.profiles = passages_profile or profile_passages(
-            [p for p in retriever.passages()], lexicon
-        )
+        self.profiles = passages_profile or profile_passages(retriever.passages(), lexicon)
         self._depth = depth
 
     @property
@@ -99,12 +97,18 @@ class ConversationSearch:
         # every search is embedded as formed: the turn as said would carry its filler and
         # incidental words into the dense side (保费 in a complaint finds premium articles)
         vectors = self.retriever.embed_queries([q.text for q in queries])
+        rankings = self.rankings(queries, vectors, as_of)
+        return self.rank(state, queries, rankings, vectors, turn_vector, language)
+
+    def rankings(
+        self, queries: Sequence[TopicQuery], vectors: np.ndarray, as_of: date | None = None
+    ) -> list[Ranking]:
+        """Each search's hybrid ranking (the vectors are the searches' own, in order)."""
         filters = SearchFilters(as_of=as_of)
-        rankings = [
+        return [
             self.retriever.rank(q.text, filters, query_vector=v)
             for q, v in zip(queries, vectors, strict=True)
         ]
-        return self.rank(state, queries, rankings, vectors, turn_vector, language)
 
     def rank(
         self,

@@ -217,28 +217,15 @@ class HybridRetriever:
             score: the score shown (default: the fused score).
         """
         passage = candidate.passage
-        return Hit(
-            id=passage.id,
-            kind=passage.kind,
-            title=passage.title,
-            citation=passage.citation,
-            text=passage.text,
-            score=round(candidate.fused if score is None else score, 4),
+        dense, lexical = candidate.dense_score, candidate.lexical_score
+        return Hit.from_passage(
+            passage,
+            round(candidate.fused if score is None else score, 4),
             matched_terms=matching_terms(words, f"{passage.title}\n{passage.text}"),
-            document=passage.document,
-            version=passage.version,
-            article=passage.article,
-            product=passage.product,
-            outcome=passage.outcome,
-            effective_date=passage.effective_date,
             dense_rank=candidate.dense_rank,
             lexical_rank=candidate.lexical_rank,
-            dense_score=(
-                round(candidate.dense_score, 4) if candidate.dense_score is not None else None
-            ),
-            lexical_score=(
-                round(candidate.lexical_score, 4) if candidate.lexical_score is not None else None
-            ),
+            dense_score=round(dense, 4) if dense is not None else None,
+            lexical_score=round(lexical, 4) if lexical is not None else None,
         )
 
     def _admitted(self, filters: SearchFilters) -> np.ndarray | None:

@@ -177,7 +177,7 @@ class DraftPreview:
         best: dict[str, float] = {}
         for owner, cosine in zip(self._owners, cosines, strict=True):
             best[owner] = max(best.get(owner, -1.0), float(cosine))
-        drafts = [(_draft_hit(p), best.get(p.id, -1.0)) for p in self._drafts]
+        drafts = [(Hit.from_passage(p, 0.0), best.get(p.id, -1.0)) for p in self._drafts]
         return merge_drafts(live, drafts, k)
 
     def _embed_queries(self, questions: list[str]) -> np.ndarray:
@@ -191,23 +191,6 @@ class DraftPreview:
             self._embed_queries,
             lambda question, vector: [entry.hit for entry in self._ranked(question, vector, k)],
         )
-
-
-def _draft_hit(passage: Passage) -> Hit:
-    return Hit(
-        id=passage.id,
-        kind=passage.kind,
-        title=passage.title,
-        citation=passage.citation,
-        text=passage.text,
-        score=0.0,
-        document=passage.document,
-        version=passage.version,
-        article=passage.article,
-        product=passage.product,
-        outcome=passage.outcome,
-        effective_date=passage.effective_date,
-    )
 
 
 def draft_passages(studio: StudioService, user: User, item_ids: Sequence[str]) -> list[Passage]:
