@@ -9,6 +9,9 @@ TERMS := $(wildcard data/terms/*)
 SENTIMENT_DIR := models/sentiment
 ROUTING_DIR := models/routing
 RANKER_DIR := models/ranker
+GUARD_DIR := models/guard
+GUARD_INPUTS := $(wildcard data/compliance/*.jsonl prompts/compliance_rules.yaml prompts/guard.py \
+	compliance/*.py ml/*.py)
 RANKER_INPUTS := $(wildcard data/retrieval/*.jsonl data/terms/topics.yaml retrieval/*.py \
 	knowledge/ranker_training.py ml/ranking.py)
 # every routing set is listed: training reads only its author sets, and --if-stale (a digest of
@@ -30,7 +33,7 @@ run: setup
 
 setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(SENTIMENT_DIR)/manifest.json \
 	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.schema-current $(DATA_DIR)/.demo-ingested \
-	$(RANKER_DIR)/manifest.json
+	$(RANKER_DIR)/manifest.json $(GUARD_DIR)/manifest.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +53,11 @@ $(SENTIMENT_DIR)/manifest.json: $(MODEL_DIR)/.complete $(SENTIMENT_INPUTS) $(XS_
 
 $(ROUTING_DIR)/manifest.json: $(MODEL_DIR)/.complete $(ROUTING_INPUTS)
 	$(BIN)/policydesk train routing --out $(ROUTING_DIR) --if-stale
+	touch $@
+
+# the guard's sentence judge learns from the labelled agent replies (authors held out whole)
+$(GUARD_DIR)/manifest.json: $(MODEL_DIR)/.complete $(GUARD_INPUTS)
+	$(BIN)/policydesk train guard --out $(GUARD_DIR) --if-stale
 	touch $@
 
 # the card ranker replays our labelled questions and calls against the demo knowledge base

@@ -25,7 +25,8 @@ from core.errors import ConfigurationError, PolicyDeskError
 from ml.artefacts import MANIFEST as MANIFEST  # re-exported: the artefact's file names
 from ml.artefacts import WEIGHTS as WEIGHTS
 from ml.artefacts import ArtefactManifest, ArtefactStore
-from ml.tfidf import N_FEATURES, HashedTfidf
+from ml.tfidf import HashedTfidf
+from ml.two_view import HEAD_ARRAYS, TwoViewHeads
 
 FORMAT = 1
 
@@ -102,21 +103,13 @@ class HandoffArtefact:
     head_sparse: np.ndarray  # (1 + reasons, N_FEATURES)
     head_bias: np.ndarray  # (1 + reasons,)
 
+    @property
+    def heads(self) -> TwoViewHeads:
+        """The weights in the shared two-view layout."""
+        return TwoViewHeads(self.tfidf, self.head_dense, self.head_sparse, self.head_bias)
+
     def __post_init__(self) -> None:
-        rows = 1 + len(self.manifest.reasons)
-        expected = {
-            "head_dense": (rows, self.manifest.dimension),
-            "head_sparse": (rows, N_FEATURES),
-            "head_bias": (rows,),
-        }
-        for name, shape in expected.items():
-            got = getattr(self, name).shape
-            if got != shape:
-                raise PolicyDeskError(f"routing artefact: {name} has shape {got}, expected {shape}")
-        if self.tfidf.idf.shape != (N_FEATURES,):
-            raise PolicyDeskError(
-                f"routing artefact: idf has shape {self.tfidf.idf.shape}, expected ({N_FEATURES},)"
-            )
+        self.heads.check("routing", 1 + len(self.manifest.reasons), self.manifest.dimension)
 
     def save(self, folder: Path) -> None:
         """Write atomically: a crash leaves the previous artefact in place.
@@ -124,16 +117,7 @@ class HandoffArtefact:
         Args:
             folder: the artefact directory (created if missing).
         """
-        STORE.save(
-            folder,
-            self.manifest,
-            {
-                "idf": self.tfidf.idf,
-                "head_dense": self.head_dense,
-                "head_sparse": self.head_sparse,
-                "head_bias": self.head_bias,
-            },
-        )
+        STORE.save(folder, self.manifest, self.heads.arrays())
 
     @classmethod
     def load(cls, folder: Path) -> HandoffArtefact:
@@ -149,11 +133,10 @@ class HandoffArtefact:
             ModelNotReadyError: nothing trained there yet (names the folder and the command).
             PolicyDeskError: an unreadable, inconsistent or incompatible artefact.
         """
-        manifest, w = STORE.load(folder, ("idf", "head_dense", "head_sparse", "head_bias"))
+        manifest, w = STORE.load(folder, HEAD_ARRAYS)
+        heads = TwoViewHeads.from_arrays(w)
         try:
-            return cls(
-                manifest, HashedTfidf(w["idf"]), w["head_dense"], w["head_sparse"], w["head_bias"]
-            )
+            return cls(manifest, heads.tfidf, heads.dense, heads.sparse, heads.bias)
         except PolicyDeskError as exc:
             raise PolicyDeskError(f"{folder}: {exc}; {train_remedy(folder)}") from exc
 

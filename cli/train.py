@@ -1,4 +1,4 @@
-"""``policydesk train sentiment|routing|ranker``: the models trained at set-up (and on demand)."""
+"""``policydesk train sentiment|routing|ranker|guard``: the models trained at set-up."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from services.root import Services
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The ``train`` command and its two subcommands."""
+    """The ``train`` command and its subcommands."""
     from chatbot.learned_training import (
         DEFAULT_AUTHOR_SETS,
         DEFAULT_MESSAGES,
@@ -21,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
 
     train = sub.add_parser(
-        "train", help="train a model (caller emotion, chatbot routing, card ranker)"
+        "train", help="train a model (caller emotion, chatbot routing, card ranker, guard judge)"
     )
     which = train.add_subparsers(dest="train_command", required=True)
 
@@ -82,6 +82,23 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--out", type=Path, default=None, help="artefact folder (default: the configured one)"
     )
 
+    guard = which.add_parser(
+        "guard", help="the compliance guard's learned sentence judge, from labelled replies"
+    )
+    guard.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder of labelled reply files *.jsonl (default: the configured one; "
+        "docs/compliance_labelling.md)",
+    )
+    guard.add_argument(
+        "--out", type=Path, default=None, help="artefact folder (default: the configured one)"
+    )
+    guard.add_argument(
+        "--if-stale", action="store_true", help="do nothing when the artefact is up to date"
+    )
+
 
 DEFAULT_RANKER_DATA = Path(__file__).resolve().parent.parent / "data" / "retrieval"
 
@@ -92,6 +109,8 @@ def cmd_train(services: Services, args: argparse.Namespace, out: TextIO) -> int:
         return _sentiment(services, args, out)
     if args.train_command == "ranker":
         return _ranker(services, args, out)
+    if args.train_command == "guard":
+        return _guard(services, args, out)
     return _routing(services, args, out)
 
 
@@ -109,6 +128,25 @@ def _ranker(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     )
     for name, value in manifest.cross_validation.items():
         out.write(f"  held-out-author hit@3 {name}: {value:.3f}\n")
+    return 0
+
+
+def _guard(services: Services, args: argparse.Namespace, out: TextIO) -> int:
+    from compliance.training import summary
+
+    trainer = services.guard_trainer(args.data, args.out)
+    target = args.out or services.settings.guard_model
+    if args.if_stale and not trainer.is_stale():
+        out.write(f"guard judge up to date at {target}\n")
+        return 0
+
+    def say(message: str) -> None:
+        out.write(message + "\n")
+        out.flush()
+
+    manifest = trainer.train(say=say)
+    out.write(f"guard judge trained into {target}\n")
+    out.write("\n".join(summary(manifest)) + "\n")
     return 0
 
 

@@ -74,6 +74,15 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "models" / "ranker",
         description="the learned card ranker (trained at setup; independent of data_dir)",
     )
+    guard_model: Path = Field(
+        default=PROJECT_ROOT / "models" / "guard",
+        description="the compliance guard's learned sentence judge (trained at setup); the guard "
+        "checks the rules alone until it exists",
+    )
+    guard_data: Path = Field(
+        default=PROJECT_ROOT / "data" / "compliance",
+        description="labelled agent replies the judge is trained on (docs/compliance_labelling.md)",
+    )
     topics_file: Path = Field(
         default=PROJECT_ROOT / "data" / "terms" / "topics.yaml",
         description="what a conversation is about: the topic facets (trainer-editable)",

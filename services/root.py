@@ -56,6 +56,8 @@ if TYPE_CHECKING:
     from chatbot.review import RoutingReviewLog
     from chatbot.service import ChatbotService
     from chatbot.sessions import ConversationStore
+    from compliance.classifier import GuardClassifier
+    from compliance.training import GuardTrainer
     from customers.store import CustomerStore
     from db.ratelimit import RateCounters
     from knowledge.catalog import KnowledgeCatalog
@@ -519,6 +521,32 @@ class Services:
             self.settings.training_cache,
         )
 
+    def guard_trainer(self, data: Path | None = None, out: Path | None = None) -> GuardTrainer:
+        """Trains the guard's judge from the labelled reply files in ``data`` (default: the
+        configured folder) into ``out`` (default: the configured artefact folder)."""
+        from compliance.training import GuardTrainer
+
+        folder = data or self.settings.guard_data
+        return GuardTrainer(
+            sorted(folder.glob("*.jsonl")),
+            self.settings.compliance_rules,
+            out or self.settings.guard_model,
+            self.training_embedder,
+        )
+
+    @cached_property
+    def guard_judge(self) -> GuardClassifier | None:
+        """The guard's learned sentence judge; None (the rules alone, logged) until it is
+        trained for this encoder."""
+        from compliance.classifier import GuardClassifier
+        from core.errors import ConfigurationError, ModelNotReadyError
+
+        try:
+            return GuardClassifier.load(self.settings.guard_model, self.embedder)
+        except (ModelNotReadyError, ConfigurationError) as exc:
+            log.warning("compliance guard without its learned judge (%s): rules only", exc)
+            return None
+
     # ----- published content ------------------------------------------------------------------
 
     def content(self) -> ContentSnapshot:
@@ -555,7 +583,7 @@ class Services:
         return ContentSnapshot(
             generation=generation,
             guard=merged_guard(
-                ComplianceGuard.load(settings.compliance_rules),
+                ComplianceGuard.load(settings.compliance_rules).with_judge(self.guard_judge),
                 self._curated(ItemKind.COMPLIANCE_RULE),
             ),
             term_map=merged_term_map(

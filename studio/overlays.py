@@ -216,7 +216,7 @@ def merged_guard(shipped: ComplianceGuard, overlay: CuratedOverlay) -> Complianc
             logger.warning("compliance rule id %s is used twice; the second is ignored", rule.id)
             continue
         rules[rule.id] = rule
-    return ComplianceGuard.from_rules(list(rules.values()))
+    return shipped.with_rules(list(rules.values()))
 
 
 # ------------------------------------------------------------------------------------- internals

@@ -160,6 +160,7 @@ def trained_models(model_dir: Path) -> Path:
     require_built(settings.sentiment_model / "manifest.json", "the caller-emotion model")
     require_built(settings.routing_model / "manifest.json", "the handoff detector")
     require_built(settings.ranker_model / "manifest.json", "the card ranker")
+    require_built(settings.guard_model / "manifest.json", "the guard's judge")
     return model_dir
 
 

@@ -107,6 +107,7 @@ _DESK: dict[str, dict[str, str]] = {
     "compliant": {"zh": "合规检查通过", "en": "Compliance check passed"},
     "finding": {"zh": "合规风险", "en": "Compliance risk"},
     "rewrite": {"zh": "建议改为", "en": "Say instead"},
+    "model_finding": {"zh": "模型判断，把握", "en": "from the model, confidence"},
     "actions": {"zh": "建议动作", "en": "Next-best actions"},
     "clauses": {"zh": "相关条款", "en": "Clauses"},
     "cases": {"zh": "相似案例", "en": "Similar cases"},

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.models import Emotion, Hit, PassageKind
 from customers.models import CLAIM_STAGES, CustomerProfile
+from prompts.guard import Finding, FindingSource
 from sentiment.mood import CallMood
 from ui.format import escape_markdown, highlight_markdown, local_time, stage_track
 from ui.i18n import t
@@ -68,6 +69,13 @@ MOOD_STYLE = {
     Emotion.NEUTRAL: ("info", "😐"),
     Emotion.POSITIVE: ("success", "🙂"),
 }
+
+
+def finding_line(finding: Finding) -> str:
+    """A guard finding's reason, saying when it comes from the model and how sure it is."""
+    if finding.source is FindingSource.MODEL and finding.confidence is not None:
+        return f"⛔ {finding.reason}（{t('model_finding')} {finding.confidence:.0%}）"
+    return f"⛔ {finding.reason}"
 
 
 def render_mood(mood: CallMood) -> None:

@@ -73,7 +73,7 @@ def test_every_rewrite_is_itself_compliant(guard: ComplianceGuard) -> None:
 
 def test_labelled_set_is_consistent_with_rule_ids(guard: ComplianceGuard) -> None:
     ids = {r.id for r in guard.rules}
-    path = PROJECT_ROOT / "data" / "eval" / "compliance_replies.jsonl"
+    path = PROJECT_ROOT / "data" / "compliance" / "team_rules.jsonl"
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert len(records) >= 150
     for record in records:

@@ -33,7 +33,7 @@ from ui.format import describe_error, escape_markdown, marked_draft
 from ui.i18n import language, t
 from ui.notices import attempt, notify, show_notices
 from ui.resources import get_services, warm_up
-from ui.widgets import render_hit, render_mood, render_profile, render_said
+from ui.widgets import finding_line, render_hit, render_mood, render_profile, render_said
 
 CONTACT = "contact_id"
 DRAFT = "draft"
@@ -433,7 +433,7 @@ def render_draft(call: Call) -> None:
     if findings:
         st.markdown(marked_draft(draft, [(f.start, f.end) for f in findings]))
         for finding in findings:
-            st.warning(f"⛔ {finding.reason}\n\n{t('rewrite')}：{finding.rewrite}")
+            st.warning(f"{finding_line(finding)}\n\n{t('rewrite')}：{finding.rewrite}")
         st.button(
             t("take_rewrite"),
             key="take_rewrite",

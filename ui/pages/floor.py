@@ -17,7 +17,7 @@ from ui.format import describe_error, escape_markdown
 from ui.i18n import t
 from ui.notices import attempt, notify, show_notices
 from ui.resources import get_services
-from ui.widgets import render_said
+from ui.widgets import finding_line, render_said
 
 WATCHING = "floor_call"
 LIVE_EVERY = 2.0
@@ -104,7 +104,7 @@ def render_watched(call_id: str) -> None:
                 view = segment.assist
                 if view is not None and view.compliance is not None:
                     for finding in view.compliance.findings:
-                        st.caption(f"⛔ {finding.reason}")
+                        st.caption(finding_line(finding))
     for whisper in call.info.whispers[-3:]:
         st.caption(f"🗣️ {whisper.by}：{escape_markdown(whisper.text)}")
 
