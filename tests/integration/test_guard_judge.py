@@ -66,3 +66,24 @@ def test_a_model_finding_says_so_and_its_rewording_passes(guard: ComplianceGuard
     assert model[0].confidence is not None and 0 < model[0].confidence <= 1
     for category in RuleCategory:
         assert guard.check(guard.categories[category].rewrite).compliant, category
+
+
+def test_every_channel_gets_the_judge_from_the_composition_root(
+    trained_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("channels") / "var", embedding_model=trained_models
+    )
+    services = Services(settings)
+    favour = "我这边跟领导说一声，内部通融一下，钱下午就给您打过去。"
+    assert ComplianceGuard.load(settings.compliance_rules).check(favour).compliant  # rules miss it
+    # the console draft (and with it phone and chat sends)
+    draft = services.desk().check(favour)
+    assert any(f.source is FindingSource.MODEL for f in draft.findings)
+    # LLM output when an LLM is configured
+    phraser = services.phraser(FakeListChatModel(responses=[favour]))
+    assert phraser is not None
+    phrased = phraser.phrase_reply("什么时候赔", "我们会尽快处理。", ["条款"])
+    assert "通融" not in phrased.text
