@@ -22,11 +22,12 @@ from pydantic import Field
 
 from core.errors import ConfigurationError, PolicyDeskError
 from ml.artefacts import ArtefactManifest, ArtefactStore
+from ml.tfidf import N_FEATURES
 from ml.two_view import HEAD_ARRAYS, TwoViewHeads
 from prompts.guard import RuleCategory, SentenceVerdict
 from retrieval.embedder import Embedder
 
-FORMAT = 1
+FORMAT = 2
 
 
 def train_remedy(folder: Path) -> str:
@@ -42,6 +43,13 @@ class GuardManifest(ArtefactManifest):
     dimension: int = Field(gt=0, description="width of the encoder's vectors")
     categories: list[RuleCategory] = Field(min_length=2, description="the category head's rows")
     threshold: float = Field(gt=0, lt=1, description="P(violation) at or above this flags")
+    screen: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="a sentence whose n-gram screen gives P(violation) below this is judged "
+        "compliant without the encoder (0: every sentence is embedded)",
+    )
     c: float = Field(gt=0, description="inverse L2 strength of both heads")
     dense_scale: float = Field(gt=0, description="the encoder vector's weight (folded in)")
     sources: dict[str, int] = Field(description="author -> number of replies")
@@ -52,19 +60,40 @@ class GuardManifest(ArtefactManifest):
     seconds: float = Field(ge=0)
 
 
+SCREEN_ARRAYS = ("screen_weights", "screen_bias")
+
+
 @dataclass(frozen=True)
 class GuardArtefact:
-    """The manifest and the heads: row 0 the violation head, row 1 + i category i."""
+    """The manifest, the heads (row 0 the violation head, row 1 + i category i) and the screen:
+    a violation head on the n-gram view alone, which spares the encoder sentences that are
+    plainly compliant."""
 
     manifest: GuardManifest
     heads: TwoViewHeads
+    screen_weights: np.ndarray  # (N_FEATURES,)
+    screen_bias: np.ndarray  # (1,)
 
     def __post_init__(self) -> None:
         self.heads.check("guard", 1 + len(self.manifest.categories), self.manifest.dimension)
+        if self.screen_weights.shape != (N_FEATURES,) or self.screen_bias.shape != (1,):
+            raise PolicyDeskError(
+                f"guard artefact: screen of shapes {self.screen_weights.shape} and "
+                f"{self.screen_bias.shape}, expected ({N_FEATURES},) and (1,)"
+            )
 
     def save(self, folder: Path) -> None:
         """Write atomically: a crash leaves the previous artefact in place."""
-        STORE.save(folder, self.manifest, self.heads.arrays())
+        arrays = self.heads.arrays() | {
+            "screen_weights": self.screen_weights,
+            "screen_bias": self.screen_bias,
+        }
+        STORE.save(folder, self.manifest, arrays)
+
+    def screen_probability(self, texts: Sequence[str]) -> np.ndarray:
+        """P(violation) per sentence from the n-gram view alone (no encoder)."""
+        z = np.asarray(self.heads.tfidf.transform(texts) @ self.screen_weights) + self.screen_bias
+        return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))
 
     @classmethod
     def load(cls, folder: Path) -> GuardArtefact:
@@ -74,9 +103,9 @@ class GuardArtefact:
             ModelNotReadyError: nothing trained there yet (names the folder and the command).
             PolicyDeskError: an unreadable, inconsistent or incompatible artefact.
         """
-        manifest, w = STORE.load(folder, HEAD_ARRAYS)
+        manifest, w = STORE.load(folder, (*HEAD_ARRAYS, *SCREEN_ARRAYS))
         try:
-            return cls(manifest, TwoViewHeads.from_arrays(w))
+            return cls(manifest, TwoViewHeads.from_arrays(w), w["screen_weights"], w["screen_bias"])
         except PolicyDeskError as exc:
             raise PolicyDeskError(f"{folder}: {exc}; {train_remedy(folder)}") from exc
 
@@ -135,9 +164,30 @@ class GuardClassifier:
         return self._artefact.manifest
 
     def judge(self, sentences: Sequence[str]) -> list[SentenceVerdict]:
-        """One verdict per sentence (one batched encoder pass for all of them)."""
+        """One verdict per sentence. Sentences the n-gram screen clears are judged compliant
+        without the encoder; the rest share one encoder pass (recent ones come from the cache).
+        """
         if not sentences:
             return []
+        screen = self._artefact.screen_probability(sentences)
+        cleared = screen < self.manifest.screen
+        verdicts: list[SentenceVerdict | None] = [None] * len(sentences)
+        if cleared.any():
+            idle = [s for s, c in zip(sentences, cleared, strict=True) if c]
+            screened = self.verdicts(idle, np.zeros((len(idle), self.manifest.dimension)))
+            for i, verdict in zip(np.flatnonzero(cleared), screened, strict=True):
+                verdicts[i] = verdict.model_copy(
+                    update={"flagged": False, "probability": float(screen[i])}
+                )
+        rest = [s for s, c in zip(sentences, cleared, strict=True) if not c]
+        if rest:
+            for i, verdict in zip(
+                np.flatnonzero(~cleared), self.verdicts(rest, self._vectors_of(rest)), strict=True
+            ):
+                verdicts[i] = verdict
+        return [v for v in verdicts if v is not None]
+
+    def _vectors_of(self, sentences: Sequence[str]) -> np.ndarray:
         with self._lock:
             known = {s: self._vectors[s] for s in sentences if s in self._vectors}
             for s in known:
@@ -151,7 +201,7 @@ class GuardClassifier:
                     self._vectors[s] = v
                 while len(self._vectors) > VECTOR_CACHE:
                     self._vectors.popitem(last=False)
-        return self.verdicts(sentences, np.stack([known[s] for s in sentences]))
+        return np.stack([known[s] for s in sentences])
 
     def verdicts(self, sentences: Sequence[str], vectors: np.ndarray) -> list[SentenceVerdict]:
         """Verdicts from vectors already computed (training and evaluation reuse them)."""

@@ -129,17 +129,25 @@ def _latency(guard: ComplianceGuard, lines: list[str]) -> None:
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip() and json.loads(line)["speaker"] == "agent"
     ]
-    for text in drafts[:5]:
-        guard.check(text)  # warm
-    samples = []
-    for _ in range(3):
+    for text in ("您好，请问有什么可以帮您？", "好的，我帮您登记一下。", "请您稍等。"):
+        guard.check(text)  # warm: the encoder loaded, its first passes done
+    first: list[float] = []
+    again: list[float] = []
+    for samples in (first, again):  # a new draft, then the same draft re-checked as it is typed
         for text in drafts:
             started = time.perf_counter()
             guard.check(text)
             samples.append((time.perf_counter() - started) * 1000)
-    p50, p95 = percentiles(samples)
+    new_p50, new_p95 = percentiles(first)
+    re_p50, re_p95 = percentiles(again)
     lines += [
         f"Guard on an agent draft, judge included (the {len(drafts)} agent turns of the recorded "
-        f"demo calls, 3 rounds): p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 ≤ 15 ms).",
+        "demo calls; target p95 ≤ 15 ms):",
+        "",
+        "| draft | p50 | p95 |",
+        "|---|---|---|",
+        f"| new (every sentence embedded) | {new_p50:.1f} ms | {new_p95:.1f} ms |",
+        f"| re-checked as the agent types (sentence vectors cached) | {re_p50:.1f} ms "
+        f"| {re_p95:.1f} ms |",
         "",
     ]

@@ -536,14 +536,14 @@ class Services:
 
     @cached_property
     def guard_judge(self) -> GuardClassifier | None:
-        """The guard's learned sentence judge; None (the rules alone, logged) until it is
-        trained for this encoder."""
+        """The guard's learned sentence judge; None (the rules alone, logged with the command that
+        rebuilds it) until it is trained, in this format, for this encoder."""
         from compliance.classifier import GuardClassifier
-        from core.errors import ConfigurationError, ModelNotReadyError
+        from core.errors import PolicyDeskError
 
         try:
             return GuardClassifier.load(self.settings.guard_model, self.embedder)
-        except (ModelNotReadyError, ConfigurationError) as exc:
+        except PolicyDeskError as exc:
             log.warning("compliance guard without its learned judge (%s): rules only", exc)
             return None
 

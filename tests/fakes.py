@@ -43,6 +43,18 @@ class FakeEmbedder:
         return np.stack([self._vector(t) for t in texts])
 
 
+class QueryRecordingEmbedder(FakeEmbedder):
+    """The fake encoder, recording every query it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.queries.extend(texts)
+        return super().embed_queries(texts)
+
+
 # A small clause document for tests about ingest, the studio and pages (not about retrieval
 # quality); tests compose what they need from these parts.
 FRONT_MATTER = """---

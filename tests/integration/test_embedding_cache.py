@@ -3,7 +3,6 @@ it, and the real encoder gives a text the same bits whatever it is embedded with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,22 +15,10 @@ from ml.embedding_cache import CachedEmbedder, EmbeddingCache
 from retrieval.embedder import SentenceTransformerEmbedder
 from services.root import Services
 from tests.conftest import migrated_data_dir
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, QueryRecordingEmbedder
 from tests.integration.test_ingest import CASES, CLAUSES
 
 pytestmark = pytest.mark.integration
-
-
-class QueryRecordingEmbedder(FakeEmbedder):
-    """The fake encoder, recording every query it embeds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.queries: list[str] = []
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.queries.extend(texts)
-        return super().embed_queries(texts)
 
 
 def _services(tmp_path: Path, name: str, template: Path, cache: Path) -> Services:

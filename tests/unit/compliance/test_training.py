@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from compliance.classifier import GuardArtefact, GuardClassifier
 from compliance.data import LabelledReply
 from compliance.training import (
+    choose_screen,
     operating_threshold,
     reply_scores,
     reply_sentences_with_rules,
@@ -18,7 +20,7 @@ from compliance.training import (
 from core.errors import ConfigurationError, PolicyDeskError
 from core.settings import PROJECT_ROOT
 from prompts.guard import ComplianceGuard, RuleCategory
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, QueryRecordingEmbedder
 
 RULES = PROJECT_ROOT / "prompts" / "compliance_rules.yaml"
 
@@ -31,19 +33,24 @@ def test_the_threshold_is_the_lowest_that_keeps_the_precision() -> None:
     assert operating_threshold(positive, scores, 0.9) == pytest.approx(0.7)
 
 
-def test_a_rule_hit_flags_its_reply_whatever_the_judge_says() -> None:
-    guard = ComplianceGuard.load(RULES)
-    replies = [
+def violation_and_compliant(violation: str, evidence: str, compliant: str) -> list[LabelledReply]:
+    """One author's two replies: a violation (its evidence given) and a compliant one."""
+    return [
         LabelledReply(
             id="a-1",
             author="a",
-            text="肯定全赔。好的。",
+            text=violation,
             compliant=False,
             categories=[RuleCategory.PROMISE],
-            evidence="肯定全赔",
+            evidence=evidence,
         ),
-        LabelledReply(id="a-2", author="a", text="好的。稍等。", compliant=True),
+        LabelledReply(id="a-2", author="a", text=compliant, compliant=True),
     ]
+
+
+def test_a_rule_hit_flags_its_reply_whatever_the_judge_says() -> None:
+    guard = ComplianceGuard.load(RULES)
+    replies = violation_and_compliant("肯定全赔。好的。", "肯定全赔", "好的。稍等。")
     data = reply_sentences_with_rules(replies, guard)
     assert data.ruled.tolist() == [True, False, False, False]
     scores = reply_scores(data, np.array([0.0, 0.3, 0.2, 0.6]), len(replies))
@@ -108,3 +115,35 @@ def test_one_author_is_not_enough() -> None:
     embedder = FakeEmbedder()
     with pytest.raises(PolicyDeskError, match="two authors"):
         train_guard_judge(replies, embedder.embed_queries(data.texts), guard, data, "fake", "d")
+
+
+def test_the_screen_spares_the_encoder_and_repeats_come_from_the_cache(tmp_path: Path) -> None:
+    replies = [r for a in ("甲", "乙", "丙") for r in synthetic(a)]
+    guard = ComplianceGuard.load(RULES)
+    data = reply_sentences_with_rules(replies, guard)
+    embedder = QueryRecordingEmbedder()
+    trained = train_guard_judge(
+        replies, embedder.embed_queries(data.texts), guard, data, embedder.fingerprint, "d"
+    )
+    everything, nothing = (
+        dataclasses.replace(trained, manifest=trained.manifest.model_copy(update={"screen": cut}))
+        for cut in (0.0, 0.999)
+    )
+    embedder.queries.clear()
+    [verdict] = GuardClassifier(nothing, embedder).judge(["丁说：我帮您登记一下。"])
+    assert embedder.queries == [] and not verdict.flagged
+    assert verdict.probability < 0.999
+    judge = GuardClassifier(everything, embedder)
+    judge.judge(["丁说：我帮您登记一下。", "丁说：稍等。"])
+    judge.judge(["丁说：我帮您登记一下。", "丁说：好的。"])
+    assert embedder.queries == ["丁说：我帮您登记一下。", "丁说：稍等。", "丁说：好的。"]
+
+
+def test_the_screen_cutoff_is_the_largest_that_loses_no_violation() -> None:
+    guard = ComplianceGuard.load(RULES)
+    data = reply_sentences_with_rules(violation_and_compliant("甲。", "甲", "乙。"), guard)
+    positive = np.array([True, False])
+    judge = np.array([0.9, 0.1])
+    # the violation's screen P is 0.15: cutoffs 0.3 and 0.2 would clear it, 0.1 does not
+    assert choose_screen(data, judge, np.array([0.15, 0.01]), 0.5, positive) == 0.1
+    assert choose_screen(data, judge, np.array([0.01, 0.01]), 0.5, positive) == 0.0
