@@ -3,9 +3,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from core.errors import ConfigurationError
 from core.models import CueKind, CueMatch, Emotion
+from core.settings import PROJECT_ROOT
+from sentiment.cues import CueBook
 from sentiment.decision import decide
-from sentiment.scripts import ScriptLibrary, SoothingScript, fill
+from sentiment.scripts import ScriptLibrary, SoothingScript, fill, unknown_scenes
 
 
 def _probs(**values: float) -> dict[Emotion, float]:
@@ -95,3 +98,21 @@ def test_general_polarity_tips_a_borderline_reading_only() -> None:
     assert decide(borderline, [], general_negative=0.95)[1]
     clear = _probs(neutral=0.9, dissatisfied=0.1)
     assert not decide(clear, [], general_negative=1.0)[1]
+
+
+def test_a_script_for_a_situation_the_cue_book_does_not_know_is_refused() -> None:
+    typo = SoothingScript(
+        id="s-typo", emotion="angry", situation="claim_refuse", title="拒赔", text="您好"
+    )
+    fine = SoothingScript(id="s-ok", emotion="any", situation="general", title="通用", text="您好")
+    with pytest.raises(ConfigurationError, match=r"s-typo: 'claim_refuse'.*claim_refused"):
+        ScriptLibrary([fine, typo], situations=["claim_refused", "flood"])
+    assert unknown_scenes([fine, typo], ["claim_refused"]) == [("s-typo", "claim_refuse")]
+    assert ScriptLibrary([fine], situations=["flood"]).scripts == [fine]
+
+
+def test_the_shipped_scripts_are_for_situations_the_shipped_cue_book_knows() -> None:
+    cues = CueBook.load(PROJECT_ROOT / "data" / "sentiment" / "cues.yaml")
+    shipped = PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl"
+    library = ScriptLibrary.load(shipped, cues.situations)
+    assert {s.situation for s in library.scripts} <= {*cues.situations, "general"}
