@@ -92,12 +92,15 @@ def test_upset_is_decided_on_the_summed_mass() -> None:
     assert upset and label in (Emotion.ANGRY, Emotion.DISSATISFIED)
 
 
-def test_general_polarity_tips_a_borderline_reading_only() -> None:
+def test_the_polarity_stage_shares_the_upset_decision() -> None:
     borderline = _probs(neutral=0.52, dissatisfied=0.48)
     assert not decide(borderline, [])[1]
     assert decide(borderline, [], general_negative=0.95)[1]
-    clear = _probs(neutral=0.9, dissatisfied=0.1)
-    assert not decide(clear, [], general_negative=1.0)[1]
+    assert not decide(borderline, [], general_negative=0.05)[1]
+    # the head sure of an upset caller outvotes a polarity stage that only leans calm
+    assert decide(_probs(angry=0.9, neutral=0.1), [], general_negative=0.3)[1]
+    # a polarity stage sure of calm outvotes a head that only leans upset
+    assert not decide(_probs(angry=0.6, neutral=0.4), [], general_negative=0.05)[1]
 
 
 def test_a_script_for_a_situation_the_cue_book_does_not_know_is_refused() -> None:
