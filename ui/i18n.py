@@ -88,6 +88,7 @@ _DESK: dict[str, dict[str, str]] = {
     "emotion_neutral": {"zh": "平稳", "en": "neutral"},
     "emotion_positive": {"zh": "满意", "en": "positive"},
     "emotion_any": {"zh": "任意情绪", "en": "any"},
+    "mood_with_level": {"zh": "{emotion}（{level}）", "en": "{emotion} ({level})"},
     "level_mild": {"zh": "轻微", "en": "mild"},
     "level_moderate": {"zh": "明显", "en": "clear"},
     "level_strong": {"zh": "强烈", "en": "strong"},

@@ -75,7 +75,7 @@ def mood_words(mood: CallMood) -> str:
     and where it is heading in words that agree with the label (愤怒（强烈）· 持续)."""
     words = t("emotion_" + mood.current.value)
     if mood.level is not None:
-        words += f"（{t('level_' + mood.level.value)}）"
+        words = t("mood_with_level").format(emotion=words, level=t("level_" + mood.level.value))
     if mood.course is not None:
         words += f" · {t('course_' + mood.course.value)}"
     return words
