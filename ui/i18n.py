@@ -81,7 +81,6 @@ _DESK: dict[str, dict[str, str]] = {
     "add_turn": {"zh": "添加", "en": "Add"},
     "transcript": {"zh": "通话记录", "en": "Transcript"},
     "mood": {"zh": "客户情绪", "en": "Caller mood"},
-    "intensity": {"zh": "强度", "en": "intensity"},
     "emotion_angry": {"zh": "愤怒", "en": "angry"},
     "emotion_anxious": {"zh": "焦虑", "en": "anxious"},
     "emotion_dissatisfied": {"zh": "不满", "en": "dissatisfied"},
