@@ -30,11 +30,16 @@ def decide(
       half, and the label is the likeliest emotion within that side.
     - Profanity turns a calm reading into angry, an escalation cue into dissatisfied.
     - Angry, anxious and dissatisfied callers are upset: all three need calming.
-    - Intensity is the probability mass of the upset emotions (scaled) plus the cue weights.
+    - Intensity is the head's probability mass of the upset emotions (scaled) plus the cue
+      weights: how strong the emotion is, which the head reads; the polarity stage only helps
+      decide the side. (Scaled by the blend, its confident log-odds made calm one-line questions
+      to the chatbot "high intensity" and handed them to a person.) A calm reading uses the
+      lower of the two masses, so it never shows as strong because the head alone leaned upset.
     """
-    upset_mass = sum(p for e, p in probabilities.items() if e.is_negative)
+    head_mass = sum(p for e, p in probabilities.items() if e.is_negative)
+    upset_mass = head_mass
     if general_negative is not None:
-        upset_mass = (1 - GENERAL_WEIGHT) * upset_mass + GENERAL_WEIGHT * general_negative
+        upset_mass = (1 - GENERAL_WEIGHT) * head_mass + GENERAL_WEIGHT * general_negative
     side = [e for e in probabilities if e.is_negative == (upset_mass >= 0.5)]
     label = max(side, key=lambda e: probabilities[e])
     kinds = {m.kind for m in matches}
@@ -43,7 +48,8 @@ def decide(
             label = Emotion.ANGRY
         elif CueKind.ESCALATION in kinds:
             label = Emotion.DISSATISFIED
-    intensity = UPSET_SCALE * upset_mass + cue_boost(matches)
+    strength = head_mass if upset_mass >= 0.5 else min(head_mass, upset_mass)
+    intensity = UPSET_SCALE * strength + cue_boost(matches)
     if label.is_negative:
         intensity = max(intensity, 0.3)  # an upset reading is never shown as barely there
     return label, label.is_negative, round(min(1.0, intensity), 3)

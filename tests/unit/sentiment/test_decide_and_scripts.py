@@ -103,6 +103,16 @@ def test_the_polarity_stage_shares_the_upset_decision() -> None:
     assert not decide(_probs(angry=0.6, neutral=0.4), [], general_negative=0.05)[1]
 
 
+def test_intensity_is_the_heads_strength_not_the_polarity_stages_confidence() -> None:
+    leaning = _probs(dissatisfied=0.45, neutral=0.55)
+    label, upset, intensity = decide(leaning, [], general_negative=0.99)
+    assert label is Emotion.DISSATISFIED
+    assert upset and intensity == pytest.approx(0.36)  # 0.8 x 0.45, not 0.8 x the blend
+    # a calm reading is never strong because the head alone leaned upset
+    _, upset, intensity = decide(_probs(angry=0.8, neutral=0.2), [], general_negative=0.01)
+    assert not upset and intensity < 0.3
+
+
 def test_a_script_for_a_situation_the_cue_book_does_not_know_is_refused() -> None:
     typo = SoothingScript(
         id="s-typo", emotion="angry", situation="claim_refuse", title="拒赔", text="您好"
