@@ -19,6 +19,10 @@ class DemoCall(BaseModel):
     title_zh: str
     title_en: str
     customer_hint: str = ""
+    scenes: list[str] = Field(
+        default_factory=list,
+        description="the cue-book situations the call is about (gold for the script-fit bench)",
+    )
 
     def title(self, language: str) -> str:
         """The call's title in the console's language."""

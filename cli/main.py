@@ -241,7 +241,7 @@ def _assist_text(turn: Turn, assist: AgentAssist) -> str:
         mood = assist.mood
         lines.append(
             f"    情绪: {EMOTION_ZH[mood.current.value]} 强度 {mood.intensity:.2f} "
-            f"趋势 {mood.trend.value} | 需求: {assist.intent.label}"
+            f"走向 {mood.course.value if mood.course else '-'} | 需求: {assist.intent.label}"
         )
         if assist.alert:
             lines.append(f"    ⚠ 提醒: {assist.alert.message}")

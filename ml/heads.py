@@ -75,6 +75,7 @@ def fit_logistic(
     solver: str = "lbfgs",
     max_iter: int = 5000,
     seed: int = 0,
+    sample_weight: Sequence[float] | np.ndarray | None = None,
 ) -> LinearHead:
     """Fit an L2-regularised logistic regression (binary, or multinomial for 3+ labels).
 
@@ -86,6 +87,7 @@ def fit_logistic(
         solver: ``lbfgs`` (the default) or ``liblinear`` (binary heads on large sparse corpora).
         max_iter: the solver's iteration limit.
         seed: the solver's random state.
+        sample_weight: how much each row counts (all 1 when None).
 
     Returns:
         The head, with a weight for every column of ``features`` (0 for unused columns).
@@ -100,7 +102,11 @@ def fit_logistic(
         random_state=seed,
     )
     with _thread_pools().limit(limits=1):
-        model.fit(features[:, used] if used.size < width else features, np.asarray(labels))
+        model.fit(
+            features[:, used] if used.size < width else features,
+            np.asarray(labels),
+            sample_weight=None if sample_weight is None else np.asarray(sample_weight),
+        )
     coef = np.zeros((model.coef_.shape[0], width), dtype=np.float64)
     coef[:, used] = model.coef_
     return LinearHead(coef, np.asarray(model.intercept_, dtype=np.float64).copy())

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from core.models import Emotion
 from ml.artefacts import ArtefactManifest, ArtefactStore
 from ml.tfidf import HashedTfidf, PolarityModel
 
-FORMAT = 2
+FORMAT = 3  # 3: polarity on char 1-4-grams + words, trained with our utterances too
 
 
 class SentimentManifest(ArtefactManifest):
@@ -58,9 +59,15 @@ class SentimentArtefact:
     head_sparse: np.ndarray  # (labels, hashed n-grams)
     head_bias: np.ndarray  # (labels,)
 
+    @functools.cached_property
+    def _head_sparse_columns(self) -> np.ndarray:
+        # scipy copies a non-contiguous right-hand side on every product: 2^18 x labels floats,
+        # most of a live utterance's classification time, unless it is laid out once here
+        return np.ascontiguousarray(self.head_sparse.T)
+
     def scores(self, dense: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """Unnormalised label scores for rows of dense features and their texts."""
-        sparse_part = np.asarray(self.own_tfidf.transform(texts) @ self.head_sparse.T)
+        sparse_part = np.asarray(self.own_tfidf.transform(texts) @ self._head_sparse_columns)
         return np.asarray(dense @ self.head_dense.T) + sparse_part + self.head_bias
 
     def save(self, folder: Path) -> None:

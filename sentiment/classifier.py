@@ -1,7 +1,9 @@
-"""Caller-emotion inference: the trained head on the shared encoder, plus cue rules."""
+"""Caller-emotion inference: the trained head on the shared encoder, plus cue rules, and the
+polarity stage that shares the upset decision with it."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,9 +11,24 @@ import numpy as np
 from core.files import clean_text
 from core.models import CueMatch, Emotion, EmotionResult
 from retrieval.embedder import Embedder
+from retrieval.text import InsuranceTokenizer
 from sentiment.artefact import SentimentArtefact, SentimentManifest
 from sentiment.cues import CueBook, cue_features
 from sentiment.decision import decide
+
+
+@functools.cache
+def _segmenter() -> InsuranceTokenizer:
+    # jieba's own dictionary, no user dictionary: training and serving segment alike whatever
+    # the retrieval terms say (jieba itself loads on the first call, not at import)
+    return InsuranceTokenizer()
+
+
+def polarity_words(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's words for the polarity stage (training and inference use this one)."""
+    segmenter = _segmenter()
+    return [segmenter.words(t) for t in texts]
+
 
 POLARITY_SCALE = 0.2  # log-odds enter the head on roughly the scale of the other features
 
@@ -78,7 +95,7 @@ class EmotionClassifier:
             vectors = self._embedder.embed_queries(cleaned)
         matches = [self._cues.find(t) for t in cleaned]
         rows = [cue_features(m, self._cues.rule_ids) for m in matches]
-        logits = self._artefact.polarity.logits(cleaned)
+        logits = self._artefact.polarity.logits(cleaned, polarity_words(cleaned))
         scores = self._artefact.scores(dense_features(vectors, logits, rows), cleaned)
         scores -= scores.max(axis=1, keepdims=True)
         probabilities = np.exp(scores)

@@ -13,7 +13,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from core.files import check_patterns, read_yaml
 from core.models import CueKind, CueMatch
-from core.rules import Occurrence, PatternRule, RuleMatcher, clauses, whole
+from core.rules import Occurrence, PatternRule, RuleMatcher, clauses
+
+GENERAL_SITUATION = "general"
+"""The situation of an utterance (or a call) whose words name none; its scripts fit any call."""
 
 
 class CueRule(BaseModel):
@@ -28,17 +31,37 @@ class CueRule(BaseModel):
     _compiles = field_validator("patterns", "unless")(check_patterns)
 
 
+class SituationRule(BaseModel):
+    """The words that say what a call is about, and the words that cancel them in a clause
+    (``赔不赔`` asks whether a loss is covered; it is not a refusal)."""
+
+    patterns: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
+
+    _compiles = field_validator("patterns", "unless")(check_patterns)
+
+
 class CueFile(BaseModel):
     """The whole cue file."""
 
     rules: list[CueRule]
-    situations: dict[str, list[str]] = Field(default_factory=dict)
+    situations: dict[str, SituationRule] = Field(default_factory=dict)
+
+    @field_validator("situations", mode="before")
+    @classmethod
+    def _plain_lists(cls, value: object) -> object:
+        # a situation written as a plain list of patterns has no ``unless``
+        if isinstance(value, dict):
+            return {k: {"patterns": v} if isinstance(v, list) else v for k, v in value.items()}
+        return value
 
     @field_validator("situations")
     @classmethod
-    def _situations_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for patterns in value.values():
-            check_patterns(patterns)
+    def _named_situations(cls, value: dict[str, SituationRule]) -> dict[str, SituationRule]:
+        if GENERAL_SITUATION in value:
+            raise ValueError(
+                f"{GENERAL_SITUATION!r} is what a call without a situation is; it needs no words"
+            )
         return value
 
 
@@ -54,8 +77,8 @@ class CueBook:
         )
         self._situation_names = list(spec.situations)
         self._situations = RuleMatcher(
-            [PatternRule.compile(patterns) for patterns in spec.situations.values()],
-            whole,
+            [PatternRule.compile(r.patterns, r.unless) for r in spec.situations.values()],
+            clauses,
             Occurrence.FIRST_PER_RULE,
         )
 
@@ -93,10 +116,18 @@ class CueBook:
             )
         return _dedupe(matches)
 
+    @property
+    def situations(self) -> list[str]:
+        """The situations the cue book can tell, in file order (``general`` is not one)."""
+        return list(self._situation_names)
+
     def situation(self, text: str) -> str:
-        """The first situation (file order) whose words occur, else ``general``."""
-        found = self._situations.find(text)  # in rule order, i.e. file order
-        return self._situation_names[found[0].rule] if found else "general"
+        """The first situation (file order) whose words occur outside a clause that cancels
+        them, else ``general``."""
+        found = self._situations.find(text)
+        if not found:
+            return GENERAL_SITUATION
+        return self._situation_names[min(f.rule for f in found)]
 
 
 def _dedupe(matches: list[CueMatch]) -> list[CueMatch]:

@@ -8,11 +8,14 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from core.models import Emotion, EmotionResult
+from sentiment.cues import GENERAL_SITUATION
 from sentiment.scripts import FilledScript, ScriptLibrary, fill
 
 HIGH_INTENSITY = 0.75
 TREND_DELTA = 0.15
 CALM_INTENSITY = 0.3
+STRONG_INTENSITY = HIGH_INTENSITY  # shown as strong from where a high-intensity alert fires
+MILD_BELOW = 0.5
 
 
 class Trend(StrEnum):
@@ -21,6 +24,31 @@ class Trend(StrEnum):
     ESCALATING = "escalating"
     STEADY = "steady"
     CALMING = "calming"
+
+
+class IntensityLevel(StrEnum):
+    """How strong an upset reading is, in a word (the console shows it beside the label)."""
+
+    MILD = "mild"
+    MODERATE = "moderate"
+    STRONG = "strong"
+
+
+class MoodCourse(StrEnum):
+    """Where the caller's mood is heading, in words that agree with the current label.
+
+    The raw ``Trend`` compares signed pressures, so an angry caller a little less angry than the
+    turn before reads "steady"; shown as 情绪平稳 beside 愤怒 it told a person the caller was calm.
+    A course is chosen with the label: an upset caller's mood is ``rising``, ``persisting`` or
+    ``easing``; a caller who is not upset has ``settled`` (upset within the last turns) or is
+    ``calm``. It never says calm of an upset caller, nor rising of a calm one.
+    """
+
+    RISING = "rising"
+    PERSISTING = "persisting"
+    EASING = "easing"
+    SETTLED = "settled"
+    CALM = "calm"
 
 
 class AlertReason(StrEnum):
@@ -56,6 +84,15 @@ class CallMood(BaseModel):
     intensity: float = 0.0
     upset: bool = False
     trend: Trend = Trend.STEADY
+    level: IntensityLevel | None = Field(
+        default=None, description="how strong an upset reading is; none when not upset"
+    )
+    course: MoodCourse | None = Field(
+        default=None, description="where the mood is heading; none on the call's first turn"
+    )
+    situation: str = Field(
+        default=GENERAL_SITUATION, description="what the call is about so far (call_situation)"
+    )
     alert: MoodAlert | None = Field(default=None, description="the active alert, if any")
     new_alert: bool = Field(default=False, description="the alert was raised on this turn")
     turns: int = 0
@@ -80,6 +117,57 @@ def trend_of(results: Sequence[EmotionResult]) -> Trend:
     if delta < -TREND_DELTA:
         return Trend.CALMING
     return Trend.STEADY
+
+
+def intensity_level(upset: bool, intensity: float) -> IntensityLevel | None:
+    """The word for an upset reading's intensity; none for a caller who is not upset (pure)."""
+    if not upset:
+        return None
+    if intensity >= STRONG_INTENSITY:
+        return IntensityLevel.STRONG
+    if intensity >= MILD_BELOW:
+        return IntensityLevel.MODERATE
+    return IntensityLevel.MILD
+
+
+def course_of(results: Sequence[EmotionResult]) -> MoodCourse | None:
+    """Where the mood is heading after the latest turn, never contradicting its label (pure).
+
+    Args:
+        results: the caller's turns so far, in order.
+
+    Returns:
+        None on the first turn (nothing to compare with). An upset caller: ``rising`` when the
+        trend escalates, ``easing`` when it calms, else ``persisting``. A caller who is not upset:
+        ``settled`` when one of the two turns before was upset, else ``calm``.
+    """
+    if len(results) < 2:
+        return None
+    latest = results[-1]
+    if latest.upset:
+        trend = trend_of(results)
+        if trend is Trend.ESCALATING:
+            return MoodCourse.RISING
+        if trend is Trend.CALMING:
+            return MoodCourse.EASING
+        return MoodCourse.PERSISTING
+    if any(r.upset for r in results[-3:-1]):
+        return MoodCourse.SETTLED
+    return MoodCourse.CALM
+
+
+def call_situation(results: Sequence[EmotionResult]) -> str:
+    """What the call is about after the latest turn: the latest turn's situation when its words
+    name one, else the most recent one named earlier in the call, else ``general`` (pure).
+
+    A caller says "凭什么不赔" once and then gives the plate number: the call is still about a
+    refusal. A call where no turn named one stays ``general``, so no scene-specific script (a
+    refusal script to a caller whose claim was never refused) is offered.
+    """
+    for result in reversed(results):
+        if result.situation != GENERAL_SITUATION:
+            return result.situation
+    return GENERAL_SITUATION
 
 
 def triggers(results: Sequence[EmotionResult]) -> list[AlertReason]:
@@ -145,6 +233,9 @@ class CallMoodTracker:
             intensity=result.intensity,
             upset=result.upset,
             trend=trend_of(self._results),
+            level=intensity_level(result.upset, result.intensity),
+            course=course_of(self._results),
+            situation=call_situation(self._results),
             alert=self._alert,
             new_alert=new_alert,
             turns=len(self._results),
@@ -154,15 +245,16 @@ class CallMoodTracker:
         self, result: EmotionResult, reasons: list[AlertReason], turn: int
     ) -> MoodAlert:
         emotion = result.label if result.upset else Emotion.DISSATISFIED
+        situation = call_situation(self._results)
         script = None
         if self._scripts is not None:
-            chosen = self._scripts.best(emotion, result.situation)
+            chosen = self._scripts.best(emotion, situation)
             script = fill(chosen, self._profile) if chosen else None
         return MoodAlert(
             reasons=reasons,
             message="；".join(REASON_TEXT[r] for r in reasons),
             turn=turn,
             emotion=emotion,
-            situation=result.situation,
+            situation=situation,
             script=script,
         )

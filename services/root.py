@@ -439,7 +439,13 @@ class Services:
         """Curation of the knowledge base: versions, review, publishing into the live index."""
         from studio.service import StudioService
 
-        return StudioService(self.repository, self.audit, self.ingest, self.accounts)
+        return StudioService(
+            self.repository,
+            self.audit,
+            self.ingest,
+            self.accounts,
+            situations=self.cue_book.situations,
+        )
 
     @cached_property
     def feedback(self) -> FeedbackStore:
@@ -591,7 +597,8 @@ class Services:
                 self._curated(ItemKind.TERM_MAP),
             ),
             scripts=merged_scripts(
-                ScriptLibrary.load(settings.scripts_file), self._curated(ItemKind.SCRIPT)
+                ScriptLibrary.load(settings.scripts_file, self.cue_book.situations),
+                self._curated(ItemKind.SCRIPT),
             ),
             active_collection=(
                 self.catalog.state(ACTIVE_COLLECTION) if self.has_database() else None

@@ -40,6 +40,7 @@ from core.errors import PolicyDeskError, describe_validation_error
 from core.models import IngestReport, Passage
 from db.generation import bump_generation
 from knowledge.numerals import chinese_to_int
+from sentiment.scripts import unknown_scenes
 from studio.diff import ContentDiff, diff_contents
 from studio.items import (
     ItemContent,
@@ -51,6 +52,7 @@ from studio.items import (
     ItemVersion,
     KnowledgeItem,
     PassageContent,
+    ScriptContent,
     SeedReport,
     checked,
     to_passage,
@@ -190,7 +192,19 @@ class StudioService:
         ingest: IndexWriter,
         accounts: AccountStore | None = None,
         clock: Callable[[], datetime] | None = None,
+        situations: Sequence[str] | None = None,
     ) -> None:
+        """
+        Args:
+            repository: items and versions.
+            audit: the audit log.
+            ingest: the retrieval index writer.
+            accounts: users, for roles.
+            clock: the time source.
+            situations: the cue book's situations: a script is published (or rolled back to)
+                only when its situation is one of them or ``general``. None skips the check.
+        """
+        self._situations = None if situations is None else list(situations)
         self._repo = repository
         self._audit = audit
         self._index = ingest
@@ -424,6 +438,7 @@ class StudioService:
             item = self._repo.get_item(item_id)
             version = self._repo.version(item.id, item.current_version)
             plan = plan_publish(item, version, actor.username)
+            self._check_scene(item.id, version.content)
             now = self._clock()
 
             def write(conn: Connection) -> KnowledgeItem:
@@ -439,6 +454,22 @@ class StudioService:
                 return updated
 
             return self._serve(actor, item, plan, version, "kb.publish", write)
+
+    def _check_scene(self, item_id: str, content: ItemContent) -> None:
+        """A script must be for a situation the cue book can tell (else it is never offered,
+        or offered for a scene the call is not about).
+
+        Raises:
+            InvalidItemError: naming the script, its situation and the known situations.
+        """
+        if self._situations is None or not isinstance(content, ScriptContent):
+            return
+        if unknown_scenes([content.script], self._situations):
+            known = ", ".join([*self._situations, "general"])
+            raise InvalidItemError(
+                f"script {item_id} is for situation {content.script.situation!r}, which the cue "
+                f"book does not know; use one of: {known}"
+            )
 
     def retire(self, user: User, item_id: str, note: str = "") -> KnowledgeItem:
         """Take an item out of service: its passage leaves the index, then it is marked retired.
@@ -490,6 +521,7 @@ class StudioService:
             item = self._repo.get_item(item_id)
             target = self._repo.version(item.id, version)
             plan = plan_rollback(item, target)
+            self._check_scene(item.id, target.content)
             assert plan.new_version is not None
             now = self._clock()
             restored = ItemVersion(

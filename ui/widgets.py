@@ -78,14 +78,21 @@ def finding_line(finding: Finding) -> str:
     return f"⛔ {finding.reason}"
 
 
+def mood_words(mood: CallMood) -> str:
+    """The caller's mood as an agent reads it at a glance: the label, how strong when upset,
+    and where it is heading in words that agree with the label (愤怒（强烈）· 持续)."""
+    words = t("emotion_" + mood.current.value)
+    if mood.level is not None:
+        words = t("mood_with_level").format(emotion=words, level=t("level_" + mood.level.value))
+    if mood.course is not None:
+        words += f" · {t('course_' + mood.course.value)}"
+    return words
+
+
 def render_mood(mood: CallMood) -> None:
     """The mood banner: the caller's emotion, how strong, and which way it is moving."""
     style, icon = MOOD_STYLE[mood.current]
-    text = (
-        f"{icon} {t('mood')}：**{t('emotion_' + mood.current.value)}** · "
-        f"{t('intensity')} {mood.intensity:.2f} · {t('trend_' + mood.trend.value)}"
-    )
-    getattr(st, style)(text)
+    getattr(st, style)(f"{icon} {t('mood')}：**{mood_words(mood)}**")
 
 
 def render_profile(profile: CustomerProfile) -> None:

@@ -25,6 +25,7 @@ from services.root import Services
 from studio.items import ItemKind, ItemStatus, RuleContent, ScriptContent
 from studio.overlays import rule_content, script_content, term_content, term_item_id
 from studio.service import StudioService
+from studio.workflow import InvalidItemError
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -229,3 +230,16 @@ def test_invalid_published_content_never_breaks_a_page(curated: Curated) -> None
     curated.services.content_changed()
     settings = curated.services.settings
     assert curated.services.guard.rules == ComplianceGuard.load(settings.compliance_rules).rules
+
+
+def test_a_script_for_a_situation_the_cue_book_does_not_know_is_not_published(
+    curated: Curated,
+) -> None:
+    s, studio = curated, curated.studio
+    shipped = s.services.scripts.scripts[0]
+    typo = script_content(shipped.model_copy(update={"situation": "claim_refuse"}))
+    studio.create(s.tina, ItemKind.SCRIPT, typo, item_id="sooth-angry-typo-1")
+    studio.submit(s.tina, "sooth-angry-typo-1")
+    with pytest.raises(InvalidItemError, match=r"'claim_refuse'.*claim_refused"):
+        studio.publish(s.rita, "sooth-angry-typo-1")
+    assert "sooth-angry-typo-1" not in {x.id for x in s.services.scripts.scripts}

@@ -47,6 +47,28 @@ def test_clear_emotions(emotion_services: Services, text: str, label: Emotion) -
     assert result.upset == label.is_negative
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "人流了好多血怎么办啊快点",  # the walkthrough's caller (also in the training split)
+        # not in the training data: panic with commands and exclamations is still fear
+        "快来人啊，他倒在地上不动了",
+        "车撞了，我老婆头上全是血，你们快点",
+        "救命啊有人晕倒了快点叫救护车",
+        "怎么办怎么办，孩子在后座一直哭，车门打不开",
+    ],
+)
+def test_fear_and_panic_are_anxious_not_angry(emotion_services: Services, text: str) -> None:
+    result = emotion_services.emotion.classify(text)
+    assert result.label is Emotion.ANXIOUS, result
+    assert result.upset
+
+
+def test_impatience_aimed_at_the_insurer_is_still_angry(emotion_services: Services) -> None:
+    result = emotion_services.emotion.classify("赶紧的好吗，一个电话转了三个人，你们到底有没有人管")
+    assert result.label is Emotion.ANGRY, result
+
+
 def test_escalation_cues_raise_intensity_and_are_reported(emotion_services: Services) -> None:
     classifier = emotion_services.emotion
     plain = classifier.classify("你们这个处理结果我不满意")

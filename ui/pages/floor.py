@@ -17,7 +17,7 @@ from ui.format import describe_error, escape_markdown
 from ui.i18n import t
 from ui.notices import attempt, notify, show_notices
 from ui.resources import get_services
-from ui.widgets import finding_line, render_said
+from ui.widgets import finding_line, mood_words, render_said
 
 WATCHING = "floor_call"
 LIVE_EVERY = 2.0
@@ -60,11 +60,7 @@ def _flag(call_id: str) -> None:
 
 
 def _mood(call: Call) -> str:
-    mood = call.info.mood
-    return (
-        f"{t('emotion_' + mood.current.value)} {mood.intensity:.2f} · "
-        f"{t('trend_' + mood.trend.value)}"
-    )
+    return mood_words(call.info.mood)
 
 
 def render_row(call: Call) -> None:

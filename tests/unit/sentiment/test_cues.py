@@ -66,3 +66,48 @@ def test_a_bad_situation_pattern_is_a_configuration_error(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigurationError, match=r"(?s)cues\.yaml.*bad regular expression"):
         CueBook.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "situation"),
+    [
+        ("我就问你们一句，凭什么不赔？", "claim_refused"),
+        ("你们就是找借口不赔！", "claim_refused"),
+        ("报警了，交警说要等一会儿。这种情况你们赔不赔？", "general"),
+        ("这个会不会不赔啊", "general"),
+        ("复核要多久？", "general"),
+        ("材料交了半个多月了还没到账", "long_wait"),
+        ("什么意思？就是只能赔七成？", "amount_dispute"),
+        ("我的车不见了！", "theft"),
+    ],
+)
+def test_a_situation_needs_the_scene_not_a_question_about_it(
+    book: CueBook, text: str, situation: str
+) -> None:
+    assert book.situation(text) == situation
+
+
+def test_situations_are_listed_in_file_order_without_general(book: CueBook) -> None:
+    assert book.situations[:2] == ["injury_scene", "nev_fire"]
+    assert "claim_refused" in book.situations and "general" not in book.situations
+
+
+def test_a_situation_is_a_list_of_words_or_words_with_unless() -> None:
+    spec = CueFile.model_validate(
+        {
+            "rules": [],
+            "situations": {
+                "flood": ["泡水"],
+                "claim_refused": {"patterns": ["不赔"], "unless": ["赔不赔"]},
+            },
+        }
+    )
+    book = CueBook(spec)
+    assert book.situation("车泡水了，你们赔不赔") == "flood"
+    assert book.situation("你们赔不赔") == "general"
+    assert book.situation("居然不赔") == "claim_refused"
+
+
+def test_general_cannot_be_a_named_situation() -> None:
+    with pytest.raises(ValueError, match="'general'"):
+        CueFile.model_validate({"rules": [], "situations": {"general": ["喂"]}})

@@ -3,9 +3,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from core.errors import ConfigurationError
 from core.models import CueKind, CueMatch, Emotion
+from core.settings import PROJECT_ROOT
+from sentiment.cues import CueBook
 from sentiment.decision import decide
-from sentiment.scripts import ScriptLibrary, SoothingScript, fill
+from sentiment.scripts import ScriptLibrary, SoothingScript, fill, unknown_scenes
 
 
 def _probs(**values: float) -> dict[Emotion, float]:
@@ -89,9 +92,40 @@ def test_upset_is_decided_on_the_summed_mass() -> None:
     assert upset and label in (Emotion.ANGRY, Emotion.DISSATISFIED)
 
 
-def test_general_polarity_tips_a_borderline_reading_only() -> None:
+def test_the_polarity_stage_shares_the_upset_decision() -> None:
     borderline = _probs(neutral=0.52, dissatisfied=0.48)
     assert not decide(borderline, [])[1]
     assert decide(borderline, [], general_negative=0.95)[1]
-    clear = _probs(neutral=0.9, dissatisfied=0.1)
-    assert not decide(clear, [], general_negative=1.0)[1]
+    assert not decide(borderline, [], general_negative=0.05)[1]
+    # the head sure of an upset caller outvotes a polarity stage that only leans calm
+    assert decide(_probs(angry=0.9, neutral=0.1), [], general_negative=0.3)[1]
+    # a polarity stage sure of calm outvotes a head that only leans upset
+    assert not decide(_probs(angry=0.6, neutral=0.4), [], general_negative=0.05)[1]
+
+
+def test_intensity_is_the_heads_strength_not_the_polarity_stages_confidence() -> None:
+    leaning = _probs(dissatisfied=0.45, neutral=0.55)
+    label, upset, intensity = decide(leaning, [], general_negative=0.99)
+    assert label is Emotion.DISSATISFIED
+    assert upset and intensity == pytest.approx(0.36)  # 0.8 x 0.45, not 0.8 x the blend
+    # a calm reading is never strong because the head alone leaned upset
+    _, upset, intensity = decide(_probs(angry=0.8, neutral=0.2), [], general_negative=0.01)
+    assert not upset and intensity < 0.3
+
+
+def test_a_script_for_a_situation_the_cue_book_does_not_know_is_refused() -> None:
+    typo = SoothingScript(
+        id="s-typo", emotion="angry", situation="claim_refuse", title="拒赔", text="您好"
+    )
+    fine = SoothingScript(id="s-ok", emotion="any", situation="general", title="通用", text="您好")
+    with pytest.raises(ConfigurationError, match=r"s-typo: 'claim_refuse'.*claim_refused"):
+        ScriptLibrary([fine, typo], situations=["claim_refused", "flood"])
+    assert unknown_scenes([fine, typo], ["claim_refused"]) == [("s-typo", "claim_refuse")]
+    assert ScriptLibrary([fine], situations=["flood"]).scripts == [fine]
+
+
+def test_the_shipped_scripts_are_for_situations_the_shipped_cue_book_knows() -> None:
+    cues = CueBook.load(PROJECT_ROOT / "data" / "sentiment" / "cues.yaml")
+    shipped = PROJECT_ROOT / "data" / "scripts" / "soothing.jsonl"
+    library = ScriptLibrary.load(shipped, cues.situations)
+    assert {s.situation for s in library.scripts} <= {*cues.situations, "general"}
