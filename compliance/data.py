@@ -90,35 +90,30 @@ def training_units(replies: Sequence[LabelledReply]) -> list[SentenceUnit]:
     """
     units: list[SentenceUnit] = []
     for reply in replies:
-        if reply.compliant:
-            units.extend(
-                SentenceUnit(reply=reply.id, author=reply.author, text=s, violation=False)
-                for s in reply_sentences(reply.text)
+        units.extend(
+            SentenceUnit(
+                reply=reply.id,
+                author=reply.author,
+                text=text,
+                violation=not reply.compliant,
+                category=None if reply.compliant else reply.categories[0],
             )
-            continue
-        category = reply.categories[0]
-        if not reply.evidence:
-            units.append(
-                SentenceUnit(
-                    reply=reply.id,
-                    author=reply.author,
-                    text=reply.text.strip(),
-                    violation=True,
-                    category=category,
-                )
-            )
-            continue
-        at = reply.text.index(reply.evidence)
-        span = (at, at + len(reply.evidence))
-        for segment in sentences(reply.text):
-            if segment.text.strip() and segment.start < span[1] and span[0] < segment.end:
-                units.append(
-                    SentenceUnit(
-                        reply=reply.id,
-                        author=reply.author,
-                        text=segment.text.strip(),
-                        violation=True,
-                        category=category,
-                    )
-                )
+            for text in _labelled_sentences(reply)
+        )
     return units
+
+
+def _labelled_sentences(reply: LabelledReply) -> list[str]:
+    """All sentences of a compliant reply; the whole of a violation without evidence; else the
+    sentences its evidence overlaps."""
+    if reply.compliant:
+        return reply_sentences(reply.text)
+    if not reply.evidence:
+        return [reply.text.strip()]
+    at = reply.text.index(reply.evidence)
+    end = at + len(reply.evidence)
+    return [
+        segment.text.strip()
+        for segment in sentences(reply.text)
+        if segment.text.strip() and segment.start < end and at < segment.end
+    ]
