@@ -25,7 +25,7 @@ SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml s
 MIGRATIONS := $(wildcard db/migrations/versions/*.py)
 XS_CORPUS := $(wildcard ../shared/data/conversation_sentiment/sentiment_XS_30k.txt)
 
-.PHONY: run setup test test-fast test-e2e bench lint clean-index api
+.PHONY: run setup test test-fast test-e2e bench lint clean-index api serve
 
 run: setup
 	$(BIN)/streamlit run app.py --server.address localhost --server.port 8501 \
@@ -80,6 +80,11 @@ $(DATA_DIR)/.demo-ingested: $(DATA_DIR)/.schema-current $(MODEL_DIR)/.complete $
 
 api: setup
 	$(BIN)/uvicorn --factory api.app:create_app --host 127.0.0.1 --port 8000
+
+# N stateless API workers and the console over the configured engines (docs/deploy.md)
+WORKERS ?= 2
+serve: setup
+	$(BIN)/policydesk serve --workers $(WORKERS)
 
 # every test but the browser ones; a test whose model is missing fails under CI (CI=1) and is
 # skipped elsewhere

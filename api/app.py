@@ -10,6 +10,7 @@ Run it with ``make api`` (uvicorn's ``--factory api.app:create_app``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -296,8 +297,9 @@ health = APIRouter(tags=["health"])
 
 @health.get("/healthz", summary="Liveness")
 def healthz(context: Context) -> Health:
-    """Always 200 while the process serves; `ready` says whether the chatbot is loaded."""
-    return Health(ready=context.ready)
+    """Always 200 while the process serves; `ready` says whether the chatbot is loaded, `worker`
+    which process answered."""
+    return Health(ready=context.ready, worker=os.getpid())
 
 
 @health.get(

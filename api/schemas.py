@@ -325,6 +325,7 @@ class Health(BaseModel):
 
     status: Literal["ok"] = "ok"
     ready: bool = Field(description="the chatbot (index and models) is loaded")
+    worker: int = Field(description="the serving process's id (several workers share a port)")
 
 
 # ----- live calls --------------------------------------------------------------------------------

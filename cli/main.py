@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 import cli.apikey
 import cli.privacy
+import cli.serve
 import cli.simulate
 import cli.studio
 import cli.train
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.apikey.add_parsers(sub)
     cli.privacy.add_parsers(sub)
     cli.simulate.add_parsers(sub)
+    cli.serve.add_parsers(sub)
     return parser
 
 
@@ -337,6 +339,7 @@ COMMANDS = {
     **cli.apikey.COMMANDS,
     **cli.privacy.COMMANDS,
     **cli.simulate.COMMANDS,
+    **cli.serve.COMMANDS,
 }
 
 

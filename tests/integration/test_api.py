@@ -8,6 +8,7 @@ reach the demo queue other tests look at.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -322,7 +323,8 @@ def test_without_an_index_the_chat_is_503_and_health_says_not_ready(
         create_app(Services(Settings(data_dir=tmp_path / "empty", embedding_model=model_dir)))
     )
     _error(client.post("/v1/sessions", json={}), 503, "index_not_built")
-    assert client.get("/healthz").json() == {"status": "ok", "ready": False}
+    health = client.get("/healthz").json()
+    assert (health["status"], health["ready"], health["worker"]) == ("ok", False, os.getpid())
 
 
 class _Broken:
