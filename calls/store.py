@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calls.models import Call, CallInfo, CallState, Channel, Segment
 from core.errors import PolicyDeskError
+from db.changes import Change
 from db.schema import call_segments, calls_table
 from db.store import SqlStore
 
@@ -68,6 +69,8 @@ def _segment(row: Any) -> Segment:
 class CallStore(SqlStore):
     """Opens, reads and updates calls."""
 
+    ANNOUNCES = Change.CALL
+
     def create(self, call: Call) -> Call:
         """Store a new live call.
 
@@ -117,8 +120,7 @@ class CallStore(SqlStore):
         query = select(calls_table).order_by(calls_table.c.started_at.desc()).limit(limit)
         if state is not None:
             query = query.where(calls_table.c.state == state.value)
-        with self.reading() as conn:
-            return [_call(row, []) for row in conn.execute(query)]
+        return list(self.remembered(("listing", state, limit), lambda: self._calls(query)))
 
     def for_handoff(self, handoff_id: str) -> Call | None:
         """The contact a chat handoff was taken into, if any."""
@@ -135,6 +137,10 @@ class CallStore(SqlStore):
             .where(calls_table.c.agent == agent, calls_table.c.state == CallState.LIVE.value)
             .order_by(calls_table.c.started_at.desc())
         )
+        # every console asks every second: on PostgreSQL, read again only after a change
+        return list(self.remembered(("live_for", agent), lambda: self._calls(query)))
+
+    def _calls(self, query: Select[Any]) -> list[Call]:
         with self.reading() as conn:
             return [_call(row, []) for row in conn.execute(query)]
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from chatbot.handoff import HandoffRequest, HandoffState, NewHandoff, priority_for
 from core.errors import PolicyDeskError
 from core.masking import redact
+from db.changes import Change
 from db.schema import handoffs
 from db.store import SqlStore
 
@@ -53,6 +54,8 @@ def _agent(agent: str) -> str:
 
 class HandoffQueue(SqlStore):
     """Stores handoffs and moves them waiting → accepted → resolved."""
+
+    ANNOUNCES = Change.HANDOFF
 
     def submit(
         self,
@@ -112,9 +115,14 @@ class HandoffQueue(SqlStore):
         query = select(handoffs).order_by(handoffs.c.priority, handoffs.c.created_at)
         if state is not None:
             query = query.where(handoffs.c.state == state.value)
-        with self.reading() as conn:
-            rows = conn.execute(query.limit(limit)).all()
-        return [self._request(row) for row in rows]
+
+        def load() -> list[HandoffRequest]:
+            with self.reading() as conn:
+                rows = conn.execute(query.limit(limit)).all()
+            return [self._request(row) for row in rows]
+
+        # every console asks every second: on PostgreSQL, read again only after a change
+        return list(self.remembered(("list", state, limit), load))
 
     def counts(self) -> dict[HandoffState, int]:
         """How many handoffs are in each state."""

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from chatbot.models import Conversation
 from core.errors import PolicyDeskError
 from core.masking import redact
+from db.changes import Change
 from db.schema import conversations
 from db.store import SqlStore
 
@@ -47,6 +48,8 @@ def stored_form(conversation: Conversation) -> dict[str, object]:
 
 class ConversationStore(SqlStore):
     """Creates, loads and saves conversations; the text is stored redacted."""
+
+    ANNOUNCES = Change.CONVERSATION
 
     def create(
         self, channel: str = "chat", now: datetime | None = None

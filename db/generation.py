@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select, update
 
+from db.changes import Change, announce
 from db.schema import content_generation
 
 ROW = 1
@@ -35,3 +36,4 @@ def bump_generation(connection: Connection) -> None:
             changed_at=datetime.now(UTC),
         )
     )
+    announce(connection, Change.CONTENT)

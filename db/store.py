@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from typing import ClassVar, TypeVar
 
 from sqlalchemy import Connection, Engine
+
+from db.changes import Change, ChangeWatcher, announce
+
+T = TypeVar("T")
 
 
 class SqlStore:
@@ -13,10 +18,18 @@ class SqlStore:
 
     Args:
         engine: the shared SQLAlchemy engine (SQLite by default, PostgreSQL by URL).
+        watcher: this process's change notices; with one, a store that ``ANNOUNCES`` may keep
+            reads (``remembered``) until another process's write, and tells the watcher of its
+            own writes at once.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    ANNOUNCES: ClassVar[Change | None] = None
+    """What a write of this store changes for other processes (``db.changes``): each writing
+    transaction announces it at commit."""
+
+    def __init__(self, engine: Engine, watcher: ChangeWatcher | None = None) -> None:
         self._engine = engine
+        self._watcher = watcher
 
     @contextmanager
     def transaction(self, connection: Connection | None = None) -> Iterator[Connection]:
@@ -28,9 +41,24 @@ class SqlStore:
         """
         if connection is not None:
             yield connection
+            self._announce(connection)
             return
         with self._engine.begin() as conn:
             yield conn
+            self._announce(conn)
+        if self._watcher is not None and self.ANNOUNCES is not None:
+            self._watcher.changed_here(self.ANNOUNCES)  # committed: this process knows now
+
+    def _announce(self, connection: Connection) -> None:
+        if self.ANNOUNCES is not None:
+            announce(connection, self.ANNOUNCES)
+
+    def remembered(self, key: Hashable, load: Callable[[], T]) -> T:
+        """``load()``, or its value as read before when no write of this store's kind happened
+        since (only with a listening watcher: PostgreSQL; read every time otherwise)."""
+        if self._watcher is None or self.ANNOUNCES is None:
+            return load()
+        return self._watcher.fresh(self.ANNOUNCES, (type(self).__name__, key), load)
 
     @contextmanager
     def reading(self, connection: Connection | None = None) -> Iterator[Connection]:

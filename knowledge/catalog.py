@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 
 from core.models import Chunk, Passage
+from db.changes import Change
 from db.generation import bump_generation
 from db.schema import chunks_table, passages_table, state_table
 from db.store import SqlStore
@@ -39,6 +40,8 @@ class CatalogChange:
 
 class KnowledgeCatalog(SqlStore):
     """SQL-backed record of indexed passages and chunks."""
+
+    ANNOUNCES = Change.CONTENT  # what serves is built from these rows
 
     def exists(self) -> bool:
         """True when the catalog names a live collection."""

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from compliance.classifier import GuardClassifier
     from compliance.training import GuardTrainer
     from customers.store import CustomerStore
+    from db.changes import ChangeWatcher
     from db.ratelimit import RateCounters
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
@@ -205,6 +206,14 @@ class Services:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         return make_engine(url)
 
+    @cached_property
+    def changes(self) -> ChangeWatcher:
+        """This process's notices of other processes' writes (PostgreSQL LISTEN/NOTIFY; on
+        SQLite nothing listens and every read goes to the database)."""
+        from db.changes import ChangeWatcher
+
+        return ChangeWatcher(self.engine)
+
     def has_database(self) -> bool:
         """False for a data directory whose SQLite file does not exist yet (nothing is created
         by asking)."""
@@ -280,7 +289,7 @@ class Services:
     def catalog(self) -> KnowledgeCatalog:
         from knowledge.catalog import KnowledgeCatalog
 
-        return KnowledgeCatalog(self.engine)
+        return KnowledgeCatalog(self.engine, self.changes)
 
     @cached_property
     def ingest(self) -> IngestService:
@@ -339,7 +348,7 @@ class Services:
         from calls.store import CallStore
 
         return CallService(
-            CallStore(self.engine),
+            CallStore(self.engine, self.changes),
             self.customers,
             self.accounts,
             lambda customer_id: self.assist_session(customer_id),
@@ -354,7 +363,7 @@ class Services:
 
         return AgentDesk(
             self.calls,
-            CallStore(self.engine),
+            CallStore(self.engine, self.changes),
             self.handoffs,
             self.agent_replies(),
             self.guard,
@@ -432,7 +441,7 @@ class Services:
     def repository(self) -> KnowledgeRepository:
         from studio.repository import KnowledgeRepository
 
-        return KnowledgeRepository(self.engine)
+        return KnowledgeRepository(self.engine, self.changes)
 
     @cached_property
     def studio(self) -> StudioService:
@@ -475,7 +484,7 @@ class Services:
     def handoffs(self) -> HandoffQueue:
         from chatbot.queue import HandoffQueue
 
-        return HandoffQueue(self.engine)
+        return HandoffQueue(self.engine, self.changes)
 
     @cached_property
     def routing_reviews(self) -> RoutingReviewLog:
@@ -571,6 +580,12 @@ class Services:
     def _generation(self) -> int:
         if not self.has_database():
             return 0
+        from db.changes import Change
+
+        # asked on every request: on PostgreSQL the number is read again only after a notice
+        return self.changes.fresh(Change.CONTENT, "generation", self._read_generation)
+
+    def _read_generation(self) -> int:
         from db.generation import read_generation
 
         self.require_database()
@@ -682,10 +697,12 @@ class Services:
     def content_changed(self) -> None:
         """Announce a change to what serves that no store recorded (a kept emotion retraining):
         every process rebuilds its snapshot from its next request on."""
+        from db.changes import Change
         from db.generation import bump_generation
 
         with self.engine.begin() as conn:
             bump_generation(conn)
+        self.changes.changed_here(Change.CONTENT)
 
     @property
     def guard(self) -> ComplianceGuard:

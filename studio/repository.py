@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from core.errors import PolicyDeskError
+from db.changes import Change
 from db.schema import items_table, versions_table
 from db.store import SqlStore
 from studio.items import (
@@ -142,6 +143,8 @@ def matches_text(item_id: str, content: ItemContent, needle: str) -> bool:
 
 class KnowledgeRepository(SqlStore):
     """Reads and writes curated items and their versions."""
+
+    ANNOUNCES = Change.CONTENT  # what serves is built from these rows
 
     def find_item(self, item_id: str, conn: Connection | None = None) -> KnowledgeItem | None:
         """The item, or None."""
