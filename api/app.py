@@ -46,7 +46,7 @@ from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.runtime import configure_runtime
 from core.settings import Settings
-from services.readiness import Readiness
+from services.readiness import Readiness, database_now
 from services.root import Services
 
 logger = logging.getLogger("policydesk.api")
@@ -309,13 +309,18 @@ def healthz(context: Context) -> Health:
 )
 def readyz(context: Context, response: Response) -> Readiness:
     """200 once the warm-up at start has loaded the content, the encoder, the index, the emotion
-    model, the call assist and the chatbot (the first turn is then as fast as any other); 503
-    while it runs (`parts` is empty) or when a part cannot load (`problem` says why). A load
+    model, the call assist and the chatbot (the first turn is then as fast as any other), and
+    while the database answers (checked on every probe); 503 while the warm-up runs (`parts` is
+    empty), when a part cannot load or the database does not answer (`problem` says why). A load
     balancer sends calls here only after 200."""
     readiness = context.readiness
     if readiness is None:
         response.status_code = 503
         return Readiness(ready=False, generation=None, parts=[])
+    database = database_now(context.services)
+    readiness = readiness.model_copy(
+        update={"parts": [*readiness.parts, database], "ready": readiness.ready and database.ready}
+    )
     if not readiness.ready:
         response.status_code = 503
     return readiness

@@ -57,6 +57,25 @@ def _part(name: str, load: Callable[[], object]) -> Part:
     return Part(name=name, ready=False, seconds=time.perf_counter() - started, problem=problem)
 
 
+def database_now(services: Services) -> Part:
+    """Whether the database answers now. Asked on every readiness probe, not only at start: a load
+    balancer must stop sending requests to a worker whose database has gone (and send them again
+    once it is back)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    started = time.perf_counter()
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        problem = f"the database does not answer ({type(exc).__name__})"
+        return Part(
+            name="database", ready=False, seconds=time.perf_counter() - started, problem=problem
+        )
+    return Part(name="database", ready=True, seconds=time.perf_counter() - started)
+
+
 def warm_up(services: Services) -> Readiness:
     """Load the content, the encoder, the index, the emotion model and run one throwaway assist
     turn for each speaker (nothing stored, no LLM call). Never raises for a part that cannot

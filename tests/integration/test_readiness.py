@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
 from api.app import create_app
 from core.settings import Settings
@@ -69,7 +70,27 @@ def test_readyz_answers_503_while_warming_and_200_once_loaded(
         loading.set()
         body = _wait_ready(client)
     names = [p["name"] for p in body["parts"]]
-    assert names == [*PARTS, "chatbot"] and body["ready"] is True
+    assert names == [*PARTS, "chatbot", "database"] and body["ready"] is True
+
+
+def test_readyz_says_503_while_the_database_does_not_answer_and_200_once_it_does(
+    demo_services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = Services(
+        with_private_database(demo_services.settings, tmp_path), embedder=demo_services.embedder
+    )
+    with TestClient(create_app(services)) as client:
+        _wait_ready(client)
+        working = services.engine
+        gone = create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'policydesk.db'}")
+        monkeypatch.setitem(services.__dict__, "engine", gone)  # the database server went away
+        down = client.get("/readyz")
+        monkeypatch.setitem(services.__dict__, "engine", working)  # and came back
+        back = client.get("/readyz")
+    assert down.status_code == 503 and down.json()["ready"] is False
+    database = next(p for p in down.json()["parts"] if p["name"] == "database")
+    assert not database["ready"] and "database does not answer" in database["problem"]
+    assert back.status_code == 200
 
 
 def test_readyz_stays_503_and_names_the_missing_part(model_dir: Path, tmp_path: Path) -> None:
