@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +19,7 @@ import pytest
 
 from accounts.models import Role, User
 from cli.main import main
+from core.settings import PROJECT_ROOT, Settings
 from db.jobs import JobState
 from services.jobs import (
     EmotionRetrainRequest,
@@ -175,3 +180,27 @@ def test_the_worker_command_runs_the_queue_and_lists_the_jobs(
     table = io.StringIO()
     assert main([*data_dir, "jobs", "list"], out=table) == 0
     assert f"#{job.id}" in table.getvalue() and "failed" in table.getvalue()
+
+
+def test_sigterm_stops_the_worker_command_cleanly(settings: Settings) -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "POLICYDESK_JOBS_MODE": "queue"}
+    command = [sys.executable, "-m", "cli", "--data-dir", str(settings.data_dir)]
+    worker = subprocess.Popen(
+        [*command, "jobs", "worker", "--poll", "0.2"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        started = worker.stdout.readline()  # once it is up and looking at the queue
+        assert "job worker" in started and "started (mode queue)" in started
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, output
+    assert "stopped: ran 0 jobs" in output
