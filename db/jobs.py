@@ -274,6 +274,13 @@ class JobQueue(SqlStore):
             )
             return self._get(conn, job_id)
 
+    def is_stale(self, job: Job, now: datetime | None = None) -> bool:
+        """True for a running job whose worker has not beaten for longer than ``stale_after``
+        (the next ``reap`` takes it from the worker)."""
+        if job.state is not JobState.RUNNING or job.heartbeat_at is None:
+            return False
+        return job.heartbeat_at < (now or datetime.now(UTC)) - self.stale_after
+
     def reap(self, now: datetime | None = None) -> list[Job]:
         """Take running jobs from workers that stopped heart-beating: re-queue each, or fail it
         when it was started ``max_attempts`` times already.

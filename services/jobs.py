@@ -351,6 +351,12 @@ class JobSubmitter:
             self._drain_in_background()
         return job
 
+    def kick(self) -> None:
+        """Inline mode: run the queue here now, e.g. for a job re-queued after the process that
+        ran it stopped (nothing else would start it until the next submit); a no-op otherwise."""
+        if self._inline is not None:
+            self._drain_in_background()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the inline thread has run every queued job (tests, shutdown).
 

@@ -150,6 +150,23 @@ def test_inline_mode_runs_the_job_in_a_thread_of_the_submitting_process(
     assert second is not None and second.delta.has_baseline  # the first run is its baseline
 
 
+def test_inline_mode_runs_a_job_its_stopped_console_left_when_kicked(
+    fake_services: Services, tmp_path: Path
+) -> None:
+    tina = _with_golden_set(fake_services, tmp_path)
+    job = _queue_only(fake_services).submit(JobKind.GOLDEN_EVAL, GoldenEvalRequest(), tina)
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    claimed = fake_services.jobs.claim("stopped-console:7/inline", now=long_ago)
+    assert claimed is not None and fake_services.jobs.is_stale(claimed)
+    assert not fake_services.jobs.is_stale(claimed, now=long_ago + timedelta(seconds=5))
+
+    fake_services.job_submitter.kick()  # what the page's progress fragment does
+    assert fake_services.job_submitter.wait(timeout=60)
+    ended = fake_services.jobs.get(job.id)
+    assert (ended.state, ended.attempts) == (JobState.DONE, 2)
+    _queue_only(fake_services).kick()  # queue mode: the worker's business, nothing happens
+
+
 def test_the_jobs_mode_follows_the_database_unless_set(fake_services: Services) -> None:
     settings = fake_services.settings
     assert (
