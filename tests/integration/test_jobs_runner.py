@@ -20,7 +20,7 @@ import pytest
 from accounts.models import Role, User
 from cli.main import main
 from core.settings import PROJECT_ROOT, Settings
-from db.jobs import JobState
+from db.jobs import Job, JobState
 from services.jobs import (
     EmotionRetrainRequest,
     GoldenEvalOutcome,
@@ -54,6 +54,18 @@ def _with_golden_set(services: Services, tmp_path: Path) -> User:
 
 def _queue_only(services: Services) -> JobSubmitter:
     return JobSubmitter(services.jobs, inline=None)
+
+
+LONG_AGO = timedelta(hours=1)
+
+
+def _left_by_a_dead_worker(services: Services, tmp_path: Path, worker: str) -> Job:
+    """A golden-set job a worker took an hour ago and never beat for again (it was killed)."""
+    tina = _with_golden_set(services, tmp_path)
+    _queue_only(services).submit(JobKind.GOLDEN_EVAL, GoldenEvalRequest(), tina)
+    claimed = services.jobs.claim(worker, now=datetime.now(UTC) - LONG_AGO)
+    assert claimed is not None
+    return claimed
 
 
 def test_a_worker_runs_a_golden_eval_and_records_the_pages_outcome(
@@ -106,10 +118,7 @@ def test_failures_are_recorded_as_messages_for_people(
 def test_a_killed_workers_job_is_run_by_the_next_worker(
     fake_services: Services, tmp_path: Path
 ) -> None:
-    tina = _with_golden_set(fake_services, tmp_path)
-    job = _queue_only(fake_services).submit(JobKind.GOLDEN_EVAL, GoldenEvalRequest(), tina)
-    long_ago = datetime.now(UTC) - timedelta(hours=1)
-    assert fake_services.jobs.claim("killed:99", now=long_ago) is not None  # then it died
+    job = _left_by_a_dead_worker(fake_services, tmp_path, "killed:99")
 
     ended = fake_services.job_runner("test:2").run_next()
     assert ended is not None and ended.id == job.id
@@ -153,12 +162,9 @@ def test_inline_mode_runs_the_job_in_a_thread_of_the_submitting_process(
 def test_inline_mode_runs_a_job_its_stopped_console_left_when_kicked(
     fake_services: Services, tmp_path: Path
 ) -> None:
-    tina = _with_golden_set(fake_services, tmp_path)
-    job = _queue_only(fake_services).submit(JobKind.GOLDEN_EVAL, GoldenEvalRequest(), tina)
-    long_ago = datetime.now(UTC) - timedelta(hours=1)
-    claimed = fake_services.jobs.claim("stopped-console:7/inline", now=long_ago)
-    assert claimed is not None and fake_services.jobs.is_stale(claimed)
-    assert not fake_services.jobs.is_stale(claimed, now=long_ago + timedelta(seconds=5))
+    job = _left_by_a_dead_worker(fake_services, tmp_path, "stopped-console:7/inline")
+    assert fake_services.jobs.is_stale(job)
+    assert not fake_services.jobs.is_stale(job, now=job.started_at)  # it had just started
 
     fake_services.job_submitter.kick()  # what the page's progress fragment does
     assert fake_services.job_submitter.wait(timeout=60)
