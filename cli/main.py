@@ -15,6 +15,7 @@ from typing import TextIO
 from pydantic import BaseModel
 
 import cli.apikey
+import cli.jobs
 import cli.privacy
 import cli.serve
 import cli.simulate
@@ -93,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.privacy.add_parsers(sub)
     cli.simulate.add_parsers(sub)
     cli.serve.add_parsers(sub)
+    cli.jobs.add_parsers(sub)
     return parser
 
 
@@ -340,6 +342,7 @@ COMMANDS = {
     **cli.privacy.COMMANDS,
     **cli.simulate.COMMANDS,
     **cli.serve.COMMANDS,
+    **cli.jobs.COMMANDS,
 }
 
 

@@ -62,6 +62,26 @@ class DatabaseNotReadyError(PolicyDeskError):
     """The database schema is missing or older than the code: ``policydesk db upgrade``."""
 
 
+class JobError(PolicyDeskError):
+    """A background job that cannot be submitted, found or run (the message says which)."""
+
+
+class JobNotFoundError(JobError):
+    """No job with this id."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"no job #{job_id}")
+        self.job_id = job_id
+
+
+class JobLostError(JobError):
+    """A worker's job was taken from it: cancelled, or re-queued after its heartbeat stopped."""
+
+    def __init__(self, job_id: int, worker: str) -> None:
+        super().__init__(f"job #{job_id} is no longer held by worker {worker}")
+        self.job_id = job_id
+
+
 def describe_validation_error(exc: ValidationError, limit: int | None = None) -> str:
     """A validation error as one line: each problem as ``field: reason``, with the value that was
     given when the reason does not quote it already.

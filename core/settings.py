@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -169,6 +170,21 @@ class Settings(BaseSettings):
         ge=1,
         description="days login attempts, identity-check failures and rate counters are kept",
     )
+    jobs_mode: Literal["inline", "queue"] | None = Field(
+        default=None,
+        description="where background jobs (evaluations, retraining) run: inline, in a thread "
+        "of the process that submits them; queue, in `policydesk jobs worker` processes; "
+        "default: inline on SQLite, queue on any other database",
+    )
+    jobs_stale_seconds: int = Field(
+        default=120,
+        ge=10,
+        le=86_400,
+        description="a running job whose worker sent no heartbeat for this long is re-queued",
+    )
+    jobs_max_attempts: int = Field(
+        default=3, ge=1, le=20, description="a job started this many times is failed, not re-queued"
+    )
     llm_base_url: str | None = Field(
         default=None,
         description="an OpenAI-compatible endpoint (e.g. http://llm.internal/v1); none: templates",
@@ -199,6 +215,13 @@ class Settings(BaseSettings):
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'policydesk.db'}"
+
+    @property
+    def resolved_jobs_mode(self) -> Literal["inline", "queue"]:
+        """``jobs_mode``, or its default for the database: inline on SQLite, queue otherwise."""
+        if self.jobs_mode is not None:
+            return self.jobs_mode
+        return "inline" if self.sqlalchemy_url().startswith("sqlite") else "queue"
 
     @property
     def chroma_path(self) -> Path:

@@ -353,3 +353,25 @@ call_segments = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("assist", JSON),
 )
+
+# ----- background jobs (db/jobs.py) ---------------------------------------------------------
+
+jobs_table = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(12), nullable=False, index=True),
+    Column("progress_done", Integer, nullable=False),
+    Column("progress_total", Integer, nullable=False),
+    Column("result", JSON),
+    Column("error", Text),
+    Column("requested_by", String(64), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("worker", String(160)),
+    Column("heartbeat_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+)

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from compliance.training import GuardTrainer
     from customers.store import CustomerStore
     from db.changes import ChangeWatcher
+    from db.jobs import JobQueue
     from db.ratelimit import RateCounters
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from sentiment.retrain import EmotionRetrainer
     from sentiment.scripts import ScriptLibrary
     from sentiment.service import SentimentTrainer
+    from services.jobs import JobRunner, JobSubmitter
     from services.readiness import Readiness
     from studio.curation import DraftPreview
     from studio.feedback import FeedbackStore
@@ -423,6 +425,39 @@ class Services:
         from db.ratelimit import RateCounters
 
         return RateCounters(self.engine)
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        """Background jobs (evaluations, retraining), shared by every process."""
+        from datetime import timedelta
+
+        from db.jobs import JobQueue
+
+        return JobQueue(
+            self.engine,
+            stale_after=timedelta(seconds=self.settings.jobs_stale_seconds),
+            max_attempts=self.settings.jobs_max_attempts,
+        )
+
+    def job_runner(self, worker: str | None = None) -> JobRunner:
+        """Runs claimed jobs as ``worker`` (default: this process, host:pid)."""
+        from services.jobs import JobRunner, worker_name
+
+        return JobRunner(
+            self,
+            self.jobs,
+            worker or worker_name(),
+            heartbeat_every=self.settings.jobs_stale_seconds / 4,
+        )
+
+    @cached_property
+    def job_submitter(self) -> JobSubmitter:
+        """Queues jobs; inline mode (the SQLite default) also runs them in a thread here, queue
+        mode leaves them to ``policydesk jobs worker``."""
+        from services.jobs import JobSubmitter, worker_name
+
+        inline = self.settings.resolved_jobs_mode == "inline"
+        return JobSubmitter(self.jobs, self.job_runner(worker_name("inline")) if inline else None)
 
     @cached_property
     def identity_lockout(self) -> IdentityLockout:

@@ -28,6 +28,7 @@ DEFAULT_KS = (1, 3, 5)
 MRR_DEPTH = 10
 TOP_SHOWN = 5
 LIVE_LABEL = "live"
+DRAFT_LABEL = "draft preview"  # a run as if every unpublished draft were published
 EMBED_BATCH = 48  # the 130 dev questions in three batches: a moving progress bar, at little cost
 
 Search = Callable[[Sequence[str]], Iterable[tuple[int, list[Hit]]]]

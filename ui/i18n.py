@@ -720,6 +720,19 @@ _STUDIO: dict[str, dict[str, str]] = {
         "zh": "已评测 {done}/{total} 个问题",
         "en": "{done} of {total} questions evaluated",
     },
+    "job_waiting": {
+        "zh": "已排队，等待后台作业进程（policydesk jobs worker）领取…",
+        "en": "Queued: waiting for a job worker (policydesk jobs worker)…",
+    },
+    "job_waiting_inline": {"zh": "已排队，即将开始…", "en": "Queued: about to start…"},
+    "job_started": {"zh": "后台运行中…", "en": "Running in the background…"},
+    "job_cancel": {"zh": "取消", "en": "Cancel"},
+    "job_cancel_failed": {"zh": "后台作业操作失败：", "en": "Background job: "},
+    "job_cancelled": {"zh": "后台作业 #{id} 已取消。", "en": "Background job #{id} was cancelled."},
+    "job_result_of": {
+        "zh": "以下为后台作业 #{id} 的结果（完成于 {at}）。",
+        "en": "The result of background job #{id} (finished {at}).",
+    },
     "eval_trend": {"zh": "在线评测走势", "en": "Live runs over time"},
     "eval_trend_needs_two": {
         "zh": "完成两次在线评测后，这里显示 R@k 与 MRR 的走势。",

@@ -73,6 +73,14 @@ def click(app: AppTest, key: str) -> AppTest:
     return run(app)
 
 
+def click_job(app: AppTest, services: Services, key: str) -> AppTest:
+    """Click a button that submits a background job, let the job run (inline, in this process's
+    thread), and render the page again, as its progress fragment does when the job ends."""
+    app = click(app, key)
+    assert services.job_submitter.wait(timeout=60), "the job did not finish within a minute"
+    return run(app)
+
+
 def texts(app: AppTest) -> str:
     """Every message, markdown and caption on the page, one per line."""
     parts = [str(m.value) for m in app.markdown]

@@ -14,13 +14,14 @@ from audit.log import AuditFilter
 from chatbot.review import NewReview, ReviewKind
 from chatbot.understanding import Reason
 from core.models import SearchRequest
+from db.jobs import JobState
 from prompts.guard import ComplianceGuard
 from retrieval.synonyms import TermEntry
 from services.root import Services
 from studio.feedback import NewFeedback
 from studio.items import ItemKind, ItemStatus, RuleContent, TermContent
 from studio.overlays import rule_seed_entries
-from tests.ui.conftest import APP, click, logged_in, page, run, texts
+from tests.ui.conftest import APP, click, click_job, logged_in, page, run, texts
 
 pytestmark = pytest.mark.integration
 
@@ -93,12 +94,12 @@ def test_the_studio_path(studio_services: Services) -> None:
     # the trainer measures before publishing: the live run misses, the dry run with drafts hits
     app = _open(services, "studio_eval", "tina")
     assert app.dataframe[0].value.shape[0] == 3  # the golden questions
-    app = click(app, "eval_run")
+    app = click_job(app, services, "eval_run")
     recall = {m.label: m.value for m in app.metric}
     assert set(recall) == {"R@1", "R@3", "R@5", "MRR@10"}
     assert float(recall["R@5"]) == pytest.approx(2 / 3, abs=1e-3)
     assert "充电桩起火烧了车能赔吗" in texts(app) and "实际排在前面的是" in texts(app)
-    app = click(app, "eval_drafts")
+    app = click_job(app, services, "eval_drafts")
     assert "草稿预演结果" in " ".join(s.value for s in app.subheader)
     assert float(next(m.value for m in app.metric if m.label == "R@5")) == pytest.approx(1.0)
 
@@ -123,7 +124,7 @@ def test_the_studio_path(studio_services: Services) -> None:
 
     # the live evaluation moved
     app = _open(services, "studio_eval", "tina")
-    app = click(app, "eval_run")
+    app = click_job(app, services, "eval_run")
     r5 = next(m for m in app.metric if m.label == "R@5")
     assert float(r5.value) == pytest.approx(1.0)
     assert "新答对的问题" in texts(app)
@@ -292,7 +293,7 @@ def test_evaluation_charts_the_live_runs_and_keeps_the_misses_collapsed(
     assert "完成两次在线评测后" in texts(app)
     assert "R@k（前 k 名召回率）" in texts(app) and "MRR@10（平均倒数排名）" in texts(app)
 
-    app = click(app, "eval_run")
+    app = click_job(app, studio_services, "eval_run")
     (misses,) = [e for e in app.expander if e.label.startswith("未命中")]
     assert misses.label == "未命中（1/3）" and not misses.proto.expanded
     assert any("充电桩起火烧了车能赔吗" in m.value for m in misses.markdown)
@@ -302,7 +303,7 @@ def test_evaluation_charts_the_live_runs_and_keeps_the_misses_collapsed(
     assert "没有未发布的草稿" in " ".join(i.value for i in app.info)
     assert len(studio_services.eval_runs.history()) == 1
 
-    app = click(app, "eval_run")
+    app = click_job(app, studio_services, "eval_run")
     assert _chart_series(app) == ({"R@1", "R@3", "R@5", "MRR@10"}, 2)
     assert "完成两次在线评测后" not in texts(app)
 
@@ -440,3 +441,46 @@ def test_studio_pages_render_in_english(studio_services: Services) -> None:
         app.session_state["lang"] = "en"
         app = run(app)
         assert app.header[0].value == header, name
+
+
+def test_an_evaluation_is_a_job_the_page_follows_and_shows_again_later(
+    studio_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = studio_services
+    monkeypatch.setattr(services.settings, "jobs_mode", "queue")  # a worker process runs jobs
+    app = _open(services, "studio_eval", "tina")
+    app = click(app, "eval_run")
+    (job,) = services.jobs.recent("golden_eval")
+    assert job.state is JobState.QUEUED and job.requested_by == "tina"
+    (bar,) = app.get("progress")
+    assert "policydesk jobs worker" in bar.proto.text  # queued: waiting for a worker
+    assert app.button(key="eval_run").disabled and app.button(key="eval_drafts").disabled
+    assert not app.metric  # no result yet
+
+    ended = services.job_runner("worker:1").run_next()  # the worker process
+    assert ended is not None and ended.state is JobState.DONE
+    app = run(app)  # the progress fragment saw the job end and reran the page
+    assert float(next(m.value for m in app.metric if m.label == "R@5")) == pytest.approx(
+        2 / 3, abs=1e-3
+    )
+    assert not app.get("progress") and not app.button(key="eval_run").disabled
+
+    # the trainer comes back in a new session: the latest job's result is still there
+    again = _open(services, "studio_eval", "tina")
+    assert f"后台作业 #{job.id} 的结果" in texts(again)
+    assert float(next(m.value for m in again.metric if m.label == "R@5")) == pytest.approx(
+        2 / 3, abs=1e-3
+    )
+    assert not _open(services, "studio_eval", "sam").metric  # another user's job is not shown
+
+
+def test_a_cancelled_evaluation_says_so(
+    studio_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(studio_services.settings, "jobs_mode", "queue")
+    app = click(_open(studio_services, "studio_eval", "tina"), "eval_run")
+    (job,) = studio_services.jobs.recent("golden_eval")
+    app = click(app, f"job-cancel-{job.id}")
+    assert studio_services.jobs.get(job.id).state is JobState.CANCELLED
+    assert f"后台作业 #{job.id} 已取消。" in texts(app)
+    assert studio_services.job_runner("worker:1").run_next() is None  # nothing left to run

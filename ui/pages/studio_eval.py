@@ -1,5 +1,6 @@
-"""Trainer studio · evaluation: the golden question set (editable), a run over the live index with
-a progress bar, R@k, MRR, the misses (collapsed) and the change since the last live run, a dry run
+"""Trainer studio · evaluation: the golden question set (editable), a run over the live index as a
+background job (its progress and result read from the job's row, so the trainer may leave and come
+back), R@k, MRR, the misses (collapsed) and the change since the last live run, a dry run
 with the unpublished drafts, so a trainer sees whether an edit helps before it is published, and
 R@k and MRR over the past live runs."""
 
@@ -9,29 +10,21 @@ import streamlit as st
 
 from accounts.models import User
 from accounts.permissions import Action, can
+from services.jobs import GoldenEvalOutcome, GoldenEvalRequest, JobKind
 from studio.curation import unpublished_ids
 from studio.golden import EvalRunSummary, GoldenQuestion
-from studio.golden_eval import (
-    LIVE_LABEL,
-    EvalDelta,
-    EvalReport,
-    Search,
-    run_golden_eval,
-    search_with,
-)
+from studio.golden_eval import DRAFT_LABEL, LIVE_LABEL, EvalDelta, EvalReport
 from ui.auth import missing_role, require_page
 from ui.format import escape_markdown, local_time, signed, split_list
 from ui.i18n import t
+from ui.jobs import follow_job, submit_job
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
 
-DRAFT_LABEL = "draft preview"
-OUTCOME = "eval_outcome"
-PENDING = "eval_pending"
 TREND_RUNS = 30  # live runs in the chart
 
 
-# ----- state changes (button callbacks, and the run they request) -------------------------------
+# ----- state changes (button callbacks) ---------------------------------------------------------
 
 
 def _add_question(user: User) -> None:
@@ -76,53 +69,31 @@ def _remove_question(question_id: int) -> None:
         notify("success", t("golden_removed").format(id=question_id))
 
 
-def _request_run(drafts: bool) -> None:
-    # the run itself happens in the page body, so that its progress bar is drawn below the buttons
-    # (a callback can only draw above the whole page)
-    st.session_state[PENDING] = drafts
-
-
-def run_with_progress(user: User, drafts: bool) -> None:
-    """Run the golden set (live, or as if the drafts were published) with a progress bar here;
-    keep the outcome for the render, or queue why it was refused."""
-    services = get_services()
+def _request_run(user: User, drafts: bool) -> None:
+    """Submit a golden-set run as a background job; a dry run without drafts is refused at
+    once (nothing is run)."""
     if drafts:
-        ids = attempt(lambda: unpublished_ids(services.studio, user), t("eval_failed"))
+        ids = attempt(lambda: unpublished_ids(get_services().studio, user), t("eval_failed"))
         if ids is None:
             return
         if not ids:
             notify("info", t("eval_no_drafts"))
             return
+    submit_job(JobKind.GOLDEN_EVAL, GoldenEvalRequest(drafts=drafts), t("eval_failed"))
 
-        def search() -> Search:
-            return services.draft_preview(user, ids).searcher()
 
-        label = DRAFT_LABEL
-    else:
+def render_job(user: User) -> bool:
+    """The user's latest evaluation job: its progress while it runs, then its report.
 
-        def search() -> Search:
-            return search_with(services.retriever(), services.embedder)
-
-        label = LIVE_LABEL
-    bar = st.progress(0.0, text=t("eval_running"))
-
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / total, text=t("eval_progress").format(done=done, total=total))
-
-    outcome = attempt(
-        lambda: run_golden_eval(
-            services.golden,
-            services.eval_runs,
-            search(),
-            user.username,
-            label,
-            progress=progress,
-        ),
-        t("eval_failed"),
+    Returns:
+        True while a job is queued or running (the run buttons wait for it).
+    """
+    running, outcome = follow_job(
+        JobKind.GOLDEN_EVAL, user, GoldenEvalOutcome, t("eval_failed"), t("eval_progress")
     )
-    bar.empty()
     if outcome is not None:
-        st.session_state[OUTCOME] = (label, *outcome)
+        render_report(outcome.label, outcome.report, outcome.delta)
+    return running
 
 
 # ----- rendering --------------------------------------------------------------------------------
@@ -259,16 +230,25 @@ def main() -> None:
         return
     render_golden(user, questions)
     st.divider()
-    live, drafts, _ = st.columns([1, 1, 2])
-    live.button(t("eval_run"), key="eval_run", type="primary", on_click=_request_run, args=(False,))
-    drafts.button(t("eval_drafts"), key="eval_drafts", on_click=_request_run, args=(True,))
-    pending = st.session_state.pop(PENDING, None)
-    if pending is not None:
-        run_with_progress(user, pending)
-        show_notices()
-    outcome = st.session_state.get(OUTCOME)
-    if outcome is not None:
-        render_report(*outcome)
+    buttons = st.empty()  # drawn after the job is read: they wait while it runs
+    running = render_job(user)
+    with buttons.container():
+        live, drafts, _ = st.columns([1, 1, 2])
+        live.button(
+            t("eval_run"),
+            key="eval_run",
+            type="primary",
+            on_click=_request_run,
+            args=(user, False),
+            disabled=running,
+        )
+        drafts.button(
+            t("eval_drafts"),
+            key="eval_drafts",
+            on_click=_request_run,
+            args=(user, True),
+            disabled=running,
+        )
     live_runs = show_attempt(
         lambda: services.eval_runs.history(limit=TREND_RUNS, label=LIVE_LABEL), t("eval_failed")
     )

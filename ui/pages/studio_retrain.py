@@ -1,33 +1,28 @@
-"""Trainer studio · caller emotion: retrain from the published labelled utterances, compare the dev
-metrics before and after, keep or discard the new model."""
+"""Trainer studio · caller emotion: retrain from the published labelled utterances (a background
+job, about a minute; its progress and result are read from the job's row), compare the dev metrics
+before and after, keep or discard the new model."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from accounts.models import User
 from accounts.permissions import Action
+from db.jobs import Job, JobState
 from sentiment.retrain import RetrainResult
-from studio.utterances import pending_changes, propose_retraining
+from services.jobs import EmotionRetrainRequest, JobKind
+from studio.utterances import pending_changes
 from ui.auth import current_user, require_page
 from ui.i18n import t
+from ui.jobs import follow_job, submit_job
 from ui.notices import attempt, notify, show_attempt, show_notices
 from ui.resources import get_services
 
-RESULT = "retrain_result"
 METRICS = ("label_accuracy", "upset_f1")
 
 
 def _retrain() -> None:
-    services = get_services()
-    with st.spinner(t("retrain_running")):
-        result = attempt(
-            lambda: propose_retraining(
-                services.studio, services.emotion_retrainer(), services.settings.sentiment_data
-            ),
-            t("retrain_failed"),
-        )
-    if result is not None:
-        st.session_state[RESULT] = result
+    submit_job(JobKind.EMOTION_RETRAIN, EmotionRetrainRequest(), t("retrain_failed"))
 
 
 def _keep() -> None:
@@ -41,7 +36,6 @@ def _keep() -> None:
     if attempt(keep, t("retrain_failed")):
         user = current_user()
         services.audit.record(user.username if user else "?", "emotion.keep", "emotion-model")
-        st.session_state.pop(RESULT, None)
         notify("success", t("retrain_kept"))
 
 
@@ -53,7 +47,6 @@ def _discard() -> None:
         return True
 
     if attempt(discard, t("retrain_failed")):
-        st.session_state.pop(RESULT, None)
         notify("info", t("retrain_discarded"))
 
 
@@ -81,8 +74,38 @@ def render_result(result: RetrainResult) -> None:
     )
 
 
+def render_job(user: User) -> bool:
+    """The user's latest retraining: its progress while it runs, then the comparison with keep
+    and discard while its candidate waits for a decision.
+
+    Returns:
+        True while a retraining is queued or running.
+    """
+
+    def undecided(job: Job) -> bool:  # a done retraining is shown until kept or discarded
+        return (
+            job.state is not JobState.DONE
+            or get_services().emotion_retrainer().candidate is not None
+        )
+
+    running, result = follow_job(
+        JobKind.EMOTION_RETRAIN,
+        user,
+        RetrainResult,
+        t("retrain_failed"),
+        t("retrain_running"),
+        shown=undecided,
+    )
+    if result is not None:
+        render_result(result)
+        keep, discard = st.columns(2)
+        keep.button(t("retrain_keep"), on_click=_keep, type="primary")
+        discard.button(t("retrain_discard"), on_click=_discard)
+    return running
+
+
 def main() -> None:
-    require_page(Action.RETRAIN)
+    user = require_page(Action.RETRAIN)
     st.header(t("studio_retrain_header"))
     show_notices()
     services = get_services()
@@ -106,13 +129,11 @@ def main() -> None:
                 ],
                 hide_index=True,
             )
-    st.button(t("retrain_button"), on_click=_retrain, type="primary")
-    result: RetrainResult | None = st.session_state.get(RESULT)
-    if result is not None and services.emotion_retrainer().candidate is not None:
-        render_result(result)
-        keep, discard = st.columns(2)
-        keep.button(t("retrain_keep"), on_click=_keep, type="primary")
-        discard.button(t("retrain_discard"), on_click=_discard)
+    button = st.empty()  # drawn after the job is read: it waits while a retraining runs
+    running = render_job(user)
+    button.button(
+        t("retrain_button"), key="retrain_run", on_click=_retrain, type="primary", disabled=running
+    )
 
 
 main()
