@@ -9,10 +9,12 @@ a call returns, so a restart loses nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     Connection,
+    Engine,
     func,
     insert,
     select,
@@ -52,7 +54,16 @@ def _agent(agent: str) -> str:
 
 
 class HandoffQueue(SqlStore):
-    """Stores handoffs and moves them waiting → accepted → resolved."""
+    """Stores handoffs and moves them waiting → accepted → resolved.
+
+    Args:
+        engine: the database.
+        on_accept: told, after each accept, how many seconds the handoff waited (telemetry).
+    """
+
+    def __init__(self, engine: Engine, on_accept: Callable[[float], None] | None = None) -> None:
+        super().__init__(engine)
+        self._on_accept = on_accept
 
     def submit(
         self,
@@ -149,7 +160,10 @@ class HandoffQueue(SqlStore):
                 f"handoff {handoff_id} was already {current.state.value}"
                 + (f" by {current.accepted_by}" if current.accepted_by else "")
             )
-        return self.get(handoff_id)
+        accepted = self.get(handoff_id)
+        if self._on_accept is not None and accepted.accepted_at is not None:
+            self._on_accept((accepted.accepted_at - accepted.created_at).total_seconds())
+        return accepted
 
     def resolve(
         self, handoff_id: str, agent: str, resolution: str, now: datetime | None = None
