@@ -14,6 +14,7 @@ a training set) through every iteration.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -23,8 +24,7 @@ from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
-
-from core.threads import single_threaded
+from threadpoolctl import ThreadpoolController
 
 Matrix: TypeAlias = np.ndarray | sparse.csr_matrix
 """Rows of features: dense, or sparse CSR."""
@@ -51,6 +51,11 @@ class LinearHead:
             raise ValueError(f"a binary head has one output row, this one {self.coef.shape[0]}")
         z = self.logits(features)[:, 0]
         return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)))  # the logistic, without overflow
+
+
+@functools.cache
+def _thread_pools() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def _used_columns(features: Matrix) -> np.ndarray:
@@ -96,7 +101,7 @@ def fit_logistic(
         class_weight="balanced" if balanced else None,
         random_state=seed,
     )
-    with single_threaded():
+    with _thread_pools().limit(limits=1):
         model.fit(
             features[:, used] if used.size < width else features,
             np.asarray(labels),

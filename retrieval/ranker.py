@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 
 from core.errors import ModelNotReadyError, PolicyDeskError
 from core.models import Passage, PassageKind
-from core.threads import single_threaded
 from retrieval.retriever import Candidate, Ranking
 from retrieval.topics import Facet, TopicLexicon, TopicState
 
@@ -326,10 +325,7 @@ class LearnedRanker:
         """The probability that each candidate answers the conversation."""
         if not len(features):
             return np.zeros(0, dtype=np.float32)
-        # a few hundred rows: OpenMP's threads cost more than they save, most of all when
-        # concurrent requests each start theirs (same probabilities either way)
-        with single_threaded("openmp"):
-            return np.asarray(self._model.predict_proba(features)[:, 1], dtype=np.float32)
+        return np.asarray(self._model.predict_proba(features)[:, 1], dtype=np.float32)
 
 
 def fallback_scores(features: np.ndarray) -> np.ndarray:
