@@ -23,6 +23,8 @@ from accounts.store import AuthenticationError
 from api.calls import router as calls
 from api.context import ApiContext, Context, errors
 from api.errors import ApiError, install_error_handlers
+from api.metrics import RequestMetrics
+from api.metrics import router as metrics
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
@@ -188,7 +190,8 @@ def post_message(
 
     409 when another message on the same session was answered at the same moment (send it
     again); 429 with `Retry-After` when a session or a client sends too many messages in a
-    minute.
+    minute; 503 `overloaded` with `Retry-After` when the server has more messages in hand than
+    it can queue (nothing of the message is stored: send it again).
     """
     bot = _owned(context, session_id, secret)
     services = context.services
@@ -355,6 +358,7 @@ def create_app(
         warming = threading.Thread(target=context.warm_up, name="warm-up", daemon=True)
         warming.start()
         yield
+        context.services.close()  # answer what the encoder has queued, then stop its thread
 
     app = FastAPI(
         title="PolicyDesk self-service API",
@@ -375,10 +379,13 @@ def create_app(
         max_bytes=max_body_bytes,
         timeout=context.services.settings.api_body_timeout,
     )
-    app.add_middleware(CatchAll)  # added last = outermost: also covers the size limit
+    app.add_middleware(CatchAll)  # outside the size limit: also covers it
+    # added last = outermost: times every request, the generic 500 and the 413 included
+    app.add_middleware(RequestMetrics, telemetry=context.services.telemetry)
     app.include_router(auth)
     app.include_router(calls)
     app.include_router(sessions)
     app.include_router(handoffs)
     app.include_router(health)
+    app.include_router(metrics)
     return app

@@ -29,6 +29,7 @@ from core.errors import (
     IndexNotBuiltError,
     InvalidQueryError,
     ModelNotReadyError,
+    OverloadedError,
     PolicyDeskError,
 )
 from customers.store import CustomerNotFoundError
@@ -96,6 +97,8 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (ConversationBusyError, 409, "conversation_busy", None),
     (HandoffStateError, 409, "handoff_state_conflict", None),
     (RateLimitedError, 429, "rate_limited", None),
+    # the server is busy, the request was refused before anything was written: retry it
+    (OverloadedError, 503, "overloaded", None),
     (ReplyNotCompliantError, 422, "reply_not_compliant", "text"),
     # the only free text the API hands on is a customer message's or an agent reply's text
     (InvalidQueryError, 422, "invalid_message", "text"),
@@ -140,8 +143,11 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 async def _policydesk_error(request: Request, exc: Exception) -> JSONResponse:
     for kind, status, code, field in _MAPPING:
         if isinstance(exc, kind):
-            # the window is a minute: waiting that long always suffices
-            headers = {"Retry-After": "60"} if status == 429 else None
+            headers = None
+            if isinstance(exc, OverloadedError):
+                headers = {"Retry-After": str(exc.retry_after)}
+            elif status == 429:  # the window is a minute: waiting that long always suffices
+                headers = {"Retry-After": "60"}
             return error_response(status, code, str(exc), field, headers)
     if isinstance(exc, tuple(_NOT_READY)):
         assert isinstance(exc, PolicyDeskError)

@@ -9,10 +9,12 @@ a call returns, so a restart loses nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     Connection,
+    Engine,
     func,
     insert,
     select,
@@ -22,7 +24,7 @@ from sqlalchemy import (
 from chatbot.handoff import HandoffRequest, HandoffState, NewHandoff, priority_for
 from core.errors import PolicyDeskError
 from core.masking import redact
-from db.changes import Change
+from db.changes import Change, ChangeWatcher
 from db.schema import handoffs
 from db.store import SqlStore
 
@@ -53,9 +55,25 @@ def _agent(agent: str) -> str:
 
 
 class HandoffQueue(SqlStore):
-    """Stores handoffs and moves them waiting → accepted → resolved."""
+    """Stores handoffs and moves them waiting → accepted → resolved.
+
+    Args:
+        engine: the database.
+        watcher: this process's change notices (``SqlStore``): the waiting list is re-read only
+            after a change.
+        on_accept: told, after each accept, how many seconds the handoff waited (telemetry).
+    """
 
     ANNOUNCES = Change.HANDOFF
+
+    def __init__(
+        self,
+        engine: Engine,
+        watcher: ChangeWatcher | None = None,
+        on_accept: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(engine, watcher)
+        self._on_accept = on_accept
 
     def submit(
         self,
@@ -157,7 +175,10 @@ class HandoffQueue(SqlStore):
                 f"handoff {handoff_id} was already {current.state.value}"
                 + (f" by {current.accepted_by}" if current.accepted_by else "")
             )
-        return self.get(handoff_id)
+        accepted = self.get(handoff_id)
+        if self._on_accept is not None and accepted.accepted_at is not None:
+            self._on_accept((accepted.accepted_at - accepted.created_at).total_seconds())
+        return accepted
 
     def resolve(
         self, handoff_id: str, agent: str, resolution: str, now: datetime | None = None

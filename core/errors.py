@@ -82,6 +82,22 @@ class JobLostError(JobError):
         self.job_id = job_id
 
 
+class OverloadedError(PolicyDeskError):
+    """A bounded queue is full: the request is refused at once rather than left to pile up.
+
+    Args:
+        what: the queue that is full.
+        retry_after: whole seconds after which a retry is likely to be accepted.
+    """
+
+    def __init__(self, what: str, retry_after: int) -> None:
+        if retry_after < 1:
+            raise ValueError(f"retry_after must be at least 1 second, got {retry_after}")
+        super().__init__(f"the {what} is busy; please try again in {retry_after} s")
+        self.what = what
+        self.retry_after = retry_after
+
+
 def describe_validation_error(exc: ValidationError, limit: int | None = None) -> str:
     """A validation error as one line: each problem as ``field: reason``, with the value that was
     given when the reason does not quote it already.

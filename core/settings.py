@@ -156,6 +156,28 @@ class Settings(BaseSettings):
     api_body_timeout: float = Field(
         default=10.0, gt=0, le=300, description="seconds a client may take to send a request body"
     )
+    encoder_batch_wait_ms: float = Field(
+        default=3.0,
+        ge=0,
+        le=100,
+        description="milliseconds the encoder waits for concurrent requests to share a forward "
+        "pass; 0: no batching thread (every caller runs its own pass)",
+    )
+    encoder_max_batch: int = Field(
+        default=32, ge=1, le=1024, description="texts in one collected encoder batch at most"
+    )
+    encoder_queue_limit: int = Field(
+        default=64,
+        ge=1,
+        le=100_000,
+        description="requests waiting for the encoder at most; one more is refused (API: 503)",
+    )
+    encoder_retry_after: int = Field(
+        default=1,
+        ge=1,
+        le=3600,
+        description="seconds a request refused for overload is told to wait (Retry-After)",
+    )
     retention_chat_days: int = Field(
         default=365, ge=1, description="days chat transcripts, their handoffs and reviews are kept"
     )

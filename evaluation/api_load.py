@@ -36,6 +36,7 @@ from chatbot.routing_sets import RoutingExample, load_routing_set
 from core.errors import IndexNotBuiltError, PolicyDeskError
 from core.metrics import percentiles
 from core.settings import PROJECT_ROOT, Settings
+from core.telemetry import EncoderFigures
 from services.root import Services
 
 ROUTING_MESSAGES = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
@@ -85,6 +86,7 @@ class LoadResult(BaseModel):
         description="full-pipeline messages of one session alone, before the load"
     )
     load_average: float = Field(description="the machine's 1-minute load average before the run")
+    encoder: EncoderFigures = Field(description="the encoder's batches and passes during the load")
 
     @property
     def error_count(self) -> int:
@@ -272,8 +274,10 @@ def run_load(
         alone, _ = asyncio.run(_load(base_url, [baseline]))
         load_average = os.getloadavg()[0]  # other work on the machine skews every figure
         cpu_before = time.process_time()
+        encoder_before = services.telemetry.encoder_figures()
         runs, wall = asyncio.run(_load(base_url, plans))
         cpu_seconds = time.process_time() - cpu_before
+        encoder = services.telemetry.encoder_figures().since(encoder_before)
         reported = [h for run in runs for h in run.handoffs]
         found = asyncio.run(_found(base_url, runs))
     ours = {run.session_id for run in runs if run.session_id}
@@ -293,6 +297,7 @@ def run_load(
         cpu_seconds=cpu_seconds,
         baseline_ms=alone[0].pipeline_ms,
         load_average=load_average,
+        encoder=encoder,
     )
 
 
@@ -386,6 +391,7 @@ def render(result: LoadResult) -> list[str]:
         or "none"
     )
     cores = result.cpu_seconds / result.wall_seconds if result.wall_seconds else 0.0
+    encoder = result.encoder
     cpus = os.cpu_count() or 1
     limit = (
         "the cores are saturated, so more throughput needs more cores."
@@ -423,10 +429,16 @@ def render(result: LoadResult) -> list[str]:
         f"{result.phantom_handoffs} handoffs queued for a bench session that no reply reported. "
         f"Reasons on the handoffs: {reasons}.",
         "",
+        f"Encoder during the load: {encoder.batches} collected batches, "
+        f"{encoder.requests_per_batch:.2f} requests per batch on average; {encoder.passes} "
+        f"forward passes, {encoder.texts_per_pass:.2f} distinct texts per pass (a text shares a "
+        "pass only with texts of its token count, so that its vector keeps its bits); "
+        f"{encoder.refused} requests refused for a full encoder queue.",
+        "",
         f"What limits throughput: the process used {cores:.1f} of the machine's {cpus} cores "
         "during the run (server and load generator together). Every full-pipeline message "
-        "embeds its text once, and the encoder runs one forward pass at a time (behind a "
-        f"lock), so under load a message mostly waits its turn; {limit}",
+        "embeds its text once; concurrent messages share the encoder's batches (one encoder "
+        f"thread); {limit}",
         "",
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -41,7 +41,8 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local directory, loaded once, lazily, thread-safe.
 
     e5 models need ``query: `` / ``passage: `` prefixes; other models take other prefixes (or
-    none), so both are settings.
+    none), so both are settings. ``on_forward`` is told the number of distinct texts of every
+    forward pass (telemetry: how many texts share a pass).
     """
 
     def __init__(
@@ -50,11 +51,13 @@ class SentenceTransformerEmbedder:
         query_prefix: str = "query: ",
         passage_prefix: str = "passage: ",
         batch_size: int = 32,
+        on_forward: Callable[[int], None] | None = None,
     ) -> None:
         self._path = Path(model_path)
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
         self._batch_size = batch_size
+        self._on_forward = on_forward
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
@@ -120,6 +123,8 @@ class SentenceTransformerEmbedder:
         # a few short texts); a lone text is embedded twice over instead, so every text goes
         # through the same kernels
         single = len(batch) == 1
+        if self._on_forward is not None and batch:
+            self._on_forward(len(batch))
         vectors = np.asarray(
             model.encode(
                 batch * 2 if single else batch,

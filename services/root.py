@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from chatbot.sessions import ConversationStore
     from compliance.classifier import GuardClassifier
     from compliance.training import GuardTrainer
+    from core.telemetry import Telemetry
     from customers.store import CustomerStore
     from db.changes import ChangeWatcher
     from db.jobs import JobQueue
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from privacy.service import PrivacyService
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
+    from retrieval.batching import BatchingEmbedder
     from retrieval.chroma_index import ChromaChunkIndex
     from retrieval.conversation_search import ConversationSearch
     from retrieval.embedder import Embedder
@@ -177,6 +179,8 @@ class Services:
         passwords: the password-hashing policy (tests use a fast one).
         chat_model: an LLM to use instead of the configured endpoint (tests use fakes).
         handoff_detector: a handoff detector instead of the trained artefact.
+        telemetry: the metrics to record into instead of a fresh set (tests that build an
+            encoder around the one they inject).
     """
 
     def __init__(
@@ -187,8 +191,10 @@ class Services:
         passwords: PasswordHashing | None = None,
         chat_model: BaseChatModel | None = None,
         handoff_detector: HandoffDetector | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
+        self._telemetry = telemetry
         self._embedder = embedder
         self._passwords = passwords
         self._chat_model = chat_model
@@ -196,6 +202,7 @@ class Services:
         self._lock = threading.Lock()
         self._snapshot: ContentSnapshot | None = None
         self._schema_checked = False
+        self._batcher: BatchingEmbedder | None = None
 
     # ----- process-lifetime parts -------------------------------------------------------------
 
@@ -251,13 +258,41 @@ class Services:
     def embedder(self) -> Embedder:
         if self._embedder is not None:
             return self._embedder
+        from retrieval.batching import BatchingEmbedder
         from retrieval.embedder import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(
-            self.settings.embedding_model,
-            query_prefix=self.settings.query_prefix,
-            passage_prefix=self.settings.passage_prefix,
+        settings = self.settings
+        model = SentenceTransformerEmbedder(
+            settings.embedding_model,
+            query_prefix=settings.query_prefix,
+            passage_prefix=settings.passage_prefix,
+            on_forward=self.telemetry.encoder_forward,
         )
+        if settings.encoder_batch_wait_ms <= 0:
+            return model
+        self._batcher = BatchingEmbedder(
+            model,
+            max_wait=settings.encoder_batch_wait_ms / 1000,
+            max_batch=settings.encoder_max_batch,
+            max_queue=settings.encoder_queue_limit,
+            retry_after=settings.encoder_retry_after,
+            telemetry=self.telemetry,
+        )
+        return self._batcher
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        """The process's metrics (``GET /metrics`` in the API)."""
+        if self._telemetry is not None:
+            return self._telemetry
+        from core.telemetry import Telemetry
+
+        return Telemetry()
+
+    def close(self) -> None:
+        """Stop the background threads this root started (the encoder's batching thread)."""
+        if self._batcher is not None:
+            self._batcher.close()
 
     @cached_property
     def training_embedder(self) -> Embedder:
@@ -519,7 +554,7 @@ class Services:
     def handoffs(self) -> HandoffQueue:
         from chatbot.queue import HandoffQueue
 
-        return HandoffQueue(self.engine, self.changes)
+        return HandoffQueue(self.engine, self.changes, on_accept=self.telemetry.handoff_accepted)
 
     @cached_property
     def routing_reviews(self) -> RoutingReviewLog:

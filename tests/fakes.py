@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from retrieval.embedder import Embedder
 
 
 class FakeEmbedder:
@@ -53,6 +57,63 @@ class QueryRecordingEmbedder(FakeEmbedder):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         self.queries.extend(texts)
         return super().embed_queries(texts)
+
+
+class GatedEmbedder:
+    """Wraps an encoder: records each call's texts, holds calls while ``gate`` is clear (to line
+    up concurrent callers behind a busy encoder) and raises ``error`` when one is set."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, list[str]]] = []  # (query | passage, texts) per call
+        self.entered = threading.Event()  # set when a call starts
+        self.gate = threading.Event()
+        self.gate.set()  # open: calls go straight through
+        self.error: Exception | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
+    def _call(
+        self, kind: str, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray]
+    ) -> np.ndarray:
+        self.calls.append((kind, list(texts)))
+        self.entered.set()
+        if not self.gate.wait(timeout=30):
+            raise TimeoutError("the test never opened the gate")
+        if self.error is not None:
+            raise self.error
+        return embed(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call("query", texts, self.inner.embed_queries)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call("passage", texts, self.inner.embed_passages)
+
+
+def metric_value(exposition: bytes | str, name: str, **labels: str) -> float:
+    """One sample's value from a Prometheus text exposition; 0 when the series is absent.
+
+    Args:
+        exposition: the ``/metrics`` body.
+        name: the sample's full name (``policydesk_overload_rejections_total``).
+        labels: the sample's labels, all of them, in any order.
+    """
+    text = exposition.decode() if isinstance(exposition, bytes) else exposition
+    wanted = dict(labels)
+    for line in text.splitlines():
+        match = re.fullmatch(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)", line)
+        if match is None or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(2) or ""))
+        if found == wanted:
+            return float(match.group(3))
+    return 0.0
 
 
 # A small clause document for tests about ingest, the studio and pages (not about retrieval
