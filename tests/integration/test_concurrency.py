@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -60,7 +60,7 @@ def in_parallel(clients: int, work: Callable[[int], T]) -> list[T | BaseExceptio
     return outcomes
 
 
-def kinds(outcomes: list[object]) -> Counter[str]:
+def kinds(outcomes: Sequence[object]) -> Counter[str]:
     """How many outcomes were of each type (``ok`` for a value)."""
     return Counter(type(o).__name__ if isinstance(o, BaseException) else "ok" for o in outcomes)
 
