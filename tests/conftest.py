@@ -4,13 +4,14 @@ and the markers every test gets from the fixtures it uses (``pytest_collection_m
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, MetaData, create_engine, make_url, text
 
 from accounts.passwords import PasswordHashing
 from core.settings import PROJECT_ROOT, Settings
@@ -169,6 +170,15 @@ class SessionDatabases:
         url = self._create(f"t_{uuid.uuid4().hex}", make_url(source).database)
         if not keep:
             self._created.append(url)
+        return url
+
+    def empty(self, folder: Path) -> str:
+        """A new database with nothing in it (for a test of the migrations); its URL."""
+        if SERVER_URL is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{folder / f'empty-{uuid.uuid4().hex[:8]}.db'}"
+        url = self._create(f"t_{uuid.uuid4().hex}", None)
+        self._created.append(url)
         return url
 
     def fresh(self, folder: Path, keep: bool = False) -> str:
@@ -341,6 +351,63 @@ def demo_services(
     services.ingest.ingest(DEMO_SOURCES)
     yield services
     services.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _commands_reach_the_demo_engines(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On engines, a test of the demo data dir gets the demo's database and Chroma database in
+    the environment too: a command it runs with ``--data-dir`` reaches them, as on SQLite the
+    data dir alone does."""
+    if (SERVER_URL is None and CHROMA_URL is None) or "demo_services" not in request.fixturenames:
+        yield
+        return
+    demo: Services = request.getfixturevalue("demo_services")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in engine_environment(demo.settings).items():
+            patch.setenv(name, value)
+        yield
+
+
+def engine_environment(settings: Settings) -> dict[str, str]:
+    """The variables that point a process (a command, a child) at these settings' engines."""
+    found = {}
+    if settings.database_url is not None:
+        found["POLICYDESK_DATABASE_URL"] = settings.database_url
+    if settings.chroma_url is not None:
+        found["POLICYDESK_CHROMA_URL"] = settings.chroma_url
+        found["POLICYDESK_CHROMA_DATABASE"] = settings.chroma_database
+    return found
+
+
+def stored_text(url: str) -> str:
+    """Every row of every table of a database as text: what a test that must not find a secret
+    stored anywhere searches, on SQLite and PostgreSQL alike."""
+    engine = create_engine(url)
+    try:
+        schema = MetaData()
+        schema.reflect(engine)
+        with engine.connect() as conn:
+            return "\n".join(
+                " ".join(str(value) for value in row)
+                for table in schema.sorted_tables
+                for row in conn.execute(table.select())
+            )
+    finally:
+        engine.dispose()
+
+
+def private_demo(demo: Services, folder: Path) -> Settings:
+    """The demo settings over a private copy of the whole demo data: the database and the index
+    (for a test that re-ingests). On SQLite a copy of the data dir; on engines a fresh database
+    and Chroma database, ingested again (from the vectors the session's ingest cached)."""
+    data_dir = folder / "var"
+    if SERVER_URL is None and CHROMA_URL is None:
+        shutil.copytree(demo.settings.data_dir, data_dir)
+        return demo.settings.model_copy(update={"data_dir": data_dir})
+    (databases,) = _SESSION_DATABASES
+    settings = demo.settings.model_copy(update=databases.engine_settings(data_dir))
+    Services(settings, embedder=demo.embedder).ingest.ingest(DEMO_SOURCES)
+    return settings
 
 
 def with_private_database(settings: Settings, folder: Path, **updates: object) -> Settings:
