@@ -86,11 +86,13 @@ api: setup
 test: setup
 	$(BIN)/python -m pytest -q -m "not e2e"
 
-# the integration and API tests again on a throwaway PostgreSQL cluster (Debian's postgresql,
-# installed here when missing; CI runs as root) and a `chroma run` server, both on free ports under
-# one temp dir that is removed however the run ends (tools/engines.py)
+# the integration and API tests that use a database fixture (marker `engines`; the others never
+# touch an engine and `make test` has run them) again on a throwaway PostgreSQL cluster (Debian's
+# postgresql, installed here when missing; CI runs as root) and a `chroma run` server, both on
+# free ports under one temp dir that is removed however the run ends (tools/engines.py)
 test-engines: setup
-	$(BIN)/python -m tools.engines --install -- $(BIN)/python -m pytest -q -m "not e2e" tests/integration
+	$(BIN)/python -m tools.engines --install -- \
+		$(BIN)/python -m pytest -q -m "engines and not e2e" tests/integration
 
 # every test but the slow ones (each that loads a real model, and a few long fits): no model needed
 test-fast: $(VENV)/.installed

@@ -62,6 +62,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     * ``e2e`` (and ``slow``, ``integration``): it lives under ``tests/e2e`` (a real browser against
       real servers).
     * ``integration``: it lives under ``tests/integration`` or runs on a real SQLite database.
+    * ``engines``: it uses a database fixture (hence also the fixtures' index), so it runs on
+      PostgreSQL and a Chroma server under ``make test-engines``.
     * ``data``: it lives under ``tests/data`` (checks of the shipped, trainer-editable files).
     * a ``sqlite_only(reason=...)`` test is skipped, with its reason, when the database fixtures
       run on a PostgreSQL server (``POLICYDESK_TEST_DATABASE_URL``).
@@ -80,6 +82,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         if DATABASE_FIXTURE in used or item.path.is_relative_to(INTEGRATION_TESTS):
             item.add_marker(pytest.mark.integration)
+        if DATABASE_FIXTURE in used:
+            item.add_marker(pytest.mark.engines)
         if item.path.is_relative_to(DATA_TESTS):
             item.add_marker(pytest.mark.data)
         only_sqlite = item.get_closest_marker("sqlite_only")
