@@ -20,6 +20,7 @@ import argparse
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -241,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give the command to run after --")
     if args.install:
         install_postgres()
+    # a terminated run (CI's timeout, a killed make) still stops the engines and removes the dir
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     started = time.monotonic()
     with engines() as urls:
         print(f"engines: {urls.database_url}  {urls.chroma_url}", flush=True)
