@@ -162,12 +162,8 @@ class LoginAttempts(SqlStore):
             nothing is recorded).
         """
         with self.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                # SQLite needs no lock: the insert below takes the database's one write lock
-                # before anything is counted; PostgreSQL's statements would see only what other
-                # transactions committed, so the same account or client waits here instead
-                for key in (f"login:user:{username}", f"login:client:{client}"):
-                    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
+            # the same account or client waits here; the insert comes before any count (SQLite)
+            self.serialise(conn, f"login:user:{username}", f"login:client:{client}")
             attempt = conn.execute(
                 insert(login_attempts)
                 .values(at=now, username=username, client=client, success=False)

@@ -22,10 +22,11 @@ from accounts.passwords import PasswordHashing
 from accounts.store import AccountStore, AuthenticationError
 from audit.log import AuditFilter, AuditLog
 from calls.models import NewCall, NewSegment
+from chatbot.lockout import NUMBER_LIMIT, IdentityLockout, LockReason
 from conversation.models import Speaker
 from customers.demo import generate
 from db.ratelimit import RateCounters
-from db.schema import call_segments, login_attempts
+from db.schema import call_segments, identity_failures, login_attempts
 from services.root import Services
 from studio.items import ItemKind
 from studio.repository import ConcurrentChangeError, KnowledgeRepository
@@ -169,3 +170,27 @@ def test_the_same_segment_posted_in_parallel_is_stored_once(call_services: Servi
         ).scalar_one()
     assert stored == 1
     assert [s.seq for s in calls.get(call_id).segments] == [0]
+
+
+def test_parallel_wrong_identity_checks_try_no_more_than_the_limit(engine: Engine) -> None:
+    lockout = IdentityLockout(engine, b"k" * 32)
+    tried: list[int] = []
+
+    def check(i: int) -> LockReason | None:
+        # each session guesses the same policy number from its own client
+        reason, reservation = lockout.reserve("PDAA202611000001", f"ip:{i}", f"S{i}")
+        if reservation is not None:
+            tried.append(i)  # the check would be tried here, and fail: the reservation stays
+        return reason
+
+    outcomes = in_parallel(4 * CLIENTS, check)
+    assert len(tried) == NUMBER_LIMIT
+    assert Counter(outcomes) == {None: NUMBER_LIMIT, LockReason.NUMBER: 4 * CLIENTS - NUMBER_LIMIT}
+    assert lockout.locked("PDAA202611000001", "ip:new") is LockReason.NUMBER
+    # a right answer is no failure: its reservation is given back
+    reason, reservation = lockout.reserve("PDAA202611000002", "ip:a", "S-ok")
+    assert reason is None and reservation is not None
+    lockout.passed(reservation)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(identity_failures)).scalar_one()
+    assert stored == NUMBER_LIMIT
