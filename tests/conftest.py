@@ -3,6 +3,7 @@ and the markers every test gets from the fixtures it uses (``pytest_collection_m
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -392,7 +393,7 @@ def stored_text(url: str) -> str:
         schema.reflect(engine)
         with engine.connect() as conn:
             return "\n".join(
-                " ".join(str(value) for value in row)
+                " ".join(json.dumps(value, ensure_ascii=False, default=str) for value in row)
                 for table in schema.sorted_tables
                 for row in conn.execute(table.select())
             )

@@ -7,6 +7,7 @@ reach the demo queue other tests look at.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -384,7 +385,8 @@ def test_conversations_are_stored_redacted(
 ) -> None:
     engine = create_engine(api_settings.sqlalchemy_url())
     with engine.connect() as connection:
-        payloads = [str(p) for p in connection.execute(select(conversations.c.payload))]
+        rows = connection.execute(select(conversations.c.payload)).scalars()
+        payloads = [json.dumps(payload, ensure_ascii=False) for payload in rows]
     engine.dispose()
     assert any("138****5678" in p for p in payloads)
     assert not any("13812345678" in p for p in payloads)
