@@ -25,7 +25,7 @@ SENTIMENT_INPUTS := $(wildcard data/sentiment/*.jsonl data/sentiment/cues.yaml s
 MIGRATIONS := $(wildcard db/migrations/versions/*.py)
 XS_CORPUS := $(wildcard ../shared/data/conversation_sentiment/sentiment_XS_30k.txt)
 
-.PHONY: run setup test test-fast test-e2e bench lint clean-index api serve
+.PHONY: run setup test test-fast test-e2e test-engines bench lint clean-index api serve
 
 run: setup
 	$(BIN)/streamlit run app.py --server.address localhost --server.port 8501 \
@@ -90,6 +90,14 @@ serve: setup
 # skipped elsewhere
 test: setup
 	$(BIN)/python -m pytest -q -m "not e2e"
+
+# the integration and API tests that use a database fixture (marker `engines`; the others never
+# touch an engine and `make test` has run them) again on a throwaway PostgreSQL cluster (Debian's
+# postgresql, installed here when missing; CI runs as root) and a `chroma run` server, both on
+# free ports under one temp dir that is removed however the run ends (tools/engines.py)
+test-engines: setup
+	$(BIN)/python -m tools.engines --install -- \
+		$(BIN)/python -m pytest -q -m "engines and not e2e" tests/integration
 
 # every test but the slow ones (each that loads a real model, and a few long fits): no model needed
 test-fast: $(VENV)/.installed

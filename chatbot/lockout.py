@@ -12,7 +12,7 @@ import hmac
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from db.schema import identity_failures
 from db.store import SqlStore
@@ -52,33 +52,55 @@ class IdentityLockout(SqlStore):
         """Whether the check is locked for this number or this client, and why."""
         since = (now or datetime.now(UTC)) - WINDOW
         with self.reading() as conn:
-            by_number = conn.execute(
-                select(func.count()).where(
-                    identity_failures.c.subject == self.subject(number),
-                    identity_failures.c.at > since,
-                )
+            return self._reason(conn, self.subject(number), client[:64], since, None)
+
+    def reserve(
+        self, number: str, client: str, session_id: str, now: datetime | None = None
+    ) -> tuple[LockReason | None, int | None]:
+        """Count a check as failed before it is tried, unless the check is locked already.
+
+        The count and the row are one transaction, serialised per number and per client, so
+        parallel guesses from several sessions and workers try no more than the limit allows.
+
+        Returns:
+            (why it is locked, None): do not try it; nothing is recorded. Or (None, the
+            reservation): try it, and call ``passed`` with the reservation when it was right.
+        """
+        when = now or datetime.now(UTC)
+        subject, client = self.subject(number), client[:64]
+        with self.transaction() as conn:
+            self.serialise(conn, f"identity:subject:{subject}", f"identity:client:{client}")
+            attempt = conn.execute(
+                insert(identity_failures)
+                .values(at=when, subject=subject, client=client, session_id=session_id[:40])
+                .returning(identity_failures.c.id)
             ).scalar_one()
-            by_client = conn.execute(
-                select(func.count()).where(
-                    identity_failures.c.client == client[:64], identity_failures.c.at > since
-                )
-            ).scalar_one()
+            reason = self._reason(conn, subject, client, when - WINDOW, attempt)
+            if reason is None:
+                return None, int(attempt)
+            conn.execute(delete(identity_failures).where(identity_failures.c.id == attempt))
+        return reason, None
+
+    def passed(self, reservation: int) -> None:
+        """The reserved check was right: it is no failure."""
+        with self.transaction() as conn:
+            conn.execute(delete(identity_failures).where(identity_failures.c.id == reservation))
+
+    @staticmethod
+    def _reason(
+        conn: Connection, subject: str, client: str, since: datetime, leave_out: int | None
+    ) -> LockReason | None:
+        recent = identity_failures.c.at > since
+        if leave_out is not None:
+            recent = recent & (identity_failures.c.id != leave_out)
+        by_number = conn.execute(
+            select(func.count()).where(identity_failures.c.subject == subject, recent)
+        ).scalar_one()
         if by_number >= NUMBER_LIMIT:
             return LockReason.NUMBER
+        by_client = conn.execute(
+            select(func.count()).where(identity_failures.c.client == client, recent)
+        ).scalar_one()
         if by_client >= CLIENT_LIMIT:
             return LockReason.CLIENT
         return None
-
-    def record_failure(
-        self, number: str, client: str, session_id: str, now: datetime | None = None
-    ) -> None:
-        """Count one failed check."""
-        with self.transaction() as conn:
-            conn.execute(
-                insert(identity_failures).values(
-                    at=now or datetime.now(UTC),
-                    subject=self.subject(number),
-                    client=client[:64],
-                    session_id=session_id[:40],
-                )
-            )

@@ -22,7 +22,7 @@ from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
 from chatbot.language import is_foreign
 from chatbot.learned import HandoffDetector
-from chatbot.lockout import IdentityLockout
+from chatbot.lockout import IdentityLockout, LockReason
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep, NewSession
 from chatbot.queue import HandoffNotFoundError, HandoffQueue, new_handoff_id
 from chatbot.review import NewReview, RoutingReviewLog, review_for
@@ -442,18 +442,26 @@ class ChatbotService:
     ) -> BotAnswer:
         intent = conversation.pending_intent or reading.intent.value
         conversation.intents.append(intent)
-        if self._locked(conversation, number, client):
+        reservation = None
+        if self._lockout is None:
+            reason = None
+        elif outbox is not None:  # a real conversation: the check is counted before it is tried
+            reason, reservation = self._lockout.reserve(number, client, conversation.id)
+        else:
+            reason = self._lockout.locked(number, client)
+        if reason is not None:
             # repeated failures for this number (any session) or from this client: the check
             # is not even tried, right answer or not; a person verifies instead
+            self._audit_lock(conversation, number, client, reason)
             conversation.pending_intent = None
             decision = RouteDecision(route="human", reasons=[Reason.IDENTITY_LOCKED])
             return self._hand_over(conversation, text, intent, decision, outbox)
         customer_id = self._customers.verify(number, last4)
-        if customer_id is None:
+        if customer_id is not None and reservation is not None:
+            self._lockout.passed(reservation)  # type: ignore[union-attr]
+        if customer_id is None:  # the reservation stays: a failure counted
             conversation.identity_failures += 1
             conversation.bot_failures += 1
-            if self._lockout is not None and outbox is not None:
-                self._lockout.record_failure(number, client, conversation.id)
             if conversation.bot_failures >= MAX_BOT_FAILURES:  # a person verifies instead
                 conversation.pending_intent = None
                 decision = RouteDecision(route="human", reasons=[Reason.BOT_FAILED])
@@ -465,14 +473,11 @@ class ChatbotService:
         conversation.identity_failures = 0
         return self._account_answer(conversation, text, intent)
 
-    def _locked(self, conversation: Conversation, number: str, client: str) -> bool:
-        """Whether the identity check is locked for this number or client (audited when so)."""
-        if self._lockout is None:
-            return False
-        reason = self._lockout.locked(number, client)
-        if reason is None:
-            return False
-        if self._audit is not None:
+    def _audit_lock(
+        self, conversation: Conversation, number: str, client: str, reason: LockReason
+    ) -> None:
+        """Audit a check refused by the lockout."""
+        if self._audit is not None and self._lockout is not None:
             # never the number itself: the lockout's HMAC of it identifies it for an inquiry
             self._audit.record(
                 "chatbot",
@@ -480,7 +485,6 @@ class ChatbotService:
                 conversation.id,
                 f"by {reason.value}; subject {self._lockout.subject(number)[:16]}; client {client}",
             )
-        return True
 
     def _account_answer(self, conversation: Conversation, text: str, intent: str) -> BotAnswer:
         assert conversation.customer_id is not None

@@ -35,9 +35,45 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/policydesk.db"
     )
+    db_pool_size: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="PostgreSQL: connections each process (API worker, console, command) keeps "
+        "open; not used for SQLite",
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=200,
+        description="PostgreSQL: extra connections a process may open under load beyond "
+        "db_pool_size (closed when returned); a process never holds more than their sum, so the "
+        "server's max_connections must exceed processes x (db_pool_size + db_max_overflow)",
+    )
+    db_pool_recycle: int = Field(
+        default=1800,
+        ge=30,
+        description="PostgreSQL: seconds after which a pooled connection is replaced (keep below "
+        "proxies' idle timeouts); every pooled connection is also pinged before use",
+    )
+    db_pool_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="PostgreSQL: seconds a request waits for a free pooled connection",
+    )
     chroma_url: str | None = Field(
         default=None,
         description="http(s)://host:port of a Chroma server; default a local directory",
+    )
+    chroma_database: str = Field(
+        default="default_database",
+        min_length=3,
+        max_length=63,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9]$",
+        description="Chroma server: the database (in the default tenant) that holds the index; "
+        "created when missing, so several deployments or test runs can share one server "
+        "without seeing each other's collections; not used for a local directory",
     )
     terms_dir: Path = Field(
         default=PROJECT_ROOT / "data" / "terms", description="user dictionary and synonym map"

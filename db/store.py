@@ -6,7 +6,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import ClassVar, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from db.changes import Change, ChangeWatcher, announce
 
@@ -59,6 +59,20 @@ class SqlStore:
         if self._watcher is None or self.ANNOUNCES is None:
             return load()
         return self._watcher.fresh(self.ANNOUNCES, (type(self).__name__, key), load)
+
+    @staticmethod
+    def serialise(connection: Connection, *keys: str) -> None:
+        """Make transactions that name the same key run one after the other, until the commit.
+
+        For a check-then-write that parallel workers must not interleave (a limit counted in
+        rows). On PostgreSQL: a transaction-scoped advisory lock per key, taken in the order
+        given (callers name their keys in one fixed order, so two never wait on each other). On
+        SQLite: nothing to take, provided the transaction writes before it reads: its first write
+        takes the database's one write lock.
+        """
+        if connection.dialect.name == "postgresql":
+            for key in keys:
+                connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
 
     @contextmanager
     def reading(self, connection: Connection | None = None) -> Iterator[Connection]:

@@ -79,10 +79,15 @@ class CustomerUnknownError(PolicyDeskError):
     """No customer with that id (nothing was exported or erased)."""
 
 
+PSEUDONYM_PREFIX = "ERASED-"
+
+
 def _pseudonym(customer_id: str, value: str) -> str:
-    """A stable stand-in for an identifier that other rows point to (a plate)."""
-    digest = hashlib.sha256(f"{customer_id}:{value}".encode()).hexdigest()[:10]
-    return f"ERASED-{digest}"
+    """A stable stand-in for an identifier that other rows point to (a plate); as long as the
+    plate column allows (PostgreSQL refuses a longer value, where SQLite stored it)."""
+    room = int(vehicles.c.plate.type.length or 16) - len(PSEUDONYM_PREFIX)  # type: ignore[attr-defined]
+    digest = hashlib.sha256(f"{customer_id}:{value}".encode()).hexdigest()[:room]
+    return f"{PSEUDONYM_PREFIX}{digest}"
 
 
 def _jsonable(row: Any) -> dict[str, Any]:
@@ -195,7 +200,7 @@ class PrivacyService(SqlStore):
             ]
             anonymised["vehicles"] = 0
             for plate in plates:
-                if plate.startswith("ERASED-"):
+                if plate.startswith(PSEUDONYM_PREFIX):
                     continue
                 alias = _pseudonym(customer_id, plate)
                 for table in (vehicles, policies, claims):

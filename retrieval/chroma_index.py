@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 import numpy as np
 
 from core.errors import ConfigurationError
@@ -20,6 +21,10 @@ from core.models import Chunk, Passage, SearchFilters
 from retrieval.embedder import Embedder
 
 COLLECTION_PREFIX = "kb_"
+DEFAULT_TENANT = "default_tenant"
+DEFAULT_DATABASE = "default_database"
+"""chromadb's own default tenant and database names (a server's index lives there unless
+``chroma_database`` says otherwise)."""
 _NO_DATE_FROM = 0
 _NO_DATE_TO = 99991231
 
@@ -65,6 +70,93 @@ def filters_to_where(filters: SearchFilters) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _chroma_settings(**overrides: Any) -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, **overrides)
+
+
+def _server_address(url: str) -> tuple[str, int, bool]:
+    parsed = urlparse(url)
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or port == -1:
+        raise ConfigurationError(f"POLICYDESK_CHROMA_URL must be http(s)://host:port, got {url!r}")
+    https = parsed.scheme == "https"
+    return parsed.hostname, port or (443 if https else 8000), https
+
+
+def _admin_client(url: str) -> Any:
+    import chromadb
+
+    host, port, https = _server_address(url)
+    return chromadb.AdminClient(
+        _chroma_settings(
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+            chroma_server_ssl_enabled=https,
+        )
+    )
+
+
+def _server_client(url: str, database: str) -> Any:
+    """A client of ``database`` on the server at ``url``, creating the database when missing.
+
+    Raises:
+        ConfigurationError: bad URL, no server answering, or the database cannot be made.
+    """
+    import chromadb
+    from chromadb.errors import ChromaError, NotFoundError
+
+    host, port, https = _server_address(url)
+    try:
+        admin = _admin_client(url)
+        try:
+            admin.get_database(database, tenant=DEFAULT_TENANT)
+        except NotFoundError:
+            try:
+                admin.create_database(database, tenant=DEFAULT_TENANT)
+            except ChromaError as exc:  # another process created it first: fine
+                if "already exists" not in str(exc):
+                    raise
+        return chromadb.HttpClient(
+            host=host,
+            port=port,
+            ssl=https,
+            settings=_chroma_settings(),
+            tenant=DEFAULT_TENANT,
+            database=database,
+        )
+    except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+        # chromadb reports an unreachable server as ValueError or as httpx's transport error
+        raise ConfigurationError(
+            f"the Chroma server at {url} (database {database!r}) cannot be used: {exc} "
+            "(is `chroma run` up there? check POLICYDESK_CHROMA_URL and POLICYDESK_CHROMA_DATABASE)"
+        ) from exc
+
+
+def drop_server_database(url: str, database: str) -> None:
+    """Delete a database and all its collections from the Chroma server at ``url`` (for test
+    isolation and tear-down; a missing database is not an error).
+
+    Raises:
+        ConfigurationError: bad URL or no server answering.
+    """
+    from chromadb.errors import NotFoundError
+
+    if database == DEFAULT_DATABASE:
+        raise ConfigurationError("refusing to drop Chroma's default database")
+    try:
+        _admin_client(url).delete_database(database, tenant=DEFAULT_TENANT)
+    except NotFoundError:
+        return
+    except (ValueError, OSError, httpx.HTTPError) as exc:
+        raise ConfigurationError(f"the Chroma server at {url} does not answer: {exc}") from exc
+
+
 class _OurEmbeddingFunction:
     """Hands Chroma our embedder, so it never falls back to its downloading default."""
 
@@ -106,32 +198,32 @@ class ChromaChunkIndex:
 
     @classmethod
     def open(
-        cls, path: Path, url: str | None = None, embedder: Embedder | None = None
+        cls,
+        path: Path,
+        url: str | None = None,
+        embedder: Embedder | None = None,
+        database: str = DEFAULT_DATABASE,
     ) -> ChromaChunkIndex:
         """Open a persistent directory, or a Chroma server when ``url`` is set.
 
+        Args:
+            path: the local directory (used when ``url`` is None).
+            url: ``http(s)://host:port`` of a Chroma server.
+            embedder: what embeds passages added without vectors.
+            database: on a server, the database (default tenant) holding the collections;
+                created when missing. Ignored for a local directory.
+
         Raises:
-            ConfigurationError: a URL that is not http(s)://host:port.
+            ConfigurationError: a URL that is not http(s)://host:port, a server that does not
+                answer, or a database that cannot be created there.
         """
         import chromadb
-        from chromadb.config import Settings as ChromaSettings
 
-        settings = ChromaSettings(anonymized_telemetry=False)
         if url:
-            parsed = urlparse(url)
-            if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-                raise ConfigurationError(
-                    f"POLICYDESK_CHROMA_URL must be http(s)://host:port, got {url!r}"
-                )
-            client = chromadb.HttpClient(
-                host=parsed.hostname,
-                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                ssl=parsed.scheme == "https",
-                settings=settings,
-            )
+            client = _server_client(url, database)
         else:
             path.mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(path), settings=settings)
+            client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
         return cls(client, embedder)
 
     def _collection(self, name: str) -> Any:

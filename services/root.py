@@ -208,12 +208,18 @@ class Services:
 
     @cached_property
     def engine(self) -> Engine:
-        from db.engine import make_engine
+        from db.engine import PoolBudget, make_engine
 
         url = self.settings.sqlalchemy_url()
         if url.startswith("sqlite:///"):
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return make_engine(url)
+        budget = PoolBudget(
+            size=self.settings.db_pool_size,
+            max_overflow=self.settings.db_max_overflow,
+            recycle_seconds=self.settings.db_pool_recycle,
+            timeout_seconds=self.settings.db_pool_timeout,
+        )
+        return make_engine(url, budget)
 
     @cached_property
     def changes(self) -> ChangeWatcher:
@@ -313,7 +319,10 @@ class Services:
         from retrieval.chroma_index import ChromaChunkIndex
 
         return ChromaChunkIndex.open(
-            self.settings.chroma_path, url=self.settings.chroma_url, embedder=self.embedder
+            self.settings.chroma_path,
+            url=self.settings.chroma_url,
+            embedder=self.embedder,
+            database=self.settings.chroma_database,
         )
 
     @cached_property

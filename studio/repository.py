@@ -328,8 +328,18 @@ class KnowledgeRepository(SqlStore):
         self.add_version(conn, first)
 
     def add_version(self, conn: Connection, version: ItemVersion) -> None:
-        """Write a new version (its number must be new for the item)."""
-        conn.execute(insert(versions_table).values(**_version_values(version)))
+        """Write a new version (its number must be new for the item).
+
+        Raises:
+            ConcurrentChangeError: another writer took that version number meanwhile.
+        """
+        try:
+            conn.execute(insert(versions_table).values(**_version_values(version)))
+        except IntegrityError:
+            raise ConcurrentChangeError(
+                f"version {version.number} of {version.item_id} was written by someone else "
+                "meanwhile: reload and try again"
+            ) from None
 
     def update_item(self, conn: Connection, expected: KnowledgeItem, new: KnowledgeItem) -> None:
         """Replace an item's state, provided it is still what the caller read.

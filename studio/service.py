@@ -361,8 +361,11 @@ class StudioService:
             status=plan.status,
         )
         with self._repo.transaction() as conn:
-            self._repo.add_version(conn, version)
+            # the state first: of two parallel edits the second waits here on the item's row
+            # and then finds it changed (ConcurrentChangeError), before writing a version number
+            # the first one took
             updated = self._apply(conn, item, plan, now)
+            self._repo.add_version(conn, version)
             self._audit.record(
                 actor.username, "kb.edit", item.id, _detail(version.number, note), connection=conn
             )
@@ -537,8 +540,8 @@ class StudioService:
             )
 
             def write(conn: Connection) -> KnowledgeItem:
+                updated = self._apply(conn, item, plan, now, review_note="")  # state first: edit
                 self._repo.add_version(conn, restored)
-                updated = self._apply(conn, item, plan, now, review_note="")
                 self._audit.record(
                     actor.username,
                     "kb.rollback",

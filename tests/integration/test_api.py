@@ -7,16 +7,16 @@ reach the demo queue other tests look at.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
 
 from accounts.passwords import PasswordHashing
 from api.app import create_app
@@ -24,9 +24,10 @@ from audit.log import AuditFilter
 from chatbot.service import ChatbotService
 from core.settings import Settings
 from customers.demo import generate
+from db.schema import conversations
 from retrieval.retriever import HybridRetriever
 from services.root import Services
-from tests.conftest import with_private_database
+from tests.conftest import private_demo, stored_text, with_private_database
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -295,12 +296,9 @@ def test_a_restarted_app_still_lists_the_handoff(
 def test_the_api_keeps_answering_after_a_reingest_switches_collections(
     demo_services: Services, tmp_path: Path
 ) -> None:
-    # a private copy of the whole data dir: the ingest below drops the collection it replaces
-    data_dir = tmp_path / "var"
-    shutil.copytree(demo_services.settings.data_dir, data_dir)
+    # a private copy of the whole demo data: the ingest below drops the collection it replaces
     services = Services(  # the same model: no second load
-        demo_services.settings.model_copy(update={"data_dir": data_dir}),
-        embedder=demo_services.embedder,
+        private_demo(demo_services, tmp_path), embedder=demo_services.embedder
     )
     client = TestClient(create_app(services))
     session_id = _session(client)
@@ -387,12 +385,14 @@ def test_a_session_opens_only_with_its_secret_and_agents_never_see_it(
 def test_conversations_are_stored_redacted(
     client: TestClient, api_settings: Settings, injury_handoff: dict[str, Any]
 ) -> None:
-    database = Path(str(api_settings.database_url).removeprefix("sqlite:///"))
-    connection = sqlite3.connect(database)
-    payloads = [row[0] for row in connection.execute("SELECT payload FROM chat_conversations")]
-    connection.close()
+    engine = create_engine(api_settings.sqlalchemy_url())
+    with engine.connect() as connection:
+        rows = connection.execute(select(conversations.c.payload)).scalars()
+        payloads = [json.dumps(payload, ensure_ascii=False) for payload in rows]
+    engine.dispose()
     assert any("138****5678" in p for p in payloads)
     assert not any("13812345678" in p for p in payloads)
+    assert "13812345678" not in stored_text(api_settings.sqlalchemy_url())
 
 
 def test_one_client_cannot_open_hundreds_of_sessions(api_settings: Settings) -> None:

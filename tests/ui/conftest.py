@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 from accounts.models import Role, User
 from accounts.passwords import PasswordHashing
 from accounts.store import DuplicateUserError
-from core.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT
 from services.root import Services
-from tests.conftest import migrated_data_dir, with_private_database
+from tests.conftest import SessionDatabases, migrated_settings, with_private_database
 from tests.fakes import TEST_CLAUSES, FakeEmbedder
 from ui.auth import USER
 from ui.resources import use_services_for_tests
@@ -90,16 +90,16 @@ def texts(app: AppTest) -> str:
 
 
 @pytest.fixture
-def studio_services(tmp_path: Path, migrated_database: Path) -> Iterator[Services]:
+def studio_services(tmp_path: Path, migrated_database: SessionDatabases) -> Iterator[Services]:
     """A small published knowledge base, golden questions and one account per role, on a temp
     data dir with real SQLite and chromadb and the fake embedder; every page's ``get_services``
     returns these services for the test. No model under models/ is read: the model settings
     name a folder that does not exist."""
-    data_dir = migrated_data_dir(tmp_path / "var", migrated_database)
     no_model = tmp_path / "no-model"
     services = Services(
-        Settings(
-            data_dir=data_dir,
+        migrated_settings(
+            tmp_path / "var",
+            migrated_database,
             embedding_model=no_model,
             sentiment_model=no_model / "sentiment",
             routing_model=no_model / "routing",

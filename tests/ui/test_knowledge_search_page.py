@@ -10,9 +10,9 @@ from streamlit.testing.v1 import AppTest
 
 from accounts.models import Role
 from core.models import PassageKind
-from core.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT
 from services.root import Services
-from tests.conftest import migrated_data_dir
+from tests.conftest import SessionDatabases, migrated_settings
 from tests.ui.conftest import ensure_account, logged_in
 from ui.resources import get_services
 
@@ -71,11 +71,11 @@ def test_kind_filter_limits_cards(
 
 
 def test_missing_index_shows_a_warning_not_a_traceback(
-    tmp_path: Path, data_dir_env: pytest.MonkeyPatch, migrated_database: Path
+    tmp_path: Path, data_dir_env: pytest.MonkeyPatch, migrated_database: SessionDatabases
 ) -> None:
-    data_dir = migrated_data_dir(tmp_path / "empty", migrated_database)
-    data_dir_env.setenv("POLICYDESK_DATA_DIR", str(data_dir))
-    empty = Services(Settings(data_dir=data_dir))  # an account, but no index
+    settings = migrated_settings(tmp_path / "empty", migrated_database)
+    data_dir_env.setenv("POLICYDESK_DATA_DIR", str(settings.data_dir))
+    empty = Services(settings)  # an account, but no index
     app = _open(empty)
     app = _submit(app, "车被偷了")
     assert not app.exception
