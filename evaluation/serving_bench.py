@@ -22,9 +22,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +52,7 @@ from evaluation.api_load import (
     plan_sessions,
 )
 from evaluation.calls_bench import DEMO_CALLS, _credentials, _folder, _join, _Running
+from tools.engines import EngineStartError, chroma_server, postgres_bin, postgres_server
 
 WORKERS = 2
 READY_TIMEOUT = 300.0
@@ -118,9 +122,10 @@ class ServedApi:
 
 
 @contextmanager
-def serve_api(settings: Settings, log: Path, workers: int = WORKERS) -> Iterator[ServedApi]:
+def serve_api(settings: Settings, folder: Path, workers: int = WORKERS) -> Iterator[ServedApi]:
     """``policydesk serve --workers N --no-console`` over ``settings`` until every worker is
-    ready; stopped (SIGTERM) on exit.
+    ready (its log and the workers' shared metrics directory in ``folder``); stopped (SIGTERM) on
+    exit.
 
     Raises:
         PolicyDeskError: it stopped or was not ready within ``READY_TIMEOUT``.
@@ -136,6 +141,11 @@ def serve_api(settings: Settings, log: Path, workers: int = WORKERS) -> Iterator
             env[name] = value
     env.update(ONE_CLIENT_LIMITS)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH")) if p)
+    metrics = folder / "metrics"  # every worker's samples, from whichever worker answers
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    log = folder / "serve.log"
     command = [sys.executable, "-m", "cli", "serve", "--workers", str(workers)]
     command += ["--port", str(port), "--no-console"]
     with log.open("ab") as out:
@@ -329,6 +339,23 @@ class DeploymentResult(BaseModel):
     faults: list[OpenResult]
     peak_rss_mib: list[float]
     restarted_worker: bool
+    requests_per_batch: float = Field(description="closed loop, every worker (from /metrics)")
+    texts_per_pass: float
+
+
+def scrape_encoder(url: str) -> tuple[float, float]:
+    """Requests per collected encoder batch and texts per forward pass so far, over every worker
+    (the workers share a metrics directory)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+
+    def mean(name: str) -> float:
+        total = re.search(rf"^policydesk_{name}_sum (\S+)$", text, re.M)
+        count = re.search(rf"^policydesk_{name}_count (\S+)$", text, re.M)
+        if not total or not count or float(count.group(1)) == 0:
+            return 0.0
+        return float(total.group(1)) / float(count.group(1))
+
+    return mean("encoder_batch_requests"), mean("encoder_forward_texts")
 
 
 def run_deployment(
@@ -348,11 +375,11 @@ def run_deployment(
     open_plans = plan_sessions(examples, OPEN_SESSIONS, per_open, seed=SEED + 2)
     agents, key = _credentials(settings, LIVE_CALLS)
     load_user(settings)
-    log = folder / "serve.log"
     calls = sorted(p.name for p in DEMO_CALLS.glob("*.jsonl"))
-    with serve_api(settings, log) as served:
+    with serve_api(settings, folder) as served:
         runs, closed_seconds = asyncio.run(_load(served.url, closed_plans))
         found = asyncio.run(_found(served.url, runs))
+        encoder = scrape_encoder(served.url)
         streams = [
             _Running(served.url, key, _folder(folder, [calls[i % len(calls)]]), agents[i],
                      delay=5.0 * i / LIVE_CALLS)
@@ -393,6 +420,8 @@ def run_deployment(
         faults=faults,
         peak_rss_mib=sorted(peaks),
         restarted_worker=restarted,
+        requests_per_batch=encoder[0],
+        texts_per_pass=encoder[1],
     )
 
 
@@ -472,31 +501,103 @@ def render(results: Sequence[DeploymentResult]) -> list[str]:
         "stored).",
         "",
         "| deployment | live calls: segment → assist p50 | p95 | errors | peak RSS per worker "
-        "(VmHWM) | killed worker replaced |",
-        "|---|---|---|---|---|---|",
+        "(VmHWM; a replaced worker is a row of its own) | killed worker replaced "
+        "| encoder: requests per batch | texts per pass |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         peaks = ", ".join(f"{mib:.0f}" for mib in r.peak_rss_mib)
         lines.append(
             f"| {r.label} | {r.calls_p50_ms:.0f} ms | {r.calls_p95_ms:.0f} ms | {r.calls_errors} "
-            f"| {peaks} MiB | {'yes' if r.restarted_worker else 'no'} |"
+            f"| {peaks} MiB | {'yes' if r.restarted_worker else 'no'} "
+            f"| {r.requests_per_batch:.2f} | {r.texts_per_pass:.2f} |"
         )
     lines.append("")
     return lines
 
 
-def main() -> None:
-    """Run the serving benchmark on a copy of the default SQLite database and print it."""
-    import tempfile
+SETUP_COMMANDS = (
+    ["db", "upgrade"],
+    ["ingest", "data/clauses", "data/cases"],
+    ["customers", "seed"],
+    ["kb", "seed"],
+)
 
+
+@contextmanager
+def on_engines(folder: Path) -> Iterator[tuple[Settings, Callable[[], None]]]:
+    """A durable PostgreSQL cluster (every commit synced, as deployed) and a Chroma server, set up
+    by the commands ``make setup`` runs; yields the settings and the database restart.
+
+    Raises:
+        EngineStartError: PostgreSQL is not installed, or an engine did not start.
+        PolicyDeskError: a set-up command failed.
+    """
+    with (
+        postgres_server(folder / "pg", durable=True) as postgres,
+        chroma_server(folder / "chroma") as chroma_url,
+    ):
+        settings = Settings(
+            data_dir=folder / "var", database_url=postgres.url, chroma_url=chroma_url
+        )
+        env = {
+            **os.environ,
+            "POLICYDESK_DATABASE_URL": postgres.url,
+            "POLICYDESK_CHROMA_URL": chroma_url,
+        }
+        for command in SETUP_COMMANDS:
+            done = subprocess.run(
+                [sys.executable, "-m", "cli", "--data-dir", str(settings.data_dir), *command],
+                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                raise PolicyDeskError(f"policydesk {' '.join(command)} failed: {done.stderr}")
+        yield settings, postgres.restart
+
+
+def bench_serving(settings: Settings, lines: list[str]) -> None:
+    """Append the serving section: on a copy of the SQLite database and the Chroma directory,
+    then on PostgreSQL and a Chroma server (skipped, and said so, without PostgreSQL).
+
+    Raises:
+        PolicyDeskError: a server could not start.
+    """
     from evaluation.api_load import _isolated
 
+    results: list[DeploymentResult] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _isolated(Settings(), Path(tmp))
-        if settings is None:
-            raise PolicyDeskError("python -m evaluation.serving_bench runs on the SQLite default")
-        result = run_deployment("SQLite + Chroma directory", settings, Path(tmp))
-    print("\n".join(render([result])))
+        embedded = _isolated(settings, Path(tmp))
+        if embedded is None:
+            notes.append("SQLite: skipped (POLICYDESK_DATABASE_URL points elsewhere).")
+        else:
+            folder = Path(tmp) / "embedded"
+            folder.mkdir()
+            results.append(run_deployment("SQLite + Chroma directory", embedded, folder))
+    if postgres_bin() is None:
+        notes.append("PostgreSQL: skipped (not installed; `make test-engines` installs it).")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            os.chmod(folder, 0o711)  # the cluster's owner reaches its folder inside
+            try:
+                with on_engines(folder / "engines") as (engines, restart):
+                    results.append(
+                        run_deployment(
+                            "PostgreSQL 15 + Chroma server", engines, folder, database_fault=restart
+                        )
+                    )
+            except EngineStartError as exc:
+                notes.append(f"PostgreSQL + Chroma server: could not start ({exc}).")
+    lines += render(results)
+    lines += [*notes, ""] if notes else []
+
+
+def main() -> None:
+    """Run the serving benchmark and print its section."""
+    lines: list[str] = []
+    bench_serving(Settings(), lines)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -109,9 +109,50 @@ def _run(command: list[str], what: str) -> None:
         raise EngineStartError(f"{what} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running throwaway cluster: where it listens, and how to restart it."""
+
+    url: str
+    pg_ctl: Path
+    data: Path
+    log: Path
+    options: str
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``: every connection is cut, the server is back when this
+        returns (a fault for the serving benchmark).
+
+        Raises:
+            EngineStartError: it did not come back.
+        """
+        _run(
+            _as_cluster_owner(
+                # the server's output to its log: a postmaster holding our pipes would keep this
+                # call waiting for their end for as long as it runs
+                [str(self.pg_ctl), "-D", str(self.data), "-l", str(self.log), "-m", "fast",
+                 "-o", self.options, "-w", "-t", "60", "restart"]
+            ),
+            "pg_ctl restart",
+        )  # fmt: skip
+
+
 @contextmanager
-def postgres_cluster(folder: Path) -> Iterator[str]:
+def postgres_cluster(folder: Path, durable: bool = False) -> Iterator[str]:
     """A fresh PostgreSQL cluster in ``folder`` on a free port; yields its admin URL."""
+    with postgres_server(folder, durable) as server:
+        yield server.url
+
+
+@contextmanager
+def postgres_server(folder: Path, durable: bool = False) -> Iterator[PostgresServer]:
+    """A fresh PostgreSQL cluster in ``folder`` on a free port, stopped on exit.
+
+    Args:
+        folder: created here; removed by the caller.
+        durable: PostgreSQL's own defaults (every commit synced: what a deployment runs, for
+            measurements) instead of the tests' no-sync options.
+    """
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise EngineStartError(f"PostgreSQL is not installed (no {PG_BIN_GLOB}/pg_ctl)")
@@ -136,7 +177,8 @@ def postgres_cluster(folder: Path) -> Iterator[str]:
         "initdb",
     )
     port = free_port()
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 {PG_TEST_OPTIONS}"
+    tuning = "-c max_connections=300" if durable else PG_TEST_OPTIONS
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 {tuning}"
     _run(
         _as_cluster_owner(
             [
@@ -156,7 +198,13 @@ def postgres_cluster(folder: Path) -> Iterator[str]:
         "pg_ctl start",
     )
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield PostgresServer(
+            url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+            pg_ctl=bin_dir / "pg_ctl",
+            data=data,
+            log=log,
+            options=options,
+        )
     finally:
         subprocess.run(
             _as_cluster_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),

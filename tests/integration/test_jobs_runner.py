@@ -12,12 +12,14 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from accounts.models import Role, User
+from accounts.passwords import PasswordHashing
 from cli.main import main
 from core.settings import PROJECT_ROOT, Settings
 from db.jobs import Job, JobState
@@ -143,10 +145,23 @@ def test_a_job_cancelled_while_it_runs_keeps_no_result(
     assert fake_services.eval_runs.latest(LIVE_LABEL) is None  # the run stopped before recording
 
 
+@pytest.fixture
+def inline_services(fake_services: Services) -> Iterator[Services]:
+    """The services with jobs run inline, whatever the engine (SQLite's default; on PostgreSQL
+    a single-machine deployment may choose it too)."""
+    services = Services(
+        fake_services.settings.model_copy(update={"jobs_mode": "inline"}),
+        embedder=fake_services.embedder,
+        passwords=PasswordHashing.fast_for_tests(),
+    )
+    yield services
+    services.engine.dispose()
+
+
 def test_inline_mode_runs_the_job_in_a_thread_of_the_submitting_process(
-    fake_services: Services, tmp_path: Path
+    inline_services: Services, tmp_path: Path
 ) -> None:
-    assert fake_services.settings.resolved_jobs_mode == "inline"  # SQLite
+    fake_services = inline_services
     tina = _with_golden_set(fake_services, tmp_path)
     submitter = fake_services.job_submitter
     assert submitter.inline
@@ -160,8 +175,9 @@ def test_inline_mode_runs_the_job_in_a_thread_of_the_submitting_process(
 
 
 def test_inline_mode_runs_a_job_its_stopped_console_left_when_kicked(
-    fake_services: Services, tmp_path: Path
+    inline_services: Services, tmp_path: Path
 ) -> None:
+    fake_services = inline_services
     job = _left_by_a_dead_worker(fake_services, tmp_path, "stopped-console:7/inline")
     assert fake_services.jobs.is_stale(job)
     assert not fake_services.jobs.is_stale(job, now=job.started_at)  # it had just started
@@ -175,6 +191,8 @@ def test_inline_mode_runs_a_job_its_stopped_console_left_when_kicked(
 
 def test_the_jobs_mode_follows_the_database_unless_set(fake_services: Services) -> None:
     settings = fake_services.settings
+    sqlite = settings.model_copy(update={"database_url": "sqlite:////srv/pd/policydesk.db"})
+    assert sqlite.resolved_jobs_mode == "inline"
     assert (
         settings.model_copy(
             update={"database_url": "postgresql+psycopg://db/pd"}
