@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import sqlite3
 import tempfile
 import threading
@@ -38,6 +37,7 @@ from core.metrics import percentiles
 from core.settings import PROJECT_ROOT, Settings
 from core.telemetry import EncoderFigures
 from services.root import Services
+from tools.engines import free_port
 
 ROUTING_MESSAGES = PROJECT_ROOT / "data" / "eval" / "routing_messages.jsonl"
 SESSIONS = 50
@@ -142,13 +142,6 @@ def plan_sessions(
     ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
 def serve(app: FastAPI, timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
     """Run ``app`` under uvicorn in a background thread; yields its base URL once ``/readyz``
@@ -157,7 +150,7 @@ def serve(app: FastAPI, timeout: float = STARTUP_TIMEOUT) -> Iterator[str]:
     Raises:
         PolicyDeskError: the server stopped, or was not ready within ``timeout`` seconds.
     """
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="api-load-server", daemon=True)
     thread.start()

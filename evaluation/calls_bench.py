@@ -36,8 +36,9 @@ from cli.simulate import SimulationReport, simulate
 from core.errors import PolicyDeskError
 from core.metrics import percentiles
 from core.settings import PROJECT_ROOT, Settings
-from evaluation.api_load import _free_port, _isolated
+from evaluation.api_load import _isolated
 from services.root import Services
+from tools.engines import free_port
 
 DEMO_CALLS = PROJECT_ROOT / "data" / "demo" / "calls"
 LEVELS = (1, 10, 30)
@@ -143,7 +144,7 @@ def api_process(settings: Settings, log: Path) -> Iterator[tuple[str, float]]:
     Raises:
         PolicyDeskError: it exited or was not ready within ``READY_TIMEOUT``.
     """
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env["POLICYDESK_DATA_DIR"] = str(settings.data_dir)
     if settings.database_url is not None:

@@ -47,12 +47,17 @@ from evaluation.api_load import (
     ROUTING_MESSAGES,
     SEED,
     _found,
-    _free_port,
     _load,
     plan_sessions,
 )
 from evaluation.calls_bench import DEMO_CALLS, _credentials, _folder, _join, _Running
-from tools.engines import EngineStartError, chroma_server, postgres_bin, postgres_server
+from tools.engines import (
+    EngineStartError,
+    chroma_server,
+    free_port,
+    postgres_bin,
+    postgres_server,
+)
 
 WORKERS = 2
 READY_TIMEOUT = 300.0
@@ -130,7 +135,7 @@ def serve_api(settings: Settings, folder: Path, workers: int = WORKERS) -> Itera
     Raises:
         PolicyDeskError: it stopped or was not ready within ``READY_TIMEOUT``.
     """
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     env["POLICYDESK_DATA_DIR"] = str(settings.data_dir)
     for name, value in (

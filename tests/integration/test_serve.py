@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,11 @@ import httpx
 import pytest
 
 from core.settings import PROJECT_ROOT, Settings
+from tools.engines import free_port
 
 pytestmark = pytest.mark.integration
 
 START_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _workers_seen(url: str, tries: int, want: int, deadline: float) -> set[int]:
@@ -43,7 +37,7 @@ def _workers_seen(url: str, tries: int, want: int, deadline: float) -> set[int]:
 def test_two_workers_serve_one_port_and_a_killed_worker_is_replaced(
     settings: Settings, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(PROJECT_ROOT),
