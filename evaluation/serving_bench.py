@@ -235,6 +235,15 @@ async def _post(client: httpx.AsyncClient, path: str, sent: Sent, headers: dict[
 
 
 async def _open_session(
+    url: str, number: int, texts: Sequence[str], offset: float
+) -> tuple[str | None, dict[str, str], list[Sent]]:
+    # a client per customer, as in life: one shared pool of hundreds of connections costs the
+    # load generator more CPU (httpcore scans its pool per request) than the server gets
+    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) as client:
+        return await _open_session_on(client, number, texts, offset)
+
+
+async def _open_session_on(
     client: httpx.AsyncClient, number: int, texts: Sequence[str], offset: float
 ) -> tuple[str | None, dict[str, str], list[Sent]]:
     await asyncio.sleep(offset)
@@ -283,12 +292,11 @@ async def _stored(client: httpx.AsyncClient, session: str, owner: dict[str, str]
 async def _open_loop(
     url: str, plans: Sequence[Sequence[str]], fault: tuple[str, Callable[[], object]] | None
 ) -> OpenResult:
-    limits = httpx.Limits(max_connections=len(plans) * 2, max_keepalive_connections=len(plans))
     rng = random.Random(SEED)
-    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) as client:
         started = time.perf_counter()
         runs = [
-            _open_session(client, n, texts, rng.uniform(0, OPEN_PERIOD_S))
+            _open_session(url, n, texts, rng.uniform(0, OPEN_PERIOD_S))
             for n, texts in enumerate(plans)
         ]
         faulted: list[str] = []
