@@ -296,9 +296,12 @@ class Services:
         return Telemetry()
 
     def close(self) -> None:
-        """Stop the background threads this root started (the encoder's batching thread)."""
+        """Stop the background threads this root started (the encoder's batching thread, the
+        change listener)."""
         if self._batcher is not None:
             self._batcher.close()
+        if "changes" in self.__dict__:
+            self.changes.stop()
 
     @cached_property
     def training_embedder(self) -> Embedder:
