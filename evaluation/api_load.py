@@ -245,6 +245,12 @@ async def _found(base_url: str, runs: Sequence[SessionRun]) -> int:
         return found
 
 
+def ensure_load_agent(services: Services) -> None:
+    """The agent who reads the handoffs back after a load run (created once)."""
+    if LOAD_AGENT not in {u.username for u in services.accounts.list()}:
+        services.accounts.add(LOAD_AGENT, LOAD_AGENT_PASSWORD, ["agent"])
+
+
 def run_load(
     services: Services, plans: Sequence[Sequence[str]], baseline: Sequence[str]
 ) -> LoadResult:
@@ -261,8 +267,7 @@ def run_load(
     Raises:
         PolicyDeskError: the server could not start or its chatbot is not ready.
     """
-    if LOAD_AGENT not in {u.username for u in services.accounts.list()}:
-        services.accounts.add(LOAD_AGENT, LOAD_AGENT_PASSWORD, ["agent"])
+    ensure_load_agent(services)
     with serve(create_app(services)) as base_url:
         alone, _ = asyncio.run(_load(base_url, [baseline]))
         load_average = os.getloadavg()[0]  # other work on the machine skews every figure

@@ -42,12 +42,11 @@ from core.errors import PolicyDeskError
 from core.metrics import percentiles
 from core.settings import PROJECT_ROOT, Settings
 from evaluation.api_load import (
-    LOAD_AGENT,
-    LOAD_AGENT_PASSWORD,
     ROUTING_MESSAGES,
     SEED,
     _found,
     _load,
+    ensure_load_agent,
     plan_sessions,
 )
 from evaluation.calls_bench import DEMO_CALLS, _credentials, _folder, _join, _Running
@@ -439,14 +438,13 @@ def run_deployment(
 
 
 def load_user(settings: Settings) -> None:
-    """The agent who reads the handoffs back after the closed loop."""
+    """The agent who reads the handoffs back after the closed loop, in the served database."""
     from accounts.passwords import PasswordHashing
     from services.root import Services
 
     services = Services(settings, passwords=PasswordHashing.fast_for_tests())
     try:
-        if LOAD_AGENT not in {u.username for u in services.accounts.list()}:
-            services.accounts.add(LOAD_AGENT, LOAD_AGENT_PASSWORD, ["agent"])
+        ensure_load_agent(services)
     finally:
         services.engine.dispose()
 
