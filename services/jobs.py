@@ -357,6 +357,12 @@ class JobSubmitter:
         if self._inline is not None:
             self._drain_in_background()
 
+    def look_after(self, job: Job) -> None:
+        """A page follows ``job``: in inline mode, run the queue here when the job waits or its
+        runner went silent (its console process stopped); a no-op otherwise."""
+        if job.state is JobState.QUEUED or self._queue.is_stale(job):
+            self.kick()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the inline thread has run every queued job (tests, shutdown).
 

@@ -76,9 +76,7 @@ def watch_job(job_id: int, progress_text: str) -> None:
         return
     if job.state.ended:
         st.rerun()  # the whole page, which shows the result
-    services = get_services()
-    if job.state is JobState.QUEUED or services.jobs.is_stale(job):
-        services.job_submitter.kick()  # inline: nobody else starts a job left waiting
+    get_services().job_submitter.look_after(job)  # inline: nobody else starts a job left waiting
     st.progress(job.fraction or 0.0, text=_progress_text(job, progress_text))
     st.button(t("job_cancel"), key=f"job-cancel-{job.id}", on_click=_cancel, args=(job.id,))
 
