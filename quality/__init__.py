@@ -1,0 +1,1 @@
+"""Supervisors' quality work: every contact scored, the centre's KPIs, coaching."""
