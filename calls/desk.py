@@ -6,6 +6,8 @@ floor see the same contact.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from accounts.models import User
 from accounts.permissions import Action, require
 from assist.wrapup import Disposition, WrapUpService
@@ -39,6 +41,7 @@ class AgentDesk:
         guard: the compliance guard of the current content.
         wrap_up: call summaries and dispositions.
         audit: where take-overs and saves are recorded.
+        on_saved: told of each saved wrap-up (call id, disposition): quality records it.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class AgentDesk:
         guard: ComplianceGuard,
         wrap_up: WrapUpService,
         audit: AuditLog,
+        on_saved: Callable[[str, str], None] | None = None,
     ) -> None:
         self._calls = calls
         self._store = store
@@ -58,6 +62,7 @@ class AgentDesk:
         self._guard = guard
         self._wrap_up = wrap_up
         self._audit = audit
+        self._on_saved = on_saved
 
     # ----- opening contacts ---------------------------------------------------------------
 
@@ -214,6 +219,8 @@ class AgentDesk:
         self._wrap_up.save(call.customer_id, text, disposition, agent=user.username)
         saved = self._store.update_info(call, call.info.model_copy(update={"saved": True}))
         self._audit.record(user.username, "call.save", call_id, str(disposition))
+        if self._on_saved is not None:
+            self._on_saved(call_id, Disposition(disposition).value)
         return saved
 
     def finish(self, user: User, call_id: str, resolution: str = "") -> Call:
@@ -221,7 +228,8 @@ class AgentDesk:
         call = self._mine(user, call_id)
         if call.channel is Channel.CHAT and call.handoff_id is not None:
             self._handoffs.resolve(call.handoff_id, user.username, resolution or "已处理")
-        return self._store.end(call)
+        self._calls.end(call.id)
+        return self._store.get(call.id)
 
     # ----- internals ----------------------------------------------------------------------
 

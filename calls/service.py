@@ -9,6 +9,7 @@ Text is stored redacted; the pipeline reads it raw first.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.masking import mask_phone, redact, redact_strings
 from customers.store import CustomerStore
+
+logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 3
 MAX_NOTE_CHARS = 300
@@ -72,6 +75,8 @@ class CallService:
         sessions: a new assist session for a customer (or None: anonymous), on current content.
         wrap_up: the wrap-up service (for the draft at the end).
         audit: where the floor's actions are recorded.
+        on_ended: told of every call that ends, with its wrap-up draft (quality records and
+            scores it); its failure is logged and does not undo the end of the call.
     """
 
     def __init__(
@@ -82,8 +87,10 @@ class CallService:
         sessions: Callable[[str | None], AssistSession],
         wrap_up: Callable[[], WrapUpService],
         audit: AuditLog,
+        on_ended: Callable[[Call, CallSummary], None] | None = None,
     ) -> None:
         self._store = store
+        self._on_ended = on_ended
         self._customers = customers
         self._accounts = accounts
         self._sessions = sessions
@@ -189,7 +196,13 @@ class CallService:
         """
         call = self._live(call_id)
         ended = self._store.end(call)
-        return self.draft(ended)
+        draft = self.draft(ended)
+        if self._on_ended is not None:
+            try:
+                self._on_ended(ended, draft)
+            except Exception:  # the call has ended whatever quality does; it is logged
+                logger.exception("call %s ended but was not recorded for quality", call_id)
+        return draft
 
     def draft(self, call: Call) -> CallSummary:
         """The wrap-up draft of a call (the agent edits and saves it from the console)."""

@@ -34,6 +34,17 @@ class AnswerBook(BaseModel):
     policy_status: str
     injection: str
     thanks: str
+    survey_csat: str = Field(
+        default="请问您对本次服务满意吗？请回复 1-5 的数字（5 分为非常满意）。",
+        description="asked after a resolved conversation (the customer said thanks)",
+    )
+    survey_nps: str = Field(
+        default="谢谢！您有多大可能把我们推荐给亲友？请回复 0-10 的数字（10 分为非常愿意）。",
+        description="the survey's second question",
+    )
+    survey_thanks: str = Field(
+        default="感谢您的评价，祝您用车愉快！", description="after the survey's last answer"
+    )
     safety: str
     handoff: str
     handoff_waiting: str

@@ -78,6 +78,11 @@ class Conversation(BaseModel):
     topic: TopicState = Field(
         default_factory=TopicState, description="what the conversation is about so far"
     )
+    survey_stage: Literal["csat", "nps"] | None = Field(
+        default=None, description="the survey question the bot is waiting for an answer to"
+    )
+    csat: int | None = Field(default=None, ge=1, le=5, description="the survey's 1-5 answer")
+    nps: int | None = Field(default=None, ge=0, le=10, description="the survey's 0-10 answer")
 
     def customer_texts(self) -> list[str]:
         """What the customer has said, oldest first."""

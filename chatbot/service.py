@@ -8,7 +8,9 @@ the bot knows. Every answer passes the compliance guard.
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -108,6 +110,10 @@ class Outbox:
 
 
 UNKNOWN_CLIENT = "unknown"
+SURVEY_SCORE = re.compile(r"(\d{1,2})\s*分?[。.!！]?")
+"""A survey answer: a number, perhaps with 分."""
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+logger = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(minutes=1)
 """The rate limit counts a conversation's messages in this window."""
 
@@ -143,6 +149,7 @@ class ChatbotService:
         min_confidence: float = 0.35,
         lockout: IdentityLockout | None = None,
         audit: AuditLog | None = None,
+        on_answered: Callable[[Conversation, BotAnswer], None] | None = None,
     ) -> None:
         self._conversations = conversations
         self._rules = rules
@@ -162,6 +169,7 @@ class ChatbotService:
         self._knowledge_bar = AnswerBar(min_confidence=min_confidence)
         self._lockout = lockout
         self._audit = audit
+        self._on_answered = on_answered
 
     # ----- public API -------------------------------------------------------------------------
 
@@ -216,6 +224,11 @@ class ChatbotService:
             if self._reviews is not None:
                 for review in outbox.reviews:
                     self._reviews.record(review, connection=conn)
+        if self._on_answered is not None:
+            try:
+                self._on_answered(conversation, answer)
+            except Exception:  # the answer stands; quality's record of it is logged and skipped
+                logger.exception("conversation %s answered but not recorded", conversation.id)
         return answer
 
     def answer_once(self, text: str) -> BotAnswer:
@@ -292,6 +305,11 @@ class ChatbotService:
                     intent=conversation.intents[-1] if conversation.intents else "to_human",
                     handoff_id=conversation.handoff_id,
                 )
+
+        if conversation.survey_stage is not None:
+            surveyed = self._survey(conversation, cleaned)
+            if surveyed is not None:
+                return surveyed
 
         vector = self._embed(cleaned)
         emotion = self._emotion.classify(cleaned, vector=vector)
@@ -402,7 +420,29 @@ class ChatbotService:
             )
         closing = reading.matched.get(Intent.OTHER.value, [])  # a greeting, thanks or goodbye
         greeting = not any(w in "".join(closing) for w in ("谢", "再见", "拜"))
-        return self._say(conversation, text, book.greeting if greeting else book.thanks, intent)
+        if greeting:
+            return self._say(conversation, text, book.greeting, intent)
+        if conversation.answers and conversation.csat is None and conversation.nps is None:
+            # thanks after an answer: the conversation is resolved; ask the survey once
+            conversation.survey_stage = "csat"
+            return self._say(conversation, text, f"{book.thanks}{book.survey_csat}", intent)
+        return self._say(conversation, text, book.thanks, intent)
+
+    def _survey(self, conversation: Conversation, text: str) -> BotAnswer | None:
+        """The customer's answer to the survey question asked last, or None when the message
+        is not one (the survey is dropped and the message answered as usual)."""
+        stage = conversation.survey_stage
+        conversation.survey_stage = None
+        found = SURVEY_SCORE.fullmatch(text.translate(FULL_WIDTH_DIGITS).strip())
+        score = int(found.group(1)) if found else None
+        if stage == "csat" and score is not None and 1 <= score <= 5:
+            conversation.csat = score
+            conversation.survey_stage = "nps"
+            return self._say(conversation, text, self.answers.survey_nps, "other")
+        if stage == "nps" and score is not None and 0 <= score <= 10:
+            conversation.nps = score
+            return self._say(conversation, text, self.answers.survey_thanks, "other")
+        return None
 
     def _knowledge_fallback(
         self,

@@ -132,6 +132,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "assist" / "intents.yaml",
         description="caller needs and their reply templates (trainer-editable)",
     )
+    scorecard: Path = Field(
+        default=PROJECT_ROOT / "data" / "quality" / "scorecard.yaml",
+        description="the QA scorecard every finished contact is scored on (trainer-editable)",
+    )
     wrapup_rules: Path = Field(
         default=PROJECT_ROOT / "data" / "assist" / "wrapup.yaml",
         description="the facts a call summary states: events, requests, commitments, next "

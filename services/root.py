@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from privacy.service import PrivacyService
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
+    from quality.service import QualityService
     from retrieval.batching import BatchingEmbedder
     from retrieval.chroma_index import ChromaChunkIndex
     from retrieval.conversation_search import ConversationSearch
@@ -403,6 +404,7 @@ class Services:
             lambda customer_id: self.assist_session(customer_id),
             self.wrap_up,
             self.audit,
+            on_ended=lambda call, draft: self.quality.call_ended(call, draft.disposition.value),
         )
 
     def desk(self) -> AgentDesk:
@@ -417,6 +419,22 @@ class Services:
             self.agent_replies(),
             self.guard,
             self.wrap_up(),
+            self.audit,
+            on_saved=self.quality.wrap_up_saved,
+        )
+
+    @cached_property
+    def quality(self) -> QualityService:
+        """Every finished contact recorded and scored; the KPIs; reviews, disputes, coaching."""
+        from quality.scorecard import load_scorecard
+
+        from quality.service import QualityService
+        from quality.store import ContactStore
+
+        return QualityService(
+            ContactStore(self.engine),
+            load_scorecard(self.settings.scorecard),
+            lambda agent: "",
             self.audit,
         )
 
@@ -988,6 +1006,9 @@ class Services:
             min_confidence=self.settings.chat_min_confidence,
             lockout=self.identity_lockout,
             audit=self.audit,
+            on_answered=lambda conversation, answer: self.quality.chat_answered(
+                conversation, ",".join(answer.reasons) if answer.handoff_id else ""
+            ),
         )
 
     def demo_calls(self) -> list[DemoCall]:
