@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from accounts.authority import AuthorityLimits, Level, promise_findings
 from accounts.models import User
 from accounts.permissions import Action, can, require
 from accounts.store import AccountStore, UserNotFoundError
@@ -38,6 +39,7 @@ from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.masking import mask_phone, redact, redact_strings
 from customers.store import CustomerStore
+from prompts.guard import ComplianceReport
 
 SAVE_ATTEMPTS = 3
 MAX_NOTE_CHARS = 300
@@ -72,6 +74,9 @@ class CallService:
         sessions: a new assist session for a customer (or None: anonymous), on current content.
         wrap_up: the wrap-up service (for the draft at the end).
         audit: where the floor's actions are recorded.
+        level_of: an agent's authority level by username (分层授权); with ``authority``, an
+            agent's promise beyond their level is a finding on the call.
+        authority: the current authority rules.
     """
 
     def __init__(
@@ -82,6 +87,8 @@ class CallService:
         sessions: Callable[[str | None], AssistSession],
         wrap_up: Callable[[], WrapUpService],
         audit: AuditLog,
+        level_of: Callable[[str], Level] | None = None,
+        authority: Callable[[], AuthorityLimits] | None = None,
     ) -> None:
         self._store = store
         self._customers = customers
@@ -89,6 +96,8 @@ class CallService:
         self._sessions = sessions
         self._wrap_up = wrap_up
         self._audit = audit
+        self._level_of = level_of
+        self._authority = authority
 
     # ----- the telephony side -------------------------------------------------------------
 
@@ -339,6 +348,8 @@ class CallService:
             return SegmentResult(call_id=call.id, seq=new.seq, assist=None)
         session = self._resumed(call, call.finals(before=new.seq))
         view = session.add(Turn(speaker=new.speaker, text=new.text, at=received))
+        if new.speaker is Speaker.AGENT:
+            view = self._with_promises(view, call.agent, new.text)
         stored = _redacted(view)
         info = self._info_after(call.info, stored)
         segment = Segment(
@@ -351,6 +362,20 @@ class CallService:
         )
         self._store.save_segment(call, segment, info)
         return SegmentResult(call_id=call.id, seq=new.seq, assist=stored)
+
+    def _with_promises(self, view: AgentAssist, agent: str, text: str) -> AgentAssist:
+        """The view with the agent's promises beyond their level added to its compliance
+        report (they count as findings on the call like any red line)."""
+        if self._level_of is None or self._authority is None:
+            return view
+        extra = promise_findings(text, self._level_of(agent), self._authority())
+        if not extra:
+            return view
+        report = view.compliance or ComplianceReport(text=text)
+        findings = sorted([*report.findings, *extra], key=lambda f: (f.start, f.rule))
+        return view.model_copy(
+            update={"compliance": report.model_copy(update={"findings": findings})}
+        )
 
     @staticmethod
     def _info_after(info: CallInfo, view: AgentAssist) -> CallInfo:
