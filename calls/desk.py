@@ -187,15 +187,10 @@ class AgentDesk:
         report = self.check(text, user)
         if not report.compliant:
             first = report.findings[0]
-            if first.rule.startswith(AUTHORITY_RULE_PREFIX):
-                raise ReplyNotCompliantError(
-                    f"「{first.text}」 {first.reason}: request approval first (申请授权); "
-                    f"say instead: {first.rewrite}",
-                    report.rules,
-                )
-            raise ReplyNotCompliantError(
-                f"「{first.text}」 {first.reason}; say instead: {first.rewrite}", report.rules
-            )
+            message = f"「{first.text}」 {first.reason}; say instead: {first.rewrite}"
+            if any(f.rule.startswith(AUTHORITY_RULE_PREFIX) for f in report.findings):
+                message += " (beyond your authority level: request approval first, 申请授权)"
+            raise ReplyNotCompliantError(message, report.rules)
         if call.channel is Channel.CHAT and call.handoff_id is not None:
             handoff_id = call.handoff_id
             call = self.sync_chat(call)  # what the customer wrote before this reply comes first
