@@ -8,7 +8,7 @@ view's, or ``quality.contacts.guarded_turns``). ``score_contact`` is pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -370,6 +370,14 @@ def _closing(
     return Outcome.PASS, [found], "有规范的结束语"
 
 
+def weighted_score(items: Sequence[ItemScore]) -> float | None:
+    """100 × the weighted share of applicable items passed (None when none applies): the
+    automated score, and the score after a supervisor's correction."""
+    applicable = sum(i.weight for i in items if i.outcome is not Outcome.NA)
+    passed = sum(i.weight for i in items if i.outcome is Outcome.PASS)
+    return round(100 * passed / applicable, 1) if applicable else None
+
+
 def score_contact(contact: ContactRecord, card: Scorecard, now: datetime) -> QaResult:
     """Score one finished contact on every item of the scorecard (pure).
 
@@ -409,12 +417,10 @@ def score_contact(contact: ContactRecord, card: Scorecard, now: datetime) -> QaR
                 reason=reason,
             )
         )
-    applicable = sum(s.weight for s in scores if s.outcome is not Outcome.NA)
-    passed = sum(s.weight for s in scores if s.outcome is Outcome.PASS)
     return QaResult(
         scorecard=card.title,
         items=scores,
-        score=round(100 * passed / applicable, 1) if applicable else None,
+        score=weighted_score(scores),
         redlines=len(_findings(staff)),
         scored_at=now,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel
@@ -36,7 +36,7 @@ from quality.models import (
     QaResult,
     Survey,
 )
-from quality.scorecard import Scorecard, score_contact
+from quality.scorecard import Scorecard, score_contact, weighted_score
 from quality.store import (
     CoachingCase,
     ContactRow,
@@ -512,12 +512,3 @@ def _corrected(contact: ContactRecord, item: str, outcome: Outcome, by: str) -> 
         for i in contact.qa.items
     ]
     return contact.qa.model_copy(update={"items": items, "score": weighted_score(items)})
-
-
-def weighted_score(items: Sequence[ItemScore]) -> float | None:
-    """100 × the weighted share of applicable items passed (None when none applies)."""
-    applicable = [i for i in items if i.outcome is not Outcome.NA]
-    total = sum(i.weight for i in applicable)
-    if not total:
-        return None
-    return round(100.0 * sum(i.weight for i in applicable if i.outcome is Outcome.PASS) / total, 1)
