@@ -829,6 +829,71 @@ _QUALITY: dict[str, dict[str, str]] = {
     "kpi_nps": {"zh": "净推荐值 NPS", "en": "NPS"},
     "kpi_csat": {"zh": "满意度 CSAT", "en": "CSAT"},
     "kpi_card_helpfulness": {"zh": "卡片有用率", "en": "Helpful cards"},
+    # English definitions of the KPIs; in Chinese the page shows the service's own (quality.kpis)
+    "kpi_def_fcr": {
+        "zh": "",
+        "en": "Contacts resolved in that contact (the bot did not hand over, the agent did not "
+        "escalate, no follow-up owed) and the same customer did not come back on the same "
+        "matter within 7 days ÷ all contacts",
+    },
+    "kpi_def_repeat_contact_7d": {
+        "zh": "",
+        "en": "Contacts after which the same customer came back on the same matter within 7 days ÷ "
+        "contacts with a known customer",
+    },
+    "kpi_def_aht_s": {
+        "zh": "",
+        "en": "Seconds from start to end, summed over agent contacts ÷ agent contacts",
+    },
+    "kpi_def_acw_s": {
+        "zh": "",
+        "en": "Seconds from the end to the saved wrap-up, summed over agent contacts ÷ agent "
+        "contacts (0 when never saved)",
+    },
+    "kpi_def_upset_rate": {
+        "zh": "",
+        "en": "Contacts where the customer was dissatisfied, anxious or angry on any turn ÷ all "
+        "contacts",
+    },
+    "kpi_def_recovery_rate": {
+        "zh": "",
+        "en": "Upset contacts that ended calm (the last turn not upset, below the peak) ÷ upset "
+        "contacts",
+    },
+    "kpi_def_handoff_rate": {
+        "zh": "",
+        "en": "Bot conversations handed to an agent ÷ bot conversations",
+    },
+    "kpi_def_containment": {
+        "zh": "",
+        "en": "Bot conversations the bot closed alone (no handoff) ÷ bot conversations",
+    },
+    "kpi_def_complaint_rate": {
+        "zh": "",
+        "en": "Contacts with a complaint registered or raised ÷ all contacts",
+    },
+    "kpi_def_qa_score": {
+        "zh": "",
+        "en": "The automated QA score (0-100, weighted share of applicable items passed), summed "
+        "over scored agent contacts ÷ scored agent contacts",
+    },
+    "kpi_def_redlines_per_100": {
+        "zh": "",
+        "en": "Red-line findings in scored agent contacts × 100 ÷ scored agent contacts",
+    },
+    "kpi_def_nps": {
+        "zh": "",
+        "en": "Share of survey answers 9-10 (promoters) minus share 0-6 (detractors), × 100; over "
+        "the contacts that answered",
+    },
+    "kpi_def_csat": {
+        "zh": "",
+        "en": "Survey answers 4-5 (satisfied, very satisfied) ÷ contacts that answered",
+    },
+    "kpi_def_card_helpfulness": {
+        "zh": "",
+        "en": "Times agents voted a knowledge card helpful ÷ all votes (by the day of the vote)",
+    },
     "trend": {"zh": "每日走势", "en": "Daily trend"},
     "trend_smooth": {"zh": "按 7 日平滑", "en": "7-day smoothing"},
     "trend_day": {"zh": "日期", "en": "Day"},

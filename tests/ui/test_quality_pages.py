@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -163,6 +163,23 @@ def test_the_dashboard_shows_every_kpi_with_its_n_and_drills_down(
     app.selectbox(key="dash_agent").set_value("bob")  # the agents are from the data
     app = run(app)
     assert {m.label: m.value for m in app.metric}["质检得分"] == "100.0 分"
+
+
+def test_the_dashboard_speaks_english_and_refuses_a_too_long_period(
+    quality_services: Services,
+) -> None:
+    app = AppTest.from_file(page("dashboard"), default_timeout=60)
+    app.session_state["lang"] = "en"
+    app = run(logged_in(app, quality_services, SUPERVISOR))
+    tiles = {m.label: m for m in app.metric}
+    assert tiles["Average handling time"].value == "300 s"
+    assert "Seconds from start to end" in str(tiles["Average handling time"].proto.help)
+
+    today = date.today()
+    app.date_input(key="dash_period").set_value((today - timedelta(days=800), today))
+    app = run(app)
+    assert app.error and "two years" in app.error[0].value
+    assert not app.metric
 
 
 def test_an_agent_cannot_open_the_dashboard_or_the_quality_checks(

@@ -68,17 +68,14 @@ def render_selectors(
     for key, names in (("dash_team", teams), ("dash_agent", agents)):
         if st.session_state.get(key, ALL) not in (ALL, *names):
             st.session_state[key] = ALL  # gone from the period: back to all
+    # labels resolved now, in the session's language (a format_func runs again later)
+    team_labels = {ALL: t("all_teams"), **{n: n for n in teams}}
+    agent_labels = {ALL: t("all_agents"), **{n: n for n in agents}}
     team_box.selectbox(
-        t("team"),
-        [ALL, *teams],
-        format_func=lambda v: v or t("all_teams"),
-        key="dash_team",
+        t("team"), list(team_labels), format_func=team_labels.__getitem__, key="dash_team"
     )
     agent_box.selectbox(
-        t("agent"),
-        [ALL, *agents],
-        format_func=lambda v: v or t("all_agents"),
-        key="dash_agent",
+        t("agent"), list(agent_labels), format_func=agent_labels.__getitem__, key="dash_agent"
     )
 
 
@@ -93,7 +90,9 @@ def render_tiles(board: Dashboard) -> None:
             column.metric(
                 _label(name, figure),
                 kpi_text(name, figure, units),
-                help=t("kpi_help").format(definition=figure.definition, n=figure.n),
+                help=t("kpi_help").format(
+                    definition=t(f"kpi_def_{name}") or figure.definition, n=figure.n
+                ),
             )
             column.caption(t("kpi_n").format(n=figure.n))
 
@@ -198,11 +197,9 @@ def render_handoffs(board: Dashboard) -> None:
 def render_drill(services: Services, view: KpiFilter, board: Dashboard) -> None:
     """Choose a figure; the contacts behind it, each marked whether it counts; the CSV export."""
     st.subheader(t("drill"))
+    labels = {n: _label(n, board.report.metrics.get(n)) for n in METRIC_NAMES}
     name = st.selectbox(
-        t("drill_metric"),
-        list(METRIC_NAMES),
-        format_func=lambda n: _label(n, board.report.metrics.get(n)),
-        key="dash_drill",
+        t("drill_metric"), list(labels), format_func=labels.__getitem__, key="dash_drill"
     )
     rows = show_attempt(lambda: services.quality.drill(view, name, DRILL_LIMIT), t("dash_failed"))
     if rows is None:

@@ -82,7 +82,10 @@ def read_list(view: KpiFilter) -> list[ContactRow] | None:
     if st.session_state.get("qa_agent", ALL) not in (ALL, *agents):
         st.session_state["qa_agent"] = ALL
     agent = agent_box.selectbox(
-        t("agent"), [ALL, *agents], format_func=lambda v: v or t("all_agents"), key="qa_agent"
+        t("agent"),
+        [ALL, *agents],
+        format_func={ALL: t("all_agents"), **{n: n for n in agents}}.__getitem__,
+        key="qa_agent",
     )
     low = low_box.number_input(t("qa_min_score"), value=None, step=5.0, key="qa_low")
     high = high_box.number_input(t("qa_max_score"), value=None, step=5.0, key="qa_high")
@@ -108,7 +111,7 @@ def render_review(contact: ContactRecord) -> None:
         outcome_box.radio(
             t("qa_outcome"),
             list(Outcome),
-            format_func=outcome_text,
+            format_func={o: outcome_text(o) for o in Outcome}.__getitem__,
             horizontal=True,
             key="qa_review_outcome",
         )
