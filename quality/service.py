@@ -403,6 +403,11 @@ class QualityService:
             return self._store.disputes(state)
         return self._store.disputes(state, agent=user.username)
 
+    def my_disputes(self, user: User, state: str | None = None) -> list[Dispute]:
+        """The disputes the user raised, newest first (a supervisor's own too)."""
+        require(user, Action.USE_CONSOLE)
+        return self._store.disputes(state, agent=user.username)
+
     def decide_dispute(self, user: User, dispute_id: int, uphold: bool, note: str = "") -> Dispute:
         """A supervisor decides a dispute; upheld, the item flips to the agent's side.
 

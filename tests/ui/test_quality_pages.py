@@ -249,6 +249,8 @@ def test_an_agent_disputes_an_item_and_a_supervisor_upholds_it(
 
     again = _open(quality_services, "my_quality", AGENT)
     assert list(again.dataframe[-1].value["状态"]) == ["成立"]
+    own = _open(quality_services, "my_quality", SUPERVISOR)  # their own, not the agents'
+    assert "您还没有提交申诉" in texts(own) and not own.dataframe
 
 
 def test_cases_sent_to_training_reach_the_studio_feedback_page(

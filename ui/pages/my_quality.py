@@ -51,7 +51,7 @@ def render_my_disputes() -> None:
     if user is None:
         return
     st.subheader(t("my_disputes"))
-    disputes = show_attempt(lambda: get_services().quality.disputes(user, None), t("qa_failed"))
+    disputes = show_attempt(lambda: get_services().quality.my_disputes(user), t("qa_failed"))
     if disputes is None:
         return
     if not disputes:
