@@ -84,6 +84,13 @@ QUALITY = PageSpec(
     section_key="section_quality",
     actions=(Action.MONITOR_CALLS,),
 )
+APPROVALS = PageSpec(
+    path="ui/pages/approvals.py",
+    title_key="page_approvals",
+    icon="🖊️",
+    section_key="section_agent",
+    actions=(Action.DECIDE_APPROVALS,),
+)
 STUDIO_KB = PageSpec(
     path="ui/pages/studio_kb.py",
     title_key="page_studio_kb",
@@ -155,6 +162,7 @@ PAGES: tuple[PageSpec, ...] = (
     LOGIN,
     CONSOLE,
     FLOOR,
+    APPROVALS,
     SEARCH,
     MY_QUALITY,
     DASHBOARD,
