@@ -311,3 +311,21 @@ def test_the_dashboard_reads_the_view_once_however_long_the_history(
         event.remove(quality_services.engine, "before_cursor_execute", seen)
     assert few == many <= 16, statements
     assert len(app.dataframe[-1].value) == 500  # the drill-down shows the newest 500
+
+
+@pytest.mark.parametrize(
+    ("name", "username", "header"),
+    [
+        ("dashboard", SUPERVISOR, "Service dashboard"),
+        ("quality", SUPERVISOR, "Quality checks: scores and reviews"),
+        ("my_quality", AGENT, "My quality checks"),
+    ],
+)
+def test_the_quality_pages_render_in_english(
+    quality_services: Services, name: str, username: str, header: str
+) -> None:
+    app = AppTest.from_file(page(name), default_timeout=60)
+    app.session_state["lang"] = "en"
+    app = run(logged_in(app, quality_services, username))
+    assert app.header[0].value == header
+    assert not app.error
