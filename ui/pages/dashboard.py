@@ -40,43 +40,34 @@ def _units() -> dict[str, str]:
     return {"秒": t("unit_seconds"), "分": t("unit_points")}
 
 
-def read_view() -> KpiFilter | None:
-    """The period, team and agent as chosen (last run's choices for team and agent)."""
+def read_view(
+    services: Services, team_box: DeltaGenerator, agent_box: DeltaGenerator
+) -> KpiFilter | None:
+    """The period, then the team and agent choosers (from the teams and agents the period, and
+    the team, has): the view they make, or None with a message."""
     period = read_period("dash_period")
     if period is None:
         return None
-    start, end = period
-    return show_attempt(
-        lambda: KpiFilter(
-            start=start,
-            end=end,
-            team=st.session_state.get("dash_team") or None,
-            agent=st.session_state.get("dash_agent") or None,
-        ),
-        t("dash_failed"),
-    )
-
-
-def render_selectors(
-    services: Services, view: KpiFilter, team_box: DeltaGenerator, agent_box: DeltaGenerator
-) -> None:
-    """The team and agent choosers, from the teams and agents the period (and team) has."""
-    period = KpiFilter(start=view.start, end=view.end)
-    teams = show_attempt(lambda: services.quality.teams(period), t("dash_failed")) or []
-    in_team = period.model_copy(update={"team": view.team})
-    agents = show_attempt(lambda: services.quality.agents(in_team), t("dash_failed")) or []
-    for key, names in (("dash_team", teams), ("dash_agent", agents)):
-        if st.session_state.get(key, ALL) not in (ALL, *names):
-            st.session_state[key] = ALL  # gone from the period: back to all
+    whole = show_attempt(lambda: KpiFilter(start=period[0], end=period[1]), t("dash_failed"))
+    if whole is None:
+        return None
+    teams = show_attempt(lambda: services.quality.teams(whole), t("dash_failed")) or []
+    if st.session_state.get("dash_team", ALL) not in (ALL, *teams):
+        st.session_state["dash_team"] = ALL  # gone from the period: back to all
     # labels resolved now, in the session's language (a format_func runs again later)
     team_labels = {ALL: t("all_teams"), **{n: n for n in teams}}
-    agent_labels = {ALL: t("all_agents"), **{n: n for n in agents}}
-    team_box.selectbox(
+    team = team_box.selectbox(
         t("team"), list(team_labels), format_func=team_labels.__getitem__, key="dash_team"
     )
-    agent_box.selectbox(
+    in_team = whole.model_copy(update={"team": team or None})
+    agents = show_attempt(lambda: services.quality.agents(in_team), t("dash_failed")) or []
+    if st.session_state.get("dash_agent", ALL) not in (ALL, *agents):
+        st.session_state["dash_agent"] = ALL
+    agent_labels = {ALL: t("all_agents"), **{n: n for n in agents}}
+    agent = agent_box.selectbox(
         t("agent"), list(agent_labels), format_func=agent_labels.__getitem__, key="dash_agent"
     )
+    return in_team.model_copy(update={"agent": agent or None})
 
 
 def render_tiles(board: Dashboard) -> None:
@@ -246,16 +237,15 @@ def main() -> None:
     require_page(Action.MONITOR_CALLS)
     st.header(t("dashboard_header"))
     show_notices()
+    services = get_services()
     period_box, team_box, agent_box = st.columns([2, 1, 1])
     with period_box:
-        view = read_view()
+        view = read_view(services, team_box, agent_box)
     if view is None:
         return
-    services = get_services()
     board = show_attempt(lambda: services.quality.dashboard(view), t("dash_failed"))
     if board is None:
         return
-    render_selectors(services, view, team_box, agent_box)
     if not board.report.metrics["fcr"].n:  # every contact is in its base
         st.info(t("dash_empty"))
         return
