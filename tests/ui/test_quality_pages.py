@@ -25,6 +25,7 @@ from quality.service import weighted_score
 from quality.store import ContactStore
 from services.root import Services
 from tests.ui.conftest import logged_in, page, run, texts
+from ui.format import escape_markdown
 
 pytestmark = pytest.mark.integration
 
@@ -329,3 +330,19 @@ def test_the_quality_pages_render_in_english(
     app = run(logged_in(app, quality_services, username))
     assert app.header[0].value == header
     assert not app.error
+
+
+def test_a_contact_scored_by_the_shipped_scorecard_shows_its_items_and_evidence(
+    quality_services: Services,
+) -> None:
+    unscored = _contact("c-real-1", 2).model_copy(update={"qa": None})
+    scored = quality_services.quality.record(unscored)  # scored on data/quality/scorecard.yaml
+    assert scored.qa is not None
+    app = _open(quality_services, "quality", SUPERVISOR)
+    app.selectbox(key="qa_contact").set_value("c-real-1")
+    app = run(app)
+    shown = texts(app)
+    for item in scored.qa.items:
+        assert f"`{item.item}`" in shown
+    assert escape_markdown(scored.qa.scorecard) in shown
+    assert not app.exception and not app.error
