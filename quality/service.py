@@ -225,6 +225,11 @@ class QualityService:
         )
         return self._store.set_survey(contact_id, merged)
 
+    def record(self, contact: ContactRecord) -> ContactRecord:
+        """Record a contact built elsewhere (an import, the demo history, a test): scored on the
+        scorecard in force unless it comes with its own scorecard."""
+        return self._store.record(contact if contact.qa is not None else self._scored(contact))
+
     def _scored(self, contact: ContactRecord) -> ContactRecord:
         return contact.model_copy(
             update={"qa": score_contact(contact, self._card, datetime.now(UTC))}
@@ -283,6 +288,14 @@ class QualityService:
         """Every figure per day, agent or team."""
         return self._store.series(view, by)
 
+    def teams(self, view: KpiFilter) -> list[str]:
+        """The teams with contacts in the view, sorted."""
+        return self._store.names("team", view.where())
+
+    def agents(self, view: KpiFilter) -> list[str]:
+        """The agents with contacts in the view (the bot has none), sorted."""
+        return self._store.names("agent", view.where())
+
     def handoff_reasons(self, view: KpiFilter) -> list[tuple[str, int]]:
         """Why the bot handed over, most frequent first."""
         return self._store.handoff_reasons(view)
@@ -302,6 +315,27 @@ class QualityService:
         for row in rows:
             writer.writerow(row.model_dump(mode="json"))
         return out.getvalue()
+
+    def scored_contacts(
+        self,
+        view: KpiFilter,
+        low: float | None = None,
+        high: float | None = None,
+        redlines_only: bool = False,
+        limit: int = 200,
+    ) -> list[ContactRow]:
+        """The view's scored contacts, newest first, for the QA list: a score range (0-100,
+        inclusive) and only those with red lines when asked.
+
+        Raises:
+            PolicyDeskError: a score outside 0-100, or a minimum above the maximum.
+        """
+        for bound in (low, high):
+            if bound is not None and not 0 <= bound <= 100:
+                raise PolicyDeskError(f"a score is between 0 and 100, not {bound}")
+        if low is not None and high is not None and low > high:
+            raise PolicyDeskError(f"the minimum score {low} is above the maximum {high}")
+        return self._store.scored(view.where(), low, high, redlines_only, limit)
 
     def contacts(self, view: KpiFilter, limit: int = 200, offset: int = 0) -> list[ContactRow]:
         """The view's contacts, newest first."""
@@ -367,6 +401,11 @@ class QualityService:
         """Open disputes for a supervisor; an agent sees their own."""
         if can(user, Action.MONITOR_CALLS):
             return self._store.disputes(state)
+        return self._store.disputes(state, agent=user.username)
+
+    def my_disputes(self, user: User, state: str | None = None) -> list[Dispute]:
+        """The disputes the user raised, newest first (a supervisor's own too)."""
+        require(user, Action.USE_CONSOLE)
         return self._store.disputes(state, agent=user.username)
 
     def decide_dispute(self, user: User, dispute_id: int, uphold: bool, note: str = "") -> Dispute:

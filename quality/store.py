@@ -261,6 +261,38 @@ class ContactStore(SqlStore):
         with self.reading() as conn:
             return [_row(r) for r in conn.execute(query)]
 
+    def scored(
+        self,
+        where: Any,
+        low: float | None = None,
+        high: float | None = None,
+        redlines_only: bool = False,
+        limit: int = 200,
+    ) -> list[ContactRow]:
+        """Scored contacts matching a condition, newest first: a score between ``low`` and
+        ``high`` (inclusive, when given), only those with red-line findings when asked."""
+        conditions = [where, contacts_table.c.qa_score.is_not(None)]
+        if low is not None:
+            conditions.append(contacts_table.c.qa_score >= low)
+        if high is not None:
+            conditions.append(contacts_table.c.qa_score <= high)
+        if redlines_only:
+            conditions.append(contacts_table.c.redlines > 0)
+        return self.rows(and_(*conditions), limit=limit)
+
+    def names(self, column: str, where: Any) -> list[str]:
+        """The distinct non-empty teams or agents of the contacts matching a condition, sorted.
+
+        Raises:
+            PolicyDeskError: a column other than ``team`` or ``agent``.
+        """
+        if column not in ("team", "agent"):
+            raise PolicyDeskError(f"cannot list {column!r}: team or agent")
+        col = contacts_table.c[column]
+        query = select(col).where(where, col != "").distinct().order_by(col)
+        with self.reading() as conn:
+            return [str(r[0]) for r in conn.execute(query)]
+
     def count(self, where: Any = None) -> int:
         """How many contacts (matching the condition)."""
         query = select(func.count()).select_from(contacts_table)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from pydantic import ValidationError
 
 from core.errors import PolicyDeskError, describe_validation_error
+from quality.kpis import METRICS, KpiValue, Shape
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~:$<])")
 
@@ -161,3 +163,25 @@ def excerpt(text: str, limit: int = 60) -> str:
 def signed(value: float) -> str:
     """A metric change with its sign, e.g. "+0.125" or "-0.050"."""
     return f"{value:+.3f}"
+
+
+def kpi_text(name: str, figure: KpiValue, units: Mapping[str, str] | None = None) -> str:
+    """A KPI's figure as a tile shows it: a share as a percentage, a mean with its unit, NPS with
+    its sign, '—' when nothing counts.
+
+    Args:
+        name: the metric's name (one not in ``quality.kpis.METRICS`` is a share).
+        figure: its value.
+        units: how to write a unit in the session's language (e.g. {"秒": "s"}).
+    """
+    if figure.value is None:
+        return "—"
+    shape = next((m.shape for m in METRICS if m.name == name), Shape.SHARE)
+    v = figure.value
+    if shape is Shape.SHARE:
+        return f"{100 * v:.1f}%"
+    if shape is Shape.NPS:
+        return f"{v:+.0f}"
+    unit = (units or {}).get(figure.unit, figure.unit)
+    number = f"{v:.0f}" if figure.unit == "秒" else f"{v:.1f}"
+    return f"{number} {unit}".strip()

@@ -790,6 +790,217 @@ _STUDIO: dict[str, dict[str, str]] = {
     "routing_download": {"zh": "导出标注（JSONL）", "en": "Download labels (JSONL)"},
 }
 
+_QUALITY: dict[str, dict[str, str]] = {
+    "section_quality": {"zh": "服务质量", "en": "Service quality"},
+    "page_dashboard": {"zh": "服务看板", "en": "Service dashboard"},
+    "page_quality": {"zh": "质检", "en": "Quality checks"},
+    "page_my_quality": {"zh": "我的质检", "en": "My quality checks"},
+    "dashboard_header": {"zh": "服务看板", "en": "Service dashboard"},
+    "quality_header": {"zh": "质检：自动评分与复核", "en": "Quality checks: scores and reviews"},
+    "my_quality_header": {"zh": "我的质检", "en": "My quality checks"},
+    "period": {"zh": "统计期间", "en": "Period"},
+    "period_incomplete": {
+        "zh": "请选择期间的开始和结束日期。",
+        "en": "Choose both the first and the last day of the period.",
+    },
+    "team": {"zh": "班组", "en": "Team"},
+    "all_teams": {"zh": "全部班组", "en": "All teams"},
+    "all_agents": {"zh": "全部坐席", "en": "All agents"},
+    "dash_failed": {"zh": "无法显示看板：", "en": "Cannot show the dashboard: "},
+    "dash_empty": {
+        "zh": "该期间没有已结束的联络。",
+        "en": "No finished contacts in this period.",
+    },
+    "kpi_n": {"zh": "计数 n = {n}", "en": "n = {n}"},
+    "kpi_help": {"zh": "{definition}（n = {n}）", "en": "{definition} (n = {n})"},
+    "unit_seconds": {"zh": "秒", "en": "s"},
+    "unit_points": {"zh": "分", "en": "pts"},
+    "kpi_fcr": {"zh": "一次性解决率", "en": "First-contact resolution"},
+    "kpi_repeat_contact_7d": {"zh": "7 天重复接触率", "en": "7-day repeat contacts"},
+    "kpi_aht_s": {"zh": "平均处理时长", "en": "Average handling time"},
+    "kpi_acw_s": {"zh": "平均话后处理时长", "en": "Average after-call work"},
+    "kpi_upset_rate": {"zh": "客户不满率", "en": "Upset customers"},
+    "kpi_recovery_rate": {"zh": "情绪修复率", "en": "Mood recovered"},
+    "kpi_handoff_rate": {"zh": "转人工率", "en": "Bot handoffs"},
+    "kpi_containment": {"zh": "机器人自助解决率", "en": "Bot containment"},
+    "kpi_complaint_rate": {"zh": "投诉率", "en": "Complaints"},
+    "kpi_qa_score": {"zh": "质检得分", "en": "QA score"},
+    "kpi_redlines_per_100": {"zh": "每百通红线", "en": "Red lines per 100"},
+    "kpi_nps": {"zh": "净推荐值 NPS", "en": "NPS"},
+    "kpi_csat": {"zh": "满意度 CSAT", "en": "CSAT"},
+    "kpi_card_helpfulness": {"zh": "卡片有用率", "en": "Helpful cards"},
+    # English definitions of the KPIs; in Chinese the page shows the service's own (quality.kpis)
+    "kpi_def_fcr": {
+        "zh": "",
+        "en": "Contacts resolved in that contact (the bot did not hand over, the agent did not "
+        "escalate, no follow-up owed) and the same customer did not come back on the same "
+        "matter within 7 days ÷ all contacts",
+    },
+    "kpi_def_repeat_contact_7d": {
+        "zh": "",
+        "en": "Contacts after which the same customer came back on the same matter within 7 days ÷ "
+        "contacts with a known customer",
+    },
+    "kpi_def_aht_s": {
+        "zh": "",
+        "en": "Seconds from start to end, summed over agent contacts ÷ agent contacts",
+    },
+    "kpi_def_acw_s": {
+        "zh": "",
+        "en": "Seconds from the end to the saved wrap-up, summed over agent contacts ÷ agent "
+        "contacts (0 when never saved)",
+    },
+    "kpi_def_upset_rate": {
+        "zh": "",
+        "en": "Contacts where the customer was dissatisfied, anxious or angry on any turn ÷ all "
+        "contacts",
+    },
+    "kpi_def_recovery_rate": {
+        "zh": "",
+        "en": "Upset contacts that ended calm (the last turn not upset, below the peak) ÷ upset "
+        "contacts",
+    },
+    "kpi_def_handoff_rate": {
+        "zh": "",
+        "en": "Bot conversations handed to an agent ÷ bot conversations",
+    },
+    "kpi_def_containment": {
+        "zh": "",
+        "en": "Bot conversations the bot closed alone (no handoff) ÷ bot conversations",
+    },
+    "kpi_def_complaint_rate": {
+        "zh": "",
+        "en": "Contacts with a complaint registered or raised ÷ all contacts",
+    },
+    "kpi_def_qa_score": {
+        "zh": "",
+        "en": "The automated QA score (0-100, weighted share of applicable items passed), summed "
+        "over scored agent contacts ÷ scored agent contacts",
+    },
+    "kpi_def_redlines_per_100": {
+        "zh": "",
+        "en": "Red-line findings in scored agent contacts × 100 ÷ scored agent contacts",
+    },
+    "kpi_def_nps": {
+        "zh": "",
+        "en": "Share of survey answers 9-10 (promoters) minus share 0-6 (detractors), × 100; over "
+        "the contacts that answered",
+    },
+    "kpi_def_csat": {
+        "zh": "",
+        "en": "Survey answers 4-5 (satisfied, very satisfied) ÷ contacts that answered",
+    },
+    "kpi_def_card_helpfulness": {
+        "zh": "",
+        "en": "Times agents voted a knowledge card helpful ÷ all votes (by the day of the vote)",
+    },
+    "trend": {"zh": "每日走势", "en": "Daily trend"},
+    "trend_smooth": {"zh": "按 7 日平滑", "en": "7-day smoothing"},
+    "trend_day": {"zh": "日期", "en": "Day"},
+    "trend_metric": {"zh": "指标", "en": "Metric"},
+    "trend_value": {"zh": "数值", "en": "Value"},
+    "trend_score": {"zh": "质检得分走势", "en": "QA score over time"},
+    "league": {"zh": "坐席排行", "en": "Agents"},
+    "league_contacts": {"zh": "接触数", "en": "Contacts"},
+    "handoff_reasons": {"zh": "转人工原因", "en": "Why the bot handed over"},
+    "handoff_none": {"zh": "该期间机器人没有转人工。", "en": "The bot handed nothing over."},
+    "handoff_reason_col": {"zh": "原因", "en": "Reason"},
+    "count": {"zh": "次数", "en": "Count"},
+    "drill": {"zh": "指标明细", "en": "Drill down"},
+    "drill_metric": {"zh": "选择指标", "en": "Metric"},
+    "drill_caption": {
+        "zh": "{n} 条接触计入分母，其中 {counted} 条计入分子（最多显示 {limit} 条，导出为全部）。",
+        "en": "{n} contacts in the base, {counted} of them counted (showing at most {limit}; "
+        "the export has all).",
+    },
+    "drill_empty": {"zh": "该指标没有计入的接触。", "en": "No contacts behind this figure."},
+    "counted": {"zh": "计入分子", "en": "Counted"},
+    "download_csv": {"zh": "导出 CSV", "en": "Download CSV"},
+    "col_contact": {"zh": "接触", "en": "Contact"},
+    "col_started": {"zh": "开始时间", "en": "Started"},
+    "col_kind": {"zh": "类型", "en": "Kind"},
+    "col_channel": {"zh": "渠道", "en": "Channel"},
+    "col_matter": {"zh": "事项", "en": "Matter"},
+    "col_score": {"zh": "质检得分", "en": "QA score"},
+    "col_redlines": {"zh": "红线", "en": "Red lines"},
+    "col_disposition": {"zh": "处理结果", "en": "Disposition"},
+    "col_amount": {"zh": "计入值", "en": "Amount"},
+    "qa_failed": {"zh": "无法完成：", "en": "Not done: "},
+    "qa_min_score": {"zh": "最低分", "en": "Min score"},
+    "qa_max_score": {"zh": "最高分", "en": "Max score"},
+    "qa_redlines_only": {"zh": "只看有红线的", "en": "Only with red lines"},
+    "qa_count": {"zh": "{n} 条已质检接触", "en": "{n} scored contacts"},
+    "qa_empty": {"zh": "没有符合条件的已质检接触。", "en": "No scored contacts match."},
+    "qa_choose": {"zh": "选择接触", "en": "Contact"},
+    "qa_scorecard": {"zh": "质检评分卡", "en": "Scorecard"},
+    "qa_no_scorecard": {"zh": "该接触尚未评分。", "en": "This contact is not scored yet."},
+    "qa_score_line": {
+        "zh": "得分 {score} · 红线 {redlines} · 评分卡 {card}",
+        "en": "Score {score} · red lines {redlines} · scorecard {card}",
+    },
+    "outcome_pass": {"zh": "合格", "en": "pass"},
+    "outcome_fail": {"zh": "不合格", "en": "fail"},
+    "outcome_na": {"zh": "不适用", "en": "n/a"},
+    "qa_evidence_turn": {"zh": "第 {turn} 轮", "en": "turn {turn}"},
+    "qa_evidence_source": {"zh": "依据", "en": "source"},
+    "qa_review": {"zh": "主管更正", "en": "Correct an item"},
+    "qa_item": {"zh": "评分项", "en": "Item"},
+    "qa_outcome": {"zh": "更正为", "en": "Set to"},
+    "qa_note": {"zh": "备注", "en": "Note"},
+    "qa_save_review": {"zh": "保存更正", "en": "Save the correction"},
+    "qa_reviewed": {
+        "zh": "已保存更正，当前得分 {score}。",
+        "en": "Correction saved; the score is now {score}.",
+    },
+    "qa_agreement": {"zh": "校准一致率（按评分项）", "en": "Calibration agreement per item"},
+    "qa_agreement_empty": {"zh": "还没有主管复核。", "en": "No reviews yet."},
+    "qa_reviewed_n": {"zh": "复核数", "en": "Reviewed"},
+    "qa_agreed_n": {"zh": "与自动评分一致", "en": "Agreed"},
+    "qa_agreement_rate": {"zh": "一致率", "en": "Agreement"},
+    "qa_disputes": {"zh": "待处理申诉", "en": "Open disputes"},
+    "qa_disputes_empty": {"zh": "没有待处理的申诉。", "en": "No open disputes."},
+    "qa_decision_note": {"zh": "处理意见", "en": "Decision note"},
+    "qa_uphold": {"zh": "申诉成立", "en": "Uphold"},
+    "qa_reject": {"zh": "驳回", "en": "Reject"},
+    "qa_decided": {"zh": "申诉已处理：{state}。", "en": "Dispute decided: {state}."},
+    "qa_to_training": {"zh": "送培训", "en": "Send to the trainers"},
+    "qa_training_note": {"zh": "给培训师的说明", "en": "Note for the trainers"},
+    "qa_send_coaching": {"zh": "作为辅导案例", "en": "As a coaching case"},
+    "qa_customer_turn": {"zh": "客户语句", "en": "Customer turn"},
+    "qa_send_utterance": {"zh": "送标注（客户语句）", "en": "Label this utterance"},
+    "qa_agent_turn": {"zh": "坐席回复", "en": "Agent turn"},
+    "qa_send_reply": {"zh": "送标注（坐席回复）", "en": "Label this reply"},
+    "qa_sent": {"zh": "已送培训（#{id}）。", "en": "Sent to the trainers (#{id})."},
+    "qa_no_turns": {"zh": "没有可选的语句。", "en": "No turn to choose."},
+    "my_quality_empty": {
+        "zh": "该期间您没有已质检的接触。",
+        "en": "You have no scored contacts in this period.",
+    },
+    "my_dispute": {"zh": "申诉一个评分项", "en": "Dispute an item"},
+    "my_dispute_note": {"zh": "申诉理由", "en": "Why the score is wrong"},
+    "my_dispute_send": {"zh": "提交申诉", "en": "Submit the dispute"},
+    "my_dispute_sent": {"zh": "申诉已提交，等待主管处理。", "en": "Dispute sent to a supervisor."},
+    "my_disputes": {"zh": "我的申诉", "en": "My disputes"},
+    "my_disputes_empty": {"zh": "您还没有提交申诉。", "en": "You have not disputed anything."},
+    "dispute_state": {"zh": "状态", "en": "State"},
+    "dispute_open": {"zh": "待处理", "en": "open"},
+    "dispute_upheld": {"zh": "成立", "en": "upheld"},
+    "dispute_rejected": {"zh": "驳回", "en": "rejected"},
+    "coaching_header": {"zh": "主管送来的质检案例", "en": "Cases from quality checks"},
+    "coaching_empty": {"zh": "暂无待处理的质检案例。", "en": "No cases waiting."},
+    "coaching_count": {"zh": "{n} 个质检案例", "en": "{n} cases"},
+    "coaching_kind_coaching": {"zh": "辅导案例", "en": "Coaching case"},
+    "coaching_kind_utterance": {"zh": "待标注客户语句", "en": "Utterance to label"},
+    "coaching_kind_reply": {"zh": "待标注坐席回复", "en": "Reply to label"},
+    "coaching_sent_by": {
+        "zh": "{by} 于 {at} 送来 · 接触 {contact}",
+        "en": "from {by}, {at} · contact {contact}",
+    },
+    "coaching_done": {"zh": "已处理", "en": "Handled"},
+    "feedback_votes_header": {"zh": "知识卡片反馈", "en": "Votes on knowledge cards"},
+    "coaching_marked": {"zh": "质检案例已处理。", "en": "Case handled."},
+}
+
 _AUTHORITY: dict[str, dict[str, str]] = {
     "page_approvals": {"zh": "审批", "en": "Approvals"},
     "approvals_header": {"zh": "审批：超出坐席权限的申请", "en": "Approvals beyond agents' levels"},
@@ -833,7 +1044,7 @@ _AUTHORITY: dict[str, dict[str, str]] = {
     "approval_state_refused": {"zh": "已拒绝", "en": "Refused"},
 }
 
-STRINGS: dict[str, dict[str, str]] = {**_DESK, **_ACCOUNTS, **_STUDIO, **_AUTHORITY}
+STRINGS: dict[str, dict[str, str]] = {**_DESK, **_ACCOUNTS, **_STUDIO, **_QUALITY, **_AUTHORITY}
 
 
 def language() -> str:

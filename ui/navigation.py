@@ -63,6 +63,27 @@ FLOOR = PageSpec(
     section_key="section_agent",
     actions=(Action.MONITOR_CALLS,),
 )
+MY_QUALITY = PageSpec(
+    path="ui/pages/my_quality.py",
+    title_key="page_my_quality",
+    icon="📝",
+    section_key="section_agent",
+    actions=(Action.USE_CONSOLE,),
+)
+DASHBOARD = PageSpec(
+    path="ui/pages/dashboard.py",
+    title_key="page_dashboard",
+    icon="📊",
+    section_key="section_quality",
+    actions=(Action.MONITOR_CALLS,),
+)
+QUALITY = PageSpec(
+    path="ui/pages/quality.py",
+    title_key="page_quality",
+    icon="🧪",
+    section_key="section_quality",
+    actions=(Action.MONITOR_CALLS,),
+)
 APPROVALS = PageSpec(
     path="ui/pages/approvals.py",
     title_key="page_approvals",
@@ -143,6 +164,9 @@ PAGES: tuple[PageSpec, ...] = (
     FLOOR,
     APPROVALS,
     SEARCH,
+    MY_QUALITY,
+    DASHBOARD,
+    QUALITY,
     STUDIO_KB,
     STUDIO_IMPORT,
     STUDIO_REVIEW,

@@ -47,3 +47,20 @@ def test_marked_draft_highlights_spans_and_escapes() -> None:
     assert ":red-background[全赔]" in rendered
     assert "\\*" in rendered
     assert marked_draft("没有问题", []) == "没有问题"
+
+
+def test_kpi_figures_read_as_percent_seconds_points_and_signed_nps() -> None:
+    from quality.kpis import KpiValue
+    from ui.format import kpi_text
+
+    def figure(value: float | None, unit: str = "") -> KpiValue:
+        return KpiValue(value=value, definition="d", n=3, unit=unit)
+
+    assert kpi_text("fcr", figure(0.8125)) == "81.2%"
+    assert kpi_text("card_helpfulness", figure(0.5)) == "50.0%"
+    assert kpi_text("aht_s", figure(312.4, "秒")) == "312 秒"
+    assert kpi_text("aht_s", figure(312.4, "秒"), {"秒": "s"}) == "312 s"
+    assert kpi_text("qa_score", figure(85.25, "分")) == "85.2 分"
+    assert kpi_text("nps", figure(12.0)) == "+12"
+    assert kpi_text("redlines_per_100", figure(1.5)) == "1.5"
+    assert kpi_text("fcr", figure(None)) == "—"

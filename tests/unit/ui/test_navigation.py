@@ -12,7 +12,10 @@ from ui.navigation import (
     AUDIT,
     CHAT,
     CONSOLE,
+    DASHBOARD,
     LOGIN,
+    MY_QUALITY,
+    QUALITY,
     SEARCH,
     STUDIO_EVAL,
     STUDIO_IMPORT,
@@ -36,8 +39,9 @@ def test_before_login_only_the_login_page_and_the_chat() -> None:
 
 def test_an_agent_sees_the_desk_and_lands_on_the_console() -> None:
     pages = visible_pages(_user(Role.AGENT))
-    assert pages == [CONSOLE, SEARCH, CHAT]
+    assert pages == [CONSOLE, SEARCH, MY_QUALITY, CHAT]
     assert landing_page(pages) is CONSOLE
+    assert DASHBOARD not in pages and QUALITY not in pages
 
 
 def test_a_trainer_sees_the_studio_but_not_the_console_or_admin() -> None:
@@ -58,6 +62,7 @@ def test_a_supervisor_sees_the_studio_and_the_admin_pages() -> None:
     pages = visible_pages(_user(Role.SUPERVISOR))
     assert {STUDIO_KB, STUDIO_IMPORT, STUDIO_REVIEW, STUDIO_EVAL, AUDIT, USERS} <= set(pages)
     assert CONSOLE in pages  # supervisors take escalated calls and handoffs too
+    assert DASHBOARD in pages and QUALITY in pages
     assert APPROVALS in pages  # and decide requests beyond an agent's level
     assert landing_page(pages) == CONSOLE
     assert LOGIN not in pages
