@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, not_, true
+from sqlalchemy import ColumnElement, Float, Table, and_, case, cast, func, not_, true
 
 from core.errors import PolicyDeskError
 from db.schema import contacts_table as c
@@ -204,13 +204,13 @@ class KpiFilter(BaseModel):
             raise ValueError("a period is at most two years")
         return self
 
-    def where(self) -> ColumnElement[bool]:
-        """The SQL condition for these contacts."""
-        conditions = [c.c.day >= self.start, c.c.day <= self.end]
+    def where(self, table: Table = c) -> ColumnElement[bool]:
+        """The SQL condition for these contacts (in the contacts table, or the roll-up)."""
+        conditions = [table.c.day >= self.start, table.c.day <= self.end]
         if self.team:
-            conditions.append(c.c.team == self.team)
+            conditions.append(table.c.team == self.team)
         if self.agent:
-            conditions.append(c.c.agent == self.agent)
+            conditions.append(table.c.agent == self.agent)
         return and_(*conditions)
 
 
@@ -253,12 +253,20 @@ def value(m: Metric, n: int, total: float) -> float | None:
     return round(100.0 * total / n, 1)  # per 100, and NPS
 
 
-def figures(row: Mapping[Any, Any]) -> dict[str, KpiValue]:
-    """Every metric's figure from one row of ``columns()``."""
+def sums(row: Mapping[Any, Any]) -> dict[str, tuple[int, float]]:
+    """Per metric, (base count, summed amount) from one row of ``columns()``."""
+    return {
+        m.name: (int(row.get(f"{m.name}__n") or 0), float(row.get(f"{m.name}__sum") or 0.0))
+        for m in METRICS
+    }
+
+
+def figures(totals: Mapping[str, tuple[int, float]]) -> dict[str, KpiValue]:
+    """Every metric's figure from its (base count, summed amount); a missing metric counts
+    nothing."""
     out: dict[str, KpiValue] = {}
     for m in METRICS:
-        n = int(row.get(f"{m.name}__n") or 0)
-        total = float(row.get(f"{m.name}__sum") or 0.0)
+        n, total = totals.get(m.name, (0, 0.0))
         out[m.name] = KpiValue(
             value=value(m, n, total), definition=m.definition, n=n, label=m.label, unit=m.unit
         )
@@ -276,5 +284,6 @@ __all__ = [
     "columns",
     "figures",
     "metric",
+    "sums",
     "value",
 ]

@@ -7,7 +7,7 @@ bot handled (``BOT``). Its row carries what the KPIs count, so a dashboard reads
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -122,7 +122,6 @@ class ContactRecord(BaseModel):
     qa: QaResult | None = None
     survey: Survey = Field(default_factory=Survey)
 
-    @property
-    def day(self) -> date:
-        """The day it started (UTC), the dashboard's unit."""
-        return self.started_at.date()
+    def local_day(self, zone: tzinfo) -> date:
+        """The day it started in the centre's time zone: the dashboard's unit."""
+        return self.started_at.astimezone(zone).date()

@@ -262,6 +262,10 @@ class QualityService:
 
     def kpis(self, view: KpiFilter) -> KpiReport:
         """Every figure of the view, each with its definition and how many contacts it counts."""
+        return self._report(view, self._store.figures(view))
+
+    @staticmethod
+    def _report(view: KpiFilter, metrics: dict[str, KpiValue]) -> KpiReport:
         return KpiReport(
             period={
                 "from": view.start.isoformat(),
@@ -269,19 +273,20 @@ class QualityService:
                 "team": view.team,
                 "agent": view.agent,
             },
-            metrics=self._store.figures(view),
+            metrics=metrics,
         )
 
     def dashboard(self, view: KpiFilter) -> Dashboard:
         """One dashboard view: the figures, their daily trend, the agents' and teams' league
         tables and the handoff reasons (the bot's contacts carry no agent or team)."""
+        rows = self._store.rolled_up(view)  # one read; every part of the view adds it up
         return Dashboard(
             view=view,
-            report=self.kpis(view),
-            daily=[(day, f) for day, f in self._store.series(view, "day")],
-            agents=[(a, f) for a, f in self._store.series(view, "agent") if a],
-            teams=[(t, f) for t, f in self._store.series(view, "team") if t],
-            handoff_reasons=self._store.handoff_reasons(view),
+            report=self._report(view, self._store.figures(view, rows)),
+            daily=[(day, f) for day, f in self._store.series(view, "day", rows)],
+            agents=[(a, f) for a, f in self._store.series(view, "agent", rows) if a],
+            teams=[(t, f) for t, f in self._store.series(view, "team", rows) if t],
+            handoff_reasons=self._store.handoff_reasons(view, rows),
         )
 
     def series(self, view: KpiFilter, by: str = "day") -> list[tuple[object, dict[str, KpiValue]]]:

@@ -1,31 +1,39 @@
 """Finished contacts and the quality work on them, in SQL.
 
 One row per contact carries what the KPIs count (``quality.kpis``) next to the whole record
-(turns, scorecard, survey) as JSON, so a dashboard view is one grouped query over one table.
+(turns, scorecard, survey) as JSON. Each write also recounts the contact's day and agent in a
+roll-up (each KPI's base count and summed amount per day, agent, team and kind), which is what
+the dashboard reads; a drill-down lists the contacts themselves.
 Reviews, disputes and coaching cases refer to a contact by id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, select, update
 
 from core.errors import PolicyDeskError
+from db.changes import ChangeWatcher
 from db.schema import (
     coaching_cases,
+    contact_rollup,
     contacts_table,
     feedback,
     qa_disputes,
     qa_reviews,
 )
 from db.store import SqlStore
-from quality.kpis import KpiFilter, KpiValue, columns, figures, metric
+from quality.kpis import KpiFilter, KpiValue, columns, figures, metric, sums
 from quality.models import ContactRecord, Evidence, Outcome, QaResult, Survey
 
+Group = tuple[date, str, str, str]
+"""A roll-up group: day, agent, team, kind."""
+REASON = "reason:"
+"""The roll-up's handoff-reason rows: this prefix and the reason."""
 REPEAT_WINDOW = timedelta(days=7)
 """A contact is *repeated* when the same customer comes back on the same matter within this."""
 
@@ -136,7 +144,7 @@ def mark_repeats(contacts: Sequence[ContactRecord]) -> list[ContactRecord]:
     return [c.model_copy(update={"repeated": r}) for c, r in zip(contacts, repeated, strict=True)]
 
 
-def _values(contact: ContactRecord) -> dict[str, Any]:
+def _values(contact: ContactRecord, zone: tzinfo) -> dict[str, Any]:
     qa = contact.qa
     return {
         "kind": contact.kind.value,
@@ -145,7 +153,7 @@ def _values(contact: ContactRecord) -> dict[str, Any]:
         "team": contact.team,
         "customer_id": contact.customer_id,
         "matter": contact.matter,
-        "day": contact.day,
+        "day": contact.local_day(zone),
         "started_at": contact.started_at,
         "ended_at": contact.ended_at,
         "handle_s": contact.handle_s,
@@ -167,13 +175,55 @@ def _values(contact: ContactRecord) -> dict[str, Any]:
     }
 
 
+class RollupRow(NamedTuple):
+    """One roll-up row: a day's contacts of one agent (and team) and kind, summed per KPI as
+    ``name -> [base count, summed amount]`` (a plain tuple: a view reads thousands)."""
+
+    day: date
+    agent: str
+    team: str
+    kind: str
+    sums: dict[str, list[float]]
+
+
+def _added(rows: Iterable[RollupRow]) -> dict[str, tuple[int, float]]:
+    """The roll-up rows' sums added up, per name."""
+    out: dict[str, list[float]] = {}
+    for row in rows:
+        for name, (n, total) in row.sums.items():
+            current = out.setdefault(name, [0, 0.0])
+            current[0] += n
+            current[1] += total
+    return {name: (int(n), float(total)) for name, (n, total) in out.items()}
+
+
+def _groups(conn: Connection, where: Any) -> set[Group]:
+    """The roll-up groups of the contacts matching a condition."""
+    query = select(
+        contacts_table.c.day, contacts_table.c.agent, contacts_table.c.team, contacts_table.c.kind
+    ).where(where)
+    return {(r.day, r.agent, r.team, r.kind) for r in conn.execute(query)}
+
+
 def _row(row: Any, **extra: Any) -> ContactRow:
     data = {k: getattr(row, k) for k in ContactRow.model_fields if k not in ("counted", "amount")}
     return ContactRow(**data, **extra)
 
 
 class ContactStore(SqlStore):
-    """Records finished contacts; the KPI sums, drill-downs, reviews, disputes and coaching."""
+    """Records finished contacts; the KPI sums, drill-downs, reviews, disputes and coaching.
+
+    Args:
+        engine: the database.
+        watcher: change notices (unused: the dashboard reads every time).
+        zone: the centre's time zone, which decides a contact's day.
+    """
+
+    def __init__(
+        self, engine: Engine, watcher: ChangeWatcher | None = None, zone: tzinfo = UTC
+    ) -> None:
+        super().__init__(engine, watcher)
+        self._zone = zone
 
     # ----- contacts -----------------------------------------------------------------------
 
@@ -181,8 +231,10 @@ class ContactStore(SqlStore):
         """Store a finished contact, or replace it (a contact is recorded again when its
         wrap-up, survey or score changes), and keep ``repeated`` right on both sides: an earlier
         contact of the customer on the same matter within the window is now repeated, and this
-        one is when a later one exists.
+        one is when a later one exists. The roll-up of every day and agent touched follows in
+        the same transaction.
         """
+        groups: set[Group] = set()
         with self.transaction() as conn:
             if contact.customer_id is not None:
                 same = and_(
@@ -200,31 +252,89 @@ class ContactStore(SqlStore):
                     )
                 ).scalar_one()
                 contact = contact.model_copy(update={"repeated": bool(later)})
-                conn.execute(
-                    update(contacts_table)
-                    .where(
-                        same,
-                        contacts_table.c.started_at < contact.started_at,
-                        contacts_table.c.started_at >= contact.started_at - REPEAT_WINDOW,
-                    )
-                    .values(repeated=True)
+                earlier = and_(
+                    same,
+                    contacts_table.c.started_at < contact.started_at,
+                    contacts_table.c.started_at >= contact.started_at - REPEAT_WINDOW,
+                    contacts_table.c.repeated.is_(False),
                 )
-            values = _values(contact)
+                groups |= _groups(conn, earlier)
+                conn.execute(update(contacts_table).where(earlier).values(repeated=True))
+            groups |= _groups(conn, contacts_table.c.id == contact.id)  # as it was
+            values = _values(contact, self._zone)
             changed = conn.execute(
                 update(contacts_table).where(contacts_table.c.id == contact.id).values(**values)
             ).rowcount
             if not changed:
                 conn.execute(insert(contacts_table).values(id=contact.id, **values))
+            groups.add((values["day"], contact.agent, contact.team, contact.kind.value))
+            self._roll_up(conn, groups)
         return contact
 
     def record_many(self, contacts: Iterable[ContactRecord], batch: int = 2000) -> int:
         """Store new contacts in bulk, ``repeated`` already set (``mark_repeats``): the demo
         history and the benchmark. Returns how many were stored."""
-        rows = [{"id": c.id, **_values(c)} for c in contacts]
+        rows = [{"id": c.id, **_values(c, self._zone)} for c in contacts]
         for at in range(0, len(rows), batch):
             with self.transaction() as conn:
                 conn.execute(insert(contacts_table), rows[at : at + batch])
+        groups = {(r["day"], r["agent"], r["team"], r["kind"]) for r in rows}
+        days = sorted({g[0] for g in groups})
+        for at in range(0, len(days), 7):  # a week of days per transaction
+            week = set(days[at : at + 7])
+            with self.transaction() as conn:
+                self._roll_up(conn, {g for g in groups if g[0] in week})
         return len(rows)
+
+    def _roll_up(self, conn: Connection, groups: set[Group]) -> None:
+        """Recount the roll-up of these groups from their contacts (in the caller's
+        transaction; serialised per day, so parallel workers cannot lose each other's rows)."""
+        for day in sorted({g[0] for g in groups}):
+            self.serialise(conn, f"contact_rollup:{day.isoformat()}")
+        for day, agent, team, kind in groups:
+            conn.execute(
+                delete(contact_rollup).where(
+                    contact_rollup.c.day == day,
+                    contact_rollup.c.agent == agent,
+                    contact_rollup.c.team == team,
+                    contact_rollup.c.kind == kind,
+                )
+            )
+        by_group = (
+            contacts_table.c.day,
+            contacts_table.c.agent,
+            contacts_table.c.team,
+            contacts_table.c.kind,
+        )
+        totals: dict[Group, dict[str, list[float]]] = {}
+        for day in sorted({g[0] for g in groups}):
+            wanted = {g for g in groups if g[0] == day}
+            found = conn.execute(
+                select(*by_group, *columns()).where(contacts_table.c.day == day).group_by(*by_group)
+            ).mappings()
+            for row in found:
+                group = (row["day"], row["agent"], row["team"], row["kind"])
+                if group in wanted:
+                    totals[group] = {
+                        name: [n, total] for name, (n, total) in sums(row).items() if n
+                    }
+            reasons = conn.execute(
+                select(*by_group, contacts_table.c.handoff_reason, func.count().label("n"))
+                .where(contacts_table.c.day == day, contacts_table.c.handoff)
+                .group_by(*by_group, contacts_table.c.handoff_reason)
+            )
+            for r in reasons:
+                group = (r.day, r.agent, r.team, r.kind)
+                if group in totals:
+                    totals[group][f"{REASON}{r.handoff_reason}"] = [r.n, 0.0]
+        if totals:
+            conn.execute(
+                insert(contact_rollup),
+                [
+                    {"day": g[0], "agent": g[1], "team": g[2], "kind": g[3], "sums": t}
+                    for g, t in totals.items()
+                ],
+            )
 
     def get(self, contact_id: str, connection: Connection | None = None) -> ContactRecord:
         """One contact, whole.
@@ -319,37 +429,51 @@ class ContactStore(SqlStore):
 
     # ----- KPIs ---------------------------------------------------------------------------
 
-    def figures(self, view: KpiFilter) -> dict[str, KpiValue]:
-        """Every metric over the view's contacts, plus card helpfulness from agents' votes."""
+    def rolled_up(self, view: KpiFilter) -> list[RollupRow]:
+        """The roll-up rows of the view: one per day, agent, team and kind (one query)."""
+        query = select(contact_rollup).where(view.where(contact_rollup))
         with self.reading() as conn:
-            row = conn.execute(select(*columns()).where(view.where())).mappings().one()
-            out = figures(row)
+            return [
+                RollupRow(day=r.day, agent=r.agent, team=r.team, kind=r.kind, sums=r.sums)
+                for r in conn.execute(query)
+            ]
+
+    def figures(
+        self, view: KpiFilter, rows: Sequence[RollupRow] | None = None
+    ) -> dict[str, KpiValue]:
+        """Every metric over the view's contacts, plus card helpfulness from agents' votes.
+
+        Args:
+            view: the period and scope.
+            rows: the view's roll-up when already read (``rolled_up``).
+        """
+        out = figures(_added(rows if rows is not None else self.rolled_up(view)))
+        with self.reading() as conn:
             out["card_helpfulness"] = self._helpfulness(conn, view)
         return out
 
-    def series(self, view: KpiFilter, by: str = "day") -> list[tuple[Any, dict[str, KpiValue]]]:
+    def series(
+        self, view: KpiFilter, by: str = "day", rows: Sequence[RollupRow] | None = None
+    ) -> list[tuple[Any, dict[str, KpiValue]]]:
         """Every metric per day, agent or team, in the view (for charts and league tables)."""
-        key = {
-            "day": contacts_table.c.day,
-            "agent": contacts_table.c.agent,
-            "team": contacts_table.c.team,
-        }.get(by)
-        if key is None:
+        if by not in ("day", "agent", "team"):
             raise PolicyDeskError(f"cannot group by {by!r}: day, agent or team")
-        query = select(key.label("key"), *columns()).where(view.where()).group_by(key).order_by(key)
-        with self.reading() as conn:
-            return [(r["key"], figures(r)) for r in conn.execute(query).mappings()]
+        grouped: dict[Any, list[RollupRow]] = {}
+        for row in rows if rows is not None else self.rolled_up(view):
+            grouped.setdefault(getattr(row, by), []).append(row)
+        return [(k, figures(_added(grouped[k]))) for k in sorted(grouped)]
 
-    def handoff_reasons(self, view: KpiFilter) -> list[tuple[str, int]]:
+    def handoff_reasons(
+        self, view: KpiFilter, rows: Sequence[RollupRow] | None = None
+    ) -> list[tuple[str, int]]:
         """Why the bot handed over, most frequent first."""
-        query = (
-            select(contacts_table.c.handoff_reason, func.count().label("n"))
-            .where(view.where(), contacts_table.c.handoff)
-            .group_by(contacts_table.c.handoff_reason)
-            .order_by(func.count().desc())
-        )
-        with self.reading() as conn:
-            return [(r.handoff_reason or "—", int(r.n)) for r in conn.execute(query)]
+        added = _added(rows if rows is not None else self.rolled_up(view))
+        reasons = [
+            (k.removeprefix(REASON) or "—", int(n))
+            for k, (n, _) in added.items()
+            if k.startswith(REASON)
+        ]
+        return sorted(reasons, key=lambda r: (-r[1], r[0]))
 
     def drill(self, view: KpiFilter, name: str, limit: int | None = 500) -> list[ContactRow]:
         """The contacts behind one figure: its base, each marked whether (and how much) it
@@ -365,7 +489,7 @@ class ContactStore(SqlStore):
                 case((m.amount.is_(None), 0), else_=m.amount).label("amount_"),
             )
             .where(view.where(), m.base)
-            .order_by(contacts_table.c.started_at.desc(), contacts_table.c.id)
+            .order_by(contacts_table.c.day.desc(), contacts_table.c.started_at.desc())
         )
         if limit is not None:
             query = query.limit(limit)

@@ -4,6 +4,7 @@ out with the contacts behind it, reviews' agreement, disputes and coaching cases
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -141,7 +142,7 @@ def test_every_figure_ties_out_with_the_contacts_behind_it(
     in_view = [
         c
         for c in history
-        if view.start <= c.day <= view.end
+        if view.start <= c.local_day(UTC) <= view.end
         and (view.team is None or c.team == view.team)
         and (view.agent is None or c.agent == view.agent)
     ]
@@ -207,3 +208,30 @@ def test_disputes_and_coaching_cases_keep_their_state(migrated_engine: Engine) -
     assert [c.id for c in store.coaching()] == [case.id] and case.evidence[0].span == "全赔"
     store.mark_coaching_reviewed(case.id)
     assert store.coaching() == [] and len(store.coaching(include_reviewed=True)) == 1
+
+
+def test_parallel_records_of_one_day_keep_the_roll_up_whole(migrated_engine: Engine) -> None:
+    store = ContactStore(migrated_engine)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def worker(w: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(10):
+                store.record(
+                    _contact(f"w{w}-{i}", T0 + timedelta(minutes=i), customer=f"C{w}", qa=_qa(90.0))
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    view = KpiFilter(start=T0.date(), end=T0.date())
+    figures = store.figures(view)
+    assert figures["aht_s"].n == 40 and figures["qa_score"].value == 90.0
+    assert figures["repeat_contact_7d"].value == round(36 / 40, 4)  # all but each worker's last

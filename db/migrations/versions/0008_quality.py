@@ -1,4 +1,4 @@
-"""Quality: finished contacts with their QA scorecards and surveys, supervisors' reviews, agents'
+"""Quality: finished contacts with their QA scorecards and surveys, their daily KPI roll-up, supervisors' reviews, agents'
 disputes, coaching cases for trainers, staff teams and levels, approval requests.
 
 Revision ID: 0008
@@ -49,8 +49,18 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    for column in ("kind", "agent", "team", "customer_id", "day", "started_at"):
+    for column in ("kind", "agent", "team", "customer_id", "started_at"):
         op.create_index(op.f(f"ix_contacts_{column}"), "contacts", [column], unique=False)
+    op.create_index("ix_contacts_day_started", "contacts", ["day", "started_at"], unique=False)
+    op.create_table(
+        "contact_rollup",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("agent", sa.String(length=64), nullable=False),
+        sa.Column("team", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("sums", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "agent", "team", "kind"),
+    )
     op.create_table(
         "qa_reviews",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -137,6 +147,7 @@ def downgrade() -> None:
         "coaching_cases",
         "qa_disputes",
         "qa_reviews",
+        "contact_rollup",
         "contacts",
     ):
         op.drop_table(table)
