@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -135,6 +136,10 @@ class Settings(BaseSettings):
     intents_file: Path = Field(
         default=PROJECT_ROOT / "data" / "assist" / "intents.yaml",
         description="caller needs and their reply templates (trainer-editable)",
+    )
+    centre_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the centre's time zone (IANA name): a contact's day on the dashboard",
     )
     scorecard: Path = Field(
         default=PROJECT_ROOT / "data" / "quality" / "scorecard.yaml",
@@ -277,6 +282,22 @@ class Settings(BaseSettings):
     def _empty_means_no_cache(cls, value: object) -> object:
         # POLICYDESK_TRAINING_CACHE= (empty) turns the cache off
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("centre_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Asia/Shanghai"
+            ) from None
+        return value
+
+    @property
+    def centre_zone(self) -> ZoneInfo:
+        """The centre's time zone (``centre_timezone``)."""
+        return ZoneInfo(self.centre_timezone)
 
     def sqlalchemy_url(self) -> str:
         """The database URL, defaulting to a SQLite file inside the data directory."""

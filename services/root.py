@@ -474,12 +474,11 @@ class Services:
     def quality(self) -> QualityService:
         """Every finished contact recorded and scored; the KPIs; reviews, disputes, coaching."""
         from quality.scorecard import load_scorecard
-
         from quality.service import QualityService
         from quality.store import ContactStore
 
         return QualityService(
-            ContactStore(self.engine),
+            ContactStore(self.engine, zone=self.settings.centre_zone),
             load_scorecard(self.settings.scorecard),
             lambda agent: self.staff.profile(agent).team,
             self.audit,
