@@ -26,6 +26,7 @@ from api.errors import ApiError, install_error_handlers
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
+from api.quality import router as quality
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
     AcceptRequest,
@@ -384,6 +385,7 @@ def create_app(
     app.add_middleware(RequestMetrics, telemetry=context.services.telemetry)
     app.include_router(auth)
     app.include_router(calls)
+    app.include_router(quality)
     app.include_router(sessions)
     app.include_router(handoffs)
     app.include_router(health)

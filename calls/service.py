@@ -87,7 +87,7 @@ class CallService:
         sessions: Callable[[str | None], AssistSession],
         wrap_up: Callable[[], WrapUpService],
         audit: AuditLog,
-        on_ended: Callable[[Call, CallSummary], None] | None = None,
+        on_ended: Callable[[Call, CallSummary], object] | None = None,
     ) -> None:
         self._store = store
         self._on_ended = on_ended

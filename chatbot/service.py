@@ -149,7 +149,7 @@ class ChatbotService:
         min_confidence: float = 0.35,
         lockout: IdentityLockout | None = None,
         audit: AuditLog | None = None,
-        on_answered: Callable[[Conversation, BotAnswer], None] | None = None,
+        on_answered: Callable[[Conversation, BotAnswer], object] | None = None,
     ) -> None:
         self._conversations = conversations
         self._rules = rules

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 import cli.apikey
 import cli.jobs
 import cli.privacy
+import cli.quality
 import cli.serve
 import cli.simulate
 import cli.studio
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.simulate.add_parsers(sub)
     cli.serve.add_parsers(sub)
     cli.jobs.add_parsers(sub)
+    cli.quality.add_parsers(sub)
     return parser
 
 
@@ -343,6 +345,7 @@ COMMANDS = {
     **cli.simulate.COMMANDS,
     **cli.serve.COMMANDS,
     **cli.jobs.COMMANDS,
+    **cli.quality.COMMANDS,
 }
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel
 
 from accounts.models import User
 from accounts.permissions import Action, can, require
@@ -52,6 +54,17 @@ COACHING_KINDS = ("coaching", "utterance", "reply")
 """What a supervisor may send to the trainers: a coaching case, a caller's utterance to label
 (emotion, routing) or an agent's reply to label (the guard)."""
 MAX_NOTE_CHARS = 500
+
+
+class Dashboard(BaseModel):
+    """Everything one view of the KPI dashboard (服务看板) shows, read in one go."""
+
+    view: KpiFilter
+    report: KpiReport
+    daily: list[tuple[date, dict[str, KpiValue]]]
+    agents: list[tuple[str, dict[str, KpiValue]]]
+    teams: list[tuple[str, dict[str, KpiValue]]]
+    handoff_reasons: list[tuple[str, int]]
 
 
 class QualityService:
@@ -252,6 +265,18 @@ class QualityService:
                 "agent": view.agent,
             },
             metrics=self._store.figures(view),
+        )
+
+    def dashboard(self, view: KpiFilter) -> Dashboard:
+        """One dashboard view: the figures, their daily trend, the agents' and teams' league
+        tables and the handoff reasons (the bot's contacts carry no agent or team)."""
+        return Dashboard(
+            view=view,
+            report=self.kpis(view),
+            daily=[(day, f) for day, f in self._store.series(view, "day")],
+            agents=[(a, f) for a, f in self._store.series(view, "agent") if a],
+            teams=[(t, f) for t, f in self._store.series(view, "team") if t],
+            handoff_reasons=self._store.handoff_reasons(view),
         )
 
     def series(self, view: KpiFilter, by: str = "day") -> list[tuple[object, dict[str, KpiValue]]]:
