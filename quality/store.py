@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, select, update
 
 from core.errors import PolicyDeskError
 from db.schema import (
@@ -225,6 +225,17 @@ class ContactStore(SqlStore):
             with self.transaction() as conn:
                 conn.execute(insert(contacts_table), rows[at : at + batch])
         return len(rows)
+
+    def remove_prefixed(self, prefix: str) -> int:
+        """Delete the contacts whose id starts with ``prefix`` (generated data such as the demo
+        history being replaced, with their reviews, disputes and coaching cases); returns how
+        many contacts."""
+        like = contacts_table.c.id.startswith(prefix, autoescape=True)
+        ids = select(contacts_table.c.id).where(like)
+        with self.transaction() as conn:
+            for table in (qa_reviews, qa_disputes, coaching_cases):
+                conn.execute(delete(table).where(table.c.contact_id.in_(ids)))
+            return int(conn.execute(delete(contacts_table).where(like)).rowcount)
 
     def get(self, contact_id: str, connection: Connection | None = None) -> ContactRecord:
         """One contact, whole.
