@@ -36,6 +36,8 @@ class Action(StrEnum):
     MONITOR_CALLS = "monitor_calls"
     HANDLE_HANDOFFS = "handle_handoffs"
     USE_CONSOLE = "use_console"
+    DECIDE_APPROVALS = "decide_approvals"
+    """Approve or refuse an agent's request beyond their authority level (分层授权)."""
 
 
 _AGENT = frozenset({Action.USE_CONSOLE, Action.HANDLE_HANDOFFS, Action.VIEW_KB})
@@ -68,6 +70,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[Action]] = {
         Action.REVEAL_PERSONAL_DATA,
         Action.HANDLE_PRIVACY_REQUESTS,
         Action.MONITOR_CALLS,
+        Action.DECIDE_APPROVALS,
     },
 }
 

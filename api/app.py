@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 
 from accounts.login import LoginThrottledError
 from accounts.store import AuthenticationError
+from api.approvals import router as approvals
 from api.calls import router as calls
 from api.context import ApiContext, Context, errors
 from api.errors import ApiError, install_error_handlers
@@ -76,6 +77,7 @@ TAGS = [
     {"name": "sessions", "description": "A customer's conversation with the bot."},
     {"name": "handoffs", "description": "Conversations handed to human agents (agents only)."},
     {"name": "calls", "description": "Live calls fed by the telephony connector (a calls key)."},
+    {"name": "approvals", "description": "Requests beyond an agent's authority level (分层授权)."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 # any request can fail these ways: a malformed request (400), a body too large (413) or too slow
@@ -386,6 +388,7 @@ def create_app(
     app.include_router(auth)
     app.include_router(calls)
     app.include_router(quality)
+    app.include_router(approvals)
     app.include_router(sessions)
     app.include_router(handoffs)
     app.include_router(health)

@@ -16,7 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from accounts.permissions import PermissionDeniedError
 from api.schemas import ErrorDetail, ErrorResponse
+from calls.approvals import (
+    ApprovalCallError,
+    ApprovalNotFoundError,
+    ApprovalStateError,
+    InvalidApprovalError,
+)
 from calls.service import CallAgentError
 from calls.store import CallBusyError, CallEndedError, CallExistsError, CallNotFoundError
 from chatbot.queue import HandoffNotFoundError, HandoffStateError
@@ -100,6 +107,11 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     # the server is busy, the request was refused before anything was written: retry it
     (OverloadedError, 503, "overloaded", None),
     (ReplyNotCompliantError, 422, "reply_not_compliant", "text"),
+    (PermissionDeniedError, 403, "forbidden", None),
+    (ApprovalNotFoundError, 404, "approval_not_found", None),
+    (ApprovalStateError, 409, "approval_decided", None),
+    (ApprovalCallError, 404, "call_not_found", None),
+    (InvalidApprovalError, 422, "invalid_approval", None),
     # the only free text the API hands on is a customer message's or an agent reply's text
     (InvalidQueryError, 422, "invalid_message", "text"),
 ]

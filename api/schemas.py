@@ -13,9 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from accounts.authority import MAX_AMOUNT
 from assist.facts import CallFacts
 from assist.models import AgentAssist
 from assist.wrapup import CallSummary
+from calls.approvals import MAX_REASON_CHARS, Approval
 from calls.models import MAX_CALL_ID_CHARS, MAX_SEGMENT_CHARS, Call
 from chatbot.handoff import HandoffRequest, HandoffState
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
@@ -463,3 +465,36 @@ class WrapUpDraft(BaseModel):
             actions=summary.actions,
             facts=summary.facts,
         )
+
+
+# ----- approvals (分层授权) -----------------------------------------------------------------------
+
+
+class ApprovalRequestIn(_Request):
+    """An agent asks to grant something on one of their calls (the agent is the token's)."""
+
+    action: Literal["goodwill", "fast_track", "fee_waiver"] = Field(
+        description="goodwill (慰问补偿/礼品), fast_track (小额快赔) or fee_waiver (费用减免)"
+    )
+    amount: float = Field(
+        gt=0, le=MAX_AMOUNT, description=f"in 元, more than 0 and at most {MAX_AMOUNT:,.0f}"
+    )
+    reason: str = Field(
+        min_length=1,
+        max_length=MAX_REASON_CHARS,
+        description="why the customer should get it (the supervisor reads it)",
+        examples=["客户车辆定损延误两周，多次来电，情绪激动"],
+    )
+
+
+class ApprovalDecisionIn(_Request):
+    """A supervisor's decision on a pending request."""
+
+    approve: bool = Field(description="true approves, false refuses (a refusal needs a note)")
+    note: str = Field(default="", max_length=MAX_REASON_CHARS, description="why")
+
+
+class ApprovalList(BaseModel):
+    """Approval requests, oldest first."""
+
+    items: list[Approval]

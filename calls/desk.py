@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from accounts.authority import AuthorityLimits, Level, promise_findings
 from accounts.models import User
 from accounts.permissions import Action, require
 from assist.wrapup import Disposition, WrapUpService
@@ -21,9 +22,10 @@ from chatbot.replies import AgentReplies, ReplyNotCompliantError
 from chatbot.sessions import ConversationNotFoundError
 from conversation.models import Speaker
 from core.errors import PolicyDeskError
-from prompts.guard import ComplianceGuard, ComplianceReport
+from prompts.guard import ComplianceGuard, ComplianceReport, Finding
 
 CONSOLE_CALLER = "console"
+AUTHORITY_RULE_PREFIX = "authority-"
 
 
 class ContactError(PolicyDeskError):
@@ -42,6 +44,9 @@ class AgentDesk:
         wrap_up: call summaries and dispositions.
         audit: where take-overs and saves are recorded.
         on_saved: told of each saved wrap-up (call id, disposition): quality records it.
+        level_of: an agent's authority level by username (分层授权); with ``authority``, a draft
+            promising beyond the agent's level is refused like a red line.
+        authority: the current authority rules.
     """
 
     def __init__(
@@ -53,8 +58,12 @@ class AgentDesk:
         guard: ComplianceGuard,
         wrap_up: WrapUpService,
         audit: AuditLog,
+        level_of: Callable[[str], Level] | None = None,
+        authority: Callable[[], AuthorityLimits] | None = None,
         on_saved: Callable[[str, str], None] | None = None,
     ) -> None:
+        self._level_of = level_of
+        self._authority = authority
         self._calls = calls
         self._store = store
         self._handoffs = handoffs
@@ -144,31 +153,47 @@ class AgentDesk:
         self._audit.record(user.username, "call.topic", call_id, f"{fix.facet}={fix.name}")
         return call
 
-    def check(self, text: str) -> ComplianceReport:
-        """The guard's check of what the agent is about to say or send."""
-        return self._guard.check(text)
+    def check(self, text: str, user: User | None = None) -> ComplianceReport:
+        """The guard's check of what the agent is about to say or send; with the agent, also
+        the promises beyond their authority level."""
+        report = self._guard.check(text)
+        extra = self._promises(text, user)
+        if not extra:
+            return report
+        findings = sorted([*report.findings, *extra], key=lambda f: (f.start, f.rule))
+        return report.model_copy(update={"findings": findings})
 
-    def reword(self, text: str) -> str:
+    def reword(self, text: str, user: User | None = None) -> str:
         """The draft with each offending sentence replaced by its rule's compliant wording (the
-        rest of the draft kept as typed)."""
-        return self._guard.sanitize(text)[0]
+        rest of the draft kept as typed); with the agent, promises beyond their level too."""
+        cleaned = self._guard.sanitize(text)[0]
+        for finding in self._promises(cleaned, user):
+            cleaned = cleaned.replace(finding.sentence, finding.rewrite)
+        return cleaned
+
+    def _promises(self, text: str, user: User | None) -> list[Finding]:
+        if user is None or self._level_of is None or self._authority is None:
+            return []
+        return promise_findings(text, self._level_of(user.username), self._authority())
 
     def reply(self, user: User, call_id: str, text: str) -> Call:
         """Send (chat) or say (phone, console) the agent's draft, after the guard.
 
-        A red line stops it on every channel: nothing is sent or recorded.
+        A red line stops it on every channel: nothing is sent or recorded. So does a promise
+        beyond the agent's authority level (the message says to request approval first).
 
         Raises:
-            ReplyNotCompliantError: the draft crosses a red line.
+            ReplyNotCompliantError: the draft crosses a red line or the agent's authority.
             ContactError: not this agent's live contact.
         """
         call = self._mine(user, call_id)
-        report = self._guard.check(text)
+        report = self.check(text, user)
         if not report.compliant:
             first = report.findings[0]
-            raise ReplyNotCompliantError(
-                f"「{first.text}」 {first.reason}; say instead: {first.rewrite}", report.rules
-            )
+            message = f"「{first.text}」 {first.reason}; say instead: {first.rewrite}"
+            if any(f.rule.startswith(AUTHORITY_RULE_PREFIX) for f in report.findings):
+                message += " (beyond your authority level: request approval first, 申请授权)"
+            raise ReplyNotCompliantError(message, report.rules)
         if call.channel is Channel.CHAT and call.handoff_id is not None:
             handoff_id = call.handoff_id
             call = self.sync_chat(call)  # what the customer wrote before this reply comes first

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from accounts.authority import AuthorityLimits, Level, promise_findings
 from accounts.models import User
 from accounts.permissions import Action, can, require
 from accounts.store import AccountStore, UserNotFoundError
@@ -39,6 +40,7 @@ from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.masking import mask_phone, redact, redact_strings
 from customers.store import CustomerStore
+from prompts.guard import ComplianceReport
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,9 @@ class CallService:
         audit: where the floor's actions are recorded.
         on_ended: told of every call that ends, with its wrap-up draft (quality records and
             scores it); its failure is logged and does not undo the end of the call.
+        level_of: an agent's authority level by username (分层授权); with ``authority``, an
+            agent's promise beyond their level is a finding on the call.
+        authority: the current authority rules.
     """
 
     def __init__(
@@ -87,6 +92,8 @@ class CallService:
         sessions: Callable[[str | None], AssistSession],
         wrap_up: Callable[[], WrapUpService],
         audit: AuditLog,
+        level_of: Callable[[str], Level] | None = None,
+        authority: Callable[[], AuthorityLimits] | None = None,
         on_ended: Callable[[Call, CallSummary], object] | None = None,
     ) -> None:
         self._store = store
@@ -96,6 +103,8 @@ class CallService:
         self._sessions = sessions
         self._wrap_up = wrap_up
         self._audit = audit
+        self._level_of = level_of
+        self._authority = authority
 
     # ----- the telephony side -------------------------------------------------------------
 
@@ -352,6 +361,8 @@ class CallService:
             return SegmentResult(call_id=call.id, seq=new.seq, assist=None)
         session = self._resumed(call, call.finals(before=new.seq))
         view = session.add(Turn(speaker=new.speaker, text=new.text, at=received))
+        if new.speaker is Speaker.AGENT:
+            view = self._with_promises(view, call.agent, new.text)
         stored = _redacted(view)
         info = self._info_after(call.info, stored)
         segment = Segment(
@@ -364,6 +375,20 @@ class CallService:
         )
         self._store.save_segment(call, segment, info)
         return SegmentResult(call_id=call.id, seq=new.seq, assist=stored)
+
+    def _with_promises(self, view: AgentAssist, agent: str, text: str) -> AgentAssist:
+        """The view with the agent's promises beyond their level added to its compliance
+        report (they count as findings on the call like any red line)."""
+        if self._level_of is None or self._authority is None:
+            return view
+        extra = promise_findings(text, self._level_of(agent), self._authority())
+        if not extra:
+            return view
+        report = view.compliance or ComplianceReport(text=text)
+        findings = sorted([*report.findings, *extra], key=lambda f: (f.start, f.rule))
+        return view.model_copy(
+            update={"compliance": report.model_copy(update={"findings": findings})}
+        )
 
     @staticmethod
     def _info_after(info: CallInfo, view: AgentAssist) -> CallInfo:

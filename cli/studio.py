@@ -33,6 +33,8 @@ DEMO_ACCOUNTS = [
     ("reviewer01", "审核员 陈立", Role.REVIEWER),
     ("supervisor01", "主管 赵敏", Role.SUPERVISOR),
 ]
+# the demo agent's staff profile: team and authority level (分层授权)
+DEMO_PROFILES = [("agent01", "坐席 王小青", "一组", "senior")]
 DEV_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "dev_questions.jsonl"
 
 
@@ -171,6 +173,11 @@ def cmd_user(services: Services, args: argparse.Namespace, out: TextIO) -> int:
                 accounts.add(username, DEMO_PASSWORD, [role], display, demo=True)
                 services.audit.record("setup", "user.add", username, role.value)
                 out.write(f"added demo account {username} ({role.value})\n")
+        for username, display, team, level in DEMO_PROFILES:
+            if not services.staff.exists(username):  # a supervisor's later change stays
+                services.staff.set(username, display, team, level)
+                services.audit.record("setup", "staff.set", username, f"{team} {level}")
+                out.write(f"added staff profile {username} ({team}, {level})\n")
     return 0
 
 

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "prompts" / "compliance_rules.yaml",
         description="red-line rules for agent text (trainer-editable)",
     )
+    authority_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "quality" / "authority.yaml",
+        description="tiered authority: what each agent level may grant (supervisor-editable)",
+    )
     intents_file: Path = Field(
         default=PROJECT_ROOT / "data" / "assist" / "intents.yaml",
         description="caller needs and their reply templates (trainer-editable)",

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from accounts.apikeys import ApiKeyStore
+    from accounts.authority import AuthorityLimits
     from accounts.login import LoginService
     from accounts.models import User
     from accounts.passwords import PasswordHashing
+    from accounts.staff import StaffStore
     from accounts.store import AccountStore
     from accounts.tokens import TokenIssuer
     from assist.calls import DemoCall
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from assist.reveal import PersonalDataReveal
     from assist.wrapup import WrapUpService
     from audit.log import AuditLog
+    from calls.approvals import ApprovalService
     from calls.desk import AgentDesk
     from calls.service import CallService
     from chatbot.learned import HandoffDetector
@@ -204,6 +207,7 @@ class Services:
         self._snapshot: ContentSnapshot | None = None
         self._schema_checked = False
         self._batcher: BatchingEmbedder | None = None
+        self._authority: tuple[int, AuthorityLimits] | None = None
 
     # ----- process-lifetime parts -------------------------------------------------------------
 
@@ -385,6 +389,45 @@ class Services:
         return AccountStore(self.engine, self._passwords)
 
     @cached_property
+    def staff(self) -> StaffStore:
+        """Agents' teams and authority levels."""
+        from accounts.staff import StaffStore
+
+        return StaffStore(self.engine)
+
+    def authority(self) -> AuthorityLimits:
+        """The tiered-authority rules, read again when a supervisor has changed the file.
+
+        Raises:
+            ConfigurationError: the file is missing or invalid (names the file and the value).
+        """
+        from accounts.authority import load_authority
+
+        path = self.settings.authority_file
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1  # load_authority names the missing file
+        with self._lock:
+            if self._authority is None or self._authority[0] != stamp:
+                self._authority = (stamp, load_authority(path))
+            return self._authority[1]
+
+    @cached_property
+    def approvals(self) -> ApprovalService:
+        """Agents' approval requests beyond their level and supervisors' decisions."""
+        from calls.approvals import ApprovalService, ApprovalStore
+        from calls.store import CallStore
+
+        return ApprovalService(
+            ApprovalStore(self.engine),
+            CallStore(self.engine, self.changes),
+            self.staff.level,
+            self.authority,
+            self.audit,
+        )
+
+    @cached_property
     def reveal(self) -> PersonalDataReveal:
         """A supervisor's audited reveal of a customer's full phone or ID number."""
         from assist.reveal import PersonalDataReveal
@@ -404,6 +447,8 @@ class Services:
             lambda customer_id: self.assist_session(customer_id),
             self.wrap_up,
             self.audit,
+            level_of=self.staff.level,
+            authority=self.authority,
             on_ended=lambda call, draft: self.quality.call_ended(call, draft.disposition.value),
         )
 
@@ -420,6 +465,8 @@ class Services:
             self.guard,
             self.wrap_up(),
             self.audit,
+            level_of=self.staff.level,
+            authority=self.authority,
             on_saved=self.quality.wrap_up_saved,
         )
 
@@ -434,7 +481,7 @@ class Services:
         return QualityService(
             ContactStore(self.engine),
             load_scorecard(self.settings.scorecard),
-            lambda agent: "",
+            lambda agent: self.staff.profile(agent).team,
             self.audit,
         )
 

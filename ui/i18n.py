@@ -790,7 +790,50 @@ _STUDIO: dict[str, dict[str, str]] = {
     "routing_download": {"zh": "导出标注（JSONL）", "en": "Download labels (JSONL)"},
 }
 
-STRINGS: dict[str, dict[str, str]] = {**_DESK, **_ACCOUNTS, **_STUDIO}
+_AUTHORITY: dict[str, dict[str, str]] = {
+    "page_approvals": {"zh": "审批", "en": "Approvals"},
+    "approvals_header": {"zh": "审批：超出坐席权限的申请", "en": "Approvals beyond agents' levels"},
+    "approvals_empty": {"zh": "暂无待审批的申请。", "en": "No requests waiting."},
+    "approval_tab": {"zh": "申请授权", "en": "Request approval"},
+    "approval_hint": {
+        "zh": "超出您的权限（补偿、快赔、费用减免）时，先在这里申请主管审批，再答复客户。",
+        "en": "Beyond your level (goodwill, fast-track, fee waiver)? Request a supervisor's "
+        "approval here before you answer the customer.",
+    },
+    "approval_action": {"zh": "事项", "en": "Action"},
+    "approval_amount": {"zh": "金额（元）", "en": "Amount (元)"},
+    "approval_reason": {"zh": "理由", "en": "Reason"},
+    "approval_request": {"zh": "提交申请", "en": "Request"},
+    "approval_requested": {
+        "zh": "已提交，等待主管审批。",
+        "en": "Requested: waiting for a supervisor.",
+    },
+    "approval_granted_now": {
+        "zh": "在您的权限内，已直接授权。",
+        "en": "Within your level: granted.",
+    },
+    "approval_failed": {"zh": "无法提交：", "en": "Not requested: "},
+    "approval_none": {"zh": "本次联络还没有授权申请。", "en": "No requests on this contact yet."},
+    "approval_note": {"zh": "审批意见（拒绝时必填）", "en": "Note (required to refuse)"},
+    "approval_approve": {"zh": "批准", "en": "Approve"},
+    "approval_refuse": {"zh": "拒绝", "en": "Refuse"},
+    "approval_decided": {"zh": "已处理申请 #{id}。", "en": "Request #{id} decided."},
+    "approval_decide_failed": {"zh": "无法处理：", "en": "Not decided: "},
+    "approval_level": {"zh": "级别", "en": "Level"},
+    "approval_limit": {"zh": "权限上限", "en": "Level's limit"},
+    "action_goodwill": {"zh": "慰问补偿/礼品", "en": "Goodwill / gift"},
+    "action_fast_track": {"zh": "小额快赔", "en": "Fast-track payment"},
+    "action_fee_waiver": {"zh": "费用减免", "en": "Fee waiver"},
+    "level_basic": {"zh": "基础", "en": "Basic"},
+    "level_senior": {"zh": "高级", "en": "Senior"},
+    "level_expert": {"zh": "专家", "en": "Expert"},
+    "approval_state_granted": {"zh": "权限内已授权", "en": "Granted by the level"},
+    "approval_state_pending": {"zh": "待审批", "en": "Pending"},
+    "approval_state_approved": {"zh": "已批准", "en": "Approved"},
+    "approval_state_refused": {"zh": "已拒绝", "en": "Refused"},
+}
+
+STRINGS: dict[str, dict[str, str]] = {**_DESK, **_ACCOUNTS, **_STUDIO, **_AUTHORITY}
 
 
 def language() -> str:

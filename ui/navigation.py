@@ -63,6 +63,13 @@ FLOOR = PageSpec(
     section_key="section_agent",
     actions=(Action.MONITOR_CALLS,),
 )
+APPROVALS = PageSpec(
+    path="ui/pages/approvals.py",
+    title_key="page_approvals",
+    icon="🖊️",
+    section_key="section_agent",
+    actions=(Action.DECIDE_APPROVALS,),
+)
 STUDIO_KB = PageSpec(
     path="ui/pages/studio_kb.py",
     title_key="page_studio_kb",
@@ -134,6 +141,7 @@ PAGES: tuple[PageSpec, ...] = (
     LOGIN,
     CONSOLE,
     FLOOR,
+    APPROVALS,
     SEARCH,
     STUDIO_KB,
     STUDIO_IMPORT,

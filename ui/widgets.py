@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from calls.approvals import Approval
 from core.models import Emotion, Hit, PassageKind
 from customers.models import CLAIM_STAGES, CustomerProfile
 from prompts.guard import Finding, FindingSource
@@ -122,3 +123,19 @@ def render_profile(profile: CustomerProfile) -> None:
                 day = local_time(item.at, "%Y-%m-%d")
                 st.caption(f"{day} · {item.channel} · {item.disposition}")
                 render_said(item.summary)
+
+
+def approval_line(approval: Approval) -> str:
+    """One approval request in a line: state, action, amount, agent and level, reason, note."""
+    parts = [
+        f"**#{approval.id}** {t('approval_state_' + approval.state.value)}",
+        f"{t('action_' + approval.action.value)} {approval.amount:g} 元",
+        f"{approval.agent}（{t('level_' + approval.level.value)}）",
+        local_time(approval.requested_at),
+    ]
+    line = " · ".join(parts) + f"  \n{escape_markdown(approval.reason)}"
+    if approval.decided_by:
+        line += f"  \n🖊️ {approval.decided_by}" + (
+            f"：{escape_markdown(approval.note)}" if approval.note else ""
+        )
+    return line

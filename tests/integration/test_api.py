@@ -275,6 +275,9 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/calls/{call_id}",
         "/v1/calls/{call_id}/segments",
         "/v1/calls/{call_id}/end",
+        "/v1/calls/{call_id}/approvals",
+        "/v1/approvals",
+        "/v1/approvals/{approval_id}/decision",
         "/healthz",
         "/readyz",
     }

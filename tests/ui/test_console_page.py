@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+from accounts.authority import AuthorityAction
 from accounts.models import Role
 from audit.log import AuditFilter
+from calls.approvals import ApprovalState
 from core.settings import PROJECT_ROOT
 from customers.store import customers as customers_table
 from services.root import Services
@@ -188,3 +190,23 @@ def test_only_a_supervisor_reveals_a_full_number_with_a_reason_and_it_is_audited
     assert phone in [c.value for c in app.code]
     (entry,) = console.audit.entries(AuditFilter(action="customer.reveal", target=customer_id))
     assert entry.actor == "s007" and "回拨核实" in entry.detail and phone not in entry.detail
+
+
+def test_the_agent_requests_approval_beyond_their_level_on_the_current_call(
+    console: Services,
+) -> None:
+    app = _click(_open(console), "开始新通话")
+    call_id = app.session_state["contact_id"]
+    app.session_state["draft"] = "这个8000的我直接给您快赔。"  # typed (live_text_area)
+    app = app.run()
+    assert "无权承诺小额快赔" in _texts(app)  # the draft check knows the agent's level
+    assert app.button(key="send_draft").disabled
+
+    app.selectbox(key="approval_action").set_value(AuthorityAction.FAST_TRACK)
+    app.number_input(key="approval_amount").set_value(8000.0)
+    app.text_input(key="approval_reason").input("客户急需修车款，定损已完成")
+    app = _click(app, "提交申请")
+    assert "已提交，等待主管审批" in _texts(app)
+    (approval,) = console.approvals.for_call(console.accounts.get(AGENT), call_id)
+    assert approval.state is ApprovalState.PENDING and approval.amount == 8000
+    assert f"#{approval.id}" in _texts(app) and "待审批" in _texts(app)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from accounts.authority import AuthorityAction
 from accounts.permissions import Action, can
 from assist.calls import read_call
 from assist.models import AgentAssist
@@ -33,7 +34,14 @@ from ui.format import describe_error, escape_markdown, marked_draft
 from ui.i18n import language, t
 from ui.notices import attempt, notify, show_notices
 from ui.resources import get_services, warm_up
-from ui.widgets import finding_line, render_hit, render_mood, render_profile, render_said
+from ui.widgets import (
+    approval_line,
+    finding_line,
+    render_hit,
+    render_mood,
+    render_profile,
+    render_said,
+)
 
 CONTACT = "contact_id"
 DRAFT = "draft"
@@ -117,6 +125,25 @@ def _send() -> None:
         return
     if attempt(lambda: get_services().desk().reply(user, contact, text), "") is not None:
         st.session_state[DRAFT] = ""
+
+
+def _request_approval(call_id: str) -> None:
+    """The agent asks for authority beyond their level on this contact (申请授权)."""
+    user = current_user()
+    if user is None:
+        return
+    action = st.session_state.get("approval_action", AuthorityAction.GOODWILL)
+    amount = float(st.session_state.get("approval_amount", 0.0) or 0.0)
+    reason = str(st.session_state.get("approval_reason", ""))
+    approval = attempt(
+        lambda: get_services().approvals.request(user, call_id, action, amount, reason),
+        t("approval_failed"),
+    )
+    if approval is None:
+        return
+    st.session_state["approval_reason"] = ""
+    granted = approval.state.value == "granted"
+    notify("success", t("approval_granted_now") if granted else t("approval_requested"))
 
 
 def _accept(handoff_id: str, confirmed: bool = False) -> None:
@@ -429,7 +456,8 @@ def render_guidance(view: AgentAssist | None) -> None:
 def render_draft(call: Call) -> None:
     """The agent's draft, checked by the guard; a red line cannot be sent on any channel."""
     draft = live_text_area(t("draft"), key=DRAFT, height=90)  # checked as the agent types
-    findings = get_services().desk().check(draft).findings if draft.strip() else []
+    user = current_user()
+    findings = get_services().desk().check(draft, user).findings if draft.strip() else []
     if findings:
         st.markdown(marked_draft(draft, [(f.start, f.end) for f in findings]))
         for finding in findings:
@@ -438,7 +466,7 @@ def render_draft(call: Call) -> None:
             t("take_rewrite"),
             key="take_rewrite",
             on_click=_use,
-            args=(get_services().desk().reword(draft),),
+            args=(get_services().desk().reword(draft, user),),
         )
     elif draft.strip():
         st.caption(f"✅ {t('compliant')}")
@@ -565,6 +593,40 @@ def render_customer(call: Call) -> None:
             st.caption(t("reveal_logged"))
 
 
+def render_approvals(call: Call) -> None:
+    """申请授权: ask for goodwill, a fast-track payment or a fee waiver beyond the agent's level;
+    this contact's requests with their state."""
+    user = current_user()
+    if user is None:
+        return
+    st.caption(t("approval_hint"))
+    if call.state is CallState.LIVE and call.agent == user.username:
+        with st.form("approval_form", border=False):
+            action, amount = st.columns(2)
+            action.selectbox(
+                t("approval_action"),
+                list(AuthorityAction),
+                format_func=lambda a: t(f"action_{a.value}"),
+                key="approval_action",
+            )
+            amount.number_input(
+                t("approval_amount"), min_value=0.0, step=100.0, key="approval_amount"
+            )
+            st.text_input(t("approval_reason"), key="approval_reason", max_chars=300)
+            st.form_submit_button(
+                t("approval_request"), on_click=_request_approval, args=(call.id,)
+            )
+    try:
+        requests = get_services().approvals.for_call(user, call.id)
+    except PolicyDeskError as exc:
+        st.caption(describe_error(exc))
+        return
+    if not requests:
+        st.caption(t("approval_none"))
+    for approval in reversed(requests):
+        st.markdown(approval_line(approval))
+
+
 def render_handoff_package(call: Call) -> None:
     """What the bot knew when it handed the chat over."""
     if call.handoff_id is None:
@@ -644,7 +706,7 @@ def render_live() -> None:
             render_draft(call)
         if sent is not None and not sent.compliant:
             st.warning(f"{t('finding_said')}：{'；'.join(f.reason for f in sent.findings)}")
-    titles = [t("profile"), t("wrap_up_tab")]
+    titles = [t("profile"), t("wrap_up_tab"), t("approval_tab")]
     if call.handoff_id is not None:
         titles.append(t("handoff_package"))
     tabs = st.tabs(titles)
@@ -652,8 +714,10 @@ def render_live() -> None:
         render_customer(call)
     with tabs[1]:
         render_wrap_up(call)
+    with tabs[2]:
+        render_approvals(call)
     if call.handoff_id is not None:
-        with tabs[2]:
+        with tabs[3]:
             render_handoff_package(call)
 
 

@@ -51,6 +51,7 @@ EXPECTED: dict[Role, set[Action]] = {
         A.REVEAL_PERSONAL_DATA,  # issue 13: only supervisors see full numbers, audited
         A.HANDLE_PRIVACY_REQUESTS,  # issue 13: customers' export and erasure requests
         A.MONITOR_CALLS,  # issue 15: the supervisor floor (watch, whisper, flag a take-over)
+        A.DECIDE_APPROVALS,  # tiered authority: approve or refuse beyond an agent's level
     },
 }
 

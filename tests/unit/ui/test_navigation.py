@@ -8,6 +8,7 @@ import pytest
 
 from accounts.models import Role, User
 from ui.navigation import (
+    APPROVALS,
     AUDIT,
     CHAT,
     CONSOLE,
@@ -57,6 +58,7 @@ def test_a_supervisor_sees_the_studio_and_the_admin_pages() -> None:
     pages = visible_pages(_user(Role.SUPERVISOR))
     assert {STUDIO_KB, STUDIO_IMPORT, STUDIO_REVIEW, STUDIO_EVAL, AUDIT, USERS} <= set(pages)
     assert CONSOLE in pages  # supervisors take escalated calls and handoffs too
+    assert APPROVALS in pages  # and decide requests beyond an agent's level
     assert landing_page(pages) == CONSOLE
     assert LOGIN not in pages
 
