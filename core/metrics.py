@@ -74,3 +74,22 @@ def binary_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> BinaryScor
         recall=tp / (tp + fn) if tp + fn else 0.0,
         f1=2 * tp / (2 * tp + fp + fn) if tp else 0.0,
     )
+
+
+def cohen_kappa(gold: Sequence[str], predicted: Sequence[str]) -> float | None:
+    """Cohen's kappa of two labellings of the same items (agreement beyond chance).
+
+    Returns:
+        1.0 for perfect agreement, 0 for chance level; None for no items, or when chance
+        agreement is already 1 (both labellings use one and the same label throughout).
+    """
+    pairs = list(zip(gold, predicted, strict=True))
+    if not pairs:
+        return None
+    n = len(pairs)
+    observed = sum(g == p for g, p in pairs) / n
+    labels = set(gold) | set(predicted)
+    expected = sum((list(gold).count(x) / n) * (list(predicted).count(x) / n) for x in labels)
+    if expected >= 1.0:
+        return None
+    return (observed - expected) / (1 - expected)
