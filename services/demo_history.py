@@ -112,6 +112,9 @@ class HistoryTemplate(BaseModel):
         default=0, ge=0, description="the chat's closing turns that are the survey exchange"
     )
     contact: ContactRecord = Field(description="the run's contact, scored")
+    unsurveyed: ContactRecord | None = Field(
+        default=None, description="a chat's contact before its survey exchange, scored"
+    )
     call: Call | None = None
     conversation: Conversation | None = None
 
@@ -267,7 +270,9 @@ def _run_chat(
         if answer.handoff_id and not reason:
             reason = ",".join(answer.reasons)
     survey_turns = 0
+    unsurveyed = None
     if scenario.ends == "thanks" and bot.conversation(conversation_id).survey_stage == "csat":
+        unsurveyed = services.quality.find(conversation_id)  # a copy without the survey
         before = len(bot.conversation(conversation_id).turns)
         for text in ("5", "9"):  # placeholders: every copy draws its own answers
             when += timedelta(seconds=15)
@@ -285,6 +290,7 @@ def _run_chat(
         handoff_reason=reason,
         survey_turns=survey_turns,
         contact=contact,
+        unsurveyed=unsurveyed,
         conversation=conversation,
     )
 
@@ -502,7 +508,9 @@ def contact_of(planned: PlannedContact, template: HistoryTemplate) -> ContactRec
     """A planned contact as its record, from the template's (pure; ``repeated`` not set): what
     recording the copy through the stores gives, but for the time it was scored."""
     turns = _turns_of(planned, template)
-    contact = template.contact.model_copy(
+    unanswered = planned.survey is None and template.survey_turns > 0
+    scored = template.unsurveyed if unanswered and template.unsurveyed else template.contact
+    contact = scored.model_copy(
         update={
             "id": planned.id,
             "agent": planned.agent,
