@@ -33,7 +33,7 @@ run: setup
 
 setup: $(VENV)/.installed $(MODEL_DIR)/.complete $(SENTIMENT_DIR)/manifest.json \
 	$(ROUTING_DIR)/manifest.json $(DATA_DIR)/.schema-current $(DATA_DIR)/.demo-ingested \
-	$(RANKER_DIR)/manifest.json $(GUARD_DIR)/manifest.json
+	$(RANKER_DIR)/manifest.json $(GUARD_DIR)/manifest.json $(DATA_DIR)/.demo-history
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,15 @@ $(DATA_DIR)/.demo-ingested: $(DATA_DIR)/.schema-current $(MODEL_DIR)/.complete $
 	$(BIN)/policydesk --data-dir $(DATA_DIR) customers seed
 	$(BIN)/policydesk --data-dir $(DATA_DIR) kb seed
 	$(BIN)/policydesk --data-dir $(DATA_DIR) user seed-demo
+	touch $@
+
+# 90 days of fictional contacts for the dashboards: each scenario runs once through the live
+# pipeline (emotion, guard, routing and ranker models, the ingested demo knowledge base), then the
+# copies are recorded through the live stores (services/demo_history.py); once per data dir
+$(DATA_DIR)/.demo-history: $(DATA_DIR)/.demo-ingested $(SENTIMENT_DIR)/manifest.json \
+		$(ROUTING_DIR)/manifest.json $(RANKER_DIR)/manifest.json $(GUARD_DIR)/manifest.json \
+		$(wildcard data/demo/history/*.yaml) services/demo_history.py
+	$(BIN)/policydesk --data-dir $(DATA_DIR) demo history
 	touch $@
 
 api: setup

@@ -12,7 +12,7 @@ Contract:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -23,7 +23,7 @@ from api.calls import Reader, Telephony
 from api.context import Context, errors
 from api.errors import ApiError
 from api.security import AnyCaller
-from quality.kpis import KpiFilter, KpiReport
+from quality.kpis import KpiFilter, KpiReport, default_period
 from quality.models import ContactRecord, Survey
 
 ContactId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -88,8 +88,8 @@ def get_kpis(
     """Every figure over the period (default: the last 90 days), with its definition and n."""
     if who.user is None or not can(who.user, Action.MONITOR_CALLS):
         raise ApiError(403, "forbidden", "the KPIs are for supervisors")
-    last = end or datetime.now(UTC).date()
-    first = start or last - timedelta(days=89)
+    first, last = default_period(datetime.now(UTC).date(), end)
+    first = start or first
     try:
         view = KpiFilter(start=first, end=last, team=team, agent=agent)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, Select, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from calls.models import Call, CallInfo, CallState, Channel, Segment
@@ -191,16 +191,25 @@ class CallStore(SqlStore):
             )
         return self.get(call.id)
 
-    def end(self, call: Call) -> Call:
-        """Mark the call ended.
+    def end(self, call: Call, at: datetime | None = None) -> Call:
+        """Mark the call ended (now, or at ``at``: a recorded call, e.g. the demo history).
 
         Raises:
             CallBusyError: the call changed meanwhile.
         """
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         with self.transaction() as conn:
             self._bump(conn, call, info=None, now=now, state=CallState.ENDED.value, ended_at=now)
         return self.get(call.id)
+
+    def remove_prefixed(self, prefix: str) -> int:
+        """Delete the calls (and their segments) whose id starts with ``prefix``: generated data
+        such as the demo history (``demo-``) being replaced. Returns how many calls."""
+        like = calls_table.c.id.startswith(prefix, autoescape=True)
+        with self.transaction() as conn:
+            ids = select(calls_table.c.id).where(like)
+            conn.execute(delete(call_segments).where(call_segments.c.call_id.in_(ids)))
+            return int(conn.execute(delete(calls_table).where(like)).rowcount)
 
     @staticmethod
     def _bump(

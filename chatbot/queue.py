@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Connection,
     Engine,
+    delete,
     func,
     insert,
     select,
@@ -222,6 +223,13 @@ class HandoffQueue(SqlStore):
                 "can be resolved"
             )
         return self.get(handoff_id)
+
+    def remove_for_sessions(self, prefix: str) -> int:
+        """Delete the handoffs of conversations whose id starts with ``prefix`` (generated data
+        such as the demo history's scenario runs); returns how many."""
+        like = handoffs.c.session_id.startswith(prefix, autoescape=True)
+        with self.transaction() as conn:
+            return int(conn.execute(delete(handoffs).where(like)).rowcount)
 
     @staticmethod
     def _request(row: object) -> HandoffRequest:

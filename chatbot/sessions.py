@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     Connection,
+    delete,
     insert,
     select,
     update,
@@ -52,13 +53,14 @@ class ConversationStore(SqlStore):
     ANNOUNCES = Change.CONVERSATION
 
     def create(
-        self, channel: str = "chat", now: datetime | None = None
+        self, channel: str = "chat", now: datetime | None = None, conversation_id: str | None = None
     ) -> tuple[Conversation, str]:
-        """A new, empty conversation with an unguessable id, and its secret (only the secret's
-        hash is stored: the customer's client keeps the secret and proves ownership with it)."""
+        """A new, empty conversation with an unguessable id (or ``conversation_id``: recorded
+        conversations such as the demo history's), and its secret (only the secret's hash is
+        stored: the customer's client keeps the secret and proves ownership with it)."""
         when = now or datetime.now(UTC)
         conversation = Conversation(
-            id="S" + secrets.token_hex(12), created_at=when, channel=channel
+            id=conversation_id or "S" + secrets.token_hex(12), created_at=when, channel=channel
         )
         secret = secrets.token_urlsafe(24)
         with self.transaction() as conn:
@@ -129,3 +131,10 @@ class ConversationStore(SqlStore):
                 "send it again"
             )
         return version + 1
+
+    def remove_prefixed(self, prefix: str) -> int:
+        """Delete the conversations whose id starts with ``prefix`` (generated data such as the
+        demo history being replaced); returns how many."""
+        like = conversations.c.id.startswith(prefix, autoescape=True)
+        with self.transaction() as conn:
+            return int(conn.execute(delete(conversations).where(like)).rowcount)

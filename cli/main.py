@@ -15,6 +15,7 @@ from typing import TextIO
 from pydantic import BaseModel
 
 import cli.apikey
+import cli.demo
 import cli.jobs
 import cli.privacy
 import cli.quality
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.serve.add_parsers(sub)
     cli.jobs.add_parsers(sub)
     cli.quality.add_parsers(sub)
+    cli.demo.add_parsers(sub)
     return parser
 
 
@@ -346,10 +348,11 @@ COMMANDS = {
     **cli.serve.COMMANDS,
     **cli.jobs.COMMANDS,
     **cli.quality.COMMANDS,
+    **cli.demo.COMMANDS,
 }
 
 
-SETS_UP = frozenset({"ingest", "customers", "user"})
+SETS_UP = frozenset({"ingest", "customers", "user", "demo"})
 """Commands that set a data directory up (and ``kb seed``): they apply pending migrations first,
 as ``policydesk db upgrade`` would; every other command refuses a database that is behind."""
 

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import TextIO
 
 from pydantic import ValidationError
 
 from core.errors import PolicyDeskError
-from quality.kpis import KpiFilter
+from quality.kpis import KpiFilter, default_period
 from services.root import Services
-
-DEFAULT_DAYS = 90
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``kpis`` command."""
     kpis = sub.add_parser("kpis", help="the centre's KPIs over a period (team, agent)")
-    kpis.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (default: 90 days ago)")
+    kpis.add_argument(
+        "--from", dest="start", help="first day, YYYY-MM-DD (default: 90 days before --to)"
+    )
     kpis.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (default: today)")
     kpis.add_argument("--team", help="only this team's contacts")
     kpis.add_argument("--agent", help="only this agent's contacts")
@@ -47,8 +47,8 @@ def view_of(
     Raises:
         PolicyDeskError: a malformed date, or a period that ends before it starts.
     """
-    last = _day(end, "--to") or today
-    first = _day(start, "--from") or last - timedelta(days=DEFAULT_DAYS - 1)
+    first, last = default_period(today, _day(end, "--to"))
+    first = _day(start, "--from") or first
     try:
         return KpiFilter(start=first, end=last, team=team or None, agent=agent or None)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -214,6 +214,17 @@ class KpiFilter(BaseModel):
         return and_(*conditions)
 
 
+HISTORY_DAYS = 90
+"""A view's default span: the 90 days before today, and today so far."""
+
+
+def default_period(today: date, end: date | None = None) -> tuple[date, date]:
+    """The period a view shows when none is chosen: the ``HISTORY_DAYS`` days before ``end``
+    (default today) and ``end`` itself (where the demo history ends, live contacts begin)."""
+    last = end or today
+    return last - timedelta(days=HISTORY_DAYS), last
+
+
 class KpiValue(BaseModel):
     """One figure: its value (None when nothing counts), what it means and how many contacts."""
 
@@ -274,6 +285,7 @@ def figures(totals: Mapping[str, tuple[int, float]]) -> dict[str, KpiValue]:
 
 
 __all__ = [
+    "HISTORY_DAYS",
     "METRICS",
     "METRIC_NAMES",
     "KpiFilter",
@@ -282,6 +294,7 @@ __all__ = [
     "Metric",
     "Shape",
     "columns",
+    "default_period",
     "figures",
     "metric",
     "sums",

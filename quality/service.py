@@ -159,16 +159,7 @@ class QualityService:
         contact = self._store.find(call_id)
         if contact is None:
             return
-        saved = at or datetime.now(UTC)
-        updated = contact.model_copy(
-            update={
-                "disposition": disposition,
-                "acw_s": max(0.0, (saved - contact.ended_at).total_seconds()),
-                "complaint": contact.complaint or disposition == COMPLAINT,
-                "escalated": disposition == ESCALATED,
-                "resolved": disposition not in OPEN_DISPOSITIONS,
-            }
-        )
+        updated = with_wrap_up(contact, disposition, at or datetime.now(UTC))
         self._store.record(self._scored(updated))
 
     def chat_answered(self, conversation: Conversation, handoff_reason: str = "") -> ContactRecord:
@@ -514,6 +505,20 @@ class QualityService:
             known = ", ".join(i.item for i in contact.qa.items)
             raise PolicyDeskError(f"unknown scorecard item {item!r}; the items are {known}")
         return found
+
+
+def with_wrap_up(contact: ContactRecord, disposition: str, saved: datetime) -> ContactRecord:
+    """The contact once its wrap-up is saved at ``saved`` (pure): the disposition, after-call
+    work, and whether it was a complaint, escalated or resolved (not rescored)."""
+    return contact.model_copy(
+        update={
+            "disposition": disposition,
+            "acw_s": max(0.0, (saved - contact.ended_at).total_seconds()),
+            "complaint": contact.complaint or disposition == COMPLAINT,
+            "escalated": disposition == ESCALATED,
+            "resolved": disposition not in OPEN_DISPOSITIONS,
+        }
+    )
 
 
 def _matter(call: Call) -> str:

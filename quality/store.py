@@ -336,6 +336,20 @@ class ContactStore(SqlStore):
                 ],
             )
 
+    def remove_prefixed(self, prefix: str) -> int:
+        """Delete the contacts whose id starts with ``prefix`` (generated data such as the demo
+        history being replaced, with their reviews, disputes and coaching cases); returns how
+        many contacts."""
+        like = contacts_table.c.id.startswith(prefix, autoescape=True)
+        ids = select(contacts_table.c.id).where(like)
+        with self.transaction() as conn:
+            groups = _groups(conn, like)
+            for table in (qa_reviews, qa_disputes, coaching_cases):
+                conn.execute(delete(table).where(table.c.contact_id.in_(ids)))
+            removed = int(conn.execute(delete(contacts_table).where(like)).rowcount)
+            self._roll_up(conn, groups)
+            return removed
+
     def get(self, contact_id: str, connection: Connection | None = None) -> ContactRecord:
         """One contact, whole.
 

@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
     from quality.service import QualityService
+    from quality.store import ContactStore
     from retrieval.batching import BatchingEmbedder
     from retrieval.chroma_index import ChromaChunkIndex
     from retrieval.conversation_search import ConversationSearch
@@ -471,14 +472,20 @@ class Services:
         )
 
     @cached_property
+    def contacts(self) -> ContactStore:
+        """Finished contacts and their daily roll-up (days in the centre's time zone)."""
+        from quality.store import ContactStore
+
+        return ContactStore(self.engine, zone=self.settings.centre_zone)
+
+    @cached_property
     def quality(self) -> QualityService:
         """Every finished contact recorded and scored; the KPIs; reviews, disputes, coaching."""
         from quality.scorecard import load_scorecard
         from quality.service import QualityService
-        from quality.store import ContactStore
 
         return QualityService(
-            ContactStore(self.engine, zone=self.settings.centre_zone),
+            self.contacts,
             load_scorecard(self.settings.scorecard),
             lambda agent: self.staff.profile(agent).team,
             self.audit,

@@ -4,11 +4,12 @@ and the transcript with the evidence highlighted."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 import streamlit as st
 
 from conversation.models import Speaker
+from quality.kpis import default_period
 from quality.models import ContactRecord, Evidence, ItemScore, Outcome
 from quality.store import ContactRow
 from ui.format import escape_markdown, highlight_markdown, local_time
@@ -16,16 +17,15 @@ from ui.i18n import t
 
 OUTCOME_ICONS = {Outcome.PASS: "✅", Outcome.FAIL: "❌", Outcome.NA: "➖"}
 TRANSCRIPT_HEIGHT = 520
-PERIOD_DAYS = 90
 
 
 def read_period(key: str) -> tuple[date, date] | None:
-    """A period chooser (default: the last 90 days, today included); None while only its first
-    day is chosen (a message says so)."""
+    """A period chooser (default: the 90 days before today, and today); None while only its
+    first day is chosen (a message says so)."""
     today = date.today()
     period = st.date_input(
         t("period"),
-        value=(today - timedelta(days=PERIOD_DAYS - 1), today),
+        value=default_period(today),
         max_value=today,
         key=key,
     )
