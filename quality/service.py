@@ -286,11 +286,11 @@ class QualityService:
 
     def teams(self, view: KpiFilter) -> list[str]:
         """The teams with contacts in the view, sorted."""
-        return self._store.names("team", view.where())
+        return self._store.names("team", view)
 
     def agents(self, view: KpiFilter) -> list[str]:
         """The agents with contacts in the view (the bot has none), sorted."""
-        return self._store.names("agent", view.where())
+        return self._store.names("agent", view)
 
     def handoff_reasons(self, view: KpiFilter) -> list[tuple[str, int]]:
         """Why the bot handed over, most frequent first."""

@@ -404,16 +404,17 @@ class ContactStore(SqlStore):
             conditions.append(contacts_table.c.redlines > 0)
         return self.rows(and_(*conditions), limit=limit)
 
-    def names(self, column: str, where: Any) -> list[str]:
-        """The distinct non-empty teams or agents of the contacts matching a condition, sorted.
+    def names(self, column: str, view: KpiFilter) -> list[str]:
+        """The distinct non-empty teams or agents with contacts in the view, sorted (from the
+        roll-up: a few rows per day, however many contacts).
 
         Raises:
             PolicyDeskError: a column other than ``team`` or ``agent``.
         """
         if column not in ("team", "agent"):
             raise PolicyDeskError(f"cannot list {column!r}: team or agent")
-        col = contacts_table.c[column]
-        query = select(col).where(where, col != "").distinct().order_by(col)
+        col = contact_rollup.c[column]
+        query = select(col).where(view.where(contact_rollup), col != "").distinct().order_by(col)
         with self.reading() as conn:
             return [str(r[0]) for r in conn.execute(query)]
 
