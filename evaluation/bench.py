@@ -38,6 +38,7 @@ from evaluation.conversation_eval import rank_question
 from evaluation.insqabench import load_insqabench
 from evaluation.routing_bench import bench_routing
 from evaluation.sentiment_bench import bench_sentiment
+from evaluation.quality_bench import bench_quality
 from evaluation.serving_bench import bench_serving
 from services.root import Services
 from studio.questions import load_dev_questions
@@ -323,6 +324,7 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     bench_api(services, lines)
     bench_serving(settings, lines)
     bench_calls(services, lines)
+    bench_quality(settings, lines)
     bench_browser(lines)
     lines += [
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",
