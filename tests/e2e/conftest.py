@@ -69,8 +69,9 @@ DEMO_SET_UP: tuple[tuple[str, ...], ...] = (
     ("customers", "seed"),
     ("kb", "seed"),
     ("user", "seed-demo"),
+    ("demo", "history"),
 )
-SEEDED = ".demo-ingested"
+SEEDED = ".demo-history"
 
 # Playwright's assertions wait 5 s by default; a chat answer on two busy cores can take longer
 expect.set_options(timeout=STEP_TIMEOUT_MS)

@@ -59,3 +59,23 @@ def test_the_api_says_when_its_models_are_loaded(api: Server) -> None:
             time.sleep(0.5)
     assert readiness["ready"] is True
     assert {p["name"] for p in readiness["parts"]} >= {"encoder", "index", "emotion", "chatbot"}
+
+
+def test_a_supervisor_logs_in_and_sees_the_centres_last_90_days(
+    console: Server, page: Page
+) -> None:
+    page.goto(console.url)
+    login(page, "supervisor01", DEMO_PASSWORD)
+    nav = page.get_by_test_id("stSidebarNav")
+    nav.get_by_role("link", name=zh("page_dashboard")).click()
+    # the set-up's demo history: every tile counts contacts, none says the period is empty
+    tiles = page.get_by_test_id("stMetric")
+    expect(tiles.first).to_be_visible()
+    expect(tiles.filter(has_text=zh("kpi_fcr"))).to_have_count(1)
+    counts = page.get_by_text(re.compile(r"^计数 n = [1-9]\d*$"))
+    expect(counts.first).to_be_visible()
+    assert tiles.count() >= 12 and counts.count() >= 10
+    expect(page.get_by_text(zh("dash_empty"))).to_have_count(0)
+    # the drill-down lists the contacts behind the first figure
+    expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
+    screenshot(page, "dashboard-supervisor01")
