@@ -30,6 +30,8 @@ from db.schema import (
     call_segments,
     calls_table,
     claims,
+    coaching_cases,
+    contacts_table,
     conversations,
     customers,
     handoffs,
@@ -141,6 +143,15 @@ class PrivacyService(SqlStore):
                     )
                 ],
                 "calls": self._calls(conn, customer_id),
+                "quality_records": [
+                    row["payload"]
+                    for row in self._in(
+                        conn,
+                        contacts_table,
+                        contacts_table.c.id,
+                        self._contact_ids(conn, customer_id, [s[0] for s in sessions]),
+                    )
+                ],
             }
         document["audit"] = [
             entry.model_dump(mode="json")
@@ -173,6 +184,10 @@ class PrivacyService(SqlStore):
         with self.transaction() as conn:
             self._customer(conn, customer_id)
             session_ids = [s[0] for s in self._sessions(conn, customer_id)]
+            # the quality records keep their figures (the KPIs of past periods) without the words
+            anonymised["quality_records"] = self._strip_transcripts(
+                conn, contacts_table.c.id.in_(self._contact_ids(conn, customer_id, session_ids))
+            )
             for name, table, column in (
                 ("routing_reviews", reviews, reviews.c.session_id),
                 ("handoffs", handoffs, handoffs.c.session_id),
@@ -251,6 +266,9 @@ class PrivacyService(SqlStore):
         ]
         removed: dict[str, int] = {}
         with self.transaction() as conn:
+            # a quality record outlives its transcript: its figures stay, its words go
+            old = contacts_table.c.ended_at < when - timedelta(days=days.call_days)
+            removed["quality_transcripts"] = self._strip_transcripts(conn, old, dry_run)
             for name, table, column, keep_days in plan:
                 cutoff = when - timedelta(days=keep_days)
                 if dry_run:
@@ -263,6 +281,47 @@ class PrivacyService(SqlStore):
         return PurgeReport(removed=removed, dry_run=dry_run)
 
     # ----- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _contact_ids(conn: Connection, customer_id: str, session_ids: list[str]) -> list[str]:
+        """The quality records of the customer: theirs by id, and their chats'."""
+        return [
+            r.id
+            for r in conn.execute(
+                select(contacts_table.c.id).where(
+                    (contacts_table.c.customer_id == customer_id)
+                    | contacts_table.c.id.in_(session_ids)
+                )
+            )
+        ]
+
+    @staticmethod
+    def _strip_transcripts(conn: Connection, where: Any, dry_run: bool = False) -> int:
+        """Remove the words from the matching quality records (their turns, the evidence's
+        spans) and from the coaching cases sent from them; returns how many records had any."""
+        stripped = 0
+        for row in conn.execute(select(contacts_table.c.id, contacts_table.c.payload).where(where)):
+            payload = dict(row.payload)
+            qa = payload.get("qa") or {}
+            spans = any(e.get("span") for i in qa.get("items", []) for e in i.get("evidence", []))
+            if not payload.get("turns") and not spans:
+                continue
+            stripped += 1
+            if dry_run:
+                continue
+            payload["turns"] = []
+            for item in qa.get("items", []):
+                for evidence in item.get("evidence", []):
+                    evidence["span"] = ""
+            conn.execute(
+                update(contacts_table).where(contacts_table.c.id == row.id).values(payload=payload)
+            )
+            conn.execute(
+                update(coaching_cases)
+                .where(coaching_cases.c.contact_id == row.id)
+                .values(text=ERASED, evidence=[])
+            )
+        return stripped
 
     @staticmethod
     def _calls(conn: Connection, customer_id: str) -> list[dict[str, Any]]:

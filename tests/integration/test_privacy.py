@@ -17,6 +17,15 @@ from chatbot.handoff import NewHandoff
 from cli.main import main
 from conversation.models import Speaker, Turn
 from customers.demo import generate
+from quality.models import (
+    ContactKind,
+    ContactRecord,
+    ContactTurn,
+    Evidence,
+    ItemScore,
+    Outcome,
+    QaResult,
+)
 from services.root import Services
 
 pytestmark = pytest.mark.integration
@@ -137,3 +146,58 @@ def test_the_retention_purge_removes_only_what_is_due_and_is_idempotent(
     assert latest.removed["call_transcripts"] == 1 and latest.removed["call_segments"] == 1
     assert not centre.calls.calls()
     assert centre.audit.entries(AuditFilter(action="privacy.purge"))
+
+
+def _quality_record(services: Services, contact_id: str, days_ago: int = 1) -> None:
+    at = datetime.now(UTC) - timedelta(days=days_ago)
+    item = ItemScore(
+        item="redlines",
+        label="无红线",
+        outcome=Outcome.FAIL,
+        weight=2.0,
+        evidence=[Evidence(turn=1, span="肯定全赔", source="guard:promise-full-payout")],
+    )
+    services.contacts.record(
+        ContactRecord(
+            id=contact_id,
+            kind=ContactKind.AGENT,
+            channel="phone",
+            agent="a001",
+            customer_id="C00001",
+            started_at=at,
+            ended_at=at + timedelta(minutes=3),
+            handle_s=180.0,
+            turns=[
+                ContactTurn(speaker=Speaker.CUSTOMER, text="我的车被水淹了"),
+                ContactTurn(speaker=Speaker.AGENT, text="您放心，肯定全赔"),
+            ],
+            qa=QaResult(scorecard="t", items=[item], score=0.0, redlines=1, scored_at=at),
+        )
+    )
+
+
+def test_quality_records_are_exported_and_lose_their_words_but_keep_their_figures(
+    centre: Services,
+) -> None:
+    _quality_record(centre, "call-q1")
+    supervisor = centre.accounts.get("s001")
+    exported = centre.privacy.export(supervisor, "C00001")
+    assert any(r["id"] == "call-q1" and r["turns"] for r in exported["quality_records"])
+
+    report = centre.privacy.erase(supervisor, "C00001")
+    assert report.anonymised["quality_records"] == 1
+    kept = centre.contacts.get("call-q1")
+    assert kept.turns == [] and kept.qa is not None and kept.qa.redlines == 1
+    assert kept.qa.items[0].evidence[0].span == ""  # the words are gone, the finding stays
+    assert centre.privacy.erase(supervisor, "C00001").anonymised["quality_records"] == 0
+
+
+def test_the_purge_strips_old_quality_transcripts_only(centre: Services) -> None:
+    _quality_record(centre, "call-old", days_ago=1200)
+    _quality_record(centre, "call-new", days_ago=1)
+    dry = centre.privacy.purge("test", dry_run=True)
+    assert dry.removed["quality_transcripts"] == 1 and centre.contacts.get("call-old").turns
+    done = centre.privacy.purge("test")
+    assert done.removed["quality_transcripts"] == 1
+    assert centre.contacts.get("call-old").turns == [] and centre.contacts.get("call-new").turns
+    assert centre.privacy.purge("test").removed["quality_transcripts"] == 0
