@@ -43,10 +43,10 @@ class AgentDesk:
         guard: the compliance guard of the current content.
         wrap_up: call summaries and dispositions.
         audit: where take-overs and saves are recorded.
-        on_saved: told of each saved wrap-up (call id, disposition): quality records it.
         level_of: an agent's authority level by username (分层授权); with ``authority``, a draft
             promising beyond the agent's level is refused like a red line.
         authority: the current authority rules.
+        on_saved: told of each saved wrap-up (call id, disposition): quality records it.
     """
 
     def __init__(

@@ -77,11 +77,11 @@ class CallService:
         sessions: a new assist session for a customer (or None: anonymous), on current content.
         wrap_up: the wrap-up service (for the draft at the end).
         audit: where the floor's actions are recorded.
-        on_ended: told of every call that ends, with its wrap-up draft (quality records and
-            scores it); its failure is logged and does not undo the end of the call.
         level_of: an agent's authority level by username (分层授权); with ``authority``, an
             agent's promise beyond their level is a finding on the call.
         authority: the current authority rules.
+        on_ended: told of every call that ends, with its wrap-up draft (quality records and
+            scores it); its failure is logged and does not undo the end of the call.
     """
 
     def __init__(
@@ -97,7 +97,6 @@ class CallService:
         on_ended: Callable[[Call, CallSummary], object] | None = None,
     ) -> None:
         self._store = store
-        self._on_ended = on_ended
         self._customers = customers
         self._accounts = accounts
         self._sessions = sessions
@@ -105,6 +104,7 @@ class CallService:
         self._audit = audit
         self._level_of = level_of
         self._authority = authority
+        self._on_ended = on_ended
 
     # ----- the telephony side -------------------------------------------------------------
 
