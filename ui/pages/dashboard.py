@@ -90,9 +90,9 @@ def render_tiles(board: Dashboard) -> None:
 
 def render_trend(board: Dashboard) -> None:
     """The daily shares (and the QA score), optionally smoothed over seven days."""
-    st.subheader(t("trend"))
-    smooth = st.toggle(t("trend_smooth"), value=True, key="dash_smooth")
-    day, metric, value = t("trend_day"), t("trend_metric"), t("trend_value")
+    st.subheader(t("dash_trend"))
+    smooth = st.toggle(t("dash_trend_smooth"), value=True, key="dash_smooth")
+    day, metric, value = t("dash_trend_day"), t("dash_trend_metric"), t("dash_trend_value")
     shares = pd.DataFrame(
         [
             {day: pd.Timestamp(key), metric: _label(name), value: figures[name].value}
