@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +42,7 @@ from db.schema import contacts_table
 from quality.models import ContactKind, ContactRecord, ContactTurn, Survey
 from quality.service import with_wrap_up
 from quality.store import mark_repeats
+from studio.feedback import NewFeedback
 
 if TYPE_CHECKING:
     from chatbot.service import ChatbotService
@@ -72,6 +74,12 @@ CHAT_SURVEY_SHARE = 0.6
 FOLLOW_UP_SHARE = 0.12
 """How often a contact is the customer coming back on a recent matter."""
 ANONYMOUS_SHARE = 0.05
+VOTE_SHARE = 25
+"""Percent of calls on which the agent votes on a card."""
+VOTE_CHANNEL = "demo"
+"""The generated votes' channel: a replace removes exactly those."""
+HELPFUL_SHARE = 0.75
+"""The share of those votes that say helpful."""
 TEMPLATE_WORKERS = 4
 """Scenario runs in flight at once."""
 OPENS, CLOSES = clock(8, 30), clock(19, 30)
@@ -616,6 +624,7 @@ def generate_history(
         contacts.remove_prefixed(DEMO_PREFIX)
         calls.remove_prefixed(DEMO_PREFIX)
         services.conversations.remove_prefixed(DEMO_PREFIX)
+        services.feedback.remove_channel(VOTE_CHANNEL)
     customer_ids = [c.id for c in services.customers.list(limit=max(1, services.customers.count()))]
     if not customer_ids:
         raise PolicyDeskError(
@@ -674,6 +683,32 @@ def _record_call(
     services.quality.wrap_up_saved(planned.id, template.disposition, planned.saved_at)
     if planned.survey is not None:
         services.quality.record_survey(planned.id, planned.survey)
+    vote = card_vote(planned, template)
+    if vote is not None:
+        services.feedback.record(vote, at=planned.ended_at)
+
+
+def card_vote(planned: PlannedContact, template: HistoryTemplate) -> NewFeedback | None:
+    """The agent's vote on the first card the call showed, on about one call in four
+    (deterministic from the contact's id): helpful more often than not, as on a real floor."""
+    assert template.call is not None
+    roll = zlib.crc32(planned.id.encode()) % 100
+    if roll >= VOTE_SHARE:
+        return None
+    for segment in template.call.finals():
+        view = segment.assist
+        if view is not None and view.speaker is Speaker.CUSTOMER and view.hits:
+            card = view.hits[0]
+            return NewFeedback(
+                passage_id=card.id,
+                citation=card.citation,
+                kind=card.kind.value,
+                question=segment.text,
+                helpful=roll < VOTE_SHARE * HELPFUL_SHARE,
+                agent=planned.agent,
+                channel=VOTE_CHANNEL,
+            )
+    return None
 
 
 def _record_chat(services: Services, planned: PlannedContact, template: HistoryTemplate) -> None:

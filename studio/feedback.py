@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     Integer,
+    delete,
     func,
     insert,
     select,
@@ -68,6 +69,12 @@ class FeedbackStore(SqlStore):
             new_id = conn.execute(insert(feedback).values(**values)).inserted_primary_key
         assert new_id is not None
         return Feedback(id=int(new_id[0]), **values)
+
+    def remove_channel(self, channel: str) -> int:
+        """Delete every vote that came from a channel (generated ones: the demo history's);
+        returns how many."""
+        with self.transaction() as conn:
+            return int(conn.execute(delete(feedback).where(feedback.c.channel == channel)).rowcount)
 
     def votes(self, include_reviewed: bool = False, limit: int = 200) -> list[Feedback]:
         """Votes, newest first; only those not yet reviewed unless asked."""

@@ -257,3 +257,15 @@ def test_every_figure_ties_out_to_its_drill_down(
         dashboard = services.quality.dashboard(view)
         assert dashboard.report.metrics["fcr"].n == history.contacts
         assert sum(f["fcr"].n for _, f in dashboard.daily) == history.contacts
+
+
+def test_agents_card_votes_come_with_the_history_and_a_replace_does_not_double_them(
+    services: Services, history: HistorySummary, templates: list[HistoryTemplate]
+) -> None:
+    helpful = services.quality.kpis(PERIOD).metrics["card_helpfulness"]
+    assert helpful.n > 0 and helpful.value is not None and 0.5 < helpful.value < 1.0
+    again = generate_history(
+        services, TODAY, days=DAYS, agents=AGENTS, replace=True, templates=templates
+    )
+    assert again.contacts == history.contacts
+    assert services.quality.kpis(PERIOD).metrics["card_helpfulness"] == helpful
