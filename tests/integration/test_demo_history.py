@@ -11,7 +11,7 @@ from accounts.models import Role
 from calls.store import CallStore
 from conversation.models import Speaker
 from core.errors import PolicyDeskError
-from customers.demo import generate
+from customers.demo import CHINA, generate
 from db.schema import contacts_table
 from quality.kpis import METRICS, KpiFilter, value
 from quality.models import ContactKind, ContactRecord, ContactTurn, QaResult
@@ -90,7 +90,9 @@ def test_the_same_seed_and_day_give_the_same_history_and_another_seed_another() 
     assert [c.model_dump() for c in first] != [c.model_dump() for c in other]
     assert len({c.id for c in first}) == len(first)
     assert all(c.id.startswith(DEMO_PREFIX) for c in first)
-    assert {c.day for c in first} <= {TODAY - timedelta(days=d) for d in range(1, DAYS + 1)}
+    assert {c.local_day(CHINA) for c in first} <= {
+        TODAY - timedelta(days=d) for d in range(1, DAYS + 1)
+    }
 
 
 def test_agents_work_more_on_weekdays_and_customers_come_back() -> None:
@@ -99,8 +101,8 @@ def test_agents_work_more_on_weekdays_and_customers_come_back() -> None:
     assert staff[0].username == DEMO_AGENT
     assert {s.team for s in staff} == {"一组", "二组", "三组"}
     calls = [c for c in contacts if c.kind is ContactKind.AGENT]
-    weekday = [c for c in calls if c.day.weekday() < 5]
-    weekend = [c for c in calls if c.day.weekday() >= 5]
+    weekday = [c for c in calls if c.local_day(CHINA).weekday() < 5]
+    weekend = [c for c in calls if c.local_day(CHINA).weekday() >= 5]
     assert len(weekday) / 20 > 3 * len(weekend) / 8  # per day: 3-7 against 0-2 per agent
     assert {c.agent for c in calls} == {s.username for s in staff}
     assert any(c.repeated for c in contacts)
