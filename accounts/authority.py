@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from core.errors import PolicyDeskError
 from core.files import check_patterns, read_yaml
+from core.numerals import spoken_amount
 from core.rules import Occurrence, PatternRule, RuleMatcher, sentences
 from prompts.guard import Finding, RuleCategory, Severity
 
@@ -31,21 +32,6 @@ AMOUNT_PATTERN = rf"(?:\d+(?:\.\d+)?\s*[万千]?|[{_CHINESE_NUMERAL}]+)"
 """What ``{amount}`` in a promise pattern stands for: 500, 1.2万, 5千, 五千, 一万二."""
 # an amount in a matched promise; a numeral counting things (一个, 两份) is not one
 _AMOUNT = re.compile(AMOUNT_PATTERN + r"(?![个份张次位件\d.])")
-_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
 class Level(StrEnum):
@@ -245,36 +231,12 @@ def decide(
     return Decision(action=action, level=level, amount=value, limit=limits.limit(level, action))
 
 
-def _chinese_number(text: str) -> float | None:
-    total = section = number = 0
-    last_unit = 1
-    after_zero = False
-    for char in text:
-        if char in _DIGITS:
-            number = _DIGITS[char]
-            after_zero = after_zero or number == 0
-        elif char in _UNITS:
-            unit = _UNITS[char]
-            section += (number or 1) * unit  # 十 alone is ten
-            number, last_unit, after_zero = 0, unit, False
-        elif char == "万":
-            total += (section + number or 1) * 10_000
-            section = number = 0
-            last_unit, after_zero = 10_000, False
-    if number and last_unit >= 100 and not after_zero:
-        section += number * last_unit // 10  # 一万二 is 12000, 三千五 is 3500
-    else:
-        section += number
-    value = total + section
-    return float(value) if value else None
-
-
 def _amount(words: str) -> float | None:
     words = words.replace(" ", "")
     if words[0].isdigit():
         scale = {"万": 10_000.0, "千": 1_000.0}.get(words[-1], 1.0)
         return float(words.rstrip("万千")) * scale
-    return _chinese_number(words)
+    return spoken_amount(words)
 
 
 def parse_amount(text: str) -> float | None:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from core.errors import IngestError
 from core.files import loads_json
 from core.models import Passage, PassageKind
-from knowledge.numerals import chinese_to_int, int_to_chinese
+from core.numerals import chinese_to_int, int_to_chinese
 
 _NUMERAL = "零〇一二三四五六七八九十百千两"
 ARTICLE_RE = re.compile(rf"^(?:#{{1,6}}\s*)?第([{_NUMERAL}\d]+)条(?![款项])\s*(.*)$")

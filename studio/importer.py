@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from core.errors import IngestError, PolicyDeskError
 from core.models import Passage, PassageKind
-from knowledge.numerals import chinese_to_int, int_to_chinese
+from core.numerals import chinese_to_int, int_to_chinese
 from knowledge.parsing import (
     ARTICLE_RE,
     BRACKET_TITLE_RE,

@@ -38,8 +38,8 @@ from accounts.store import AccountStore, UserNotFoundError
 from audit.log import AuditLog
 from core.errors import PolicyDeskError, describe_validation_error
 from core.models import IngestReport, Passage
+from core.numerals import chinese_to_int
 from db.generation import bump_generation
-from knowledge.numerals import chinese_to_int
 from sentiment.scripts import unknown_scenes
 from studio.diff import ContentDiff, diff_contents
 from studio.items import (

@@ -1,6 +1,6 @@
 import pytest
 
-from knowledge.numerals import chinese_to_int, int_to_chinese
+from core.numerals import chinese_to_int, int_to_chinese
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,14 @@ def test_int_to_chinese_forms() -> None:
 def test_rejects_non_numerals(bad: str) -> None:
     with pytest.raises(ValueError):
         chinese_to_int(bad)
+
+
+def test_spoken_amounts_read_wan_and_the_short_forms() -> None:
+    from core.numerals import spoken_amount
+
+    assert spoken_amount("五千") == 5000
+    assert spoken_amount("一万二") == 12000  # 一万二千
+    assert spoken_amount("三千五") == 3500
+    assert spoken_amount("两万零五百") == 20500
+    assert spoken_amount("十") == 10
+    assert spoken_amount("零") is None and spoken_amount("") is None

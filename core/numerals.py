@@ -1,4 +1,4 @@
-"""Chinese numerals as used in article numbers (第十二条, 第一百零三条)."""
+"""Chinese numerals: article numbers (第十二条, 第一百零三条) and spoken amounts (五千, 一万二)."""
 
 from __future__ import annotations
 
@@ -65,3 +65,36 @@ def int_to_chinese(number: int) -> str:
         parts.append(digits[d] + unit)
     text = "".join(parts)
     return text[1:] if text.startswith("一十") else text
+
+
+def spoken_amount(text: str) -> float | None:
+    """A spoken Chinese amount as a number, with 万 and the colloquial short forms.
+
+    Args:
+        text: Chinese numerals only, e.g. ``"五千"``, ``"一万二"`` (12,000), ``"三千五"``
+            (3,500), ``"两万零五百"``.
+
+    Returns:
+        The amount, or None when it is zero or has no numeral.
+    """
+    total = section = number = 0
+    last_unit = 1
+    after_zero = False
+    for char in text:
+        if char in _DIGITS:
+            number = _DIGITS[char]
+            after_zero = after_zero or number == 0
+        elif char in _UNITS:
+            unit = _UNITS[char]
+            section += (number or 1) * unit  # 十 alone is ten
+            number, last_unit, after_zero = 0, unit, False
+        elif char == "万":
+            total += (section + number or 1) * 10_000
+            section = number = 0
+            last_unit, after_zero = 10_000, False
+    if number and last_unit >= 100 and not after_zero:
+        section += number * last_unit // 10  # 一万二 is 12000, 三千五 is 3500
+    else:
+        section += number
+    value = total + section
+    return float(value) if value else None
