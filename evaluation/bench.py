@@ -36,9 +36,9 @@ from evaluation.compliance_bench import bench_compliance
 from evaluation.conversation_bench import bench_conversation
 from evaluation.conversation_eval import rank_question
 from evaluation.insqabench import load_insqabench
+from evaluation.quality_bench import bench_quality
 from evaluation.routing_bench import bench_routing
 from evaluation.sentiment_bench import bench_sentiment
-from evaluation.quality_bench import bench_quality
 from evaluation.serving_bench import bench_serving
 from services.root import Services
 from studio.questions import load_dev_questions

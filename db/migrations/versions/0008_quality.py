@@ -1,5 +1,6 @@
-"""Quality: finished contacts with their QA scorecards and surveys, their daily KPI roll-up, supervisors' reviews, agents'
-disputes, coaching cases for trainers, staff teams and levels, approval requests.
+"""Quality: finished contacts with their QA scorecards and surveys, their daily KPI roll-up,
+supervisors' reviews, agents' disputes, coaching cases for trainers, staff teams and levels,
+approval requests.
 
 Revision ID: 0008
 Revises: 0007
