@@ -278,6 +278,9 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/calls/{call_id}/approvals",
         "/v1/approvals",
         "/v1/approvals/{approval_id}/decision",
+        "/v1/contacts/{contact_id}",
+        "/v1/contacts/{contact_id}/survey",
+        "/v1/kpis",
         "/healthz",
         "/readyz",
     }
