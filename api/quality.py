@@ -12,7 +12,7 @@ Contract:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -88,7 +88,7 @@ def get_kpis(
     """Every figure over the period (default: the last 90 days), with its definition and n."""
     if who.user is None or not can(who.user, Action.MONITOR_CALLS):
         raise ApiError(403, "forbidden", "the KPIs are for supervisors")
-    first, last = default_period(datetime.now(UTC).date(), end)
+    first, last = default_period(context.services.quality.today(), end)
     first = start or first
     try:
         view = KpiFilter(start=first, end=last, team=team, agent=agent)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TextIO
 
 from pydantic import ValidationError
@@ -66,7 +66,7 @@ def _shown(value: float | None, unit: str, name: str) -> str:
 def cmd_kpis(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     """Print the KPIs of the view."""
     services.require_database()
-    view = view_of(args.start, args.end, args.team, args.agent, datetime.now(UTC).date())
+    view = view_of(args.start, args.end, args.team, args.agent, services.quality.today())
     report = services.quality.kpis(view)
     if args.json:
         body = {

@@ -89,6 +89,10 @@ class QualityService:
         self._team_of = team_of
         self._audit = audit
 
+    def today(self) -> date:
+        """Today in the centre's time zone (contacts count on the centre's days)."""
+        return self._store.today()
+
     @property
     def scorecard(self) -> Scorecard:
         """The scorecard in force."""

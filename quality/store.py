@@ -225,6 +225,10 @@ class ContactStore(SqlStore):
         super().__init__(engine, watcher)
         self._zone = zone
 
+    def today(self) -> date:
+        """Today in the centre's time zone: the last day of a default view."""
+        return datetime.now(self._zone).date()
+
     # ----- contacts -----------------------------------------------------------------------
 
     def record(self, contact: ContactRecord) -> ContactRecord:

@@ -78,7 +78,7 @@ DASHBOARD = PageSpec(
     actions=(Action.MONITOR_CALLS,),
 )
 QUALITY = PageSpec(
-    path="ui/pages/quality.py",
+    path="ui/pages/quality_review.py",
     title_key="page_quality",
     icon="🧪",
     section_key="section_quality",

@@ -19,10 +19,9 @@ OUTCOME_ICONS = {Outcome.PASS: "✅", Outcome.FAIL: "❌", Outcome.NA: "➖"}
 TRANSCRIPT_HEIGHT = 520
 
 
-def read_period(key: str) -> tuple[date, date] | None:
-    """A period chooser (default: the 90 days before today, and today); None while only its
-    first day is chosen (a message says so)."""
-    today = date.today()
+def read_period(key: str, today: date) -> tuple[date, date] | None:
+    """A period chooser (default: the 90 days before today, and today, in the centre's time
+    zone); None while only its first day is chosen (a message says so)."""
     period = st.date_input(
         t("period"),
         value=default_period(today),

@@ -186,7 +186,7 @@ def test_the_dashboard_speaks_english_and_refuses_a_too_long_period(
 def test_an_agent_cannot_open_the_dashboard_or_the_quality_checks(
     quality_services: Services,
 ) -> None:
-    for name in ("dashboard", "quality"):
+    for name in ("dashboard", "quality_review"):
         app = _open(quality_services, name, AGENT)
         assert app.error and "主管" in app.error[0].value
         assert not app.metric and not app.dataframe
@@ -195,7 +195,7 @@ def test_an_agent_cannot_open_the_dashboard_or_the_quality_checks(
 def test_a_supervisor_correction_changes_the_score_and_the_agreement(
     quality_services: Services,
 ) -> None:
-    app = _open(quality_services, "quality", SUPERVISOR)
+    app = _open(quality_services, "quality_review", SUPERVISOR)
     app.selectbox(key="qa_contact").set_value(SCORED)
     app = run(app)
     shown = texts(app)
@@ -215,7 +215,7 @@ def test_a_supervisor_correction_changes_the_score_and_the_agreement(
 
 
 def test_a_wrong_score_range_is_a_message_not_a_traceback(quality_services: Services) -> None:
-    app = _open(quality_services, "quality", SUPERVISOR)
+    app = _open(quality_services, "quality_review", SUPERVISOR)
     app.number_input(key="qa_low").set_value(90.0)
     app.number_input(key="qa_high").set_value(10.0)
     app = run(app)
@@ -239,7 +239,7 @@ def test_an_agent_disputes_an_item_and_a_supervisor_upholds_it(
     mine = app.dataframe[-1].value
     assert list(mine["状态"]) == ["待处理"]
 
-    supervisor = _open(quality_services, "quality", SUPERVISOR)
+    supervisor = _open(quality_services, "quality_review", SUPERVISOR)
     (dispute,) = quality_services.quality.disputes(quality_services.accounts.get(SUPERVISOR))
     assert "我第二句就道歉了" in texts(supervisor)
     supervisor.button(key=f"qa_uphold_{dispute.id}").click()
@@ -257,7 +257,7 @@ def test_an_agent_disputes_an_item_and_a_supervisor_upholds_it(
 def test_cases_sent_to_training_reach_the_studio_feedback_page(
     quality_services: Services,
 ) -> None:
-    app = _open(quality_services, "quality", SUPERVISOR)
+    app = _open(quality_services, "quality_review", SUPERVISOR)
     app.selectbox(key="qa_contact").set_value(SCORED)
     app = run(app)
     app.text_input(key="qa_training_note").input("安抚话术辅导")
@@ -318,7 +318,7 @@ def test_the_dashboard_reads_the_view_once_however_long_the_history(
     ("name", "username", "header"),
     [
         ("dashboard", SUPERVISOR, "Service dashboard"),
-        ("quality", SUPERVISOR, "Quality checks: scores and reviews"),
+        ("quality_review", SUPERVISOR, "Quality checks: scores and reviews"),
         ("my_quality", AGENT, "My quality checks"),
     ],
 )
@@ -338,7 +338,7 @@ def test_a_contact_scored_by_the_shipped_scorecard_shows_its_items_and_evidence(
     unscored = _contact("c-real-1", 2).model_copy(update={"qa": None})
     scored = quality_services.quality.record(unscored)  # scored on data/quality/scorecard.yaml
     assert scored.qa is not None
-    app = _open(quality_services, "quality", SUPERVISOR)
+    app = _open(quality_services, "quality_review", SUPERVISOR)
     app.selectbox(key="qa_contact").set_value("c-real-1")
     app = run(app)
     shown = texts(app)

@@ -45,7 +45,7 @@ def read_view(
 ) -> KpiFilter | None:
     """The period, then the team and agent choosers (from the teams and agents the period, and
     the team, has): the view they make, or None with a message."""
-    period = read_period("dash_period")
+    period = read_period("dash_period", services.quality.today())
     if period is None:
         return None
     whole = show_attempt(lambda: KpiFilter(start=period[0], end=period[1]), t("dash_failed"))

@@ -77,7 +77,7 @@ def main() -> None:
     user = require_page(Action.USE_CONSOLE)
     st.header(t("my_quality_header"))
     show_notices()
-    period = read_period("my_period")
+    period = read_period("my_period", get_services().quality.today())
     if period is not None:
         view = show_attempt(lambda: KpiFilter(start=period[0], end=period[1]), t("qa_failed"))
         rows = (

@@ -209,7 +209,7 @@ def main() -> None:
     user = require_page(Action.MONITOR_CALLS)
     st.header(t("quality_header"))
     show_notices()
-    period = read_period("qa_period")
+    period = read_period("qa_period", get_services().quality.today())
     if period is None:
         return
     view = show_attempt(lambda: KpiFilter(start=period[0], end=period[1]), t("qa_failed"))
