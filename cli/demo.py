@@ -4,7 +4,7 @@ on a fresh machine (``make setup`` runs it once; ``--replace`` records it again)
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TextIO
 
 from core.errors import PolicyDeskError
@@ -35,7 +35,7 @@ def cmd_demo(services: Services, args: argparse.Namespace, out: TextIO) -> int:
         raise PolicyDeskError(f"--days must be between 1 and 366, got {args.days}")
     if not 1 <= args.agents <= 200:
         raise PolicyDeskError(f"--agents must be between 1 and 200, got {args.agents}")
-    today = datetime.now(UTC).date()
+    today = services.quality.today()  # the centre's day: where a default view ends
     if args.today:
         try:
             today = date.fromisoformat(args.today)
