@@ -8,12 +8,15 @@ from datetime import date
 
 import streamlit as st
 
+from accounts.models import User
 from conversation.models import Speaker
 from quality.kpis import default_period
 from quality.models import ContactRecord, Evidence, ItemScore, Outcome
 from quality.store import ContactRow
 from ui.format import escape_markdown, highlight_markdown, local_time
 from ui.i18n import t
+from ui.notices import show_attempt
+from ui.resources import get_services
 
 OUTCOME_ICONS = {Outcome.PASS: "✅", Outcome.FAIL: "❌", Outcome.NA: "➖"}
 TRANSCRIPT_HEIGHT = 520
@@ -123,6 +126,19 @@ def render_transcript(contact: ContactRecord) -> None:
                 st.markdown(highlight_markdown(turn.text, spans.get(number, [])))
                 if turn.findings:
                     st.caption("⛔ " + escape_markdown("、".join(turn.findings)))
+
+
+def open_contact(rows: list[ContactRow], key: str, user: User) -> ContactRecord | None:
+    """A chooser over the listed contacts (the first by default) and the chosen one, whole and
+    rendered; None when it cannot be read (a message says why)."""
+    labels = {r.id: row_label(r) for r in rows}
+    if st.session_state.get(key) not in labels:
+        st.session_state[key] = rows[0].id
+    chosen = st.selectbox(t("qa_choose"), list(labels), format_func=labels.__getitem__, key=key)
+    contact = show_attempt(lambda: get_services().quality.contact(user, chosen), t("qa_failed"))
+    if contact is not None:
+        render_contact(contact)
+    return contact
 
 
 def render_contact(contact: ContactRecord) -> None:

@@ -13,7 +13,7 @@ from ui.format import local_time
 from ui.i18n import t
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
-from ui.scorecard import outcome_text, read_period, render_contact, row_label
+from ui.scorecard import open_contact, outcome_text, read_period
 
 LIST_LIMIT = 200
 
@@ -91,17 +91,8 @@ def main() -> None:
         if rows is not None and not rows:
             st.info(t("my_quality_empty"))
         elif rows:
-            labels = {r.id: row_label(r) for r in rows}
-            if st.session_state.get("my_contact") not in labels:
-                st.session_state["my_contact"] = rows[0].id
-            chosen = st.selectbox(
-                t("qa_choose"), list(labels), format_func=labels.__getitem__, key="my_contact"
-            )
-            contact = show_attempt(
-                lambda: get_services().quality.contact(user, chosen), t("qa_failed")
-            )
+            contact = open_contact(rows, "my_contact", user)
             if contact is not None:
-                render_contact(contact)
                 render_dispute_form(contact)
     render_my_disputes()
 

@@ -18,10 +18,9 @@ from ui.i18n import t
 from ui.notices import attempt, forget, notify, show_attempt, show_notices
 from ui.resources import get_services
 from ui.scorecard import (
+    open_contact,
     outcome_text,
     read_period,
-    render_contact,
-    row_label,
     score_text,
     turn_label,
 )
@@ -221,17 +220,8 @@ def main() -> None:
         if not rows:
             st.info(t("qa_empty"))
         else:
-            labels = {r.id: row_label(r) for r in rows}
-            if st.session_state.get("qa_contact") not in labels:
-                st.session_state["qa_contact"] = rows[0].id
-            chosen = st.selectbox(
-                t("qa_choose"), list(labels), format_func=labels.__getitem__, key="qa_contact"
-            )
-            contact = show_attempt(
-                lambda: get_services().quality.contact(user, chosen), t("qa_failed")
-            )
+            contact = open_contact(rows, "qa_contact", user)
             if contact is not None:
-                render_contact(contact)
                 render_review(contact)
                 render_training(contact)
     left, right = st.columns([2, 3])
