@@ -313,8 +313,12 @@ class ContactStore(SqlStore):
         totals: dict[Group, dict[str, list[float]]] = {}
         for day in sorted({g[0] for g in groups}):
             wanted = {g for g in groups if g[0] == day}
+            # only the agents recounted (the bot's contacts have agent ''), not the whole day
+            of_day = and_(
+                contacts_table.c.day == day, contacts_table.c.agent.in_({g[1] for g in wanted})
+            )
             found = conn.execute(
-                select(*by_group, *columns()).where(contacts_table.c.day == day).group_by(*by_group)
+                select(*by_group, *columns()).where(of_day).group_by(*by_group)
             ).mappings()
             for row in found:
                 group = (row["day"], row["agent"], row["team"], row["kind"])
@@ -324,7 +328,7 @@ class ContactStore(SqlStore):
                     }
             reasons = conn.execute(
                 select(*by_group, contacts_table.c.handoff_reason, func.count().label("n"))
-                .where(contacts_table.c.day == day, contacts_table.c.handoff)
+                .where(of_day, contacts_table.c.handoff)
                 .group_by(*by_group, contacts_table.c.handoff_reason)
             )
             for r in reasons:
