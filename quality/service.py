@@ -284,10 +284,6 @@ class QualityService:
             handoff_reasons=self._store.handoff_reasons(view, rows),
         )
 
-    def series(self, view: KpiFilter, by: str = "day") -> list[tuple[object, dict[str, KpiValue]]]:
-        """Every figure per day, agent or team."""
-        return self._store.series(view, by)
-
     def teams(self, view: KpiFilter) -> list[str]:
         """The teams with contacts in the view, sorted."""
         return self._store.names("team", view)
@@ -295,10 +291,6 @@ class QualityService:
     def agents(self, view: KpiFilter) -> list[str]:
         """The agents with contacts in the view (the bot has none), sorted."""
         return self._store.names("agent", view)
-
-    def handoff_reasons(self, view: KpiFilter) -> list[tuple[str, int]]:
-        """Why the bot handed over, most frequent first."""
-        return self._store.handoff_reasons(view)
 
     def drill(self, view: KpiFilter, metric: str, limit: int | None = 500) -> list[ContactRow]:
         """The contacts behind a figure, each marked whether it counts."""
