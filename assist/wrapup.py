@@ -224,6 +224,14 @@ class WrapUpService:
             }
         )
 
+    def suggested(self, turns: Sequence[Turn], history: Sequence[AgentAssist]) -> Disposition:
+        """The disposition the draft would propose, from the template's facts alone (no LLM).
+
+        Raises:
+            PolicyDeskError: the call has no caller turn yet.
+        """
+        return summarize(turns, history, self._book).disposition
+
     def save(
         self, customer_id: str, text: str, disposition: Disposition | str, agent: str = ""
     ) -> None:

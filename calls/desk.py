@@ -253,8 +253,7 @@ class AgentDesk:
         call = self._mine(user, call_id)
         if call.channel is Channel.CHAT and call.handoff_id is not None:
             self._handoffs.resolve(call.handoff_id, user.username, resolution or "已处理")
-        self._calls.end(call.id)
-        return self._store.get(call.id)
+        return self._calls.close(call.id)
 
     # ----- internals ----------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from prompts.guard import ComplianceReport
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 3
+NO_CALLER_SUMMARY = "通话中客户没有发言。"
 MAX_NOTE_CHARS = 300
 
 
@@ -80,8 +81,8 @@ class CallService:
         level_of: an agent's authority level by username (分层授权); with ``authority``, an
             agent's promise beyond their level is a finding on the call.
         authority: the current authority rules.
-        on_ended: told of every call that ends, with its wrap-up draft (quality records and
-            scores it); its failure is logged and does not undo the end of the call.
+        on_ended: told of every call that ends, with the disposition its facts support
+            (quality records and scores it); its failure is logged and does not undo the end.
     """
 
     def __init__(
@@ -94,7 +95,7 @@ class CallService:
         audit: AuditLog,
         level_of: Callable[[str], Level] | None = None,
         authority: Callable[[], AuthorityLimits] | None = None,
-        on_ended: Callable[[Call, CallSummary], object] | None = None,
+        on_ended: Callable[[Call, Disposition], object] | None = None,
     ) -> None:
         self._store = store
         self._customers = customers
@@ -197,29 +198,45 @@ class CallService:
         return self._store.get(call_id)
 
     def end(self, call_id: str) -> CallSummary:
-        """End a live call and return the wrap-up draft.
+        """End a live call and return the wrap-up draft (the telephony side's end).
 
         Raises:
             CallNotFoundError: unknown call.
             CallEndedError: already ended.
         """
-        call = self._live(call_id)
-        ended = self._store.end(call)
-        draft = self.draft(ended)
+        return self.draft(self.close(call_id))
+
+    def close(self, call_id: str) -> Call:
+        """End a live call (no draft: the console drafts when the agent asks) and tell quality,
+        with the disposition the call's facts support.
+
+        Raises:
+            CallNotFoundError: unknown call.
+            CallEndedError: already ended.
+        """
+        ended = self._store.end(self._live(call_id))
         if self._on_ended is not None:
             try:
-                self._on_ended(ended, draft)
+                self._on_ended(ended, self._suggested(ended))
             except Exception:  # the call has ended whatever quality does; it is logged
                 logger.exception("call %s ended but was not recorded for quality", call_id)
-        return draft
+        return ended
 
     def draft(self, call: Call) -> CallSummary:
         """The wrap-up draft of a call (the agent edits and saves it from the console)."""
         finals = call.finals()
         if not any(s.speaker is Speaker.CUSTOMER for s in finals):
-            return CallSummary(text="通话中客户没有发言。", disposition=Disposition.OTHER)
+            return CallSummary(text=NO_CALLER_SUMMARY, disposition=Disposition.OTHER)
         views = [s.assist for s in finals if s.assist is not None]
         return self._wrap_up().draft(call.turns(), views)
+
+    def _suggested(self, call: Call) -> Disposition:
+        """The draft's disposition from the template alone (never the LLM: only the facts)."""
+        finals = call.finals()
+        if not any(s.speaker is Speaker.CUSTOMER for s in finals):
+            return Disposition.OTHER
+        views = [s.assist for s in finals if s.assist is not None]
+        return self._wrap_up().suggested(call.turns(), views)
 
     def get(self, call_id: str) -> Call:
         """One call with its transcript.

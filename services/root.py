@@ -450,7 +450,7 @@ class Services:
             self.audit,
             level_of=self.staff.level,
             authority=self.authority,
-            on_ended=lambda call, draft: self.quality.call_ended(call, draft.disposition.value),
+            on_ended=lambda call, suggested: self.quality.call_ended(call, suggested.value),
         )
 
     def desk(self) -> AgentDesk:
