@@ -13,6 +13,15 @@ from retrieval.topics import TopicState
 
 MAX_MESSAGE_CHARS = 500
 
+RecordType = Literal["claim_report", "appointment", "upload", "withdrawal", "privilege_booking"]
+
+
+class RecordRef(BaseModel):
+    """A record a self-service flow created with this answer (a claim report, an appointment…)."""
+
+    type: RecordType
+    id: str
+
 
 class BotAnswer(BaseModel):
     """The bot's reply to one customer message."""
@@ -28,10 +37,12 @@ class BotAnswer(BaseModel):
     needs_identity: bool = Field(default=False, description="the bot asked for an identity check")
     verified: bool = Field(default=False, description="the customer passed the identity check")
     source: str = Field(default="template", description="template or llm")
+    record: RecordRef | None = Field(default=None, description="what a finished flow created")
 
     def contract(self) -> dict[str, object]:
-        """The documented JSON shape of ``policydesk chat --json``."""
-        return {
+        """The documented JSON shape of ``policydesk chat --json`` (``record`` only when a flow
+        created one with this answer)."""
+        shape: dict[str, object] = {
             "text": self.text,
             "route": self.route,
             "intent": self.intent,
@@ -39,6 +50,9 @@ class BotAnswer(BaseModel):
             "citations": self.citations,
             "reasons": self.reasons,
         }
+        if self.record is not None:
+            shape["record"] = self.record.model_dump()
+        return shape
 
 
 class NewSession(BaseModel):

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("text", nargs="?", help="the customer's message")
     chat.add_argument("--json", action="store_true", help="machine-readable output")
     chat.add_argument("--batch", type=Path, help="JSON Lines file, one {'text': ...} per line")
+    chat.add_argument(
+        "--conversation",
+        action="store_true",
+        help="the lines of --batch are one conversation, in order (stored, as through the API)",
+    )
 
     customers = sub.add_parser("customers", help="fictional demo customers")
     customers_sub = customers.add_subparsers(dest="customers_command", required=True)
@@ -272,14 +277,20 @@ def _assist_text(turn: Turn, assist: AgentAssist) -> str:
 def cmd_chat(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     from chatbot.models import MAX_MESSAGE_CHARS
 
+    if args.conversation and args.batch is None:
+        raise PolicyDeskError("--conversation needs --batch FILE (its lines are the conversation)")
     texts = _inputs(args.text, args.batch, "TEXT")
     for number, text in enumerate(texts, start=1):
         if not text.strip() or len(" ".join(text.split())) > MAX_MESSAGE_CHARS:
             where = f"input {number}" if args.batch else "the message"
             raise PolicyDeskError(f"{where}: a message must be 1 to {MAX_MESSAGE_CHARS} characters")
     bot = services.chatbot()
+    # one stored conversation for all lines (a flow's records are real), else one each in memory
+    session = bot.start(channel="cli") if args.conversation else None
     for text in texts:
-        answer = bot.answer_once(text)
+        answer = (
+            bot.answer_once(text) if session is None else bot.post(session.id, text, client="cli")
+        )
         if args.json:
             out.write(json.dumps(answer.contract(), ensure_ascii=False) + "\n")
         else:
@@ -289,6 +300,8 @@ def cmd_chat(services: Services, args: argparse.Namespace, out: TextIO) -> int:
                 out.write(f"  依据: {'、'.join(answer.citations)}\n")
             if answer.reasons:
                 out.write(f"  转人工原因: {'、'.join(answer.reasons)}\n")
+            if answer.record is not None:
+                out.write(f"  已办理: {answer.record.type} {answer.record.id}\n")
         out.flush()
     return 0
 

@@ -126,3 +126,42 @@ def test_installed_entry_point_runs() -> None:
     )
     assert completed.returncode == 0
     assert "--batch" in completed.stdout
+
+
+def _chat_batch(tmp_path: Path, texts: list[str]) -> Path:
+    batch = tmp_path / "chat.jsonl"
+    batch.write_text(
+        "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts),
+        encoding="utf-8",
+    )
+    return batch
+
+
+def test_chat_conversation_batch_is_one_conversation_in_order(
+    demo_services: Services, tmp_path: Path
+) -> None:
+    data_dir = str(demo_services.settings.data_dir)
+    batch = _chat_batch(tmp_path, ["交强险的死亡伤残限额是多少", "谢谢", "5"])
+    status, output = _run(
+        "--data-dir", data_dir, "chat", "--json", "--conversation", "--batch", str(batch)
+    )
+    assert status == 0
+    answers = [json.loads(line) for line in output.splitlines()]
+    assert [a["text"] for a in answers] == ["交强险的死亡伤残限额是多少", "谢谢", "5"]
+    # the thanks follows an answer in the same conversation, so the bot asks the survey, and
+    # takes "5" as its score; lines answered one by one know nothing of each other
+    assert "1-5" in answers[1]["answer"]
+    assert "0-10" in answers[2]["answer"] or "推荐" in answers[2]["answer"]
+    assert all("record" not in a for a in answers)  # no flow created anything
+    status, alone = _run("--data-dir", data_dir, "chat", "--json", "--batch", str(batch))
+    assert status == 0
+    assert "1-5" not in json.loads(alone.splitlines()[1])["answer"]
+
+
+def test_chat_conversation_needs_a_batch_file(
+    demo_services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = str(demo_services.settings.data_dir)
+    status, output = _run("--data-dir", data_dir, "chat", "--conversation", "你好")
+    assert status == 1 and output == ""
+    assert "--conversation needs --batch" in capsys.readouterr().err
