@@ -22,6 +22,7 @@ from customers.uploads import (
     UploadRejectedError,
     UploadStore,
 )
+from services.root import Services
 from tests.unit.customers.test_uploads import PDF, jpeg, png
 
 pytestmark = pytest.mark.integration
@@ -125,3 +126,28 @@ def test_erasing_removes_the_rows_and_the_files_no_one_else_uses(store: UploadSt
         with pytest.raises(UploadNotFoundError):
             store.read(gone.id)
     assert [p.name for p in _files(store)] == [f"{other.sha256}.pdf"]
+
+
+def test_a_privacy_export_lists_the_uploads_and_an_erasure_removes_them_with_their_files(
+    fake_services: Services,
+) -> None:
+    services = fake_services
+    services.customers.load_records(generate(20))
+    services.accounts.add("s001", "Super-Pass-26", ["supervisor"])
+    supervisor = services.accounts.get("s001")
+    conversation, _ = services.conversations.create("app")
+    conversation.customer_id = OWNER
+    services.conversations.save(conversation, 1)
+    uploads = services.uploads
+    photo = uploads.add(NewUpload(data=jpeg(gps=True), claim_no=CLAIM, keep_location=True))
+    sent = uploads.add(NewUpload(data=PDF, conversation_id=conversation.id))
+    assert uploads.directory == services.settings.data_dir / "uploads"
+
+    exported = services.privacy.export(supervisor, OWNER)
+    assert {u["id"] for u in exported["uploads"]} == {photo.id, sent.id}
+    assert exported["uploads"][0]["gps"] is not None  # it is theirs: the position too
+
+    report = services.privacy.erase(supervisor, OWNER)
+    assert report.deleted["uploads"] == 2
+    assert uploads.for_claim(CLAIM) == [] and _files(uploads) == []
+    assert services.privacy.erase(supervisor, OWNER).deleted["uploads"] == 0
