@@ -450,6 +450,14 @@ class UploadStore(SqlStore):
 
     # ----- reading ------------------------------------------------------------------------
 
+    def claim_owner(self, claim_no: str) -> str | None:
+        """The customer a claim belongs to; None for an unknown claim (or one without)."""
+        with self.reading() as conn:
+            owner = conn.execute(
+                select(claims.c.customer_id).where(claims.c.claim_no == claim_no)
+            ).scalar()
+        return None if owner is None else str(owner)
+
     def get(self, upload_id: str) -> UploadedDocument:
         """One upload's record.
 
