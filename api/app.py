@@ -28,8 +28,6 @@ from api.metrics import RequestMetrics
 from api.metrics import router as metrics
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
 from api.quality import router as quality
-from api.uploads import MULTIPART_OVERHEAD, UPLOAD_PATHS
-from api.uploads import router as uploads
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
     AcceptRequest,
@@ -48,6 +46,8 @@ from api.schemas import (
     TokenResponse,
 )
 from api.security import Agent, CustomerChannel, SessionSecret, agent
+from api.uploads import MULTIPART_OVERHEAD, UPLOAD_PATHS
+from api.uploads import router as uploads
 from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.runtime import configure_runtime

@@ -46,6 +46,13 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 _STATUS = {RejectReason.TOO_LARGE: 413, RejectReason.TYPE_NOT_ALLOWED: 415}
 
+
+def _file_responses(*types: str) -> dict[int | str, dict[str, object]]:
+    """The OpenAPI ``responses`` of a file download of these media types."""
+    found: dict[int | str, dict[str, object]] = {200: {"content": {t: {} for t in types}}}
+    return found | errors(401, 403, 404, 422)
+
+
 ClaimNo = Annotated[str, Path(min_length=1, max_length=32)]
 DocumentId = Annotated[str, Path(min_length=1, max_length=40)]
 SessionId = Annotated[str, Path(min_length=1, max_length=MAX_SESSION_ID_CHARS)]
@@ -148,8 +155,7 @@ def _file_response(content: bytes, media_type: str, name: str | None = None) -> 
     "/documents/{document_id}",
     summary="An uploaded file",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "application/pdf": {}}}}
-    | errors(401, 403, 404, 422),
+    responses=_file_responses("image/jpeg", "image/png", "application/pdf"),
 )
 def get_document(context: Context, document_id: DocumentId, user: Agent) -> Response:
     """The file as stored: a photo as re-encoded (no EXIF), a PDF as sent."""
@@ -162,7 +168,7 @@ def get_document(context: Context, document_id: DocumentId, user: Agent) -> Resp
     "/documents/{document_id}/thumbnail",
     summary="A photo's thumbnail",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}} | errors(401, 403, 404, 422),
+    responses=_file_responses("image/jpeg"),
 )
 def get_thumbnail(context: Context, document_id: DocumentId, user: Agent) -> Response:
     """A 240 px JPEG of a photo; 404 `no_thumbnail` for a document."""

@@ -188,7 +188,7 @@ def sanitise_name(name: str) -> str:
     base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
     cleaned = re.sub(r"[^\w.\-() ]", "_", base).strip(" .")
     if len(cleaned) > MAX_NAME_CHARS:
-        stem, dot, ext = cleaned.rpartition(".")
+        _, dot, ext = cleaned.rpartition(".")
         ext = ext[:10] if dot else ""
         cleaned = cleaned[: MAX_NAME_CHARS - len(ext) - 1] + ("." + ext if ext else "")
     return cleaned or "upload"

@@ -511,4 +511,3 @@ uploads_table = Table(
 """A photo or document a customer or an agent uploaded: the file lives outside the database
 under ``<data_dir>/uploads/<sha256[:2]>/<sha256>.<extension>``; one file serves every row of
 the same content. GPS is kept (as columns, never in the file) only for a claim that needs it."""
-

@@ -189,7 +189,8 @@ class PrivacyService(SqlStore):
         The customer record keeps its id (policies and claims point to it) with name, phone and
         ID number replaced; plates become pseudonyms everywhere; claim descriptions and contact
         summaries are replaced. Uploaded photos and documents (the customer's, and those sent in
-        their conversations) are deleted with their files. Idempotent: erasing again changes nothing more.
+        their conversations) are deleted with their files. Idempotent: erasing again changes
+        nothing more.
 
         Raises:
             PermissionDeniedError: not a supervisor.

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from compliance.training import GuardTrainer
     from core.telemetry import Telemetry
     from customers.store import CustomerStore
+    from customers.uploads import UploadStore
     from db.changes import ChangeWatcher
     from db.jobs import JobQueue
     from db.ratelimit import RateCounters
@@ -96,9 +97,6 @@ if TYPE_CHECKING:
     from studio.overlays import CuratedOverlay
     from studio.repository import KnowledgeRepository
     from studio.service import StudioService
-
-    # uploads
-    from customers.uploads import UploadStore
 
 
 class ContentSnapshot:

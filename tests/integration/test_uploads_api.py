@@ -198,4 +198,5 @@ def test_the_chat_upload_needs_the_secret_and_the_customer_s_own_claim(
         headers=anonymous_secret,
     )
     _error(unverified, 403, "identity_not_verified")
-    assert services.uploads.for_claim(CLAIM) == [] and services.uploads.for_claim(OTHERS_CLAIM) == []
+    assert services.uploads.for_claim(CLAIM) == []
+    assert services.uploads.for_claim(OTHERS_CLAIM) == []
