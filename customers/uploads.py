@@ -533,6 +533,18 @@ class UploadStore(SqlStore):
         count = conn.execute(delete(uploads_table).where(owned)).rowcount
         return int(count), shas
 
+    def purge_rows(
+        self, conn: Connection, cutoff: datetime, dry_run: bool = False
+    ) -> tuple[int, set[str]]:
+        """Delete, in the caller's transaction, the uploads older than ``cutoff`` that belong to
+        no claim (a claim's photos and documents are part of the claim file and stay with it);
+        returns how many, and the hashes for ``remove_files`` after the commit."""
+        old = (uploads_table.c.created_at < cutoff) & uploads_table.c.claim_no.is_(None)
+        shas = {r.sha256 for r in conn.execute(select(uploads_table.c.sha256).where(old))}
+        if dry_run:
+            return len(conn.execute(select(uploads_table.c.id).where(old)).all()), set()
+        return int(conn.execute(delete(uploads_table).where(old)).rowcount), shas
+
     def remove_files(self, shas: Iterable[str]) -> int:
         """Remove the files (and thumbnails) of these hashes that no row references any more;
         returns how many files went."""

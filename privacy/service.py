@@ -290,7 +290,13 @@ class PrivacyService(SqlStore):
             ("audit_log", audit_table, audit_table.c.at, days.audit_days),
         ]
         removed: dict[str, int] = {}
+        uploaded: set[str] = set()
         with self.transaction() as conn:
+            if self._uploads is not None:  # sent in a chat and never linked to a claim
+                chat_cutoff = when - timedelta(days=days.chat_days)
+                removed["chat_uploads"], uploaded = self._uploads.purge_rows(
+                    conn, chat_cutoff, dry_run
+                )
             # a quality record outlives its transcript: its figures stay, its words go
             old = contacts_table.c.ended_at < when - timedelta(days=days.call_days)
             removed["quality_transcripts"] = self._strip_transcripts(conn, old, dry_run)
@@ -300,6 +306,8 @@ class PrivacyService(SqlStore):
                     removed[name] = len(conn.execute(select(column).where(column < cutoff)).all())
                 else:
                     removed[name] = conn.execute(delete(table).where(column < cutoff)).rowcount
+        if self._uploads is not None and not dry_run:
+            self._uploads.remove_files(uploaded)
         if not dry_run:
             summary = ", ".join(f"{k} {v}" for k, v in removed.items())
             self._audit.record(actor, "privacy.purge", "retention", summary)

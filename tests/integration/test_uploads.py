@@ -4,6 +4,7 @@ content, linked to the claim, nothing half-stored when the row fails, erased wit
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,24 @@ def test_a_privacy_export_lists_the_uploads_and_an_erasure_removes_them_with_the
     assert report.deleted["uploads"] == 2
     assert uploads.for_claim(CLAIM) == [] and _files(uploads) == []
     assert services.privacy.erase(supervisor, OWNER).deleted["uploads"] == 0
+
+
+def test_the_retention_purge_removes_old_chat_uploads_but_keeps_a_claim_s(
+    fake_services: Services,
+) -> None:
+    services = fake_services
+    services.customers.load_records(generate(20))
+    uploads = services.uploads
+    long_ago = datetime.now(UTC) - timedelta(days=services.settings.retention_chat_days + 1)
+    chat = uploads.add(NewUpload(data=png(), conversation_id="S1"), now=long_ago)
+    claim = uploads.add(NewUpload(data=PDF, claim_no=CLAIM), now=long_ago)
+    fresh = uploads.add(NewUpload(data=jpeg(), conversation_id="S2"))
+
+    assert services.privacy.purge("test", dry_run=True).removed["chat_uploads"] == 1
+    assert len(_files(uploads)) == 5  # a dry run removes nothing
+    assert services.privacy.purge("test").removed["chat_uploads"] == 1
+    with pytest.raises(UploadNotFoundError):
+        uploads.get(chat.id)
+    assert uploads.read(claim.id) == PDF and uploads.thumbnail(fresh.id) is not None
+    assert len(_files(uploads)) == 3
+    assert services.privacy.purge("test").removed["chat_uploads"] == 0
