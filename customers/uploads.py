@@ -412,6 +412,9 @@ class UploadStore(SqlStore):
         except BaseException:
             self._remove_unreferenced({sha}, only=created)
             raise
+        # the same content uploaded at this moment by another request whose row failed may have
+        # taken the file with it (our row was not committed yet): put it back
+        self._write_files(sha, prepared)
         return document
 
     def _write_files(self, sha: str, prepared: _Prepared) -> list[Path | None]:

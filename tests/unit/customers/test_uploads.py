@@ -4,6 +4,7 @@ problem."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 
 import pytest
@@ -154,6 +155,13 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded() -> None:
     limits = UploadLimits(max_bytes=1024 * 1024, max_pixels=40_000_000)
     message = _rejected(bomb, RejectReason.TOO_MANY_PIXELS, limits)
     assert "7000x7000" in message and "40000000" in message
+
+
+def test_heic_without_a_decoder_is_refused_with_what_to_send_instead() -> None:
+    if importlib.util.find_spec("pillow_heif") is not None:
+        pytest.skip("pillow_heif is installed here: HEIC is decoded")
+    heic = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 100
+    assert "HEIC" in _rejected(heic, RejectReason.TYPE_NOT_ALLOWED)
 
 
 def test_a_kind_the_settings_leave_out_is_refused() -> None:
