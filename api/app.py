@@ -46,6 +46,8 @@ from api.schemas import (
     TokenResponse,
 )
 from api.security import Agent, CustomerChannel, SessionSecret, agent
+from api.uploads import MULTIPART_OVERHEAD, UPLOAD_PATHS
+from api.uploads import router as uploads
 from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.runtime import configure_runtime
@@ -79,6 +81,7 @@ TAGS = [
     {"name": "calls", "description": "Live calls fed by the telephony connector (a calls key)."},
     {"name": "approvals", "description": "Requests beyond an agent's authority level (分层授权)."},
     {"name": "health", "description": "Liveness and readiness."},
+    {"name": "uploads", "description": "Claims' photos and documents (agents)."},
 ]
 # any request can fail these ways: a malformed request (400), a body too large (413) or too slow
 # (408), or an error on our side (500)
@@ -381,6 +384,8 @@ def create_app(
         BodySizeLimit,
         max_bytes=max_body_bytes,
         timeout=context.services.settings.api_body_timeout,
+        # uploads: a file up to its own limit, in a multipart body
+        larger=[(UPLOAD_PATHS, context.services.settings.upload_max_bytes + MULTIPART_OVERHEAD)],
     )
     app.add_middleware(CatchAll)  # outside the size limit: also covers it
     # added last = outermost: times every request, the generic 500 and the 413 included
@@ -393,4 +398,5 @@ def create_app(
     app.include_router(handoffs)
     app.include_router(health)
     app.include_router(metrics)
+    app.include_router(uploads)
     return app

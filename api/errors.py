@@ -40,6 +40,7 @@ from core.errors import (
     PolicyDeskError,
 )
 from customers.store import CustomerNotFoundError
+from customers.uploads import UploadLinkError, UploadNotFoundError, UploadRejectedError
 
 logger = logging.getLogger("policydesk.api")
 
@@ -114,6 +115,10 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (InvalidApprovalError, 422, "invalid_approval", None),
     # the only free text the API hands on is a customer message's or an agent reply's text
     (InvalidQueryError, 422, "invalid_message", "text"),
+    # uploads (api/uploads.py answers a refused file with 413/415/422 by its reason itself)
+    (UploadNotFoundError, 404, "document_not_found", None),
+    (UploadLinkError, 404, "claim_not_found", "claim_no"),
+    (UploadRejectedError, 422, "upload_rejected", "file"),
 ]
 
 _HTTP_CODES = {

@@ -7,7 +7,9 @@ body as it arrives.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -26,7 +28,12 @@ class BodySizeLimit:
     than ``timeout`` seconds to arrive (a slow client must not hold a worker).
 
     The declared Content-Length is checked first; a chunked body is counted as it arrives and
-    buffered (it is small by construction), then replayed to the application.
+    buffered (it is small by construction, or an upload within its own limit), then replayed to
+    the application.
+
+    Args:
+        larger: (path pattern, limit) pairs: requests whose path matches may send up to that
+            many bytes instead (uploads).
     """
 
     def __init__(
@@ -34,6 +41,7 @@ class BodySizeLimit:
         app: ASGIApp,
         max_bytes: int = DEFAULT_MAX_BODY_BYTES,
         timeout: float = DEFAULT_BODY_TIMEOUT,
+        larger: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be positive, got {max_bytes}")
@@ -42,11 +50,19 @@ class BodySizeLimit:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout = timeout
+        self.larger = list(larger)
+
+    def _limit_for(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.match(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope.get("path", ""))
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
@@ -54,8 +70,8 @@ class BodySizeLimit:
             except ValueError:
                 await self._reject(scope, receive, send, 400, "bad_request", "bad Content-Length")
                 return
-            if length > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if length > max_bytes:
+                await self._too_large(scope, receive, send, max_bytes)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -66,8 +82,8 @@ class BodySizeLimit:
                     return
                 body = message.get("body", b"")
                 size += len(body)
-                if size > self.max_bytes:
-                    await self._too_large(scope, receive, send)
+                if size > max_bytes:
+                    await self._too_large(scope, receive, send, max_bytes)
                     return
                 chunks.append(body)
                 if not message.get("more_body", False):
@@ -93,14 +109,14 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         await self._reject(
             scope,
             receive,
             send,
             413,
             "payload_too_large",
-            f"the request body is larger than {self.max_bytes} bytes",
+            f"the request body is larger than {limit} bytes",
         )
 
     @staticmethod

@@ -268,6 +268,26 @@ class Settings(BaseSettings):
         description="system and user prompts for the optional LLM (trainer-editable)",
     )
 
+    # ----- uploads (customers/uploads.py) ---------------------------------------------------
+    upload_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=200 * 1024 * 1024,
+        description="largest photo or document a customer or an agent may upload, in bytes",
+    )
+    upload_max_pixels: int = Field(
+        default=40_000_000,
+        ge=10_000,
+        le=400_000_000,
+        description="largest image (width x height) accepted; more is refused as a possible "
+        "decompression bomb",
+    )
+    upload_kinds: list[Literal["photo", "document"]] = Field(
+        default=["photo", "document"],
+        min_length=1,
+        description="what may be uploaded: photo (JPEG, PNG, WebP, re-encoded), document (PDF)",
+    )
+
     @model_validator(mode="after")
     def _no_retired_settings(self) -> Settings:
         if os.environ.get("POLICYDESK_API_AGENT_TOKEN"):
@@ -313,3 +333,8 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded photos and documents, by content hash (``customers.uploads``)."""
+        return self.data_dir / "uploads"

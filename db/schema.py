@@ -486,3 +486,28 @@ approvals_table = Table(
     Column("decided_at", UtcDateTime),
     Column("note", Text),
 )
+
+# ----- uploads (customers/uploads.py) ------------------------------------------
+
+uploads_table = Table(
+    "uploads",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("claim_no", String(32), ForeignKey("cust_claims.claim_no"), index=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), index=True),
+    Column("conversation_id", String(40), index=True),
+    Column("kind", String(12), nullable=False),
+    Column("content_type", String(40), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("extension", String(8), nullable=False),
+    Column("has_thumbnail", Boolean, nullable=False),
+    Column("original_name", String(200), nullable=False),
+    Column("gps_lat", Float),
+    Column("gps_lon", Float),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+)
+"""A photo or document a customer or an agent uploaded: the file lives outside the database
+under ``<data_dir>/uploads/<sha256[:2]>/<sha256>.<extension>``; one file serves every row of
+the same content. GPS is kept (as columns, never in the file) only for a claim that needs it."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, delete, select, update
@@ -44,6 +44,9 @@ from db.schema import (
     vehicles,
 )
 from db.store import SqlStore
+
+if TYPE_CHECKING:
+    from customers.uploads import UploadStore
 
 ERASED = "（已按客户要求删除）"
 """What stands where an erased personal value was."""
@@ -106,12 +109,21 @@ class PrivacyService(SqlStore):
         engine: the shared engine (every store's tables are in the one schema).
         audit: where every run is recorded.
         retention: the retention periods.
+        uploads: the customers' photos and documents (exported as records, erased with their
+            files); none: nothing uploaded is touched.
     """
 
-    def __init__(self, engine: Engine, audit: AuditLog, retention: RetentionPolicy) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        audit: AuditLog,
+        retention: RetentionPolicy,
+        uploads: UploadStore | None = None,
+    ) -> None:
         super().__init__(engine)
         self._audit = audit
         self.retention = retention
+        self._uploads = uploads
 
     # ----- export ---------------------------------------------------------------------------
 
@@ -153,6 +165,10 @@ class PrivacyService(SqlStore):
                     )
                 ],
             }
+            if self._uploads is not None:
+                document["uploads"] = self._uploads.export_rows(
+                    conn, customer_id, [s[0] for s in sessions]
+                )
         document["audit"] = [
             entry.model_dump(mode="json")
             for entry in self._audit.entries(AuditFilter(target=customer_id))
@@ -172,7 +188,9 @@ class PrivacyService(SqlStore):
         reviews are deleted, and so are the transcripts of the calls linked to the customer.
         The customer record keeps its id (policies and claims point to it) with name, phone and
         ID number replaced; plates become pseudonyms everywhere; claim descriptions and contact
-        summaries are replaced. Idempotent: erasing again changes nothing more.
+        summaries are replaced. Uploaded photos and documents (the customer's, and those sent in
+        their conversations) are deleted with their files. Idempotent: erasing again changes
+        nothing more.
 
         Raises:
             PermissionDeniedError: not a supervisor.
@@ -181,9 +199,14 @@ class PrivacyService(SqlStore):
         require(user, Action.HANDLE_PRIVACY_REQUESTS)
         deleted: dict[str, int] = {}
         anonymised: dict[str, int] = {}
+        uploaded: set[str] = set()
         with self.transaction() as conn:
             self._customer(conn, customer_id)
             session_ids = [s[0] for s in self._sessions(conn, customer_id)]
+            if self._uploads is not None:
+                deleted["uploads"], uploaded = self._uploads.erase_rows(
+                    conn, customer_id, session_ids
+                )
             # the quality records keep their figures (the KPIs of past periods) without the words
             anonymised["quality_records"] = self._strip_transcripts(
                 conn, contacts_table.c.id.in_(self._contact_ids(conn, customer_id, session_ids))
@@ -235,6 +258,8 @@ class PrivacyService(SqlStore):
                 .where(interactions.c.customer_id == customer_id, interactions.c.summary != ERASED)
                 .values(summary=ERASED)
             ).rowcount
+        if self._uploads is not None:  # committed: now the files no row references go
+            self._uploads.remove_files(uploaded)
         counts = ", ".join(f"{k} {v}" for k, v in {**deleted, **anonymised}.items())
         self._audit.record(user.username, "privacy.erase", customer_id, counts)
         return ErasureReport(customer_id=customer_id, deleted=deleted, anonymised=anonymised)
@@ -265,7 +290,13 @@ class PrivacyService(SqlStore):
             ("audit_log", audit_table, audit_table.c.at, days.audit_days),
         ]
         removed: dict[str, int] = {}
+        uploaded: set[str] = set()
         with self.transaction() as conn:
+            if self._uploads is not None:  # sent in a chat and never linked to a claim
+                chat_cutoff = when - timedelta(days=days.chat_days)
+                removed["chat_uploads"], uploaded = self._uploads.purge_rows(
+                    conn, chat_cutoff, dry_run
+                )
             # a quality record outlives its transcript: its figures stay, its words go
             old = contacts_table.c.ended_at < when - timedelta(days=days.call_days)
             removed["quality_transcripts"] = self._strip_transcripts(conn, old, dry_run)
@@ -275,6 +306,8 @@ class PrivacyService(SqlStore):
                     removed[name] = len(conn.execute(select(column).where(column < cutoff)).all())
                 else:
                     removed[name] = conn.execute(delete(table).where(column < cutoff)).rowcount
+        if self._uploads is not None and not dry_run:
+            self._uploads.remove_files(uploaded)
         if not dry_run:
             summary = ", ".join(f"{k} {v}" for k, v in removed.items())
             self._audit.record(actor, "privacy.purge", "retention", summary)

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from compliance.training import GuardTrainer
     from core.telemetry import Telemetry
     from customers.store import CustomerStore
+    from customers.uploads import UploadStore
     from db.changes import ChangeWatcher
     from db.jobs import JobQueue
     from db.ratelimit import RateCounters
@@ -503,7 +504,7 @@ class Services:
             audit_days=settings.retention_audit_days,
             security_days=settings.retention_security_days,
         )
-        return PrivacyService(self.engine, self.audit, retention)
+        return PrivacyService(self.engine, self.audit, retention, uploads=self.uploads)
 
     @cached_property
     def api_keys(self) -> ApiKeyStore:
@@ -1118,6 +1119,21 @@ class Services:
         from services.readiness import warm_up
 
         return warm_up(self)
+
+    # ----- uploads ----------------------------------------------------------------------------
+
+    @cached_property
+    def uploads(self) -> UploadStore:
+        """Photos and documents for claims, under ``<data_dir>/uploads`` by content hash."""
+        from customers.uploads import UploadKind, UploadLimits, UploadStore
+
+        settings = self.settings
+        limits = UploadLimits(
+            max_bytes=settings.upload_max_bytes,
+            max_pixels=settings.upload_max_pixels,
+            kinds=frozenset(UploadKind(k) for k in settings.upload_kinds),
+        )
+        return UploadStore(self.engine, settings.uploads_dir, limits)
 
 
 def build_services(settings: Settings | None = None) -> Services:

@@ -1044,7 +1044,31 @@ _AUTHORITY: dict[str, dict[str, str]] = {
     "approval_state_refused": {"zh": "已拒绝", "en": "Refused"},
 }
 
-STRINGS: dict[str, dict[str, str]] = {**_DESK, **_ACCOUNTS, **_STUDIO, **_QUALITY, **_AUTHORITY}
+# ----- uploads (ui/pages/chat.py, ui/widgets.py) ------------------------------------------------
+
+_UPLOADS: dict[str, dict[str, str]] = {
+    "upload_header": {"zh": "发送照片或文件", "en": "Send a photo or document"},
+    "upload_hint": {
+        "zh": "现场照片、证件或单据（JPEG、PNG、WebP 照片或 PDF，最大 {mb} MB）",
+        "en": "Accident photos, licences or receipts (JPEG, PNG, WebP or PDF, up to {mb} MB)",
+    },
+    "upload_claim": {"zh": "关联的理赔案件", "en": "For claim"},
+    "upload_no_claim": {"zh": "不关联案件", "en": "No claim"},
+    "upload_file": {"zh": "选择文件", "en": "Choose a file"},
+    "upload_send": {"zh": "发送", "en": "Send"},
+    "upload_done": {"zh": "已收到：{name}", "en": "Received: {name}"},
+    "upload_refused": {"zh": "文件未能接收：", "en": "File not accepted: "},
+    "claim_documents": {"zh": "照片与单据", "en": "Photos and documents"},
+}
+
+STRINGS: dict[str, dict[str, str]] = {
+    **_DESK,
+    **_ACCOUNTS,
+    **_STUDIO,
+    **_QUALITY,
+    **_AUTHORITY,
+    **_UPLOADS,
+}
 
 
 def language() -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
 from calls.approvals import Approval
 from core.models import Emotion, Hit, PassageKind
 from customers.models import CLAIM_STAGES, CustomerProfile
+from customers.uploads import UploadedDocument
 from prompts.guard import Finding, FindingSource
 from sentiment.mood import CallMood
 from ui.format import escape_markdown, highlight_markdown, local_time, stage_track
@@ -96,8 +97,14 @@ def render_mood(mood: CallMood) -> None:
     getattr(st, style)(f"{icon} {t('mood')}：**{mood_words(mood)}**")
 
 
-def render_profile(profile: CustomerProfile) -> None:
-    """The caller's masked profile: tier and privileges, vehicles, policies, claim timelines."""
+ClaimDocuments = Callable[[str], Sequence[tuple[UploadedDocument, bytes | None]]]
+"""A claim's uploads with each photo's thumbnail (None for a document)."""
+THUMBNAILS_PER_ROW = 4
+
+
+def render_profile(profile: CustomerProfile, claim_documents: ClaimDocuments | None = None) -> None:
+    """The caller's masked profile: tier and privileges, vehicles, policies, claim timelines,
+    and each claim's photos (thumbnails) and documents when ``claim_documents`` is given."""
     st.markdown(f"**{profile.salutation}**（{profile.name}） · {profile.phone} · {profile.city}")
     st.caption(f"{t('id_number')}：{profile.id_number}")
     st.markdown(f"{t('tier')}：**{profile.tier.value}** · {'、'.join(profile.privileges)}")
@@ -117,12 +124,32 @@ def render_profile(profile: CustomerProfile) -> None:
                 st.caption(f"{local_time(event.at)} {event.stage}{note}")
             if claim.adjuster:
                 st.caption(f"{t('adjuster')}：{claim.adjuster}")
+            if claim_documents is not None:
+                render_claim_documents(claim_documents(claim.claim_no))
     if profile.interactions:
         with st.expander(t("history")):
             for item in sorted(profile.interactions, key=lambda i: i.at, reverse=True)[:10]:
                 day = local_time(item.at, "%Y-%m-%d")
                 st.caption(f"{day} · {item.channel} · {item.disposition}")
                 render_said(item.summary)
+
+
+def render_claim_documents(documents: Sequence[tuple[UploadedDocument, bytes | None]]) -> None:
+    """A claim's photos as thumbnails (with where they were taken, when kept) and its documents
+    by name; nothing when it has none."""
+    if not documents:
+        return
+    st.caption(f"📎 {t('claim_documents')}（{len(documents)}）")
+    photos = [(d, thumb) for d, thumb in documents if thumb is not None]
+    for start in range(0, len(photos), THUMBNAILS_PER_ROW):
+        row = photos[start : start + THUMBNAILS_PER_ROW]
+        for column, (document, thumbnail) in zip(st.columns(THUMBNAILS_PER_ROW), row, strict=False):
+            where = f" · 📍{document.gps.lat:.4f},{document.gps.lon:.4f}" if document.gps else ""
+            column.image(thumbnail, caption=f"{document.original_name}{where}")
+    for document, thumb in documents:
+        if thumb is None:
+            size = f"{document.size / 1024:.0f} KB"
+            st.caption(f"📄 {escape_markdown(document.original_name)} · {size}")
 
 
 def approval_line(approval: Approval) -> str:

@@ -7,6 +7,7 @@ import streamlit as st
 from chatbot.models import BotAnswer
 from conversation.models import Speaker
 from core.errors import IndexNotBuiltError, PolicyDeskError
+from customers.uploads import NewUpload
 from ui.i18n import t
 from ui.resources import get_services
 from ui.widgets import render_said
@@ -62,6 +63,45 @@ def render_conversation() -> None:
         st.caption(f"🧑‍💼 {t('agent_replies_live')}")
 
 
+def render_upload() -> None:
+    """The customer sends a photo or a PDF; once verified, for one of their claims (a claim's
+    photos keep where they were taken). A refused file says why; nothing of it is kept."""
+    services = get_services()
+    conversation = services.conversations.load(st.session_state[CHAT])[0]
+    with st.expander(t("upload_header")):
+        mb = services.settings.upload_max_bytes / 1024 / 1024
+        st.caption(t("upload_hint").format(mb=f"{mb:g}"))
+        claim_no = None
+        if conversation.customer_id is not None:
+            claims = services.customers.profile(conversation.customer_id).claims
+            if claims:
+                choice = st.selectbox(
+                    t("upload_claim"),
+                    [None, *(c.claim_no for c in claims)],
+                    format_func=lambda c: t("upload_no_claim") if c is None else c,
+                    key="upload_claim",
+                )
+                claim_no = choice
+        file = st.file_uploader(t("upload_file"), key=f"upload-{conversation.id}")
+        if file is None or not st.button(t("upload_send"), key="upload_send"):
+            return
+        upload = NewUpload(
+            data=file.getvalue(),
+            filename=file.name,
+            declared_type=file.type,
+            claim_no=claim_no,
+            customer_id=conversation.customer_id,
+            conversation_id=conversation.id,
+            keep_location=claim_no is not None,
+        )
+        try:
+            stored = services.uploads.add(upload)
+        except PolicyDeskError as exc:
+            st.error(f"{t('upload_refused')}{exc}")
+            return
+        st.success(t("upload_done").format(name=stored.original_name))
+
+
 def main() -> None:
     st.header(t("chat_header"))
     st.info(t("privacy_notice"), icon="🔒")
@@ -78,6 +118,7 @@ def main() -> None:
         st.session_state[CHAT] = bot.start("web").id
         st.session_state[ANSWERS] = []
     render_conversation()
+    render_upload()
     text = st.chat_input(t("chat_placeholder"))
     if text:
         try:

@@ -573,7 +573,14 @@ def render_customer(call: Call) -> None:
                 args=(summary.id,),
             )
         return
-    render_profile(services.customers.profile(call.customer_id))
+    uploads = services.uploads
+    render_profile(
+        services.customers.profile(call.customer_id),
+        claim_documents=lambda claim_no: [
+            (d, uploads.thumbnail(d.id) if d.has_thumbnail else None)
+            for d in uploads.for_claim(claim_no)
+        ],
+    )
     user = current_user()
     if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
         return
