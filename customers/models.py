@@ -114,7 +114,7 @@ class CustomerProfile(BaseModel):
     city: str
     tier: MemberTier
     privileges: list[str] = Field(
-        description="what the tier includes (data/members/privileges.yaml), e.g. 道路救援（每年2次）"
+        description="what the tier includes (data/members/privileges.yaml): 道路救援（每年2次）"
     )
     vehicles: list[Vehicle]
     policies: list[Policy]

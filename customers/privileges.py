@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +25,7 @@ from customers.models import MemberTier
 from prompts.guard import Finding, RuleCategory, Severity
 
 PRIVILEGE_RULE_PREFIX = "privilege-"
-"""A privilege finding's rule is this prefix and the privilege's key (``privilege-designated_driver``)."""
+"""A privilege finding's rule id: this prefix and the key (``privilege-designated_driver``)."""
 
 UNLIMITED = "unlimited"
 _KEY = re.compile(r"^[a-z][a-z_]{1,39}$")
@@ -74,7 +75,9 @@ class Allowance(BaseModel):
     @property
     def label(self) -> str:
         """The profile's wording: 道路救援（每年2次）, 道路救援（不限次）."""
-        return f"{self.name}（不限次）" if self.quota is None else f"{self.name}（每年{self.quota}次）"
+        if self.quota is None:
+            return f"{self.name}（不限次）"
+        return f"{self.name}（每年{self.quota}次）"
 
 
 class PrivilegeBook(BaseModel):
@@ -108,7 +111,7 @@ class PrivilegeBook(BaseModel):
         if missing:
             raise ValueError(f"tiers: no entry for the tier(s) {', '.join(missing)}")
         ordered = list(MemberTier)
-        for lower, higher in zip(ordered, ordered[1:], strict=False):
+        for lower, higher in pairwise(ordered):
             for key, quota in self.tiers[lower].items():
                 above = self.tiers[higher]
                 if key not in above:
@@ -231,4 +234,3 @@ def offer_findings(text: str, tier: MemberTier, book: PrivilegeBook) -> list[Fin
             )
         )
     return sorted(found, key=lambda f: (f.start, f.rule))
-

@@ -21,6 +21,7 @@ from sqlalchemy import (
 
 from core.errors import PolicyDeskError
 from core.masking import mask_id_number, mask_name, mask_phone, salutation
+from core.settings import PROJECT_ROOT
 from customers.models import (
     ERASED_NAME,
     Claim,
@@ -34,7 +35,6 @@ from customers.models import (
 )
 from customers.privileges import PrivilegeBook, load_privileges
 from db.schema import claims, customers, interactions, policies, vehicles
-from core.settings import PROJECT_ROOT
 from db.store import SqlStore
 
 

@@ -486,3 +486,24 @@ approvals_table = Table(
     Column("decided_at", UtcDateTime),
     Column("note", Text),
 )
+
+# ----- member privileges (customers/bookings.py) --------------------------------
+
+privilege_bookings = Table(
+    "privilege_bookings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), nullable=False),
+    Column("privilege", String(40), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("for_when", UtcDateTime, nullable=False),
+    Column("place", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancelled_by", String(64)),
+    Index("ix_privilege_bookings_customer_year", "customer_id", "year", "privilege"),
+)
