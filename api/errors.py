@@ -39,6 +39,13 @@ from core.errors import (
     OverloadedError,
     PolicyDeskError,
 )
+from customers.bookings import (
+    BookingNotFoundError,
+    InvalidBookingError,
+    PrivilegeNotIncludedError,
+    QuotaExhaustedError,
+)
+from customers.privileges import PrivilegeError
 from customers.store import CustomerNotFoundError
 
 logger = logging.getLogger("policydesk.api")
@@ -114,6 +121,12 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (InvalidApprovalError, 422, "invalid_approval", None),
     # the only free text the API hands on is a customer message's or an agent reply's text
     (InvalidQueryError, 422, "invalid_message", "text"),
+    # ----- member privileges (api/privileges.py) -----
+    (PrivilegeError, 404, "privilege_not_found", "key"),
+    (PrivilegeNotIncludedError, 422, "privilege_not_included", "key"),
+    (QuotaExhaustedError, 409, "quota_exhausted", "key"),
+    (BookingNotFoundError, 404, "booking_not_found", None),
+    (InvalidBookingError, 422, "invalid_booking", None),
 ]
 
 _HTTP_CODES = {

@@ -357,12 +357,19 @@ class PrivilegeService:
         )
         return booking
 
-    def cancel(self, booking_id: int, by: str) -> PrivilegeBooking:
+    def cancel(self, booking_id: int, by: str, customer_id: str | None = None) -> PrivilegeBooking:
         """Cancel a booking (its use goes back to the quota), audited.
 
+        Args:
+            booking_id: the booking.
+            by: who cancels it.
+            customer_id: the customer it must belong to, when the caller names one.
+
         Raises:
-            BookingNotFoundError: unknown booking.
+            BookingNotFoundError: unknown booking, or another customer's.
         """
+        if customer_id is not None and self._store.get(booking_id).customer_id != customer_id:
+            raise BookingNotFoundError(f"no privilege booking {booking_id} of {customer_id!r}")
         now = self._clock()
         booking = self._store.cancel(booking_id, by, now=now)
         detail = f"{booking.privilege} #{booking_id}"

@@ -188,6 +188,20 @@ class CustomerStore(SqlStore):
             ]
             return [self._summary(conn, cid) for cid in ids]
 
+    def tier(self, customer_id: str) -> MemberTier:
+        """The customer's membership tier (what the guard checks an agent's offers against).
+
+        Raises:
+            CustomerNotFoundError: unknown id.
+        """
+        with self.reading() as conn:
+            value = conn.execute(
+                select(customers.c.tier).where(customers.c.id == customer_id)
+            ).scalar()
+        if value is None:
+            raise CustomerNotFoundError(f"no customer {customer_id!r}")
+        return MemberTier(value)
+
     def profile(self, customer_id: str) -> CustomerProfile:
         """The masked profile.
 

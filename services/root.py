@@ -454,6 +454,7 @@ class Services:
             level_of=self.staff.level,
             authority=self.authority,
             on_ended=lambda call, suggested: self.quality.call_ended(call, suggested.value),
+            privileges=self.privileges,
         )
 
     def desk(self) -> AgentDesk:
@@ -472,6 +473,8 @@ class Services:
             level_of=self.staff.level,
             authority=self.authority,
             on_saved=self.quality.wrap_up_saved,
+            tier_of=self.customers.tier,
+            privileges=self.privileges,
         )
 
     @cached_property
