@@ -574,7 +574,10 @@ def render_customer(call: Call) -> None:
                 args=(summary.id,),
             )
         return
-    render_profile(services.customers.profile(call.customer_id))
+    render_profile(
+        services.customers.profile(call.customer_id),
+        services.privilege_service.usage(call.customer_id),
+    )
     user = current_user()
     if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
         return
