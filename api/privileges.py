@@ -27,7 +27,7 @@ from customers.bookings import PrivilegeBooking, PrivilegeUsageReport
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=32)]
 PrivilegeKey = Annotated[str, Path(min_length=2, max_length=40, pattern=r"^[a-z][a-z_]+$")]
-BookingId = Annotated[int, Path(ge=1)]
+BookingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 router = APIRouter(tags=["privileges"], responses=errors(401, 403))
 

@@ -29,6 +29,8 @@ CHATBOT = "chatbot"
 """``by`` of a booking the self-service chatbot made."""
 
 MAX_NOTE_CHARS = 300
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+"""A booking's year outside these is a typo, not a plan."""
 
 
 class BookingState(StrEnum):
@@ -187,7 +189,19 @@ class PrivilegeBookingStore(SqlStore):
                 raise InvalidBookingError(f"{field} is longer than {MAX_NOTE_CHARS} characters")
         when = now or datetime.now(UTC)
         aware = for_when if for_when.tzinfo is not None else for_when.replace(tzinfo=UTC)
-        year = self.year_of(aware)
+        try:
+            year = self.year_of(aware)
+        except OverflowError:
+            year = 0
+        if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+            raise InvalidBookingError(
+                f"for_when {for_when.isoformat()} is not in the years {EARLIEST_YEAR}-{LATEST_YEAR}"
+            )
+        # refuse before writing when the customer is unknown or the tier lacks it (on PostgreSQL
+        # a row for an unknown customer would break the foreign key); checked again below
+        with self.reading() as conn:
+            if book.allowance(self._tier(conn, customer_id), privilege) is None:
+                raise PrivilegeNotIncludedError(self._tier(conn, customer_id), privilege, name)
         with self.transaction() as conn:
             self.serialise(conn, f"privilege:{customer_id}")
             # write first: on SQLite the first write takes the one write lock, so the count

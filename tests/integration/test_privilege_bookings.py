@@ -155,3 +155,12 @@ def test_the_service_audits_and_counts_this_year(
     service.cancel(booking.id, "agent1")
     actions = [e.action for e in audit.entries(AuditFilter(target=four))]
     assert sorted(actions) == ["privilege.book", "privilege.cancel"]
+
+
+def test_a_use_far_outside_the_calendar_is_refused(
+    store: PrivilegeBookingStore, tiers: dict[MemberTier, str]
+) -> None:
+    five = tiers[MemberTier.FIVE_STAR]
+    for when in (datetime(1, 1, 1, tzinfo=UTC), datetime(2999, 1, 1, tzinfo=UTC)):
+        with pytest.raises(InvalidBookingError, match="for_when"):
+            store.book(five, "roadside_rescue", when, "agent1", now=NOW)
