@@ -200,8 +200,9 @@ class PrivilegeBookingStore(SqlStore):
         # refuse before writing when the customer is unknown or the tier lacks it (on PostgreSQL
         # a row for an unknown customer would break the foreign key); checked again below
         with self.reading() as conn:
-            if book.allowance(self._tier(conn, customer_id), privilege) is None:
-                raise PrivilegeNotIncludedError(self._tier(conn, customer_id), privilege, name)
+            seen = self._tier(conn, customer_id)
+        if book.allowance(seen, privilege) is None:
+            raise PrivilegeNotIncludedError(seen, privilege, name)
         with self.transaction() as conn:
             self.serialise(conn, f"privilege:{customer_id}")
             # write first: on SQLite the first write takes the one write lock, so the count
@@ -211,7 +212,7 @@ class PrivilegeBookingStore(SqlStore):
                 .values(
                     customer_id=customer_id,
                     privilege=privilege,
-                    tier=MemberTier.REGULAR.value,
+                    tier=seen.value,
                     year=year,
                     for_when=aware,
                     place=place.strip(),
@@ -222,7 +223,7 @@ class PrivilegeBookingStore(SqlStore):
                 )
                 .returning(privilege_bookings.c.id)
             ).scalar_one()
-            tier = self._tier(conn, customer_id)
+            tier = self._tier(conn, customer_id)  # again, inside the lock
             allowance = book.allowance(tier, privilege)
             if allowance is None:
                 raise PrivilegeNotIncludedError(tier, privilege, name)
@@ -230,11 +231,12 @@ class PrivilegeBookingStore(SqlStore):
                 used = self._used(conn, customer_id, year).get(privilege, 0)
                 if used > allowance.quota:  # counting the row just written
                     raise QuotaExhaustedError(tier, privilege, name, used - 1, allowance.quota)
-            conn.execute(
-                update(privilege_bookings)
-                .where(privilege_bookings.c.id == booking_id)
-                .values(tier=tier.value)
-            )
+            if tier is not seen:  # the tier changed a moment ago
+                conn.execute(
+                    update(privilege_bookings)
+                    .where(privilege_bookings.c.id == booking_id)
+                    .values(tier=tier.value)
+                )
             row = conn.execute(
                 select(privilege_bookings).where(privilege_bookings.c.id == booking_id)
             ).one()
