@@ -27,6 +27,7 @@ from api.errors import ApiError, install_error_handlers
 from api.metrics import RequestMetrics
 from api.metrics import router as metrics
 from api.middleware import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, CatchAll
+from api.privileges import router as privileges
 from api.quality import router as quality
 from api.schemas import (
     MAX_SESSION_ID_CHARS,
@@ -399,4 +400,5 @@ def create_app(
     app.include_router(health)
     app.include_router(metrics)
     app.include_router(uploads)
+    app.include_router(privileges)
     return app

@@ -39,6 +39,13 @@ from core.errors import (
     OverloadedError,
     PolicyDeskError,
 )
+from customers.bookings import (
+    BookingNotFoundError,
+    InvalidBookingError,
+    PrivilegeNotIncludedError,
+    QuotaExhaustedError,
+)
+from customers.privileges import PrivilegeError
 from customers.store import CustomerNotFoundError
 from customers.uploads import UploadLinkError, UploadNotFoundError, UploadRejectedError
 
@@ -119,6 +126,12 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (UploadNotFoundError, 404, "document_not_found", None),
     (UploadLinkError, 404, "claim_not_found", "claim_no"),
     (UploadRejectedError, 422, "upload_rejected", "file"),
+    # ----- member privileges (api/privileges.py) -----
+    (PrivilegeError, 404, "privilege_not_found", "key"),
+    (PrivilegeNotIncludedError, 422, "privilege_not_included", "key"),
+    (QuotaExhaustedError, 409, "quota_exhausted", "key"),
+    (BookingNotFoundError, 404, "booking_not_found", None),
+    (InvalidBookingError, 422, "invalid_booking", None),
 ]
 
 _HTTP_CODES = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from accounts.authority import MAX_AMOUNT
 from assist.facts import CallFacts
@@ -498,3 +498,19 @@ class ApprovalList(BaseModel):
     """Approval requests, oldest first."""
 
     items: list[Approval]
+
+
+# ----- member privileges (api/privileges.py) -----------------------------------------------------
+
+
+class PrivilegeBookingIn(_Request):
+    """An agent books one use of a member privilege for the customer (the agent is the
+    token's)."""
+
+    for_when: AwareDatetime | None = Field(
+        default=None,
+        description="when the customer wants it (with a time zone); none: now. The quota of its "
+        "calendar year (centre time zone) counts it",
+    )
+    place: str = Field(default="", max_length=300, description="where, e.g. the pick-up address")
+    notes: str = Field(default="", max_length=300, description="anything the provider should know")

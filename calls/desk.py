@@ -22,6 +22,8 @@ from chatbot.replies import AgentReplies, ReplyNotCompliantError
 from chatbot.sessions import ConversationNotFoundError
 from conversation.models import Speaker
 from core.errors import PolicyDeskError
+from customers.models import MemberTier
+from customers.privileges import PRIVILEGE_RULE_PREFIX, PrivilegeBook, offer_findings
 from prompts.guard import ComplianceGuard, ComplianceReport, Finding
 
 CONSOLE_CALLER = "console"
@@ -47,6 +49,9 @@ class AgentDesk:
             promising beyond the agent's level is refused like a red line.
         authority: the current authority rules.
         on_saved: told of each saved wrap-up (call id, disposition): quality records it.
+        tier_of: a customer's membership tier by id; with ``privileges``, a draft offering a
+            privilege the contact's customer's tier does not include is refused like a red line.
+        privileges: the current member privileges.
     """
 
     def __init__(
@@ -61,7 +66,11 @@ class AgentDesk:
         level_of: Callable[[str], Level] | None = None,
         authority: Callable[[], AuthorityLimits] | None = None,
         on_saved: Callable[[str, str], None] | None = None,
+        tier_of: Callable[[str], MemberTier] | None = None,
+        privileges: Callable[[], PrivilegeBook] | None = None,
     ) -> None:
+        self._tier_of = tier_of
+        self._privileges = privileges
         self._level_of = level_of
         self._authority = authority
         self._calls = calls
@@ -153,23 +162,34 @@ class AgentDesk:
         self._audit.record(user.username, "call.topic", call_id, f"{fix.facet}={fix.name}")
         return call
 
-    def check(self, text: str, user: User | None = None) -> ComplianceReport:
+    def check(
+        self, text: str, user: User | None = None, customer_id: str | None = None
+    ) -> ComplianceReport:
         """The guard's check of what the agent is about to say or send; with the agent, also
-        the promises beyond their authority level."""
+        the promises beyond their authority level; with the contact's customer, also offers of
+        privileges their tier does not include."""
         report = self._guard.check(text)
-        extra = self._promises(text, user)
+        extra = [*self._promises(text, user), *self._offers(text, customer_id)]
         if not extra:
             return report
         findings = sorted([*report.findings, *extra], key=lambda f: (f.start, f.rule))
         return report.model_copy(update={"findings": findings})
 
-    def reword(self, text: str, user: User | None = None) -> str:
+    def reword(self, text: str, user: User | None = None, customer_id: str | None = None) -> str:
         """The draft with each offending sentence replaced by its rule's compliant wording (the
-        rest of the draft kept as typed); with the agent, promises beyond their level too."""
+        rest of the draft kept as typed); with the agent, promises beyond their level too; with
+        the customer, offers beyond their tier."""
         cleaned = self._guard.sanitize(text)[0]
         for finding in self._promises(cleaned, user):
             cleaned = cleaned.replace(finding.sentence, finding.rewrite)
+        for finding in self._offers(cleaned, customer_id):
+            cleaned = cleaned.replace(finding.sentence, finding.rewrite)
         return cleaned
+
+    def _offers(self, text: str, customer_id: str | None) -> list[Finding]:
+        if customer_id is None or self._tier_of is None or self._privileges is None:
+            return []
+        return offer_findings(text, self._tier_of(customer_id), self._privileges())
 
     def _promises(self, text: str, user: User | None) -> list[Finding]:
         if user is None or self._level_of is None or self._authority is None:
@@ -187,12 +207,14 @@ class AgentDesk:
             ContactError: not this agent's live contact.
         """
         call = self._mine(user, call_id)
-        report = self.check(text, user)
+        report = self.check(text, user, call.customer_id)
         if not report.compliant:
             first = report.findings[0]
             message = f"「{first.text}」 {first.reason}; say instead: {first.rewrite}"
             if any(f.rule.startswith(AUTHORITY_RULE_PREFIX) for f in report.findings):
                 message += " (beyond your authority level: request approval first, 申请授权)"
+            if any(f.rule.startswith(PRIVILEGE_RULE_PREFIX) for f in report.findings):
+                message += " (not included in the customer's membership tier, 会员权益不含)"
             raise ReplyNotCompliantError(message, report.rules)
         if call.channel is Channel.CHAT and call.handoff_id is not None:
             handoff_id = call.handoff_id

@@ -39,8 +39,9 @@ from calls.store import CallBusyError, CallEndedError, CallStore
 from conversation.models import Speaker, Turn
 from core.errors import PolicyDeskError
 from core.masking import mask_phone, redact, redact_strings
+from customers.privileges import PrivilegeBook, offer_findings
 from customers.store import CustomerStore
-from prompts.guard import ComplianceReport
+from prompts.guard import ComplianceReport, Finding
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class CallService:
         authority: the current authority rules.
         on_ended: told of every call that ends, with the disposition its facts support
             (quality records and scores it); its failure is logged and does not undo the end.
+        privileges: the current member privileges; with them, an agent's offer of a privilege
+            the call's customer's tier does not include is a finding on the call.
     """
 
     def __init__(
@@ -96,7 +99,9 @@ class CallService:
         level_of: Callable[[str], Level] | None = None,
         authority: Callable[[], AuthorityLimits] | None = None,
         on_ended: Callable[[Call, Disposition], object] | None = None,
+        privileges: Callable[[], PrivilegeBook] | None = None,
     ) -> None:
+        self._privileges = privileges
         self._store = store
         self._customers = customers
         self._accounts = accounts
@@ -379,7 +384,7 @@ class CallService:
         session = self._resumed(call, call.finals(before=new.seq))
         view = session.add(Turn(speaker=new.speaker, text=new.text, at=received))
         if new.speaker is Speaker.AGENT:
-            view = self._with_promises(view, call.agent, new.text)
+            view = self._with_promises(view, call.agent, new.text, call.customer_id)
         stored = _redacted(view)
         info = self._info_after(call.info, stored)
         segment = Segment(
@@ -393,12 +398,18 @@ class CallService:
         self._store.save_segment(call, segment, info)
         return SegmentResult(call_id=call.id, seq=new.seq, assist=stored)
 
-    def _with_promises(self, view: AgentAssist, agent: str, text: str) -> AgentAssist:
-        """The view with the agent's promises beyond their level added to its compliance
-        report (they count as findings on the call like any red line)."""
-        if self._level_of is None or self._authority is None:
-            return view
-        extra = promise_findings(text, self._level_of(agent), self._authority())
+    def _with_promises(
+        self, view: AgentAssist, agent: str, text: str, customer_id: str | None = None
+    ) -> AgentAssist:
+        """The view with the agent's promises beyond their level, and offers of privileges the
+        customer's tier does not include, added to its compliance report (they count as
+        findings on the call like any red line)."""
+        extra: list[Finding] = []
+        if self._level_of is not None and self._authority is not None:
+            extra += promise_findings(text, self._level_of(agent), self._authority())
+        if self._privileges is not None and customer_id is not None:
+            tier = self._customers.tier(customer_id)
+            extra += offer_findings(text, tier, self._privileges())
         if not extra:
             return view
         report = view.compliance or ComplianceReport(text=text)

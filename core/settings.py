@@ -267,6 +267,11 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "prompts" / "llm_prompts.yaml",
         description="system and user prompts for the optional LLM (trainer-editable)",
     )
+    # ----- member privileges (customers/privileges.py) -----
+    privileges_file: Path = Field(
+        default=PROJECT_ROOT / "data" / "members" / "privileges.yaml",
+        description="member privileges per tier with yearly quotas (supervisor-editable)",
+    )
 
     # ----- uploads (customers/uploads.py) ---------------------------------------------------
     upload_max_bytes: int = Field(

@@ -12,29 +12,13 @@ from core.sql import as_utc
 
 
 class MemberTier(StrEnum):
-    """Membership tiers and, below, their privileges."""
+    """Membership tiers; what each includes is data (``customers.privileges``)."""
 
     REGULAR = "普通"
     THREE_STAR = "三星"
     FOUR_STAR = "四星"
     FIVE_STAR = "五星"
 
-
-PRIVILEGES: dict[MemberTier, list[str]] = {
-    MemberTier.REGULAR: ["道路救援（每年2次）"],
-    MemberTier.THREE_STAR: ["道路救援（每年4次）", "年检代办（每年1次）"],
-    MemberTier.FOUR_STAR: [
-        "不限次道路救援",
-        "年检代办（每年1次）",
-        "星级会员免费酒后代驾（每年4次）",
-    ],
-    MemberTier.FIVE_STAR: [
-        "不限次道路救援",
-        "年检代办（不限次）",
-        "星级会员免费酒后代驾（每年12次）",
-        "理赔专属顾问",
-    ],
-}
 
 CLAIM_STAGES = ["报案", "查勘", "定损", "核赔", "支付"]
 
@@ -129,7 +113,9 @@ class CustomerProfile(BaseModel):
     id_number: str = Field(description="masked")
     city: str
     tier: MemberTier
-    privileges: list[str]
+    privileges: list[str] = Field(
+        description="what the tier includes (data/members/privileges.yaml): 道路救援（每年2次）"
+    )
     vehicles: list[Vehicle]
     policies: list[Policy]
     claims: list[Claim]

@@ -6,10 +6,13 @@ is a masked ``CustomerProfile`` / ``CustomerSummary``.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Engine,
     func,
     insert,
     or_,
@@ -18,9 +21,9 @@ from sqlalchemy import (
 
 from core.errors import PolicyDeskError
 from core.masking import mask_id_number, mask_name, mask_phone, salutation
+from core.settings import PROJECT_ROOT
 from customers.models import (
     ERASED_NAME,
-    PRIVILEGES,
     Claim,
     CustomerProfile,
     CustomerSummary,
@@ -30,6 +33,7 @@ from customers.models import (
     RevealableField,
     Vehicle,
 )
+from customers.privileges import PrivilegeBook, load_privileges
 from db.schema import claims, customers, interactions, policies, vehicles
 from db.store import SqlStore
 
@@ -43,8 +47,38 @@ def _shown_name(name: str) -> str:
     return name if name == ERASED_NAME else mask_name(name)
 
 
+DEFAULT_PRIVILEGES_FILE = PROJECT_ROOT / "data" / "members" / "privileges.yaml"
+
+
 class CustomerStore(SqlStore):
-    """Reads and writes customer records; returns masked views."""
+    """Reads and writes customer records; returns masked views.
+
+    Args:
+        engine: the shared engine.
+        privileges: the current member privileges (a profile lists its tier's); without it, the
+            shipped file, read at the first profile.
+    """
+
+    def __init__(
+        self, engine: Engine, privileges: Callable[[], PrivilegeBook] | None = None
+    ) -> None:
+        super().__init__(engine)
+        self._privileges = privileges
+        self._shipped: PrivilegeBook | None = None
+        self._lock = threading.Lock()
+
+    def privilege_book(self) -> PrivilegeBook:
+        """The member privileges the profiles list.
+
+        Raises:
+            ConfigurationError: the file is missing or invalid.
+        """
+        if self._privileges is not None:
+            return self._privileges()
+        with self._lock:
+            if self._shipped is None:
+                self._shipped = load_privileges(DEFAULT_PRIVILEGES_FILE)
+            return self._shipped
 
     def count(self) -> int:
         """Number of customers."""
@@ -154,6 +188,20 @@ class CustomerStore(SqlStore):
             ]
             return [self._summary(conn, cid) for cid in ids]
 
+    def tier(self, customer_id: str) -> MemberTier:
+        """The customer's membership tier (what the guard checks an agent's offers against).
+
+        Raises:
+            CustomerNotFoundError: unknown id.
+        """
+        with self.reading() as conn:
+            value = conn.execute(
+                select(customers.c.tier).where(customers.c.id == customer_id)
+            ).scalar()
+        if value is None:
+            raise CustomerNotFoundError(f"no customer {customer_id!r}")
+        return MemberTier(value)
+
     def profile(self, customer_id: str) -> CustomerProfile:
         """The masked profile.
 
@@ -191,7 +239,7 @@ class CustomerStore(SqlStore):
             id_number=mask_id_number(row.id_number),
             city=row.city,
             tier=tier,
-            privileges=PRIVILEGES[tier],
+            privileges=self.privilege_book().labels(tier),
             vehicles=[Vehicle.model_validate(v._mapping) for v in vehicle_rows],
             policies=[Policy.model_validate(p._mapping) for p in policy_rows],
             claims=[Claim.model_validate(c._mapping) for c in claim_rows],

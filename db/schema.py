@@ -511,3 +511,24 @@ uploads_table = Table(
 """A photo or document a customer or an agent uploaded: the file lives outside the database
 under ``<data_dir>/uploads/<sha256[:2]>/<sha256>.<extension>``; one file serves every row of
 the same content. GPS is kept (as columns, never in the file) only for a claim that needs it."""
+
+# ----- member privileges (customers/bookings.py) --------------------------------
+
+privilege_bookings = Table(
+    "privilege_bookings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), nullable=False),
+    Column("privilege", String(40), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("for_when", UtcDateTime, nullable=False),
+    Column("place", Text, nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("booked_at", UtcDateTime, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancelled_by", String(64)),
+    Index("ix_privilege_bookings_customer_year", "customer_id", "year", "privilege"),
+)

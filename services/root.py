@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     from compliance.classifier import GuardClassifier
     from compliance.training import GuardTrainer
     from core.telemetry import Telemetry
+    from customers.bookings import PrivilegeService
+    from customers.privileges import PrivilegeBook
     from customers.store import CustomerStore
     from customers.uploads import UploadStore
     from db.changes import ChangeWatcher
@@ -210,6 +212,7 @@ class Services:
         self._schema_checked = False
         self._batcher: BatchingEmbedder | None = None
         self._authority: tuple[int, AuthorityLimits] | None = None
+        self._privileges: tuple[int, PrivilegeBook] | None = None
 
     # ----- process-lifetime parts -------------------------------------------------------------
 
@@ -382,7 +385,7 @@ class Services:
     def customers(self) -> CustomerStore:
         from customers.store import CustomerStore
 
-        return CustomerStore(self.engine)
+        return CustomerStore(self.engine, self.privileges)
 
     @cached_property
     def accounts(self) -> AccountStore:
@@ -452,6 +455,7 @@ class Services:
             level_of=self.staff.level,
             authority=self.authority,
             on_ended=lambda call, suggested: self.quality.call_ended(call, suggested.value),
+            privileges=self.privileges,
         )
 
     def desk(self) -> AgentDesk:
@@ -470,6 +474,8 @@ class Services:
             level_of=self.staff.level,
             authority=self.authority,
             on_saved=self.quality.wrap_up_saved,
+            tier_of=self.customers.tier,
+            privileges=self.privileges,
         )
 
     @cached_property
@@ -1107,6 +1113,34 @@ class Services:
             profile=profile,
             phraser=self.phraser(llm) if phrased else None,
         )
+
+    # ----- member privileges (customers/privileges.py, customers/bookings.py) -------------------
+
+    def privileges(self) -> PrivilegeBook:
+        """The member privileges per tier, read again when a supervisor has changed the file.
+
+        Raises:
+            ConfigurationError: the file is missing or invalid (names the file and the field).
+        """
+        from customers.privileges import load_privileges
+
+        path = self.settings.privileges_file
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1  # load_privileges names the missing file
+        with self._lock:
+            if self._privileges is None or self._privileges[0] != stamp:
+                self._privileges = (stamp, load_privileges(path))
+            return self._privileges[1]
+
+    @cached_property
+    def privilege_service(self) -> PrivilegeService:
+        """Booking members' privileges against their tier's yearly quotas (audited)."""
+        from customers.bookings import PrivilegeBookingStore, PrivilegeService
+
+        store = PrivilegeBookingStore(self.engine, self.privileges, self.settings.centre_zone)
+        return PrivilegeService(store, self.audit)
 
     def warm_up(self) -> Readiness:
         """Load everything a first call or chat would wait for: the current content, the

@@ -8,6 +8,7 @@ import streamlit as st
 
 from calls.approvals import Approval
 from core.models import Emotion, Hit, PassageKind
+from customers.bookings import PrivilegeUsageReport
 from customers.models import CLAIM_STAGES, CustomerProfile
 from customers.uploads import UploadedDocument
 from prompts.guard import Finding, FindingSource
@@ -102,12 +103,18 @@ ClaimDocuments = Callable[[str], Sequence[tuple[UploadedDocument, bytes | None]]
 THUMBNAILS_PER_ROW = 4
 
 
-def render_profile(profile: CustomerProfile, claim_documents: ClaimDocuments | None = None) -> None:
-    """The caller's masked profile: tier and privileges, vehicles, policies, claim timelines,
-    and each claim's photos (thumbnails) and documents when ``claim_documents`` is given."""
+def render_profile(
+    profile: CustomerProfile,
+    usage: PrivilegeUsageReport | None = None,
+    claim_documents: ClaimDocuments | None = None,
+) -> None:
+    """The caller's masked profile: tier and privileges (with this year's used/left when
+    ``usage`` is given: 免费酒后代驾 3/4 剩余1), vehicles, policies, claim timelines, and each
+    claim's photos (thumbnails) and documents when ``claim_documents`` is given."""
     st.markdown(f"**{profile.salutation}**（{profile.name}） · {profile.phone} · {profile.city}")
     st.caption(f"{t('id_number')}：{profile.id_number}")
-    st.markdown(f"{t('tier')}：**{profile.tier.value}** · {'、'.join(profile.privileges)}")
+    privileges = [u.display for u in usage.items] if usage is not None else profile.privileges
+    st.markdown(f"{t('tier')}：**{profile.tier.value}** · {'、'.join(privileges)}")
     for vehicle in profile.vehicles:
         st.caption(f"🚗 {vehicle.plate} · {vehicle.model} · {vehicle.energy}")
     for policy in profile.policies:

@@ -283,6 +283,10 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/kpis",
         "/healthz",
         "/readyz",
+        # member privileges (api/privileges.py)
+        "/v1/customers/{customer_id}/privileges",
+        "/v1/customers/{customer_id}/privileges/{key}/bookings",
+        "/v1/customers/{customer_id}/privileges/bookings/{booking_id}",
     }
     text = schema["components"]["schemas"]["MessageIn"]["properties"]["text"]
     assert text["maxLength"] == 500

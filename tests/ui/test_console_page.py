@@ -101,6 +101,8 @@ def test_known_customer_gets_a_filled_masked_reply_and_a_live_compliance_check(
     assert "依据" in texts
     assert phone not in texts and id_number not in texts  # identifiers only masked
     assert profile.phone in texts  # the masked phone is shown in the profile tab
+    usage = console.privilege_service.usage(customer_id).items
+    assert usage and all(u.display in texts for u in usage)  # privileges with used/left
     app = _click(app, "采用建议回复")
     assert app.session_state["draft"] == suggestion
     app.session_state["draft"] = "您放心，这种情况肯定全赔。"  # typed (live_text_area)

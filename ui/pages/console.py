@@ -457,7 +457,8 @@ def render_draft(call: Call) -> None:
     """The agent's draft, checked by the guard; a red line cannot be sent on any channel."""
     draft = live_text_area(t("draft"), key=DRAFT, height=90)  # checked as the agent types
     user = current_user()
-    findings = get_services().desk().check(draft, user).findings if draft.strip() else []
+    desk = get_services().desk()
+    findings = desk.check(draft, user, call.customer_id).findings if draft.strip() else []
     if findings:
         st.markdown(marked_draft(draft, [(f.start, f.end) for f in findings]))
         for finding in findings:
@@ -466,7 +467,7 @@ def render_draft(call: Call) -> None:
             t("take_rewrite"),
             key="take_rewrite",
             on_click=_use,
-            args=(get_services().desk().reword(draft, user),),
+            args=(desk.reword(draft, user, call.customer_id),),
         )
     elif draft.strip():
         st.caption(f"✅ {t('compliant')}")
@@ -576,6 +577,7 @@ def render_customer(call: Call) -> None:
     uploads = services.uploads
     render_profile(
         services.customers.profile(call.customer_id),
+        services.privilege_service.usage(call.customer_id),
         claim_documents=lambda claim_no: [
             (d, uploads.thumbnail(d.id) if d.has_thumbnail else None)
             for d in uploads.for_claim(claim_no)
