@@ -267,6 +267,11 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "prompts" / "llm_prompts.yaml",
         description="system and user prompts for the optional LLM (trainer-editable)",
     )
+    # ----- self-service claim records (customers/selfservice.py) -----
+    selfservice_slots: Path = Field(
+        default=PROJECT_ROOT / "data" / "selfservice" / "slots.yaml",
+        description="appointment opening hours, slot length and capacity per kind (editable)",
+    )
 
     @model_validator(mode="after")
     def _no_retired_settings(self) -> Settings:

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from compliance.classifier import GuardClassifier
     from compliance.training import GuardTrainer
     from core.telemetry import Telemetry
+    from customers.selfservice import SelfServiceRecords
     from customers.store import CustomerStore
     from db.changes import ChangeWatcher
     from db.jobs import JobQueue
@@ -1118,6 +1119,28 @@ class Services:
         from services.readiness import warm_up
 
         return warm_up(self)
+
+    # ----- self-service claim records (customers/selfservice.py) -----
+
+    @cached_property
+    def selfservice(self) -> SelfServiceRecords:
+        """The records the self-service claims flows end in: reported claims, appointments,
+        withdrawal requests (a person decides those).
+
+        Raises:
+            ConfigurationError: the slot rules file is missing or invalid.
+        """
+        from zoneinfo import ZoneInfo
+
+        from customers.selfservice import SelfServiceRecords, load_slot_rules
+
+        return SelfServiceRecords(
+            self.engine,
+            self.audit,
+            load_slot_rules(self.settings.selfservice_slots),
+            ZoneInfo(self.settings.centre_timezone),
+            self.changes,
+        )
 
 
 def build_services(settings: Settings | None = None) -> Services:
