@@ -46,6 +46,7 @@ from api.schemas import (
     TokenResponse,
 )
 from api.security import Agent, CustomerChannel, SessionSecret, agent
+from api.selfservice import router as selfservice
 from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.runtime import configure_runtime
@@ -79,6 +80,7 @@ TAGS = [
     {"name": "calls", "description": "Live calls fed by the telephony connector (a calls key)."},
     {"name": "approvals", "description": "Requests beyond an agent's authority level (分层授权)."},
     {"name": "health", "description": "Liveness and readiness."},
+    {"name": "selfservice", "description": "Customers' self-service claim records (微理赔)."},
 ]
 # any request can fail these ways: a malformed request (400), a body too large (413) or too slow
 # (408), or an error on our side (500)
@@ -393,4 +395,5 @@ def create_app(
     app.include_router(handoffs)
     app.include_router(health)
     app.include_router(metrics)
+    app.include_router(selfservice)
     return app

@@ -39,6 +39,17 @@ from core.errors import (
     OverloadedError,
     PolicyDeskError,
 )
+from customers.selfservice import (
+    AppointmentNotFoundError,
+    ClaimNotOwnedError,
+    ClaimStateError,
+    InvalidSelfServiceInputError,
+    PolicyMismatchError,
+    SelfServiceError,
+    SlotUnavailableError,
+    WithdrawalNotFoundError,
+    WithdrawalStateError,
+)
 from customers.store import CustomerNotFoundError
 
 logger = logging.getLogger("policydesk.api")
@@ -114,6 +125,16 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (InvalidApprovalError, 422, "invalid_approval", None),
     # the only free text the API hands on is a customer message's or an agent reply's text
     (InvalidQueryError, 422, "invalid_message", "text"),
+    # ----- self-service claim records (customers/selfservice.py) -----
+    (InvalidSelfServiceInputError, 422, "invalid_selfservice_request", None),
+    (PolicyMismatchError, 422, "policy_mismatch", "policy_no"),
+    (ClaimNotOwnedError, 404, "claim_not_found", "claim_no"),
+    (ClaimStateError, 409, "claim_state_conflict", "claim_no"),
+    (SlotUnavailableError, 409, "slot_unavailable", "slot_start"),
+    (AppointmentNotFoundError, 404, "appointment_not_found", None),
+    (WithdrawalNotFoundError, 404, "withdrawal_not_found", None),
+    (WithdrawalStateError, 409, "withdrawal_state_conflict", None),
+    (SelfServiceError, 422, "invalid_selfservice_request", None),
 ]
 
 _HTTP_CODES = {
@@ -155,6 +176,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 async def _policydesk_error(request: Request, exc: Exception) -> JSONResponse:
     for kind, status, code, field in _MAPPING:
         if isinstance(exc, kind):
+            if isinstance(exc, InvalidSelfServiceInputError):
+                field = exc.field  # the error names the bad field itself
             headers = None
             if isinstance(exc, OverloadedError):
                 headers = {"Retry-After": str(exc.retry_after)}

@@ -283,6 +283,10 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/kpis",
         "/healthz",
         "/readyz",
+        # self-service claim records (api/selfservice.py)
+        "/v1/customers/{customer_id}/selfservice",
+        "/v1/selfservice/withdrawals",
+        "/v1/selfservice/withdrawals/{request_id}/decision",
     }
     text = schema["components"]["schemas"]["MessageIn"]["properties"]["text"]
     assert text["maxLength"] == 500
