@@ -765,7 +765,7 @@ class SelfServiceRecords(SqlStore):
                 f"customer:{new.customer_id}",
                 "selfservice.withdraw",
                 new.claim_no,
-                f"#{request_id} at stage {claim.stage}: {new.reason}",
+                f"#{request_id} at stage {claim.stage}",  # the reason is the customer's words
                 connection=conn,
                 at=when,
             )

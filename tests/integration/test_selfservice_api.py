@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from customers.demo import generate
-from customers.selfservice import NewClaimReport, NewWithdrawal
+from customers.selfservice import NewAppointment, NewClaimReport, NewWithdrawal
+from privacy.service import ERASED
 from services.root import Services
 
 pytestmark = pytest.mark.integration
@@ -99,3 +100,39 @@ def test_staff_only_and_errors_in_the_one_shape(client: TestClient, services: Se
     nobody = client.get("/v1/customers/C99999/selfservice", headers=agent)
     assert nobody.status_code == 422
     assert nobody.json()["error"]["code"] == "unknown_customer"
+
+
+def test_export_carries_the_records_and_erase_removes_the_words(services: Services) -> None:
+    services.accounts.add("s1", PASSWORD, ["supervisor"])
+    boss = services.accounts.get("s1")
+    customer_id, claim_no = _reported(services)
+    start = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)  # 10:00 at the centre
+    services.selfservice.book(
+        NewAppointment(
+            customer_id=customer_id,
+            claim_no=claim_no,
+            kind="online_survey",
+            slot_start=start,
+            contact_phone="13812345678",
+            notes="请下午联系我",
+        ),
+        now=NOW,
+    )
+    services.selfservice.request_withdrawal(
+        NewWithdrawal(customer_id=customer_id, claim_no=claim_no, reason="对方全责，走对方保险")
+    )
+
+    exported = services.privacy.export(boss, customer_id)["self_service"]
+    assert exported["claim_reports"][0]["place"] == "杭州市西湖区文三路"
+    assert exported["appointments"][0]["contact_phone"] == "13812345678"
+    assert exported["withdrawals"][0]["reason"] == "对方全责，走对方保险"
+
+    report = services.privacy.erase(boss, customer_id)
+    assert report.anonymised["self_service_reports"] == 1
+    kept = services.selfservice.records_for(customer_id)
+    assert kept.reports[0].claim_no == claim_no  # the record stays: it is a claim's history
+    assert kept.reports[0].place == ERASED and kept.reports[0].what_happened == ERASED
+    assert kept.appointments[0].notes == ERASED and kept.appointments[0].contact_phone == ""
+    assert kept.withdrawals[0].reason == ERASED
+    again = services.privacy.erase(boss, customer_id)
+    assert again.anonymised["self_service_reports"] == 0  # idempotent
