@@ -268,3 +268,24 @@ def test_a_refusal_keeps_the_claim_and_a_paid_claim_cannot_be_withdrawn(
         records.request_withdrawal(
             NewWithdrawal(customer_id=paid["customer_id"], claim_no=paid["claim_no"], reason="x")
         )
+
+
+def test_two_reports_at_once_get_different_numbers(
+    records: SelfServiceRecords, customers: CustomerStore, demo: dict[str, list[dict[str, Any]]]
+) -> None:
+    policy = _policy(demo, NOW.date())
+    barrier = threading.Barrier(2)
+    numbers: list[str] = []
+
+    def report() -> None:
+        barrier.wait()
+        numbers.append(records.report_claim(_report(policy), now=NOW).claim_no)
+
+    threads = [threading.Thread(target=report) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == ["RC20261120900001", "RC20261120900002"]
+    shown = {c.claim_no for c in customers.profile(policy["customer_id"]).claims}
+    assert set(numbers) <= shown
