@@ -47,6 +47,7 @@ from api.schemas import (
     TokenResponse,
 )
 from api.security import Agent, CustomerChannel, SessionSecret, agent
+from api.selfservice import router as selfservice
 from api.uploads import MULTIPART_OVERHEAD, UPLOAD_PATHS
 from api.uploads import router as uploads
 from chatbot.handoff import HandoffState
@@ -83,6 +84,7 @@ TAGS = [
     {"name": "approvals", "description": "Requests beyond an agent's authority level (分层授权)."},
     {"name": "health", "description": "Liveness and readiness."},
     {"name": "uploads", "description": "Claims' photos and documents (agents)."},
+    {"name": "selfservice", "description": "Customers' self-service claim records (微理赔)."},
 ]
 # any request can fail these ways: a malformed request (400), a body too large (413) or too slow
 # (408), or an error on our side (500)
@@ -401,4 +403,5 @@ def create_app(
     app.include_router(metrics)
     app.include_router(uploads)
     app.include_router(privileges)
+    app.include_router(selfservice)
     return app

@@ -46,6 +46,17 @@ from customers.bookings import (
     QuotaExhaustedError,
 )
 from customers.privileges import PrivilegeError
+from customers.selfservice import (
+    AppointmentNotFoundError,
+    ClaimNotOwnedError,
+    ClaimStateError,
+    InvalidSelfServiceInputError,
+    PolicyMismatchError,
+    SelfServiceError,
+    SlotUnavailableError,
+    WithdrawalNotFoundError,
+    WithdrawalStateError,
+)
 from customers.store import CustomerNotFoundError
 from customers.uploads import UploadLinkError, UploadNotFoundError, UploadRejectedError
 
@@ -132,6 +143,16 @@ _MAPPING: list[tuple[type[PolicyDeskError], int, str, str | None]] = [
     (QuotaExhaustedError, 409, "quota_exhausted", "key"),
     (BookingNotFoundError, 404, "booking_not_found", None),
     (InvalidBookingError, 422, "invalid_booking", None),
+    # ----- self-service claim records (customers/selfservice.py) -----
+    (InvalidSelfServiceInputError, 422, "invalid_selfservice_request", None),
+    (PolicyMismatchError, 422, "policy_mismatch", "policy_no"),
+    (ClaimNotOwnedError, 404, "claim_not_found", "claim_no"),
+    (ClaimStateError, 409, "claim_state_conflict", "claim_no"),
+    (SlotUnavailableError, 409, "slot_unavailable", "slot_start"),
+    (AppointmentNotFoundError, 404, "appointment_not_found", None),
+    (WithdrawalNotFoundError, 404, "withdrawal_not_found", None),
+    (WithdrawalStateError, 409, "withdrawal_state_conflict", None),
+    (SelfServiceError, 422, "invalid_selfservice_request", None),
 ]
 
 _HTTP_CODES = {
@@ -173,6 +194,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 async def _policydesk_error(request: Request, exc: Exception) -> JSONResponse:
     for kind, status, code, field in _MAPPING:
         if isinstance(exc, kind):
+            if isinstance(exc, InvalidSelfServiceInputError):
+                field = exc.field  # the error names the bad field itself
             headers = None
             if isinstance(exc, OverloadedError):
                 headers = {"Retry-After": str(exc.retry_after)}

@@ -25,7 +25,15 @@ from chatbot.queue import MAX_RESOLUTION_CHARS
 from chatbot.replies import MAX_REPLY_CHARS
 from conversation.models import Speaker, Turn
 from core.models import Emotion, Hit, PassageKind
-from customers.models import Claim, CustomerProfile, Interaction, MemberTier, Policy, Vehicle
+from customers.models import (
+    Claim,
+    CustomerProfile,
+    Interaction,
+    MemberTier,
+    Policy,
+    Vehicle,
+    WithdrawalRequest,
+)
 
 MAX_SESSION_ID_CHARS = 40  # the width of the id columns in chat_conversations / chat_handoffs
 
@@ -514,3 +522,19 @@ class PrivilegeBookingIn(_Request):
     )
     place: str = Field(default="", max_length=300, description="where, e.g. the pick-up address")
     notes: str = Field(default="", max_length=300, description="anything the provider should know")
+
+
+# ----- self-service claim records (api/selfservice.py) -----------------------------------------
+
+
+class WithdrawalDecisionIn(_Request):
+    """A person's decision on a customer's pending withdrawal request (撤案申请)."""
+
+    approve: bool = Field(description="true withdraws the claim, false refuses (needs a note)")
+    note: str = Field(default="", max_length=500, description="why; the customer is told")
+
+
+class WithdrawalList(BaseModel):
+    """Withdrawal requests, oldest first."""
+
+    items: list[WithdrawalRequest]

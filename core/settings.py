@@ -293,6 +293,12 @@ class Settings(BaseSettings):
         description="what may be uploaded: photo (JPEG, PNG, WebP, re-encoded), document (PDF)",
     )
 
+    # ----- self-service claim records (customers/selfservice.py) -----
+    selfservice_slots: Path = Field(
+        default=PROJECT_ROOT / "data" / "selfservice" / "slots.yaml",
+        description="appointment opening hours, slot length and capacity per kind (editable)",
+    )
+
     @model_validator(mode="after")
     def _no_retired_settings(self) -> Settings:
         if os.environ.get("POLICYDESK_API_AGENT_TOKEN"):

@@ -120,6 +120,10 @@ class CustomerProfile(BaseModel):
     policies: list[Policy]
     claims: list[Claim]
     interactions: list[Interaction]
+    self_service: SelfServiceSummary = Field(
+        default_factory=lambda: SelfServiceSummary(),
+        description="what the customer did in the self-service claims flows (微理赔)",
+    )
 
     def clause_date(self, today: date) -> date | None:
         """The date that decides which clause editions apply to this customer: the start of the
@@ -153,3 +157,106 @@ class RevealableField(StrEnum):
 
     PHONE = "phone"
     ID_NUMBER = "id_number"
+
+
+# ----- self-service claim records (customers/selfservice.py) ---------------------------------
+
+WITHDRAWN_STAGE = "已撤案"
+"""A claim's stage once a person confirmed the customer's withdrawal (撤案); after the stages of
+``CLAIM_STAGES``, never one of them."""
+
+
+class AppointmentKind(StrEnum):
+    """What a self-service appointment is for."""
+
+    ONLINE_SURVEY = "online_survey"
+    """在线查勘: a video survey of the damage with an adjuster."""
+    INJURY_MEDIATION = "injury_mediation"
+    """人伤调解预约: a mediation session on an injury claim."""
+
+
+class AppointmentState(StrEnum):
+    """Where an appointment stands."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class WithdrawalState(StrEnum):
+    """Where a withdrawal request stands: a person confirms or refuses it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class OtherParty(BaseModel):
+    """The other vehicle in an accident (none for a single-vehicle accident)."""
+
+    plate: str = ""
+    insurer: str = ""
+
+
+class ClaimReportRecord(BaseModel):
+    """What the customer told the self-service report flow (一键报案) about a claim."""
+
+    claim_no: str
+    accident_at: AwareTime
+    place: str
+    what_happened: str
+    injuries: bool
+    injury_note: str = ""
+    other_party: OtherParty | None = None
+    photo_ids: list[str] = Field(default_factory=list)
+    latitude: float | None = None
+    longitude: float | None = None
+    channel: str
+    conversation_id: str | None = None
+    created_at: AwareTime
+
+
+class Appointment(BaseModel):
+    """A booked (or cancelled) survey or mediation slot."""
+
+    id: int
+    customer_id: str
+    claim_no: str
+    kind: AppointmentKind
+    slot_start: AwareTime
+    slot_end: AwareTime
+    contact_phone: str = Field(description="masked, e.g. 138****5678")
+    notes: str = ""
+    state: AppointmentState
+    created_at: AwareTime
+    cancelled_at: AwareTime | None = None
+
+
+class WithdrawalRequest(BaseModel):
+    """A customer's request to withdraw a claim (撤案申请); a person confirms or refuses it."""
+
+    id: int
+    customer_id: str
+    claim_no: str
+    reason: str
+    state: WithdrawalState
+    stage_before: str = Field(description="the claim's stage when the customer asked")
+    requested_at: AwareTime
+    decided_by: str | None = None
+    decided_at: AwareTime | None = None
+    note: str = ""
+
+
+class SelfServiceSummary(BaseModel):
+    """A customer's self-service records, newest first, as the profile panel shows them."""
+
+    reports: list[ClaimReportRecord] = Field(default_factory=list)
+    appointments: list[Appointment] = Field(default_factory=list)
+    withdrawals: list[WithdrawalRequest] = Field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """True when the customer has no self-service record."""
+        return not (self.reports or self.appointments or self.withdrawals)
+
+
+CustomerProfile.model_rebuild()

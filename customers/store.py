@@ -34,6 +34,7 @@ from customers.models import (
     Vehicle,
 )
 from customers.privileges import PrivilegeBook, load_privileges
+from customers.records import self_service_summary
 from db.schema import claims, customers, interactions, policies, vehicles
 from db.store import SqlStore
 
@@ -231,6 +232,7 @@ class CustomerStore(SqlStore):
                 .where(interactions.c.customer_id == customer_id)
                 .order_by(interactions.c.at.desc())
             ).all()
+            self_service = self_service_summary(conn, customer_id)
         return CustomerProfile(
             id=row.id,
             name=_shown_name(row.name),
@@ -244,6 +246,7 @@ class CustomerStore(SqlStore):
             policies=[Policy.model_validate(p._mapping) for p in policy_rows],
             claims=[Claim.model_validate(c._mapping) for c in claim_rows],
             interactions=[Interaction.model_validate(i._mapping) for i in interaction_rows],
+            self_service=self_service,
         )
 
     def add_interaction(

@@ -39,6 +39,7 @@ class Change(StrEnum):
     HANDOFF = "handoff"  # a handoff was queued, taken, answered or closed
     CALL = "call"  # a live call started, got a segment, a whisper or ended
     CONVERSATION = "conversation"  # a chat conversation got a message
+    SELFSERVICE = "selfservice"  # a self-service claim, appointment or withdrawal was written
 
 
 KNOWN = frozenset(c.value for c in Change)

@@ -532,3 +532,56 @@ privilege_bookings = Table(
     Column("cancelled_by", String(64)),
     Index("ix_privilege_bookings_customer_year", "customer_id", "year", "privilege"),
 )
+
+# ----- self-service claim records (customers/selfservice.py) ---------------------------------
+
+selfservice_reports = Table(
+    "ss_claim_reports",
+    metadata,
+    Column("claim_no", String(32), ForeignKey("cust_claims.claim_no"), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), nullable=False, index=True),
+    Column("accident_at", UtcDateTime, nullable=False),
+    Column("place", Text, nullable=False),
+    Column("what_happened", Text, nullable=False),
+    Column("injuries", Boolean, nullable=False),
+    Column("injury_note", Text, nullable=False),
+    Column("other_party", JSON, nullable=False),
+    Column("photo_ids", JSON, nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("channel", String(16), nullable=False),
+    Column("conversation_id", String(64)),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+)
+
+selfservice_appointments = Table(
+    "ss_appointments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), nullable=False, index=True),
+    Column("claim_no", String(32), ForeignKey("cust_claims.claim_no"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("slot_start", UtcDateTime, nullable=False),
+    Column("slot_end", UtcDateTime, nullable=False),
+    Column("contact_phone", String(20), nullable=False),
+    Column("notes", Text, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("cancelled_at", UtcDateTime),
+    Index("ix_ss_appointments_slot", "kind", "slot_start", "state"),
+)
+
+selfservice_withdrawals = Table(
+    "ss_withdrawals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("cust_customers.id"), nullable=False, index=True),
+    Column("claim_no", String(32), ForeignKey("cust_claims.claim_no"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("state", String(12), nullable=False, index=True),
+    Column("stage_before", String(8), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", UtcDateTime),
+    Column("note", Text),
+)

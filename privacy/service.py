@@ -41,6 +41,9 @@ from db.schema import (
     policies,
     rate_counters,
     reviews,
+    selfservice_appointments,
+    selfservice_reports,
+    selfservice_withdrawals,
     vehicles,
 )
 from db.store import SqlStore
@@ -169,6 +172,7 @@ class PrivacyService(SqlStore):
                 document["uploads"] = self._uploads.export_rows(
                     conn, customer_id, [s[0] for s in sessions]
                 )
+            document["self_service"] = self._self_service(conn, customer_id)
         document["audit"] = [
             entry.model_dump(mode="json")
             for entry in self._audit.entries(AuditFilter(target=customer_id))
@@ -258,11 +262,59 @@ class PrivacyService(SqlStore):
                 .where(interactions.c.customer_id == customer_id, interactions.c.summary != ERASED)
                 .values(summary=ERASED)
             ).rowcount
+            anonymised.update(self._erase_self_service(conn, customer_id))
         if self._uploads is not None:  # committed: now the files no row references go
             self._uploads.remove_files(uploaded)
         counts = ", ".join(f"{k} {v}" for k, v in {**deleted, **anonymised}.items())
         self._audit.record(user.username, "privacy.erase", customer_id, counts)
         return ErasureReport(customer_id=customer_id, deleted=deleted, anonymised=anonymised)
+
+    # ----- self-service claim records (customers/selfservice.py) ----------------------------
+
+    def _self_service(self, conn: Connection, customer_id: str) -> dict[str, Any]:
+        """The customer's self-service records as stored (the contact phone unmasked)."""
+        return {
+            name: self._rows(conn, table, table.c.customer_id, customer_id)
+            for name, table in (
+                ("claim_reports", selfservice_reports),
+                ("appointments", selfservice_appointments),
+                ("withdrawals", selfservice_withdrawals),
+            )
+        }
+
+    @staticmethod
+    def _erase_self_service(conn: Connection, customer_id: str) -> dict[str, int]:
+        """The records stay (they are a claim's history) without the customer's words: places,
+        accounts, notes and reasons replaced, the other party, location and phone removed."""
+        reports, appointments, withdrawals = (
+            selfservice_reports,
+            selfservice_appointments,
+            selfservice_withdrawals,
+        )
+        return {
+            "self_service_reports": conn.execute(
+                update(reports)
+                .where(reports.c.customer_id == customer_id, reports.c.place != ERASED)
+                .values(
+                    place=ERASED,
+                    what_happened=ERASED,
+                    injury_note=ERASED,
+                    other_party={},
+                    latitude=None,
+                    longitude=None,
+                )
+            ).rowcount,
+            "self_service_appointments": conn.execute(
+                update(appointments)
+                .where(appointments.c.customer_id == customer_id, appointments.c.notes != ERASED)
+                .values(notes=ERASED, contact_phone="")
+            ).rowcount,
+            "self_service_withdrawals": conn.execute(
+                update(withdrawals)
+                .where(withdrawals.c.customer_id == customer_id, withdrawals.c.reason != ERASED)
+                .values(reason=ERASED, note=ERASED)
+            ).rowcount,
+        }
 
     # ----- retention ------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from core.telemetry import Telemetry
     from customers.bookings import PrivilegeService
     from customers.privileges import PrivilegeBook
+    from customers.selfservice import SelfServiceRecords
     from customers.store import CustomerStore
     from customers.uploads import UploadStore
     from db.changes import ChangeWatcher
@@ -1168,6 +1169,28 @@ class Services:
             kinds=frozenset(UploadKind(k) for k in settings.upload_kinds),
         )
         return UploadStore(self.engine, settings.uploads_dir, limits)
+
+    # ----- self-service claim records (customers/selfservice.py) -----
+
+    @cached_property
+    def selfservice(self) -> SelfServiceRecords:
+        """The records the self-service claims flows end in: reported claims, appointments,
+        withdrawal requests (a person decides those).
+
+        Raises:
+            ConfigurationError: the slot rules file is missing or invalid.
+        """
+        from zoneinfo import ZoneInfo
+
+        from customers.selfservice import SelfServiceRecords, load_slot_rules
+
+        return SelfServiceRecords(
+            self.engine,
+            self.audit,
+            load_slot_rules(self.settings.selfservice_slots),
+            ZoneInfo(self.settings.centre_timezone),
+            self.changes,
+        )
 
 
 def build_services(settings: Settings | None = None) -> Services:

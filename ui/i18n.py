@@ -1061,6 +1061,22 @@ _UPLOADS: dict[str, dict[str, str]] = {
     "claim_documents": {"zh": "照片与单据", "en": "Photos and documents"},
 }
 
+# ----- self-service claim records (customers/selfservice.py) -----
+_SELFSERVICE: dict[str, dict[str, str]] = {
+    "selfservice": {"zh": "自助理赔记录", "en": "Self-service records"},
+    "ss_report": {"zh": "自助报案", "en": "Self-reported"},
+    "ss_injuries": {"zh": "有人伤", "en": "Injuries"},
+    "ss_photos": {"zh": "照片", "en": "Photos"},
+    "ss_kind_online_survey": {"zh": "在线查勘", "en": "Online survey"},
+    "ss_kind_injury_mediation": {"zh": "人伤调解", "en": "Injury mediation"},
+    "ss_appointment_booked": {"zh": "已预约", "en": "Booked"},
+    "ss_appointment_cancelled": {"zh": "已取消", "en": "Cancelled"},
+    "ss_withdrawal": {"zh": "撤案申请", "en": "Withdrawal request"},
+    "ss_withdrawal_pending": {"zh": "待人工确认", "en": "Waiting for a person"},
+    "ss_withdrawal_approved": {"zh": "已确认撤案", "en": "Withdrawn"},
+    "ss_withdrawal_refused": {"zh": "未通过", "en": "Refused"},
+}
+
 STRINGS: dict[str, dict[str, str]] = {
     **_DESK,
     **_ACCOUNTS,
@@ -1068,6 +1084,7 @@ STRINGS: dict[str, dict[str, str]] = {
     **_QUALITY,
     **_AUTHORITY,
     **_UPLOADS,
+    **_SELFSERVICE,
 }
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from calls.approvals import Approval
 from core.models import Emotion, Hit, PassageKind
 from customers.bookings import PrivilegeUsageReport
-from customers.models import CLAIM_STAGES, CustomerProfile
+from customers.models import CLAIM_STAGES, CustomerProfile, SelfServiceSummary
 from customers.uploads import UploadedDocument
 from prompts.guard import Finding, FindingSource
 from sentiment.mood import CallMood
@@ -133,6 +133,8 @@ def render_profile(
                 st.caption(f"{t('adjuster')}：{claim.adjuster}")
             if claim_documents is not None:
                 render_claim_documents(claim_documents(claim.claim_no))
+    if not profile.self_service.empty:
+        render_self_service(profile.self_service)
     if profile.interactions:
         with st.expander(t("history")):
             for item in sorted(profile.interactions, key=lambda i: i.at, reverse=True)[:10]:
@@ -157,6 +159,34 @@ def render_claim_documents(documents: Sequence[tuple[UploadedDocument, bytes | N
         if thumb is None:
             size = f"{document.size / 1024:.0f} KB"
             st.caption(f"📄 {escape_markdown(document.original_name)} · {size}")
+
+
+def render_self_service(summary: SelfServiceSummary) -> None:
+    """What the customer did in the self-service claims flows: reports, appointments and
+    withdrawal requests with their status (the records as the store returns them)."""
+    with st.expander(t("selfservice"), expanded=True):
+        for report in summary.reports:
+            extras = [f"{t('ss_photos')} {len(report.photo_ids)}"]
+            if report.injuries:
+                extras.append(t("ss_injuries"))
+            st.caption(
+                f"📝 {t('ss_report')} **{report.claim_no}** · {local_time(report.accident_at)} · "
+                f"{escape_markdown(report.place)} · {' · '.join(extras)}"
+            )
+        for appointment in summary.appointments:
+            st.caption(
+                f"📅 {t('ss_kind_' + appointment.kind.value)} · {appointment.claim_no} · "
+                f"{local_time(appointment.slot_start)} · {appointment.contact_phone} · "
+                f"{t('ss_appointment_' + appointment.state.value)}"
+            )
+        for request in summary.withdrawals:
+            decided = f" · {request.decided_by}" if request.decided_by else ""
+            note = f"：{escape_markdown(request.note)}" if request.note else ""
+            st.caption(
+                f"↩️ {t('ss_withdrawal')} #{request.id} · {request.claim_no} · "
+                f"{t('ss_withdrawal_' + request.state.value)}{decided}{note}"
+            )
+            st.caption(escape_markdown(request.reason))
 
 
 def approval_line(approval: Approval) -> str:

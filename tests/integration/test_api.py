@@ -287,6 +287,15 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/customers/{customer_id}/privileges",
         "/v1/customers/{customer_id}/privileges/{key}/bookings",
         "/v1/customers/{customer_id}/privileges/bookings/{booking_id}",
+        # self-service claim records (api/selfservice.py)
+        "/v1/customers/{customer_id}/selfservice",
+        "/v1/selfservice/withdrawals",
+        "/v1/selfservice/withdrawals/{request_id}/decision",
+        # uploads (api/uploads.py)
+        "/v1/claims/{claim_no}/documents",
+        "/v1/documents/{document_id}",
+        "/v1/documents/{document_id}/thumbnail",
+        "/v1/sessions/{session_id}/uploads",
     }
     text = schema["components"]["schemas"]["MessageIn"]["properties"]["text"]
     assert text["maxLength"] == 500
