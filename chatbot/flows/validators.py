@@ -80,7 +80,9 @@ def validate_yes_no(text: str) -> SlotResult:
     return SlotResult(ok=True, value=answer, display="是" if answer else "否")
 
 
-_INJURY_NO = re.compile(r"没(有)?人(受伤|伤)|人(都)?没事|没(有)?(受伤|伤)|无人(受伤|伤亡)|都好|都没事")
+_INJURY_NO = re.compile(
+    r"没(有)?人(受伤|伤)|人(都)?没事|没(有)?(受伤|伤)|无人(受伤|伤亡)|都好|都没事"
+)
 _INJURY_YES = re.compile(r"受伤|伤(了|到|着)|流血|骨折|住院|医院|救护车|疼|痛|晕")
 
 
@@ -128,9 +130,7 @@ _PERIODS = {
     "半夜": 0,
 }
 _PERIOD = re.compile("|".join(_PERIODS))
-_ISO = re.compile(
-    r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号]?"
-)
+_ISO = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号]?")
 _CLOCK = re.compile(
     rf"({_NUM})\s*(?:[:：]\s*(\d{{1,2}})|[点时](?:\s*(半|一刻|三刻|{_NUM})\s*分?)?)"
 )
@@ -202,7 +202,7 @@ def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, 
     try:
         raw_hour = _num(clock.group(1))
         minute_text = clock.group(2) or clock.group(3)
-        minute = {"半": 30, "一刻": 15, "三刻": 45}.get(minute_text or "", None)
+        minute = {"半": 30, "一刻": 15, "三刻": 45}.get(minute_text or "")
         if minute is None:
             minute = _num(minute_text) if minute_text else 0
     except ValueError:
@@ -423,7 +423,7 @@ def validate_slot_time(
 
 
 def _tomorrow(text: str, now: datetime, zone: ZoneInfo) -> str:
-    """"明天"/"后天" as a date the parser reads (it only looks back)."""
+    """ "明天"/"后天" as a date the parser reads (it only looks back)."""
     for word, days in (("后天", 2), ("明天", 1), ("明早", 1), ("明晚", 1)):
         if word in text:
             day = (now.astimezone(zone) + timedelta(days=days)).date()
