@@ -135,7 +135,9 @@ _CLOCK = re.compile(
     rf"({_NUM})\s*(?:[:：]\s*(\d{{1,2}})|[点时](?:\s*(半|一刻|三刻|{_NUM})\s*分?)?)"
 )
 _JUST_NOW = re.compile(r"刚才|刚刚|刚撞|就刚|才发生|现在|此刻")
-_AGO = re.compile(rf"(半|{_NUM})\s*(?:个)?\s*(小时|钟头|分钟|分)\s*(半)?\s*(?:以前|之前|前)")
+_AGO = re.compile(
+    rf"(半|{_NUM})\s*(?:个)?\s*(半)?\s*(小时|钟头|分钟|分)\s*(半)?\s*(?:以前|之前|前)"
+)
 
 
 def _hour(raw: int, period: str | None) -> int:
@@ -170,9 +172,9 @@ def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, 
     ago = _AGO.search(text)
     if ago:
         amount = 0.5 if ago.group(1) == "半" else float(_num(ago.group(1)))
-        if ago.group(3):
+        if ago.group(2) or ago.group(4):
             amount += 0.5
-        minutes = amount * (60 if ago.group(2) in ("小时", "钟头") else 1)
+        minutes = amount * (60 if ago.group(3) in ("小时", "钟头") else 1)
         return local_now - timedelta(minutes=minutes), True
     day_named = False
     date = local_now.date()
@@ -267,7 +269,8 @@ def validate_datetime(
 _UNKNOWN = re.compile(r"^(不知道|不清楚|不记得|忘了|记不清|不晓得|不确定|随便|没有|无|啊|嗯|哦)+$")
 _PLACE_WORD = re.compile(
     r"路|街|道|巷|弄|号|桥|口|区|县|镇|村|乡|省|市|高速|国道|省道|环|隧道|停车场|小区|广场|"
-    r"大厦|商场|医院|学校|公司|门口|附近|对面|旁边|服务区|收费站|出口|入口|加油站|车库|地库"
+    r"大厦|商场|医院|学校|公司|门口|附近|对面|旁边|服务区|收费站|出口|入口|加油站|车库|地库|"
+    r"城|园|站|场|店|楼|馆|苑|湾|中心"
 )
 
 
