@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.flows.fault import FaultRules, FaultRulesFile
+from chatbot.flows.fault import AnswerValue, FaultRules, FaultRulesFile
 from core.errors import ConfigurationError
 from core.settings import PROJECT_ROOT
 
 RULES = FaultRules.load(PROJECT_ROOT / "data" / "chatbot" / "fault_rules.yaml")
-SIMPLE = {
+SIMPLE: dict[str, AnswerValue] = {
     "vehicles": "two",
     "injuries": False,
     "drunk": False,
@@ -87,9 +87,9 @@ def test_the_rule_decides_who_is_responsible(scenario: str, role: str, responsib
         ("dispute", True, "争议"),
     ],
 )
-def test_not_simple_cases_say_why(answer: str, value: object, words: str) -> None:
+def test_not_simple_cases_say_why(answer: str, value: AnswerValue, words: str) -> None:
     answers = {**SIMPLE, answer: value, "scenario": "rear_end", "role": "rear"}
-    judgement = RULES.judge_fault(answers)  # type: ignore[arg-type]
+    judgement = RULES.judge_fault(answers)
     assert not judgement.simple
     assert judgement.reason is not None and words in judgement.reason
     assert judgement.responsible is None
