@@ -587,6 +587,8 @@ class FlowBook:
         """A change to an earlier answer: the slot named by one of its aliases. With the new
         value in the message it is kept at once; without, the slot is asked again."""
         target = _named_slot(flow, state, text)
+        if target is None and "correction" in found:
+            target = self._guessed_slot(flow, state, text, context)
         if target is None:
             if "correction" in found and state.status is FlowStatus.AWAITING_CONFIRM:
                 return FlowStep(reply=self.spec.messages.confirm_no, state=state)
@@ -602,6 +604,24 @@ class FlowBook:
         state.current_slot = target.name
         ask = self.spec.messages.correct_which.format(label=target.label)
         return FlowStep(reply=f"{ask}\n{self._question(target, state, context)}", state=state)
+
+    def _guessed_slot(
+        self, flow: FlowSpec, state: FlowState, text: str, context: FlowContext
+    ) -> SlotSpec | None:
+        """The earlier slot a correction that names none means ("不对，是昨天下午4点"): the
+        latest answered slot of a kind a value cannot be mistaken for (a time, a plate, a
+        claim number) that the new value fits."""
+        for slot in reversed(flow.slots):
+            if (
+                slot.name not in state.answers
+                or slot.name == state.current_slot
+                or slot.type not in _DISTINCT_TYPES
+            ):
+                continue
+            remainder = _strip_correction(text, slot)
+            if remainder and self._validate(slot, state, remainder, context).ok:
+                return slot
+        return None
 
     def _confirm(
         self, flow: FlowSpec, state: FlowState, text: str, context: FlowContext
@@ -707,6 +727,12 @@ def _pick_policy(text: str, policies: Sequence[Policy]) -> SlotResult:
         return SlotResult(ok=False, error="not_a_choice")
     chosen = policies[index]
     return SlotResult(ok=True, value=chosen.policy_no, display=chosen.plate)
+
+
+_DISTINCT_TYPES = frozenset(
+    {SlotType.DATETIME, SlotType.OTHER_PARTY, SlotType.CLAIM_NO, SlotType.SLOT_TIME}
+)
+"""Slot types whose values are recognisable on their own, so a correction may omit the name."""
 
 
 def _named_slot(flow: FlowSpec, state: FlowState, text: str) -> SlotSpec | None:

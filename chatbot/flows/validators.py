@@ -44,27 +44,30 @@ def _num(text: str) -> int:
 
 # ------------------------------------------------------------------------------------ yes / no
 
-_NO = re.compile(
-    r"^(没|没有|无|否|不是|不|不用|不要|不需要|没人|没事|都没事|人没事|不对|不确认|取消|算了吧)"
-    r"|没有|没人受伤|都没事|人都没事|不是的|没得|木有|^n(o)?$"
-)
+_UNSURE = re.compile(r"不(清楚|知道|确定|记得|晓得)|说不准|不好说|忘了|搞不清")
+_SURE_YES = re.compile(r"^(没错|没问题|不错)")
+_NO = re.compile(r"^(没|无|否|不|别|n(o)?$)|没有|没人|都没|并没|不是|木有|没得|算了吧")
 _YES = re.compile(
-    r"^(有|是|是的|对|对的|嗯|好|好的|可以|行|确认|确定|没错|没问题|提交|yes|y|ok|要)"
-    r"|有人|确认|是的|对的|没错"
+    r"^(有|是|对|嗯|好|可以|行|确认|确定|提交|yes|y$|ok|要|都有|都是|买了)"
+    r"|有人|确认|是的|对的|都有|有的"
 )
 
 
 def read_yes_no(text: str) -> bool | None:
-    """A yes or a no in a short answer ("有", "没有", "是的", "不是", "确认").
+    """A yes or a no in a short answer ("有", "没有", "是的", "不是", "确认", "都没喝酒").
 
     Args:
         text: the normalised answer.
 
     Returns:
-        True, False, or None when the answer is neither.
+        True, False, or None when the answer is neither, or says the customer does not know.
     """
     answer = text.strip(" .!?。！？~")
-    # the no words come first: 没有 starts with 没 but 有 alone is a yes
+    if _UNSURE.search(answer):
+        return None
+    if _SURE_YES.search(answer):
+        return True
+    # the no words come first: 没有 ends in 有, but 有 alone is a yes
     if _NO.search(answer):
         return False
     if _YES.search(answer):

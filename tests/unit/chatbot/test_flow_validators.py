@@ -297,3 +297,20 @@ def test_free_text() -> None:
     assert validate_free_text("被追尾了后杠坏了", 6).ok
     assert validate_free_text("撞了", 6).error == "too_short"
     assert validate_free_text("不知道").error == "empty"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("都没喝酒", False),
+        ("都有", True),
+        ("没错", True),
+        ("没问题", True),
+        ("不确认", False),
+        ("不清楚", None),
+        ("不知道", None),
+        ("忘了", None),
+    ],
+)
+def test_yes_no_in_fuller_answers(text: str, expected: bool | None) -> None:
+    assert read_yes_no(text) is expected

@@ -526,3 +526,22 @@ def test_fault_finding_drunk_answer_is_not_simple(book: FlowBook) -> None:
     steps = talk(book, ["谁的责任", "两辆", "没有", "是"], context(customer_id=None))
     assert steps[-1].handoff is not None
     assert steps[-1].handoff.reason is FlowHandoffReason.NOT_SIMPLE
+
+
+def test_a_correction_that_names_no_slot_goes_to_the_slot_the_value_fits(book: FlowBook) -> None:
+    steps = talk(book, ["我要报案", "昨天晚上8点半", "深南大道", "不对，应该是昨天下午4点"])
+    last = steps[-1]
+    assert last.state.answers["accident_time"].display == "12月6日 16:00"
+    assert last.state.current_slot == "what_happened"
+
+
+@pytest.mark.parametrize("leaving", ["好吧，算了", "我先忙，晚点再弄", "那算了"])
+def test_leaving_words_inside_a_message(book: FlowBook, leaving: str) -> None:
+    steps = talk(book, ["我要撤案", leaving])
+    assert steps[-1].state.status is FlowStatus.PAUSED
+
+
+def test_an_unsure_screening_answer_is_asked_again(book: FlowBook) -> None:
+    steps = talk(book, ["谁的责任", "两辆", "没有", "不清楚"], context(customer_id=None))
+    assert steps[-1].state.current_slot == "drunk"
+    assert steps[-1].state.attempts["drunk"] == 1
