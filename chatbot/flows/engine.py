@@ -49,9 +49,10 @@ from chatbot.flows.validators import (
 from chatbot.understanding import Reason, normalise
 from core.errors import ConfigurationError
 from core.rules import Occurrence, PatternRule, RuleMatcher, UnlessScope, message_clauses
+from core.settings import PROJECT_ROOT
 from customers.models import Policy
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "chatbot"
+DATA_DIR = PROJECT_ROOT / "data" / "chatbot"
 
 
 class FlowStatus(StrEnum):
