@@ -32,9 +32,11 @@ from chatbot.flows.spec import (
 )
 from chatbot.flows.validators import (
     SlotResult,
+    find_place,
     find_plate,
     parse_datetime,
     pick_index,
+    says_no_injury,
     validate_choice,
     validate_claim_no,
     validate_datetime,
@@ -391,33 +393,52 @@ class FlowBook:
         opening message already gives (a time, a plate, "没人受伤", the scenario) are kept."""
         state.status = FlowStatus.ACTIVE
         if text:
-            self._prefill(flow, state, text, context)
+            self._prefill(flow, state, text, context, opening=True)
         if flow.identity and context.customer_id is None:
             state.status = FlowStatus.AWAITING_IDENTITY
             reply = f"{flow.intro}\n{self.spec.messages.identity}"
             return FlowStep(reply=reply, state=state, needs_identity=True)
         return self._ask_next(flow, state, context, prefix=flow.intro)
 
-    def _prefill(self, flow: FlowSpec, state: FlowState, text: str, context: FlowContext) -> None:
-        """Keep answers a message gives beyond the one asked for, where they are
-        unambiguous: a time expression, a plate, an explicit "没人受伤", a fault scenario."""
+    def _prefill(
+        self,
+        flow: FlowSpec,
+        state: FlowState,
+        text: str,
+        context: FlowContext,
+        opening: bool = False,
+    ) -> None:
+        """Keep answers a message gives beyond the one asked for, where they are unambiguous:
+        a clock or relative time, a place after 在 with a place word, a plate, an explicit
+        "没人受伤", a fault scenario and the customer's side in it; and, in the opening
+        message of an accident, the message itself as what happened."""
         for slot in flow.slots:
             if slot.name in state.answers or slot.name == state.current_slot:
                 continue
             result: SlotResult | None = None
-            if slot.type is SlotType.DATETIME and parse_datetime(text, context.now, context.zone):
-                result = validate_datetime(
-                    text, context.now, context.zone, max_age_days=slot.max_age_days
-                )
+            if slot.type is SlotType.DATETIME:
+                read = parse_datetime(text, context.now, context.zone)
+                if read is not None and read.period is None:
+                    result = validate_datetime(
+                        text, context.now, context.zone, max_age_days=slot.max_age_days
+                    )
+            elif slot.type is SlotType.PLACE:
+                place = find_place(text)
+                result = validate_place(place, slot.min_chars) if place else None
             elif slot.type is SlotType.OTHER_PARTY and find_plate(text):
                 result = validate_other_party(text)
-            elif slot.type is SlotType.INJURY:
-                injury = validate_injury(text)
-                result = injury if injury.ok and injury.value is False else None
+            elif slot.type is SlotType.INJURY and says_no_injury(text):
+                result = SlotResult(ok=True, value=False, display="无人受伤")
+            elif slot.type is SlotType.FREE_TEXT and opening and slot.name == "what_happened":
+                if len(text) >= _STORY_CHARS and _ACCIDENT.search(text):
+                    result = validate_free_text(text, slot.min_chars)
             elif slot.type is SlotType.FAULT_SCENARIO:
                 scenario = self.fault_rules.scenario(text)
                 if scenario is not None:
                     result = SlotResult(ok=True, value=scenario.id, display=scenario.name)
+            elif slot.type is SlotType.FAULT_ROLE and pick_index(text, 2) is None:
+                role = self._validate(slot, state, text, context)
+                result = role if role.ok else None
             if result is not None and result.ok:
                 state.answers[slot.name] = SlotAnswer(value=result.value, display=result.display)
 
@@ -729,6 +750,10 @@ def _pick_policy(text: str, policies: Sequence[Policy]) -> SlotResult:
     chosen = policies[index]
     return SlotResult(ok=True, value=chosen.policy_no, display=chosen.plate)
 
+
+_STORY_CHARS = 12
+_ACCIDENT = re.compile(r"撞|蹭|刮|剐|追尾|碰|倒车|溜|变道|并线|砸|翻")
+"""An opening message this long that tells an accident is kept as what happened."""
 
 _DISTINCT_TYPES = frozenset(
     {SlotType.DATETIME, SlotType.OTHER_PARTY, SlotType.CLAIM_NO, SlotType.SLOT_TIME}

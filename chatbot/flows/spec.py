@@ -57,7 +57,7 @@ class SlotType(StrEnum):
 
 
 SLOT_ERRORS: dict[SlotType, frozenset[str]] = {
-    SlotType.DATETIME: frozenset({"not_a_time", "in_future", "too_old", "in_past"}),
+    SlotType.DATETIME: frozenset({"not_a_time", "no_hour", "in_future", "too_old", "in_past"}),
     SlotType.PLACE: frozenset({"unknown_place", "too_vague"}),
     SlotType.FREE_TEXT: frozenset({"empty", "too_short"}),
     SlotType.YES_NO: frozenset({"not_yes_no"}),

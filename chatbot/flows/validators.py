@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -89,6 +90,11 @@ _INJURY_NO = re.compile(
 _INJURY_YES = re.compile(r"受伤|伤(了|到|着)|流血|骨折|住院|医院|救护车|疼|痛|晕")
 
 
+def says_no_injury(text: str) -> bool:
+    """Whether the text says explicitly that no one is hurt ("没人受伤", "人都没事")."""
+    return bool(_INJURY_NO.search(text))
+
+
 def validate_injury(text: str) -> SlotResult:
     """Whether anyone is hurt; a yes calls for a person (``handoff``)."""
     if _INJURY_NO.search(text):
@@ -133,6 +139,34 @@ _PERIODS = {
     "半夜": 0,
 }
 _PERIOD = re.compile("|".join(_PERIODS))
+_PERIOD_HOURS = {
+    "凌晨": (3, 0, 6),
+    "早上": (7, 6, 12),
+    "早晨": (7, 6, 12),
+    "上午": (10, 6, 12),
+    "今早": (8, 6, 12),
+    "中午": (12, 11, 14),
+    "下午": (15, 12, 18),
+    "傍晚": (18, 17, 20),
+    "晚上": (20, 18, 24),
+    "今晚": (20, 18, 24),
+    "昨晚": (20, 18, 24),
+    "夜里": (22, 20, 24),
+    "半夜": (1, 0, 4),
+}
+"""A period said without a clock time: the hour it stands for, and the hours it spans."""
+
+
+class ReadTime(NamedTuple):
+    """A time read from words."""
+
+    when: datetime
+    day_named: bool
+    """a day (今天, 昨晚, a date) or a relative time was said, not only a clock time"""
+    period: str | None = None
+    """set when only a period (下午, 晚上) was said: ``when`` is its typical hour"""
+
+
 _ISO = re.compile(r"(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})[日号]?")
 _CLOCK = re.compile(
     rf"({_NUM})\s*(?:[:：]\s*(\d{{1,2}})|[点时](?:\s*(半|一刻|三刻|{_NUM})\s*分?)?)"
@@ -155,7 +189,7 @@ def _hour(raw: int, period: str | None) -> int:
     return raw
 
 
-def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, bool] | None:
+def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> ReadTime | None:
     """A Chinese date/time expression as an aware time.
 
     Understands 刚才/刚刚, "两小时前"/"半小时前"/"20分钟前", day words (今天, 昨晚, 前天),
@@ -168,8 +202,9 @@ def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, 
         zone: the centre's time zone; the words mean its local time.
 
     Returns:
-        The time and whether the day was named (today/a date) or only a clock time was given;
-        None when the text holds no time of day and no relative time.
+        The time, whether the day was named (today/a date) or only a clock time was given, and
+        the period when only a period was said (昨天下午: 15:00); None when the text holds no
+        time of day and no relative time.
     """
     local_now = now.astimezone(zone)
     ago = _AGO.search(text)
@@ -178,7 +213,7 @@ def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, 
         if ago.group(2) or ago.group(4):
             amount += 0.5
         minutes = amount * (60 if ago.group(3) in ("小时", "钟头") else 1)
-        return local_now - timedelta(minutes=minutes), True
+        return ReadTime(local_now - timedelta(minutes=minutes), True)
     day_named = False
     date = local_now.date()
     iso = _ISO.search(text)
@@ -200,10 +235,15 @@ def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, 
         date = date + timedelta(days=_DAY_WORDS[day.group(0)])
         day_named = True
     clock = _CLOCK.search(text)
+    period = _PERIOD.search(text)
     if clock is None:
         if _JUST_NOW.search(text) and not day_named:
-            return local_now, True
-        return None
+            return ReadTime(local_now, True)
+        if period is None:
+            return None
+        hour = _PERIOD_HOURS[period.group(0)][0]
+        when = datetime(date.year, date.month, date.day, hour, 0, tzinfo=zone)
+        return ReadTime(when, day_named, period.group(0))
     try:
         raw_hour = _num(clock.group(1))
         minute_text = clock.group(2) or clock.group(3)
@@ -212,11 +252,10 @@ def parse_datetime(text: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, 
             minute = _num(minute_text) if minute_text else 0
     except ValueError:
         return None
-    period = _PERIOD.search(text)
     hour = _hour(raw_hour, period.group(0) if period else None)
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         return None
-    return datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone), day_named
+    return ReadTime(datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone), day_named)
 
 
 def _show(when: datetime) -> str:
@@ -244,15 +283,17 @@ def validate_datetime(
         future: the slot wants a future time.
 
     Returns:
-        The time as an ISO string, or the re-ask key ``not_a_time``, ``in_future``,
-        ``too_old`` or ``in_past``.
+        The time as an ISO string (a period alone, 昨天下午, stands for its typical hour), or
+        the re-ask key ``not_a_time``, ``no_hour`` (a day without a time of day),
+        ``in_future``, ``too_old`` or ``in_past``.
     """
     if not future and re.search(r"明天|后天|明早|明晚|下周", text):
         return _fail("in_future")
     parsed = parse_datetime(text, now, zone)
     if parsed is None:
-        return _fail("not_a_time")
-    when, day_named = parsed
+        day_only = (_DAY.search(text) or _ISO.search(text)) and not _CLOCK.search(text)
+        return _fail("no_hour" if day_only else "not_a_time")
+    when, day_named, period = parsed
     slack = timedelta(minutes=5)
     if not future and when > now + slack and not day_named:
         when -= timedelta(days=1)
@@ -264,7 +305,8 @@ def validate_datetime(
             return _fail("in_future")
         if max_age_days is not None and now - when > timedelta(days=max_age_days):
             return _fail("too_old")
-    return SlotResult(ok=True, value=when.isoformat(), display=_show(when))
+    shown = f"{when.month}月{when.day}日 {period}（约{when:%H:%M}）" if period else _show(when)
+    return SlotResult(ok=True, value=when.isoformat(), display=shown)
 
 
 # -------------------------------------------------------------------------------- places, text
@@ -277,6 +319,19 @@ _PLACE_WORD = re.compile(
 )
 
 
+_PLACE_AFTER_AT = re.compile(
+    r"在([^,，。!?；;]{2,24}?(?:路口|交叉口|路|街|大道|高速|桥|隧道|小区|停车场|车库|门口|附近|"
+    r"旁边|对面|服务区|收费站|加油站|商场|广场))"
+)
+
+
+def find_place(text: str) -> str | None:
+    """A place the customer gives in passing: the words after 在 up to a place word
+    ("昨天在中山路口被撞了" -> "中山路口"), or None."""
+    found = _PLACE_AFTER_AT.search(text)
+    return found.group(1) if found else None
+
+
 def validate_place(text: str, min_chars: int = 4) -> SlotResult:
     """A place: a place word ("路", "高速", "停车场"…) or at least ``min_chars`` characters;
     never "不知道"."""
@@ -285,6 +340,8 @@ def validate_place(text: str, min_chars: int = 4) -> SlotResult:
         return _fail("unknown_place")
     if not (_PLACE_WORD.search(answer) or len(answer) >= min_chars):
         return _fail("too_vague")
+    if not _PLACE_WORD.search(answer) and (_CLOCK.search(answer) or _JUST_NOW.search(answer)):
+        return _fail("too_vague")  # a time given where the place was asked
     return SlotResult(ok=True, value=answer, display=answer)
 
 
@@ -364,12 +421,18 @@ def validate_photos(attachments: Sequence[str], kept: Sequence[str], minimum: in
 CLAIM_NO = re.compile(r"RC\s?\d{14}", re.IGNORECASE)
 """A claim number as the demo claims are numbered: RC, the report date, five digits and a
 sequence digit (RC20261205000121)."""
-_ORDINAL = re.compile(rf"^(?:第)?({_NUM})(?:个|笔|号)?$")
+_ORDINAL = re.compile(rf"^(?:第)?({_NUM})(?:个|笔|号|项|种|辆)?$")
+_ORDINAL_ANYWHERE = re.compile(rf"第({_NUM})(?:个|笔|项|种|辆)?")
+_FILLERS = re.compile(
+    r"^(那就|就选|我选|我要|就是|就|选|要|还是)|(吧|啊|呀|哈|的|就行|就好|那个|这个|可以)+$"
+)
 
 
 def pick_index(text: str, count: int) -> int | None:
-    """A choice by number ("2", "第二个") among ``count`` options, as a 0-based index."""
-    found = _ORDINAL.match(text.strip(" .!?。！？~"))
+    """A choice by number ("2", "第二个", "就第一个吧") among ``count`` options, as a 0-based
+    index."""
+    answer = _FILLERS.sub("", text.strip(" .!?。！？~")).strip()
+    found = _ORDINAL.match(answer) or _ORDINAL_ANYWHERE.search(text)
     if not found:
         return None
     try:
@@ -417,10 +480,21 @@ def validate_slot_time(
     if index is None:
         parsed = parse_datetime(_tomorrow(text, now, zone), now, zone)
         if parsed is not None:
-            when, _ = parsed
-            matches = [i for i, start in enumerate(offered) if start.astimezone(zone) == when]
+            when, _, period = parsed
+            if period is None:
+                matches = [i for i, s in enumerate(offered) if s.astimezone(zone) == when]
+            else:
+                _, start_hour, end_hour = _PERIOD_HOURS[period]
+                matches = [
+                    i
+                    for i, s in enumerate(offered)
+                    if s.astimezone(zone).date() == when.date()
+                    and start_hour <= s.astimezone(zone).hour < end_hour
+                ]
             if not matches:
                 return _fail("not_offered")
+            if len(matches) > 1:
+                return _fail("not_a_choice")
             index = matches[0]
     if index is None:
         return _fail("not_a_choice")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatbot.flows.validators import (
+    find_place,
     find_plate,
     parse_datetime,
     pick_index,
@@ -52,6 +53,10 @@ CLAIMS = ["RC20261201000120", "RC20261115000031"]
         # a clock time alone that is still to come today means yesterday
         ("晚上8点", datetime(2026, 12, 6, 20, 0, tzinfo=ZONE)),
         ("8点", datetime(2026, 12, 7, 8, 0, tzinfo=ZONE)),
+        # a period alone stands for its typical hour
+        ("前天下午", datetime(2026, 12, 5, 15, 0, tzinfo=ZONE)),
+        ("昨晚", datetime(2026, 12, 6, 20, 0, tzinfo=ZONE)),
+        ("今天早上", datetime(2026, 12, 7, 7, 0, tzinfo=ZONE)),
     ],
 )
 def test_past_times_are_read_relative_to_now(text: str, expected: datetime) -> None:
@@ -75,7 +80,9 @@ def test_a_utc_now_is_read_in_the_centre_zone() -> None:
     [
         ("不知道", "not_a_time"),
         ("车在路边", "not_a_time"),
-        ("今天", "not_a_time"),
+        ("今天", "no_hour"),
+        ("昨天", "no_hour"),
+        ("12月5日", "no_hour"),
         ("13月40日 10点", "not_a_time"),
         ("今天下午三点", "in_future"),
         ("明天上午10点", "in_future"),
@@ -314,3 +321,27 @@ def test_free_text() -> None:
 )
 def test_yes_no_in_fuller_answers(text: str, expected: bool | None) -> None:
     assert read_yes_no(text) is expected
+
+
+def test_a_period_alone_is_shown_as_approximate() -> None:
+    assert validate_datetime("前天下午", NOW, ZONE).display == "12月5日 下午（约15:00）"
+
+
+def test_a_slot_by_day_and_period() -> None:
+    assert validate_slot_time("明天上午那个", OFFERED, NOW, ZONE).value == OFFERED[0].isoformat()
+    assert validate_slot_time("明天晚上", OFFERED, NOW, ZONE).error == "not_offered"
+    two_mornings = [OFFERED[0], OFFERED[0] + timedelta(hours=1)]
+    assert validate_slot_time("明天上午", two_mornings, NOW, ZONE).error == "not_a_choice"
+
+
+@pytest.mark.parametrize(("text", "index"), [("就第一个吧", 0), ("选2", 1), ("第二个就行", 1)])
+def test_pick_index_ignores_fillers(text: str, index: int) -> None:
+    assert pick_index(text, 2) == index
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [("昨天在中山路口被撞了", "中山路口"), ("在公司停车场倒车", "公司停车场"), ("被撞了", None)],
+)
+def test_places_given_in_passing(text: str, place: str | None) -> None:
+    assert find_place(text) == place

@@ -204,7 +204,7 @@ def test_report_asks_which_vehicle_when_there_are_several(book: FlowBook) -> Non
 def test_fault_finding_happy_path_cites_the_rule(book: FlowBook) -> None:
     steps = talk(
         book,
-        ["谁的责任", "两辆", "没有", "没有", "有", "没有", "没有", "对方变道别了我", "我直行"],
+        ["谁的责任", "两辆", "没有", "没有", "有", "没有", "没有", "变道的时候蹭了", "我直行"],
         context(customer_id=None),
     )
     done = steps[-1]
@@ -264,11 +264,55 @@ def test_withdraw_claim_happy_path(book: FlowBook) -> None:
 
 
 def test_everything_in_one_message_skips_the_answered_questions(book: FlowBook) -> None:
-    steps = talk(book, ["出险了，刚才被粤B12345追尾，人都没事", "滨海大道", "后杠被撞凹了一块"])
-    state = steps[-1].state
-    assert {"accident_time", "injuries", "other_party"} <= set(state.answers)
-    assert steps[0].state.current_slot == "place"
+    steps = talk(book, ["出险了，刚才在滨海大道被粤B12345追尾，人都没事，后杠凹了"])
+    state = steps[0].state
+    assert set(state.answers) == {
+        "vehicle",
+        "accident_time",
+        "place",
+        "what_happened",
+        "injuries",
+        "other_party",
+    }
+    assert state.answers["place"].value == "滨海大道"
+    assert state.answers["other_party"].value == "粤B12345"
     assert state.current_slot == "photos"
+
+
+def test_a_short_opening_is_not_taken_as_the_story(book: FlowBook) -> None:
+    steps = talk(book, ["出险了，刚才被追尾", "滨海大道"])
+    assert "what_happened" not in steps[-1].state.answers
+    assert steps[-1].state.current_slot == "what_happened"
+
+
+def test_an_answer_may_also_give_a_later_one(book: FlowBook) -> None:
+    steps = talk(book, ["我要报案", "昨天下午4点在中山路口"])
+    assert steps[-1].state.answers["place"].value == "中山路口"
+    assert steps[-1].state.current_slot == "what_happened"
+
+
+@pytest.mark.parametrize(
+    ("message", "flow"),
+    [
+        ("我想撤销刚才的报案", FlowKey.WITHDRAW_CLAIM),
+        ("我被追尾了，是谁的责任啊", FlowKey.FAULT_FINDING),
+        ("出险了要约查勘", FlowKey.ONLINE_SURVEY),
+    ],
+)
+def test_the_specific_flow_wins_over_reporting(book: FlowBook, message: str, flow: FlowKey) -> None:
+    state = book.start_flow(message, context())
+    assert state is not None and state.flow is flow
+
+
+def test_fault_finding_takes_the_side_from_the_story_when_it_is_clear(book: FlowBook) -> None:
+    steps = talk(
+        book,
+        ["我被追尾了，是谁的责任啊", "两辆", "没有", "没有", "有", "没有", "没有"],
+        context(customer_id=None),
+    )
+    done = steps[-1]
+    assert done.fault is not None
+    assert done.fault.scenario == "rear_end" and done.fault.responsible == "other_party"
 
 
 def test_photos_can_come_over_several_messages(book: FlowBook) -> None:
@@ -392,7 +436,7 @@ BAD_INPUT: list[tuple[FlowKey, str, str, dict[str, SlotAnswer], str]] = [
     (FlowKey.REPORT_CLAIM, "vehicle", "第五辆", {}, "not_a_choice"),
     (FlowKey.REPORT_CLAIM, "accident_time", "下周三", {}, "in_future"),
     (FlowKey.REPORT_CLAIM, "place", "不知道", {}, "unknown_place"),
-    (FlowKey.REPORT_CLAIM, "what_happened", "撞了", {}, "too_short"),
+    (FlowKey.REPORT_CLAIM, "what_happened", "嗯", {}, "empty"),
     (FlowKey.REPORT_CLAIM, "injuries", "车头坏了", {}, "not_yes_no"),
     (FlowKey.REPORT_CLAIM, "other_party", "粤B123", {}, "bad_plate"),
     (FlowKey.REPORT_CLAIM, "photos", "拍好了", {}, "no_photos"),
@@ -411,7 +455,7 @@ BAD_INPUT: list[tuple[FlowKey, str, str, dict[str, SlotAnswer], str]] = [
     (FlowKey.UPLOAD_DOCUMENTS, "doc_kind", "第九个", {}, "not_a_choice"),
     (FlowKey.UPLOAD_DOCUMENTS, "photos", "等下发", {}, "no_photos"),
     (FlowKey.INJURY_MEDIATION, "claim_no", "那个", {}, "no_claim"),
-    (FlowKey.INJURY_MEDIATION, "injured", "不知道", {}, "empty"),
+    (FlowKey.INJURY_MEDIATION, "injured", "骨折", {}, "too_short"),
     (FlowKey.INJURY_MEDIATION, "slot", "随便", {}, "not_a_choice"),
     (FlowKey.CLAIM_STATUS, "claim_no", "123456789", {}, "bad_claim_format"),
     (FlowKey.WITHDRAW_CLAIM, "claim_no", "第三个", {}, "no_claim"),
