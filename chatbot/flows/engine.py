@@ -36,6 +36,7 @@ from chatbot.flows.validators import (
     find_plate,
     parse_datetime,
     pick_index,
+    refine_time,
     says_no_injury,
     validate_choice,
     validate_claim_no,
@@ -82,6 +83,9 @@ class SlotAnswer(BaseModel):
 
     value: str | bool | list[str] | None
     display: str
+    period: str | None = Field(
+        default=None, description="a time kept only to a period (下午): a clock time may refine it"
+    )
 
 
 class FlowState(BaseModel):
@@ -440,7 +444,7 @@ class FlowBook:
                 role = self._validate(slot, state, text, context)
                 result = role if role.ok else None
             if result is not None and result.ok:
-                state.answers[slot.name] = SlotAnswer(value=result.value, display=result.display)
+                state.answers[slot.name] = _kept(result)
 
     def _next_slot(self, flow: FlowSpec, state: FlowState, context: FlowContext) -> SlotSpec | None:
         for slot in flow.slots:
@@ -561,8 +565,29 @@ class FlowBook:
             )
             return FlowStep(reply=reply, state=state)
         if not result.ok:
+            refined = self._refined(flow, state, text, context)
+            if refined is not None:
+                return refined
             return self._failed(flow, slot, state, result.error or "", context)
         return self._keep(flow, slot, state, result, text, context)
+
+    def _refined(
+        self, flow: FlowSpec, state: FlowState, text: str, context: FlowContext
+    ) -> FlowStep | None:
+        """A clock time that does not answer the current question but makes an approximate
+        earlier time exact ("昨天晚上", then "八点多吧" when the place is asked)."""
+        for slot in flow.slots:
+            kept = state.answers.get(slot.name)
+            if slot.type is not SlotType.DATETIME or kept is None or kept.period is None:
+                continue
+            earlier = datetime.fromisoformat(str(kept.value))
+            result = refine_time(earlier, kept.period, text, context.now, context.zone)
+            if result is None:
+                continue
+            state.answers[slot.name] = _kept(result)
+            said = self.spec.messages.corrected.format(label=slot.label, display=result.display)
+            return self._ask_next(flow, state, context, prefix=said)
+        return None
 
     def _keep(
         self,
@@ -574,7 +599,7 @@ class FlowBook:
         context: FlowContext,
         prefix: str = "",
     ) -> FlowStep:
-        state.answers[slot.name] = SlotAnswer(value=result.value, display=result.display)
+        state.answers[slot.name] = _kept(result)
         state.partial.pop(slot.name, None)
         state.attempts.pop(slot.name, None)
         if result.handoff:
@@ -728,6 +753,10 @@ class FlowBook:
 # ----------------------------------------------------------------------------------- helpers
 
 
+def _kept(result: SlotResult) -> SlotAnswer:
+    return SlotAnswer(value=result.value, display=result.display, period=result.period)
+
+
 def _numbered(items: Sequence[str]) -> str:
     return "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
 
@@ -756,9 +785,16 @@ _ACCIDENT = re.compile(r"撞|蹭|刮|剐|追尾|碰|倒车|溜|变道|并线|砸
 """An opening message this long that tells an accident is kept as what happened."""
 
 _DISTINCT_TYPES = frozenset(
-    {SlotType.DATETIME, SlotType.OTHER_PARTY, SlotType.CLAIM_NO, SlotType.SLOT_TIME}
+    {
+        SlotType.DATETIME,
+        SlotType.OTHER_PARTY,
+        SlotType.CLAIM_NO,
+        SlotType.SLOT_TIME,
+        SlotType.CHOICE,
+    }
 )
-"""Slot types whose values are recognisable on their own, so a correction may omit the name."""
+"""Slot types whose values are recognisable on their own, so a correction may omit the name
+(a choice by its option's words: "改成维修发票")."""
 
 
 def _named_slot(flow: FlowSpec, state: FlowState, text: str) -> SlotSpec | None:
@@ -773,7 +809,7 @@ def _named_slot(flow: FlowSpec, state: FlowState, text: str) -> SlotSpec | None:
 
 _CORRECTION_WORDS = re.compile(
     r"说错了|写错了|填错了|搞错了|弄错了|改一下|修改|更正|改成|改为|不对|重新(说|填)|应该是|"
-    r"^(那个|哦|啊|嗯)|是|[,.，。:：]"
+    r"等等|等一下|对了|不好意思|抱歉|哎呀|^(那个|哦|啊|嗯)|是|[,.，。:：]"
 )
 
 

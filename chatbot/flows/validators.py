@@ -33,6 +33,9 @@ class SlotResult(BaseModel):
     partial: bool = Field(
         default=False, description="progress without a value yet (some photos of several)"
     )
+    period: str | None = Field(
+        default=None, description="a time given only as a period (下午): its word"
+    )
 
 
 def _fail(error: str) -> SlotResult:
@@ -306,7 +309,28 @@ def validate_datetime(
         if max_age_days is not None and now - when > timedelta(days=max_age_days):
             return _fail("too_old")
     shown = f"{when.month}月{when.day}日 {period}（约{when:%H:%M}）" if period else _show(when)
-    return SlotResult(ok=True, value=when.isoformat(), display=shown)
+    return SlotResult(ok=True, value=when.isoformat(), display=shown, period=period)
+
+
+def refine_time(
+    earlier: datetime, period: str, text: str, now: datetime, zone: ZoneInfo
+) -> SlotResult | None:
+    """A clock time said after an approximate answer ("昨天晚上" then "八点多"), read on the
+    earlier answer's day and in its period; None when the text holds no clock time.
+
+    Args:
+        earlier: the approximate time kept (aware).
+        period: its period word (晚上).
+        text: the new message.
+        now: the current time (aware).
+        zone: the centre's time zone.
+    """
+    if not _CLOCK.search(text) or _DAY.search(text) or _ISO.search(text):
+        return None
+    day = earlier.astimezone(zone)
+    said = text if _PERIOD.search(text) else f"{period}{text}"
+    result = validate_datetime(f"{day.year}-{day.month}-{day.day} {said}", now, zone)
+    return result if result.ok else None
 
 
 # -------------------------------------------------------------------------------- places, text

@@ -139,3 +139,13 @@ def test_the_shipped_file_validates() -> None:
     spec = RULES.spec
     assert isinstance(spec, FaultRulesFile)
     assert len(spec.scenarios) >= 7
+
+
+@pytest.mark.parametrize(
+    ("answer", "role"),
+    [("我在路口直行他左转撞我", "priority"), ("我左转的时候对方直行过来", "yielder")],
+)
+def test_failing_to_yield_sides(answer: str, role: str) -> None:
+    scenario = RULES.by_id("failing_to_yield")
+    assert scenario is not None
+    assert RULES.role(scenario, answer) == role

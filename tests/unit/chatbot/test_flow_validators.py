@@ -13,6 +13,7 @@ from chatbot.flows.validators import (
     parse_datetime,
     pick_index,
     read_yes_no,
+    refine_time,
     validate_choice,
     validate_claim_no,
     validate_datetime,
@@ -345,3 +346,11 @@ def test_pick_index_ignores_fillers(text: str, index: int) -> None:
 )
 def test_places_given_in_passing(text: str, place: str | None) -> None:
     assert find_place(text) == place
+
+
+def test_refine_an_approximate_time() -> None:
+    earlier = datetime(2026, 12, 6, 20, 0, tzinfo=ZONE)
+    refined = refine_time(earlier, "晚上", "九点半", NOW, ZONE)
+    assert refined is not None
+    assert refined.value == datetime(2026, 12, 6, 21, 30, tzinfo=ZONE).isoformat()
+    assert refine_time(earlier, "晚上", "滨海大道", NOW, ZONE) is None

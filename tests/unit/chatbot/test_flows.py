@@ -589,3 +589,35 @@ def test_an_unsure_screening_answer_is_asked_again(book: FlowBook) -> None:
     steps = talk(book, ["谁的责任", "两辆", "没有", "不清楚"], context(customer_id=None))
     assert steps[-1].state.current_slot == "drunk"
     assert steps[-1].state.attempts["drunk"] == 1
+
+
+def test_a_clock_time_after_an_approximate_one_makes_it_exact(book: FlowBook) -> None:
+    steps = talk(book, ["我要报案", "昨天晚上", "八点多吧"])
+    kept = steps[-1].state.answers["accident_time"]
+    assert kept.value == datetime(2026, 12, 6, 20, 0, tzinfo=ZONE).isoformat()
+    assert kept.period is None
+    assert steps[-1].state.current_slot == "place"
+    assert "place" not in steps[-1].state.attempts
+
+
+def test_a_correction_ignores_fillers_around_the_new_value(book: FlowBook) -> None:
+    steps = talk(
+        book,
+        [
+            "我要报案",
+            "刚刚",
+            "北京路",
+            "被人刮了一下",
+            "没有",
+            "京A12345",
+            ("", ["1", "2", "3"]),
+            "等等，地点不对，是北京东路",
+        ],
+    )
+    assert steps[-1].state.answers["place"].value == "北京东路"
+
+
+def test_a_choice_can_be_corrected_by_its_words(book: FlowBook) -> None:
+    steps = talk(book, ["上传照片", "1", "现场照片", ("", ["p1"]), "改成维修发票"])
+    assert steps[-1].state.answers["doc_kind"].value == "repair_invoice"
+    assert steps[-1].state.status is FlowStatus.AWAITING_CONFIRM
