@@ -193,6 +193,7 @@ class FlowHandoffReason(StrEnum):
     BOT_FAILED = "bot_failed"
     NOT_SIMPLE = "not_simple"
     NO_SLOTS = "no_slots"
+    NO_CLAIMS = "no_claims"
 
     def routing_reason(self) -> Reason:
         """The routing reason the handoff queue knows it by."""
@@ -469,6 +470,11 @@ class FlowBook:
         if slot is not None:
             if slot.type is SlotType.SLOT_TIME and not context.offered_slots:
                 return self._hand_over(flow, state, FlowHandoffReason.NO_SLOTS, "没有可预约时段")
+            if slot.type is SlotType.CLAIM_NO and not context.claim_numbers:
+                said = self.spec.reask(slot, "no_claims")
+                return self._hand_over(
+                    flow, state, FlowHandoffReason.NO_CLAIMS, "名下没有赔案记录", said
+                )
             state.status = FlowStatus.ACTIVE
             state.current_slot = slot.name
             return FlowStep(reply=lead + self._question(slot, state, context), state=state)
@@ -722,7 +728,12 @@ class FlowBook:
         )
 
     def _hand_over(
-        self, flow: FlowSpec, state: FlowState, reason: FlowHandoffReason, detail: str
+        self,
+        flow: FlowSpec,
+        state: FlowState,
+        reason: FlowHandoffReason,
+        detail: str,
+        said: str | None = None,
     ) -> FlowStep:
         state.status = FlowStatus.HANDED_OVER
         answers = {
@@ -733,7 +744,9 @@ class FlowBook:
         summary = f"【{flow.name}】{detail}\n" + (
             self._summary(flow, state) or "（尚未收集到信息）"
         )
-        if reason is FlowHandoffReason.NOT_SIMPLE:
+        if said is not None:
+            reply = said
+        elif reason is FlowHandoffReason.NOT_SIMPLE:
             reply = self.spec.messages.not_simple.format(reason=detail)
         elif reason is FlowHandoffReason.BOT_FAILED:
             reply = self.spec.messages.bot_failed

@@ -621,3 +621,12 @@ def test_a_choice_can_be_corrected_by_its_words(book: FlowBook) -> None:
     steps = talk(book, ["上传照片", "1", "现场照片", ("", ["p1"]), "改成维修发票"])
     assert steps[-1].state.answers["doc_kind"].value == "repair_invoice"
     assert steps[-1].state.status is FlowStatus.AWAITING_CONFIRM
+
+
+def test_a_customer_with_no_claims_is_handed_over(book: FlowBook) -> None:
+    steps = talk(book, ["我要撤案"], context(claim_numbers=[]))
+    handoff = steps[-1].handoff
+    assert handoff is not None
+    assert handoff.reason is FlowHandoffReason.NO_CLAIMS
+    assert handoff.reason.routing_reason() is Reason.NEEDS_DECISION
+    assert "没有查到赔案" in steps[-1].reply
