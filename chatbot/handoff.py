@@ -85,6 +85,9 @@ class NewHandoff(BaseModel):
         default=False,
         description="only the learned detector asked for a person (up for routing review)",
     )
+    gathered: str = Field(
+        default="", description="what a guided flow (一键报案…) gathered before the handoff"
+    )
 
 
 class HandoffRequest(NewHandoff):

@@ -7,13 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from chatbot.flows import FlowState, RecordType
 from conversation.models import Turn
 from core.models import Emotion, Hit
 from retrieval.topics import TopicState
 
 MAX_MESSAGE_CHARS = 500
-
-RecordType = Literal["claim_report", "appointment", "upload", "withdrawal", "privilege_booking"]
 
 
 class RecordRef(BaseModel):
@@ -51,7 +50,7 @@ class BotAnswer(BaseModel):
             "reasons": self.reasons,
         }
         if self.record is not None:
-            shape["record"] = self.record.model_dump()
+            shape["record"] = self.record.model_dump(mode="json")
         return shape
 
 
@@ -97,6 +96,9 @@ class Conversation(BaseModel):
     )
     csat: int | None = Field(default=None, ge=1, le=5, description="the survey's 1-5 answer")
     nps: int | None = Field(default=None, ge=0, le=10, description="the survey's 0-10 answer")
+    flow: FlowState | None = Field(
+        default=None, description="the guided self-service flow (一键报案…) under way or last run"
+    )
 
     def customer_texts(self) -> list[str]:
         """What the customer has said, oldest first."""

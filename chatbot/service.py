@@ -20,6 +20,7 @@ import numpy as np
 from audit.log import AuditLog
 from chatbot.answers import AnswerBook, grounded
 from chatbot.confidence import AnswerBar, retrieval_confidence
+from chatbot.flows import FlowBook, FlowContext, FlowKey, FlowState, FlowStatus, FlowStep
 from chatbot.handoff import REASON_TEXT, HandoffState, MoodPoint, NewHandoff
 from chatbot.identity import read_identity
 from chatbot.language import is_foreign
@@ -27,6 +28,7 @@ from chatbot.learned import HandoffDetector
 from chatbot.lockout import IdentityLockout, LockReason
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep, NewSession
 from chatbot.queue import HandoffNotFoundError, HandoffQueue, new_handoff_id
+from chatbot.records import SelfServiceDesk
 from chatbot.review import NewReview, RoutingReviewLog, review_for
 from chatbot.routing import (
     MAX_BOT_FAILURES,
@@ -44,6 +46,7 @@ from core.models import Hit, PassageKind, SearchFilters
 from core.templates import fill_placeholders
 from customers.models import CustomerProfile
 from customers.store import CustomerStore
+from customers.uploads import UploadedDocument
 from prompts.guard import ComplianceGuard
 from prompts.llm import LlmPhraser
 from retrieval.conversation_search import ConversationSearch
@@ -84,6 +87,29 @@ def unknown_topic(reading: MessageReading) -> bool:
     )
 
 
+# routing reasons that take a customer to a person even in the middle of a guided flow (the
+# others, such as a low retrieval score, mean nothing to a flow's answers)
+FLOW_BREAKING = {
+    Reason.INJURY_EMERGENCY,
+    Reason.UPSET,
+    Reason.LEGAL_THREAT,
+    Reason.COMPLAINT,
+    Reason.DISPUTE,
+    Reason.EXPLICIT_REQUEST,
+    Reason.FOREIGN_LANGUAGE,
+}
+# flows whose next question may be an appointment slot, and the kind of appointment
+SLOT_FLOWS = {FlowKey.ONLINE_SURVEY: "survey", FlowKey.INJURY_MEDIATION: "mediation"}
+OPEN_FLOW = {
+    FlowStatus.STARTING,
+    FlowStatus.AWAITING_IDENTITY,
+    FlowStatus.ACTIVE,
+    FlowStatus.AWAITING_CONFIRM,
+    FlowStatus.PAUSED,
+}
+FILES_ONLY = "（发送了{n}个文件）"
+"""What the transcript shows for a message that only carries files."""
+
 # the order in which reasons pick the agent's opener: most urgent first
 URGENCY = [
     "injury_emergency",
@@ -107,6 +133,8 @@ class Outbox:
 
     handoffs: list[tuple[str, NewHandoff]] = field(default_factory=list)
     reviews: list[NewReview] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    """The upload ids the message carries."""
 
 
 UNKNOWN_CLIENT = "unknown"
@@ -150,6 +178,9 @@ class ChatbotService:
         lockout: IdentityLockout | None = None,
         audit: AuditLog | None = None,
         on_answered: Callable[[Conversation, BotAnswer], object] | None = None,
+        flows: FlowBook | None = None,
+        desk: SelfServiceDesk | None = None,
+        zone: str = "Asia/Shanghai",
     ) -> None:
         self._conversations = conversations
         self._rules = rules
@@ -170,6 +201,9 @@ class ChatbotService:
         self._lockout = lockout
         self._audit = audit
         self._on_answered = on_answered
+        self._flows = flows if desk is not None else None
+        self._desk = desk
+        self._zone = zone
 
     # ----- public API -------------------------------------------------------------------------
 
@@ -197,23 +231,34 @@ class ChatbotService:
         text: str,
         now: datetime | None = None,
         client: str = UNKNOWN_CLIENT,
+        attachments: list[str] | None = None,
     ) -> BotAnswer:
         """Answer one customer message in a stored conversation.
 
         Args:
             conversation_id: the conversation.
-            text: the customer's message.
+            text: the customer's message (may be empty when it carries files).
             now: the time (tests pin it).
             client: who is sending (an address or an API key's name), for the identity lockout.
+            attachments: the ids of files sent in this conversation (``receive``) that come
+                with the message, e.g. the accident photos a report asks for.
 
         Raises:
             ConversationNotFoundError: unknown conversation.
-            InvalidQueryError: an empty or over-long message (nothing is stored).
+            InvalidQueryError: an empty or over-long message, or an attachment that is not one
+                of this conversation's files (nothing is stored).
             RateLimitedError: too many messages in the last minute (nothing is stored).
             ConversationBusyError: another message on this conversation was saved meanwhile.
         """
         conversation, version = self._conversations.load(conversation_id)
-        outbox = Outbox()
+        files: list[str] = []
+        if attachments:
+            if self._desk is None:
+                raise InvalidQueryError("this chatbot takes no files")
+            files = self._desk.attachments(conversation_id, attachments)
+        if files and not text.strip():
+            text = FILES_ONLY.format(n=len(files))
+        outbox = Outbox(files=files)
         answer = self._respond(conversation, text, now or datetime.now(UTC), outbox, client)
         # the conversation, its handoff and its review entry commit together: a message that
         # loses a race on this conversation (ConversationBusyError) leaves nothing orphaned
@@ -230,6 +275,28 @@ class ChatbotService:
             except Exception:  # the answer stands; quality's record of it is logged and skipped
                 logger.exception("conversation %s answered but not recorded", conversation.id)
         return answer
+
+    def receive(
+        self,
+        conversation_id: str,
+        data: bytes,
+        filename: str,
+        declared_type: str | None = None,
+        claim_no: str | None = None,
+    ) -> UploadedDocument:
+        """Store a photo or document the customer sends in the conversation; its id then goes
+        with a message (``post(..., attachments=[id])``).
+
+        Raises:
+            ConversationNotFoundError: unknown conversation.
+            InvalidQueryError: this chatbot takes no files.
+            UploadRejectedError: the file is not accepted (the message says why).
+            UploadLinkError: ``claim_no`` is not the verified customer's claim.
+        """
+        if self._desk is None:
+            raise InvalidQueryError("this chatbot takes no files")
+        conversation = self._conversations.load(conversation_id)[0]
+        return self._desk.receive(conversation, data, filename, declared_type, claim_no)
 
     def answer_once(self, text: str) -> BotAnswer:
         """A one-message conversation by an anonymous customer, kept in memory only.
@@ -324,7 +391,7 @@ class ChatbotService:
         identity = read_identity(cleaned)
         if identity is not None and conversation.pending_intent is not None:
             return self._verify(
-                conversation, cleaned, reading, identity.number, identity.last4, outbox, client
+                conversation, cleaned, reading, identity.number, identity.last4, outbox, client, now
             )
 
         intent = reading.intent.value
@@ -365,6 +432,9 @@ class ChatbotService:
         ):
             intent = "complaint"  # a grievance, threat or dispute is a complaint (ROUTING.md)
             conversation.intents[-1] = intent
+        flowed = self._in_flow(conversation, cleaned, intent, decision, outbox, now)
+        if flowed is not None:
+            return flowed
         if decision.route == "human":
             answer = self._hand_over(conversation, cleaned, intent, decision, outbox)
         else:
@@ -479,6 +549,7 @@ class ChatbotService:
         last4: str,
         outbox: Outbox | None,
         client: str,
+        now: datetime | None = None,
     ) -> BotAnswer:
         intent = conversation.pending_intent or reading.intent.value
         conversation.intents.append(intent)
@@ -511,6 +582,16 @@ class ChatbotService:
         conversation.customer_id = customer_id
         conversation.pending_intent = None
         conversation.identity_failures = 0
+        flow = conversation.flow
+        if (
+            flow is not None
+            and flow.status is FlowStatus.AWAITING_IDENTITY
+            and self._flows is not None
+            and outbox is not None
+        ):  # verified for a flow: its first question
+            context = self._flow_context(conversation, flow, now, outbox.files)
+            step = self._flows.advance(flow, "", context)
+            return self._flow_answer(conversation, text, intent, step, outbox, now)
         return self._account_answer(conversation, text, intent)
 
     def _audit_lock(
@@ -553,7 +634,16 @@ class ChatbotService:
         intent: str,
         decision: RouteDecision,
         outbox: Outbox | None,
+        gathered: str = "",
+        said: str | None = None,
     ) -> BotAnswer:
+        """Hand the conversation to a person (queued with ``outbox``).
+
+        Args:
+            gathered: what a guided flow gathered so far, for the agent.
+            said: what to tell the customer instead of the usual handoff message (a flow's
+                own, which says why).
+        """
         reasons = sorted(
             (r.value for r in decision.reasons),
             key=lambda r: URGENCY.index(r) if r in URGENCY else len(URGENCY),
@@ -564,7 +654,7 @@ class ChatbotService:
         parts = []
         if decision.safety_first:
             parts.append(self.answers.safety)
-        parts.append(fill_placeholders(self.answers.handoff, values | {"原因": why}))
+        parts.append(said or fill_placeholders(self.answers.handoff, values | {"原因": why}))
         if Reason.FOREIGN_LANGUAGE in decision.reasons:  # said in the customer's language too
             parts.append(self.answers.foreign_language)
         reply = "".join(parts)
@@ -594,6 +684,7 @@ class ChatbotService:
                         reason_text=[REASON_TEXT.get(r, r) for r in reasons],
                         suggested_reply=opener,
                         learned_only=decision.learned_only,
+                        gathered=gathered,
                     ),
                 )
             )
@@ -607,6 +698,142 @@ class ChatbotService:
             reasons=reasons,
             handoff_id=handoff_id,
         )
+
+    # ----- guided flows (一键报案, 在线查勘…) -----------------------------------------------------
+
+    def _in_flow(
+        self,
+        conversation: Conversation,
+        text: str,
+        intent: str,
+        decision: RouteDecision,
+        outbox: Outbox | None,
+        now: datetime,
+    ) -> BotAnswer | None:
+        """The answer of the guided flow the message continues or starts, or None when no flow
+        takes it (the message is answered as usual).
+
+        Routing still decides first: an injury, a complaint, a legal threat, an upset customer
+        or a request for a person hands the customer over with what the flow gathered (talk of
+        injuries is what 人伤调解 is about). Flows run only in stored conversations: a
+        one-message conversation (``answer_once``) could never finish one.
+        """
+        if self._flows is None or outbox is None:
+            return None
+        current = conversation.flow
+        state = current if current is not None and current.status in OPEN_FLOW else None
+        flows = self._flows
+        started = None
+        if state is None or state.status is FlowStatus.PAUSED:
+            started = flows.start_flow(text, self._flow_context(conversation, None, now))
+            if started is not None and state is not None and started.flow is state.flow:
+                started = None  # its own trigger resumes the paused flow
+        candidate = started or state
+        if candidate is None:
+            return None
+        breaking = set(decision.reasons) & FLOW_BREAKING if decision.route == "human" else set()
+        if candidate.flow is FlowKey.INJURY_MEDIATION:
+            breaking.discard(Reason.INJURY_EMERGENCY)
+        if breaking:
+            if state is None or state.status is FlowStatus.PAUSED:
+                return None  # no flow under way: the usual handoff
+            conversation.flow = state.model_copy(update={"status": FlowStatus.HANDED_OVER})
+            return self._hand_over(
+                conversation, text, intent, decision, outbox, gathered=flows.gathered(state)
+            )
+        context = self._flow_context(conversation, candidate, now, outbox.files)
+        step = flows.advance(candidate, text, context)
+        if not step.consumed:
+            conversation.flow = step.state
+            return None
+        return self._flow_answer(conversation, text, intent, step, outbox, now)
+
+    def _flow_context(
+        self,
+        conversation: Conversation,
+        state: FlowState | None,
+        now: datetime | None,
+        files: list[str] | None = None,
+    ) -> FlowContext:
+        """What a flow knows at this message: the verified customer's claims and policies, the
+        files it carries, and the slots offered when the flow books an appointment."""
+        when = now or datetime.now(UTC)
+        profile = self._profile(conversation)
+        kind = SLOT_FLOWS.get(state.flow) if state is not None else None
+        offered = (
+            self._desk.offered_slots(kind, when)
+            if kind is not None and self._desk is not None and profile is not None
+            else []
+        )
+        return FlowContext(
+            now=when,
+            timezone=self._zone,
+            customer_id=conversation.customer_id,
+            claim_numbers=[c.claim_no for c in profile.claims] if profile is not None else [],
+            policies=profile.policies if profile is not None else [],
+            attachments=files or [],
+            offered_slots=offered,
+        )
+
+    def _flow_answer(
+        self,
+        conversation: Conversation,
+        text: str,
+        intent: str,
+        step: FlowStep,
+        outbox: Outbox,
+        now: datetime | None = None,
+    ) -> BotAnswer:
+        """Say what the flow's step says, and do what it asks: a handoff with what it gathered,
+        the identity check, the record it ends in, the claim it looks up."""
+        flows, desk = self._flows, self._desk
+        assert flows is not None and desk is not None
+        conversation.flow = step.state
+        if step.handoff is not None:
+            decision = RouteDecision(route="human", reasons=[step.handoff.reason.routing_reason()])
+            return self._hand_over(
+                conversation,
+                text,
+                intent,
+                decision,
+                outbox,
+                gathered=step.handoff.summary,
+                said=step.reply,
+            )
+        if step.needs_identity:
+            conversation.pending_intent = intent
+            return self._say(conversation, text, step.reply, intent, ask=True)
+        record = None
+        reply = step.reply
+        if step.record is not None:
+            try:
+                record = desk.write(step.record, conversation, now or datetime.now(UTC))
+            except PolicyDeskError as exc:  # refused by the records (a slot just taken…)
+                logger.info("flow %s record refused: %s", step.state.flow.value, exc)
+                conversation.flow = step.state.model_copy(update={"status": FlowStatus.HANDED_OVER})
+                decision = RouteDecision(route="human", reasons=[Reason.NEEDS_DECISION])
+                return self._hand_over(
+                    conversation,
+                    text,
+                    intent,
+                    decision,
+                    outbox,
+                    gathered=f"{flows.gathered(step.state)}\n提交未成功：{exc}",
+                )
+            if record.type.value == "claim_report":
+                reply = f"{reply}\n案件号：{record.id}"
+        if step.lookup is not None:
+            found = desk.claim_stage(step.lookup.customer_id, step.lookup.claim_no)
+            if found is not None:
+                values = self._values(conversation) | {
+                    "案件号": found[0],
+                    "案件阶段": found[1],
+                    "进度说明": self.answers.stages.get(found[1], ""),
+                }
+                reply = fill_placeholders(self.answers.claim_status, values)
+        conversation.bot_failures = 0
+        answer = self._say(conversation, text, reply, intent)
+        return answer.model_copy(update={"record": record}) if record is not None else answer
 
     # ----- helpers ----------------------------------------------------------------------------
 

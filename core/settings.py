@@ -163,6 +163,14 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "chatbot" / "answers.yaml",
         description="what the self-service chatbot says (trainer-editable)",
     )
+    chat_flows: Path = Field(
+        default=PROJECT_ROOT / "data" / "chatbot" / "flows.yaml",
+        description="the guided self-service flows (一键报案…): triggers, questions, checks",
+    )
+    chat_fault_rules: Path = Field(
+        default=PROJECT_ROOT / "data" / "chatbot" / "fault_rules.yaml",
+        description="辅助定责: the simple-accident rules and what makes a case not simple",
+    )
     routing_rules: Path = Field(
         default=PROJECT_ROOT / "data" / "chatbot" / "routing_rules.yaml",
         description="chatbot intents and handoff triggers (trainer-editable)",

@@ -581,11 +581,11 @@ class SelfServiceRecords(SqlStore):
         horizon, and has room (capacity is counted in the writing transaction, so two customers
         never both take the last place); the claim is the customer's and neither paid (支付) nor
         withdrawn; a claim holds at most one booked appointment of each kind; injury mediation
-        (人伤调解) only for a claim whose self-service report recorded injuries.
+        (人伤调解) not for a claim whose self-service report said nobody was injured.
 
         Raises:
             ClaimNotOwnedError: unknown claim, or another customer's.
-            ClaimStateError: paid or withdrawn claim; mediation without recorded injuries; a
+            ClaimStateError: paid or withdrawn claim; mediation on a claim reported unhurt; a
                 booked appointment of that kind on the claim already.
             SlotUnavailableError: not a slot, past, beyond the horizon, or full.
         """
@@ -597,10 +597,10 @@ class SelfServiceRecords(SqlStore):
         with self.transaction() as conn:
             claim = self._owned_claim(conn, new.customer_id, new.claim_no)
             self._open(claim, "book an appointment")
-            if new.kind is AppointmentKind.INJURY_MEDIATION and not self._injured(conn, claim):
+            if new.kind is AppointmentKind.INJURY_MEDIATION and self._reported_unhurt(conn, claim):
                 raise ClaimStateError(
-                    f"claim_no: {new.claim_no} has no injuries recorded in its self-service "
-                    "report; injury mediation is booked by an agent"
+                    f"claim_no: {new.claim_no} was reported with nobody injured; injury "
+                    "mediation for it is booked by an agent"
                 )
             self.serialise(conn, f"ss-slot:{new.kind.value}:{start.astimezone(UTC).isoformat()}")
             # the insert comes before the counts: on SQLite it takes the write lock, so the
@@ -918,13 +918,15 @@ class SelfServiceRecords(SqlStore):
             )
 
     @staticmethod
-    def _injured(conn: Connection, claim: Claim) -> bool:
+    def _reported_unhurt(conn: Connection, claim: Claim) -> bool:
+        """Whether the customer's own self-service report said nobody was injured (a claim
+        reported another way says nothing either way)."""
         injured = conn.execute(
             select(selfservice_reports.c.injuries).where(
                 selfservice_reports.c.claim_no == claim.claim_no
             )
         ).scalar()
-        return bool(injured)
+        return injured is not None and not injured
 
     @staticmethod
     def _insert(conn: Connection, table: Any, **values: Any) -> int:

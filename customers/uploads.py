@@ -33,7 +33,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from core.errors import PolicyDeskError
 from db.schema import claims, uploads_table
@@ -450,6 +450,36 @@ class UploadStore(SqlStore):
                 gps_lon=gps.lon if gps else None,
             )
         )
+
+    def link(
+        self, upload_ids: Sequence[str], claim_no: str, customer_id: str
+    ) -> list[UploadedDocument]:
+        """Link files already sent (in a chat) to one of the customer's claims, all or none.
+
+        Raises:
+            UploadNotFoundError: an unknown id.
+            UploadLinkError: the claim is not the customer's, or a file is another customer's.
+        """
+        with self.transaction() as conn:
+            owner = conn.execute(
+                select(claims.c.customer_id).where(claims.c.claim_no == claim_no)
+            ).scalar()
+            if owner is None or str(owner) != customer_id:
+                raise UploadLinkError(f"claim {claim_no!r} is not this customer's")
+            for upload_id in upload_ids:
+                row = conn.execute(
+                    select(uploads_table.c.customer_id).where(uploads_table.c.id == upload_id)
+                ).first()
+                if row is None:
+                    raise UploadNotFoundError(f"no upload {upload_id!r}")
+                if row.customer_id not in (None, customer_id):
+                    raise UploadLinkError(f"upload {upload_id!r} is another customer's")
+                conn.execute(
+                    update(uploads_table)
+                    .where(uploads_table.c.id == upload_id)
+                    .values(claim_no=claim_no, customer_id=customer_id)
+                )
+        return [self.get(upload_id) for upload_id in upload_ids]
 
     # ----- reading ------------------------------------------------------------------------
 

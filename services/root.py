@@ -1042,8 +1042,12 @@ class Services:
             ModelNotReadyError: the caller-emotion model is not trained.
             ConfigurationError: invalid routing rules, answer templates or unknown-intent bar.
         """
+        from zoneinfo import ZoneInfo
+
         from chatbot.answers import AnswerBook
         from chatbot.confidence import AnswerBar
+        from chatbot.flows import FlowBook
+        from chatbot.records import SelfServiceDesk
         from chatbot.service import ChatbotService
         from chatbot.understanding import MessageRules
 
@@ -1070,6 +1074,14 @@ class Services:
             on_answered=lambda conversation, answer: self.quality.chat_answered(
                 conversation, ",".join(answer.reasons) if answer.handoff_id else ""
             ),
+            flows=FlowBook.load(self.settings.chat_flows, self.settings.chat_fault_rules),
+            desk=SelfServiceDesk(
+                self.selfservice,
+                self.uploads,
+                self.customers,
+                ZoneInfo(self.settings.centre_timezone),
+            ),
+            zone=self.settings.centre_timezone,
         )
 
     def demo_calls(self) -> list[DemoCall]:

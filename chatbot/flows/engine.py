@@ -720,6 +720,19 @@ class FlowBook:
         record = _record(flow, state, customer, context)
         return FlowStep(reply=lead + flow.done, state=state, record=record)
 
+    def gathered(self, state: FlowState) -> str:
+        """What a flow has gathered so far, for the person taking the customer over when
+        something outside the flow (a complaint, a legal threat) hands them over.
+
+        Args:
+            state: the flow's state.
+
+        Returns:
+            The flow's name and one line per answer given.
+        """
+        flow = self.spec.flow(state.flow)
+        return f"【{flow.name}】\n" + (self._summary(flow, state) or "（尚未收集到信息）")
+
     def _summary(self, flow: FlowSpec, state: FlowState) -> str:
         return "\n".join(
             f"- {slot.label}：{state.answers[slot.name].display}"
