@@ -380,3 +380,15 @@ class ProactiveCounts(BaseModel):
     failed: int
     queued: int
     reminders_by_kind: dict[str, int]
+
+
+class SentReminder(BaseModel):
+    """A customer's reminder as queued, with its message (the chatbot's context)."""
+
+    key: str
+    kind: ReminderKind
+    day: date
+    queued_at: AwareTime
+    message_id: int
+    status: MessageStatus
+    body: str
