@@ -84,8 +84,7 @@ def cmd_reminders(services: Services, args: argparse.Namespace, out: TextIO) -> 
         messages = reminders.outbox(status, limit=args.limit)
         if args.json:
             out.write(
-                json.dumps([m.model_dump(mode="json") for m in messages], ensure_ascii=False)
-                + "\n"
+                json.dumps([m.model_dump(mode="json") for m in messages], ensure_ascii=False) + "\n"
             )
             return 0
         for m in messages:

@@ -121,6 +121,7 @@ _DESK: dict[str, dict[str, str]] = {
     "tier": {"zh": "会员等级", "en": "Member tier"},
     "adjuster": {"zh": "查勘定损员", "en": "Adjuster"},
     "history": {"zh": "历史来电", "en": "Past contacts"},
+    "reminders_sent": {"zh": "车主秘书提醒", "en": "Reminders sent"},
     "helpful": {"zh": "有帮助", "en": "Helpful"},
     "not_helpful": {"zh": "没帮助", "en": "Not helpful"},
     "feedback_saved": {"zh": "已记录反馈，培训师会看到。", "en": "Feedback saved for trainers."},

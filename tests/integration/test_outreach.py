@@ -43,9 +43,7 @@ DAY = date(2026, 11, 5)
 MORNING = datetime(2026, 11, 5, 9, 0, tzinfo=ZONE)
 RECORDS = generate(30)
 FIRST = RECORDS["cust_customers"][0]
-SECOND_PLATE = next(
-    v["plate"] for v in RECORDS["cust_vehicles"] if v["customer_id"] != FIRST["id"]
-)
+SECOND_PLATE = next(v["plate"] for v in RECORDS["cust_vehicles"] if v["customer_id"] != FIRST["id"])
 
 
 def warning(wid: str = "W1", start: datetime = MORNING) -> WeatherWarning:
@@ -98,7 +96,7 @@ def hooks() -> Iterator[dict[Channel, Hook]]:
         class Handler(BaseHTTPRequestHandler):
             target = hook
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 self.target.bodies.append(json.loads(self.rfile.read(length)))
                 self.target.headers.append(dict(self.headers))
@@ -176,7 +174,9 @@ def test_a_second_run_of_the_same_day_sends_nothing_twice(
     )
     assert sum(len(h.bodies) for h in hooks.values()) == posted
     # the next day, the same reminders are not sent again either
-    assert job.run(DAY + timedelta(days=1), MORNING + timedelta(days=1)).by_kind.get("weather") is None
+    assert (
+        job.run(DAY + timedelta(days=1), MORNING + timedelta(days=1)).by_kind.get("weather") is None
+    )
 
 
 def test_a_parallel_run_loses_the_race_and_writes_nothing(centre: Services) -> None:
@@ -404,3 +404,16 @@ def test_privacy_export_and_erase_cover_reminders(
     # an erased customer is not reminded again
     job.run(DAY + timedelta(days=1), MORNING + timedelta(days=1))
     assert FIRST["id"] not in {m.customer_id for m in job.outbox()}
+
+
+def test_kpis_show_the_proactive_contacts(centre: Services, hooks: dict[Channel, Hook]) -> None:
+    report = service(centre, hooks).run(DAY, MORNING)
+    out = io.StringIO()
+    args = ["--data-dir", str(centre.settings.data_dir), "kpis", "--from", "2026-11-05"]
+    assert main([*args, "--to", "2026-11-05", "--json"], out=out) == 0
+    proactive = json.loads(out.getvalue())["proactive"]
+    assert proactive["messages"] == report.queued and proactive["sent"] == report.queued
+    assert proactive["reminders_by_kind"] == report.by_kind
+    out = io.StringIO()
+    assert main([*args, "--to", "2026-11-05"], out=out) == 0
+    assert "主动触达" in out.getvalue()

@@ -107,7 +107,10 @@ def claim(stage: str = "定损", days_waiting: int = 4, no: str = "RC1") -> Clai
         reported_at=at - timedelta(days=2),
         description="追尾",
         stage=stage,
-        timeline=[ClaimEvent(stage="报案", at=at - timedelta(days=2)), ClaimEvent(stage=stage, at=at)],
+        timeline=[
+            ClaimEvent(stage="报案", at=at - timedelta(days=2)),
+            ClaimEvent(stage=stage, at=at),
+        ],
     )
 
 
@@ -150,7 +153,11 @@ def test_no_renewal_far_from_or_after_the_end(days_left: int) -> None:
 def test_a_renewed_policy_is_not_reminded() -> None:
     profile = customer(end=DAY + timedelta(days=10))
     renewed = profile.policies[0].model_copy(
-        update={"policy_no": "PNEW", "start": DAY + timedelta(days=11), "end": DAY + timedelta(days=375)}
+        update={
+            "policy_no": "PNEW",
+            "start": DAY + timedelta(days=11),
+            "end": DAY + timedelta(days=375),
+        }
     )
     profile = profile.model_copy(update={"policies": [*profile.policies, renewed]})
     assert not [k for k in found(profile) if k.startswith("renewal:")]
@@ -174,7 +181,9 @@ def test_inspection_due_within_the_window_only() -> None:
 
 
 def test_weather_for_the_customers_city_at_or_above_the_level() -> None:
-    feeds = Feeds(weather=[warning(), warning(city="上海", wid="W2"), warning(level="蓝", wid="W3")])
+    feeds = Feeds(
+        weather=[warning(), warning(city="上海", wid="W2"), warning(level="蓝", wid="W3")]
+    )
     assert [k for k in found(customer(), feeds) if k.startswith("weather:")] == [
         "weather:W1:2026-11-04"
     ]
@@ -290,7 +299,9 @@ def test_quiet_hours_defer_the_send_time_to_their_end() -> None:
     [message] = result.messages
     assert message.deferred
     assert message.send_at == datetime(2026, 11, 6, 8, 0, tzinfo=ZONE)
-    early = run([customer(end=DAY + timedelta(days=7))], now=datetime(2026, 11, 5, 6, 0, tzinfo=ZONE))
+    early = run(
+        [customer(end=DAY + timedelta(days=7))], now=datetime(2026, 11, 5, 6, 0, tzinfo=ZONE)
+    )
     assert early.messages[0].send_at == datetime(2026, 11, 5, 8, 0, tzinfo=ZONE)
     assert not run([customer(end=DAY + timedelta(days=7))]).messages[0].deferred
 
@@ -329,4 +340,4 @@ def test_planning_is_deterministic_and_ordered_by_customer() -> None:
     feeds = Feeds(weather=[warning()])
     first, second = run(profiles, feeds), run(list(reversed(profiles)), feeds)
     assert first == second
-    assert [m.customer_id for m in first.messages][0] == "C00001"
+    assert first.messages[0].customer_id == "C00001"

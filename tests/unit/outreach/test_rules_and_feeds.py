@@ -127,7 +127,7 @@ def feed_server() -> Iterator[str]:
     body = json.dumps([_record()]).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             if self.path == "/weather":
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
