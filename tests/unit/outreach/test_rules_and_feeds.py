@@ -4,9 +4,6 @@ naming the field (and, for a feed, the record)."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -120,36 +117,3 @@ def test_unreadable_and_non_json_feeds(tmp_path: Path) -> None:
         read_violations(str(tmp_path / "bad.jsonl"))
     (tmp_path / "empty.json").write_text("", encoding="utf-8")
     assert read_weather(str(tmp_path / "empty.json")) == []
-
-
-@pytest.fixture
-def feed_server() -> Iterator[str]:
-    body = json.dumps([_record()]).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path == "/weather":
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
-            else:
-                self.send_response(503)
-                self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_a_feed_from_a_url(feed_server: str) -> None:
-    [warning] = read_weather(f"{feed_server}/weather")
-    assert warning.city == "杭州"
-    with pytest.raises(FeedError, match="cannot fetch"):
-        read_weather(f"{feed_server}/down")
