@@ -285,6 +285,15 @@ class PrivacyService(SqlStore):
             ("identity_failures", identity_failures, identity_failures.c.at, days.security_days),
             ("rate_counters", rate_counters, rate_counters.c.window_start, days.security_days),
             ("audit_log", audit_table, audit_table.c.at, days.audit_days),
+            # outreach (车主秘书): proactive messages are contact records, kept as long as calls;
+            # a message's reminders share its time, so they go first, by the same cutoff
+            ("reminders", outreach_reminders, outreach_reminders.c.created_at, days.call_days),
+            (
+                "reminder_messages",
+                outreach_messages,
+                outreach_messages.c.created_at,
+                days.call_days,
+            ),
         ]
         removed: dict[str, int] = {}
         with self.transaction() as conn:

@@ -417,3 +417,16 @@ def test_kpis_show_the_proactive_contacts(centre: Services, hooks: dict[Channel,
     out = io.StringIO()
     assert main([*args, "--to", "2026-11-05"], out=out) == 0
     assert "主动触达" in out.getvalue()
+
+
+def test_the_retention_purge_removes_old_reminders_and_messages(
+    centre: Services, hooks: dict[Channel, Hook]
+) -> None:
+    report = service(centre, hooks).run(DAY, MORNING)
+    days = centre.privacy.retention.call_days
+    kept = centre.privacy.purge("test", now=MORNING + timedelta(days=days - 1))
+    assert kept.removed["reminder_messages"] == 0
+    purged = centre.privacy.purge("test", now=MORNING + timedelta(days=days + 1))
+    assert purged.removed["reminder_messages"] == report.queued
+    assert purged.removed["reminders"] == report.planned
+    assert _count(centre, outreach_messages) == _count(centre, outreach_reminders) == 0
