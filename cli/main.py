@@ -19,6 +19,7 @@ import cli.demo
 import cli.jobs
 import cli.privacy
 import cli.quality
+import cli.reminders
 import cli.serve
 import cli.simulate
 import cli.studio
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.jobs.add_parsers(sub)
     cli.quality.add_parsers(sub)
     cli.demo.add_parsers(sub)
+    cli.reminders.add_parsers(sub)
     return parser
 
 
@@ -362,6 +364,7 @@ COMMANDS = {
     **cli.jobs.COMMANDS,
     **cli.quality.COMMANDS,
     **cli.demo.COMMANDS,
+    **cli.reminders.COMMANDS,
 }
 
 

@@ -68,6 +68,9 @@ def cmd_kpis(services: Services, args: argparse.Namespace, out: TextIO) -> int:
     services.require_database()
     view = view_of(args.start, args.end, args.team, args.agent, services.quality.today())
     report = services.quality.kpis(view)
+    # proactive contacts (车主秘书 reminders) are the centre's, not a team's or an agent's
+    whole_centre = not (view.team or view.agent)
+    proactive = services.reminders.proactive_counts(view.start, view.end) if whole_centre else None
     if args.json:
         body = {
             "period": report.period,
@@ -76,12 +79,20 @@ def cmd_kpis(services: Services, args: argparse.Namespace, out: TextIO) -> int:
                 for name, v in report.metrics.items()
             },
         }
+        if proactive is not None:
+            body["proactive"] = proactive.model_dump(mode="json")
         out.write(json.dumps(body, ensure_ascii=False) + "\n")
         return 0
     scope = args.agent or args.team or "全中心"
     out.write(f"{view.start} — {view.end}  {scope}\n")
     for name, v in report.metrics.items():
         out.write(f"{v.label or name:<12} {_shown(v.value, v.unit, name):>10}  n={v.n}  ({name})\n")
+    if proactive is not None:
+        kinds = ", ".join(f"{k} {n}" for k, n in proactive.reminders_by_kind.items()) or "—"
+        out.write(
+            f"{'主动触达':<12} {proactive.messages:>10}  sent={proactive.sent} "
+            f"failed={proactive.failed} queued={proactive.queued}  (proactive: {kinds})\n"
+        )
     return 0
 
 

@@ -307,6 +307,39 @@ class Settings(BaseSettings):
         description="appointment opening hours, slot length and capacity per kind (editable)",
     )
 
+    # ----- outreach (车主秘书: outreach/) -----
+    outreach_rules: Path = Field(
+        default=PROJECT_ROOT / "data" / "outreach" / "rules.yaml",
+        description="reminder rules, templates, quiet hours, weekly cap (trainer-editable)",
+    )
+    outreach_weather_feed: str | None = Field(
+        default=str(PROJECT_ROOT / "data" / "demo" / "feeds" / "weather.json"),
+        description="weather warnings: a JSON/JSONL file or an http(s) URL; empty: none",
+    )
+    outreach_violation_feed: str | None = Field(
+        default=str(PROJECT_ROOT / "data" / "demo" / "feeds" / "violations.jsonl"),
+        description="traffic violations: a JSON/JSONL file or an http(s) URL; empty: none",
+    )
+    sms_webhook_url: str | None = Field(
+        default=None, description="the SMS gateway's webhook; none: SMS messages stay queued"
+    )
+    wechat_webhook_url: str | None = Field(
+        default=None,
+        description="the WeChat template-message relay's webhook; none: messages stay queued",
+    )
+    outreach_webhook_token: SecretStr | None = Field(
+        default=None, description="a bearer token sent to both webhooks"
+    )
+    outreach_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="attempts before an outbox message is failed"
+    )
+    outreach_retry_seconds: int = Field(
+        default=60, ge=1, le=86_400, description="first retry delay; doubles with each attempt"
+    )
+    outreach_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="seconds per webhook call or feed URL read"
+    )
+
     @model_validator(mode="after")
     def _no_retired_settings(self) -> Settings:
         if os.environ.get("POLICYDESK_API_AGENT_TOKEN"):
@@ -320,6 +353,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_means_no_cache(cls, value: object) -> object:
         # POLICYDESK_TRAINING_CACHE= (empty) turns the cache off
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "outreach_weather_feed",
+        "outreach_violation_feed",
+        "sms_webhook_url",
+        "wechat_webhook_url",
+        mode="before",
+    )
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        # POLICYDESK_SMS_WEBHOOK_URL= (empty) means no SMS channel; an empty feed, no feed
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("centre_timezone")

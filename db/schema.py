@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -584,4 +585,46 @@ selfservice_withdrawals = Table(
     Column("decided_by", String(64)),
     Column("decided_at", UtcDateTime),
     Column("note", Text),
+)
+
+# ----- outreach (outreach/store.py) -------------------------------------------------------
+
+outreach_messages = Table(
+    "outreach_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("channel", String(8), nullable=False),
+    Column("destination", String(32), nullable=False),  # masked, never the full number
+    Column("body", Text, nullable=False),
+    Column("reminder_keys", JSON, nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("day", Date, nullable=False, index=True),
+    Column("status", String(8), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+)
+"""The outbox: one message per customer, channel and run, with its delivery state."""
+outreach_reminders = Table(
+    "outreach_reminders",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("key", String(160), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("message_id", Integer, ForeignKey("outreach_messages.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    # a second run of the same day (or a parallel one) cannot queue the same reminder again
+    UniqueConstraint("customer_id", "key", "day", name="uq_outreach_reminders_customer_key_day"),
+)
+outreach_opt_outs = Table(
+    "outreach_opt_outs",
+    metadata,
+    Column("customer_id", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # a reminder kind, or "*" for every kind
+    Column("at", UtcDateTime, nullable=False),
 )

@@ -38,6 +38,9 @@ from db.schema import (
     identity_failures,
     interactions,
     login_attempts,
+    outreach_messages,
+    outreach_opt_outs,
+    outreach_reminders,
     policies,
     rate_counters,
     reviews,
@@ -167,6 +170,16 @@ class PrivacyService(SqlStore):
                         self._contact_ids(conn, customer_id, [s[0] for s in sessions]),
                     )
                 ],
+                # outreach (车主秘书): the reminders and messages sent, and the opt-outs
+                "reminder_messages": self._rows(
+                    conn, outreach_messages, outreach_messages.c.customer_id, customer_id
+                ),
+                "reminders": self._rows(
+                    conn, outreach_reminders, outreach_reminders.c.customer_id, customer_id
+                ),
+                "reminder_opt_outs": self._rows(
+                    conn, outreach_opt_outs, outreach_opt_outs.c.customer_id, customer_id
+                ),
             }
             if self._uploads is not None:
                 document["uploads"] = self._uploads.export_rows(
@@ -229,6 +242,15 @@ class PrivacyService(SqlStore):
             ]
             self._delete_in(conn, call_segments, call_segments.c.call_id, call_ids)
             deleted["calls"] = self._delete_in(conn, calls_table, calls_table.c.id, call_ids)
+            # outreach (车主秘书): reminders before the messages they point to
+            for name, table in (
+                ("reminders", outreach_reminders),
+                ("reminder_messages", outreach_messages),
+                ("reminder_opt_outs", outreach_opt_outs),
+            ):
+                deleted[name] = int(
+                    conn.execute(delete(table).where(table.c.customer_id == customer_id)).rowcount
+                )
             anonymised["customer"] = conn.execute(
                 update(customers)
                 .where(customers.c.id == customer_id)
@@ -340,6 +362,15 @@ class PrivacyService(SqlStore):
             ("identity_failures", identity_failures, identity_failures.c.at, days.security_days),
             ("rate_counters", rate_counters, rate_counters.c.window_start, days.security_days),
             ("audit_log", audit_table, audit_table.c.at, days.audit_days),
+            # outreach (车主秘书): proactive messages are contact records, kept as long as calls;
+            # a message's reminders share its time, so they go first, by the same cutoff
+            ("reminders", outreach_reminders, outreach_reminders.c.created_at, days.call_days),
+            (
+                "reminder_messages",
+                outreach_messages,
+                outreach_messages.c.created_at,
+                days.call_days,
+            ),
         ]
         removed: dict[str, int] = {}
         uploaded: set[str] = set()

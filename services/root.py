@@ -72,6 +72,8 @@ if TYPE_CHECKING:
     from db.ratelimit import RateCounters
     from knowledge.catalog import KnowledgeCatalog
     from knowledge.ingest import IngestService
+    from outreach.service import ReminderService
+    from outreach.store import OutreachStore
     from privacy.service import PrivacyService
     from prompts.guard import ComplianceGuard
     from prompts.llm import LlmPhraser
@@ -1202,6 +1204,61 @@ class Services:
             load_slot_rules(self.settings.selfservice_slots),
             ZoneInfo(self.settings.centre_timezone),
             self.changes,
+        )
+
+    # ----- outreach (车主秘书) -------------------------------------------------------------
+
+    @cached_property
+    def outreach_store(self) -> OutreachStore:
+        """The outbox, the reminders sent and the opt-outs."""
+        from outreach.store import OutreachStore
+
+        return OutreachStore(self.engine)
+
+    @cached_property
+    def reminders(self) -> ReminderService:
+        """The proactive reminders job (plan, queue, deliver) and its views."""
+        from outreach.channels import ChannelAdapter, SmsWebhook, WeChatTemplateWebhook
+        from outreach.feeds import read_violations, read_weather
+        from outreach.models import Channel, Feeds
+        from outreach.rules import load_rules
+        from outreach.service import ReminderService
+
+        settings = self.settings
+        rules = load_rules(settings.outreach_rules)
+        token = settings.outreach_webhook_token
+        secret = token.get_secret_value() if token else None
+        adapters: dict[Channel, ChannelAdapter] = {}
+        if settings.sms_webhook_url:
+            adapters[Channel.SMS] = SmsWebhook(
+                settings.sms_webhook_url, secret, settings.outreach_timeout
+            )
+        if settings.wechat_webhook_url:
+            adapters[Channel.WECHAT] = WeChatTemplateWebhook(
+                settings.wechat_webhook_url,
+                rules.wechat_template_id,
+                secret,
+                settings.outreach_timeout,
+            )
+
+        def feeds() -> Feeds:
+            weather, violations = settings.outreach_weather_feed, settings.outreach_violation_feed
+            timeout = settings.outreach_timeout
+            return Feeds(
+                weather=read_weather(weather, timeout) if weather else [],
+                violations=read_violations(violations, timeout) if violations else [],
+            )
+
+        return ReminderService(
+            self.outreach_store,
+            self.customers,
+            self.audit,
+            rules,
+            feeds,
+            adapters,
+            settings.centre_zone,
+            max_attempts=settings.outreach_max_attempts,
+            retry_seconds=settings.outreach_retry_seconds,
         )
 
 

@@ -11,6 +11,7 @@ from core.models import Emotion, Hit, PassageKind
 from customers.bookings import PrivilegeUsageReport
 from customers.models import CLAIM_STAGES, CustomerProfile, SelfServiceSummary
 from customers.uploads import UploadedDocument
+from outreach.models import OutboxMessage
 from prompts.guard import Finding, FindingSource
 from sentiment.mood import CallMood
 from ui.format import escape_markdown, highlight_markdown, local_time, stage_track
@@ -187,6 +188,20 @@ def render_self_service(summary: SelfServiceSummary) -> None:
                 f"{t('ss_withdrawal_' + request.state.value)}{decided}{note}"
             )
             st.caption(escape_markdown(request.reason))
+
+
+def render_reminders(messages: list[OutboxMessage]) -> None:
+    """The proactive reminders the customer was sent (or has queued, or that failed)."""
+    if not messages:
+        return
+    with st.expander(f"{t('reminders_sent')}（{len(messages)}）"):
+        for message in messages[:10]:
+            kinds = "/".join(k.value for k in message.kinds)
+            when = local_time(message.sent_at or message.created_at)
+            st.caption(f"{when} · {message.channel.value} · {kinds} · {message.status.value}")
+            st.text(message.body)
+            if message.last_error:
+                st.caption(escape_markdown(message.last_error))
 
 
 def approval_line(approval: Approval) -> str:

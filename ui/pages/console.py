@@ -40,6 +40,7 @@ from ui.widgets import (
     render_hit,
     render_mood,
     render_profile,
+    render_reminders,
     render_said,
 )
 
@@ -583,6 +584,7 @@ def render_customer(call: Call) -> None:
             for d in uploads.for_claim(claim_no)
         ],
     )
+    render_reminders(services.reminders.sent_to(call.customer_id))
     user = current_user()
     if user is None or not can(user, Action.REVEAL_PERSONAL_DATA):
         return

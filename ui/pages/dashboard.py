@@ -88,6 +88,27 @@ def render_tiles(board: Dashboard) -> None:
             column.caption(t("kpi_n").format(n=figure.n))
 
 
+def render_proactive(services: Services, view: KpiFilter) -> None:
+    """The centre's proactive contacts (车主秘书 reminders) in the period: a whole-centre figure,
+    not shown for one team or agent."""
+    if view.team or view.agent:
+        return
+    counts = services.reminders.proactive_counts(view.start, view.end)
+    # one line, not tiles: the tiles are the contact KPIs, each with its n
+    figures = " · ".join(
+        f"{t(key)} **{value}**"
+        for key, value in (
+            ("proactive_messages", counts.messages),
+            ("proactive_sent", counts.sent),
+            ("proactive_failed", counts.failed),
+            ("proactive_queued", counts.queued),
+        )
+    )
+    kinds = " · ".join(f"{kind} {n}" for kind, n in counts.reminders_by_kind.items())
+    st.markdown(f"**{t('proactive')}**：{figures}")
+    st.caption(f"{t('proactive_kinds')}：{kinds or '—'}")
+
+
 def render_trend(board: Dashboard) -> None:
     """The daily shares (and the QA score), optionally smoothed over seven days."""
     st.subheader(t("dash_trend"))
@@ -250,6 +271,7 @@ def main() -> None:
         st.info(t("dash_empty"))
         return
     render_tiles(board)
+    render_proactive(services, view)
     render_trend(board)
     left, right = st.columns([3, 2])
     with left:
