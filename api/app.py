@@ -206,7 +206,7 @@ def post_message(
     services = context.services
     _limit(services, f"{who.client}:messages", services.settings.api_messages_per_minute)
     try:
-        answer = bot.post(session_id, body.text, client=who.client)
+        answer = bot.post(session_id, body.text, client=who.client, attachments=body.attachments)
     except RateLimitedError as exc:
         raise ApiError(
             429,

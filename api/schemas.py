@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from accounts.authority import MAX_AMOUNT
 from assist.facts import CallFacts
@@ -40,9 +47,6 @@ MAX_SESSION_ID_CHARS = 40  # the width of the id columns in chat_conversations /
 Channel = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9_-]{0,15}$"),
-]
-MessageText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)
 ]
 ResolutionNote = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_RESOLUTION_CHARS)
@@ -100,10 +104,25 @@ class SessionCreated(BaseModel):
 class MessageIn(_Request):
     """One customer message."""
 
-    text: MessageText = Field(
-        description=f"the customer's message, 1 to {MAX_MESSAGE_CHARS} characters",
+    text: str = Field(
+        default="",
+        max_length=MAX_MESSAGE_CHARS,
+        description=f"the customer's message, up to {MAX_MESSAGE_CHARS} characters; empty only "
+        "when the message carries files",
         examples=["车损险包括哪些"],
     )
+    attachments: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="ids of files sent in this session (POST /v1/sessions/{id}/uploads) that go "
+        "with the message, e.g. the accident photos a report asks for",
+    )
+
+    @model_validator(mode="after")
+    def _says_something(self) -> MessageIn:
+        if not self.text.strip() and not self.attachments:
+            raise ValueError("a message needs text or attachments")
+        return self
 
 
 class Reply(BaseModel):

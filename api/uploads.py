@@ -18,6 +18,7 @@ A refused file answers 413 (too large), 415 (a type not accepted, decided from t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -86,9 +87,10 @@ def _read(services: Services, file: UploadFile) -> bytes:
     return file.file.read(services.settings.upload_max_bytes + 1)
 
 
-def _add(store: UploadStore, upload: NewUpload) -> UploadedDocument:
+def _add(store: Callable[[], UploadedDocument]) -> UploadedDocument:
+    """The stored file, or the API error that says why it was refused."""
     try:
-        return store.add(upload)
+        return store()
     except UploadRejectedError as exc:
         code = "upload_" + exc.reason.value
         raise ApiError(_STATUS.get(exc.reason, 422), code, str(exc), field="file") from exc
@@ -128,7 +130,7 @@ def upload_to_claim(
         keep_location=keep_location,
         uploaded_by=user.username,
     )
-    return _add(store, upload)
+    return _add(lambda: store.add(upload))
 
 
 @router.get(
@@ -231,17 +233,11 @@ def upload_in_session(
             raise ApiError(
                 404, "claim_not_found", f"no claim {claim_no!r} among yours", field="claim_no"
             )
-    upload = NewUpload(
-        data=_read(services, file),
-        filename=file.filename or "",
-        declared_type=file.content_type,
-        claim_no=claim_no,
-        customer_id=conversation.customer_id,
-        conversation_id=session_id,
-        keep_location=claim_no is not None,
-        uploaded_by="customer",
+    data = _read(services, file)
+    desk = services.selfservice_desk
+    stored = _add(
+        lambda: desk.receive(conversation, data, file.filename or "", file.content_type, claim_no)
     )
-    stored = _add(store, upload)
     return UploadReceipt(
         id=stored.id,
         kind=stored.kind,

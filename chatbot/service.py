@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -44,7 +45,7 @@ from conversation.models import Speaker, Turn
 from core.errors import InvalidQueryError, PolicyDeskError
 from core.models import Hit, PassageKind, SearchFilters
 from core.templates import fill_placeholders
-from customers.models import CustomerProfile
+from customers.models import CustomerProfile, Policy
 from customers.store import CustomerStore
 from customers.uploads import UploadedDocument
 from prompts.guard import ComplianceGuard
@@ -98,6 +99,16 @@ FLOW_BREAKING = {
     Reason.EXPLICIT_REQUEST,
     Reason.FOREIGN_LANGUAGE,
 }
+# what each flow is about, as the contact's matter
+FLOW_INTENTS = {
+    FlowKey.REPORT_CLAIM: "report_claim",
+    FlowKey.FAULT_FINDING: "report_claim",
+    FlowKey.ONLINE_SURVEY: "report_claim",
+    FlowKey.UPLOAD_DOCUMENTS: "claim_materials",
+    FlowKey.INJURY_MEDIATION: "report_claim",
+    FlowKey.CLAIM_STATUS: "claim_progress",
+    FlowKey.WITHDRAW_CLAIM: "report_claim",
+}
 # flows whose next question may be an appointment slot, and the kind of appointment
 SLOT_FLOWS = {FlowKey.ONLINE_SURVEY: "survey", FlowKey.INJURY_MEDIATION: "mediation"}
 OPEN_FLOW = {
@@ -107,8 +118,13 @@ OPEN_FLOW = {
     FlowStatus.AWAITING_CONFIRM,
     FlowStatus.PAUSED,
 }
+REPORT_WINDOW = timedelta(days=30)
+"""How late an accident may be reported through the chatbot."""
 FILES_ONLY = "（发送了{n}个文件）"
 """What the transcript shows for a message that only carries files."""
+ECHO = re.compile(r"- |\d{1,2}\. ")
+"""How the lines of a flow's reply start that read back the customer's answers ("- 出险时间：…")
+or list the choices from their records and the flow's data ("1. 12月8日 08:00")."""
 
 # the order in which reasons pick the agent's opener: most urgent first
 URGENCY = [
@@ -201,6 +217,10 @@ class ChatbotService:
         self._lockout = lockout
         self._audit = audit
         self._on_answered = on_answered
+        # a flow's summary echoes the customer's own answers ("- 事故经过：被后车追尾了"): the
+        # learned judge, trained on agent replies, reads such lines as coaching or privacy risks,
+        # so they are checked against the written rules alone
+        self._echo_guard = guard.with_judge(None)
         self._flows = flows if desk is not None else None
         self._desk = desk
         self._zone = zone
@@ -432,7 +452,12 @@ class ChatbotService:
         ):
             intent = "complaint"  # a grievance, threat or dispute is a complaint (ROUTING.md)
             conversation.intents[-1] = intent
-        flowed = self._in_flow(conversation, cleaned, intent, decision, outbox, now)
+        # upset breaks a flow when the words show it: the classifier alone misreads short answers
+        # ("昨天下午三点") as dissatisfied
+        shown = set(reading.triggers) | (
+            {Reason.UPSET} if emotion.upset and emotion.matches else set()
+        )
+        flowed = self._in_flow(conversation, cleaned, intent, shown, decision, outbox, now)
         if flowed is not None:
             return flowed
         if decision.route == "human":
@@ -706,6 +731,7 @@ class ChatbotService:
         conversation: Conversation,
         text: str,
         intent: str,
+        shown: set[Reason],
         decision: RouteDecision,
         outbox: Outbox | None,
         now: datetime,
@@ -714,8 +740,10 @@ class ChatbotService:
         takes it (the message is answered as usual).
 
         Routing still decides first: an injury, a complaint, a legal threat, an upset customer
-        or a request for a person hands the customer over with what the flow gathered (talk of
-        injuries is what 人伤调解 is about). Flows run only in stored conversations: a
+        or a request for a person that the customer's words show (``shown``: the rules' triggers,
+        upset with its cue words) hands the customer over with what the flow gathered (talk of
+        injuries is what 人伤调解 is about). The learned detector's guesses do not break a flow:
+        the flow asks about injuries and disputes itself. Flows run only in stored conversations: a
         one-message conversation (``answer_once``) could never finish one.
         """
         if self._flows is None or outbox is None:
@@ -731,7 +759,9 @@ class ChatbotService:
         candidate = started or state
         if candidate is None:
             return None
-        breaking = set(decision.reasons) & FLOW_BREAKING if decision.route == "human" else set()
+        breaking = (
+            set(decision.reasons) & FLOW_BREAKING & shown if decision.route == "human" else set()
+        )
         if candidate.flow is FlowKey.INJURY_MEDIATION:
             breaking.discard(Reason.INJURY_EMERGENCY)
         if breaking:
@@ -746,6 +776,10 @@ class ChatbotService:
         if not step.consumed:
             conversation.flow = step.state
             return None
+        # the message is about the flow's matter, whatever its words alone read as ("时间说错了"
+        # is a correction, not a complaint)
+        intent = FLOW_INTENTS[candidate.flow]
+        conversation.intents[-1] = intent
         return self._flow_answer(conversation, text, intent, step, outbox, now)
 
     def _flow_context(
@@ -770,7 +804,7 @@ class ChatbotService:
             timezone=self._zone,
             customer_id=conversation.customer_id,
             claim_numbers=[c.claim_no for c in profile.claims] if profile is not None else [],
-            policies=profile.policies if profile is not None else [],
+            policies=_current_policies(profile, when, self._zone) if profile is not None else [],
             attachments=files or [],
             offered_slots=offered,
         )
@@ -802,7 +836,7 @@ class ChatbotService:
             )
         if step.needs_identity:
             conversation.pending_intent = intent
-            return self._say(conversation, text, step.reply, intent, ask=True)
+            return self._say(conversation, text, step.reply, intent, ask=True, echoes=True)
         record = None
         reply = step.reply
         if step.record is not None:
@@ -821,7 +855,7 @@ class ChatbotService:
                     gathered=f"{flows.gathered(step.state)}\n提交未成功：{exc}",
                 )
             if record.type.value == "claim_report":
-                reply = f"{reply}\n案件号：{record.id}"
+                reply = f"{reply}\n- 案件号：{record.id}"
         if step.lookup is not None:
             found = desk.claim_stage(step.lookup.customer_id, step.lookup.claim_no)
             if found is not None:
@@ -832,7 +866,7 @@ class ChatbotService:
                 }
                 reply = fill_placeholders(self.answers.claim_status, values)
         conversation.bot_failures = 0
-        answer = self._say(conversation, text, reply, intent)
+        answer = self._say(conversation, text, reply, intent, echoes=True)
         return answer.model_copy(update={"record": record}) if record is not None else answer
 
     # ----- helpers ----------------------------------------------------------------------------
@@ -893,6 +927,7 @@ class ChatbotService:
         handoff_id: str | None = None,
         hits: list[Hit] | None = None,
         ask: bool = False,
+        echoes: bool = False,
     ) -> BotAnswer:
         source = "template"
         if hits and self._phraser is not None:
@@ -900,7 +935,13 @@ class ChatbotService:
                 text, body, [f"{h.citation}：{h.text}" for h in hits[:2]]
             )
             body, source = phrased.text, phrased.source
-        cleaned, _ = self._guard.sanitize(body)
+        if echoes:
+            cleaned = "\n".join(
+                (self._echo_guard if ECHO.match(line) else self._guard).sanitize(line)[0]
+                for line in body.split("\n")
+            )
+        else:
+            cleaned, _ = self._guard.sanitize(body)
         conversation.answers.append(cleaned)
         conversation.turns.append(Turn(speaker=Speaker.BOT, text=cleaned, at=datetime.now(UTC)))
         return BotAnswer(
@@ -916,3 +957,14 @@ class ChatbotService:
             verified=conversation.customer_id is not None,
             source=source,
         )
+
+
+def _current_policies(profile: CustomerProfile, now: datetime, zone: str) -> list[Policy]:
+    """The policies a flow may name (one per vehicle, the latest): in force now, or ended within
+    the 30 days an accident may be reported late."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    recent = [p for p in profile.policies if p.start <= today and p.end >= today - REPORT_WINDOW]
+    latest: dict[str, Policy] = {}
+    for policy in sorted(recent, key=lambda p: p.start):
+        latest[policy.plate] = policy
+    return list(latest.values())

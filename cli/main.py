@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 import cli.apikey
 import cli.demo
@@ -113,6 +113,35 @@ class BatchLine(BaseModel):
     """One line of a ``--batch`` file."""
 
     text: NonBlankText
+
+
+class ChatLine(BaseModel):
+    """One line of ``chat --conversation --batch``: the customer's message and the files sent
+    with it (paths relative to the batch file)."""
+
+    text: str = ""
+    files: list[Path] = []
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ChatLine:
+        if not self.text.strip() and not self.files:
+            raise ValueError("a line needs a non-empty text or files")
+        return self
+
+
+def read_chat_lines(path: Path) -> list[ChatLine]:
+    """The lines of a conversation batch, each file checked to exist before any work is done.
+
+    Raises:
+        PolicyDeskError: unreadable file, bad JSON, an empty line or a missing file.
+    """
+    lines = read_jsonl(path, ChatLine)
+    for number, line in enumerate(lines, start=1):
+        line.files = [f if f.is_absolute() else path.parent / f for f in line.files]
+        for file in line.files:
+            if not file.is_file():
+                raise PolicyDeskError(f"line {number}: no file {file}")
+    return lines
 
 
 def read_batch(path: Path) -> list[str]:
@@ -281,18 +310,25 @@ def cmd_chat(services: Services, args: argparse.Namespace, out: TextIO) -> int:
 
     if args.conversation and args.batch is None:
         raise PolicyDeskError("--conversation needs --batch FILE (its lines are the conversation)")
-    texts = _inputs(args.text, args.batch, "TEXT")
-    for number, text in enumerate(texts, start=1):
-        if not text.strip() or len(" ".join(text.split())) > MAX_MESSAGE_CHARS:
+    if args.conversation:
+        lines = read_chat_lines(args.batch)
+    else:
+        lines = [ChatLine(text=text) for text in _inputs(args.text, args.batch, "TEXT")]
+    for number, line in enumerate(lines, start=1):
+        said = " ".join(line.text.split())
+        if (not said and not line.files) or len(said) > MAX_MESSAGE_CHARS:
             where = f"input {number}" if args.batch else "the message"
             raise PolicyDeskError(f"{where}: a message must be 1 to {MAX_MESSAGE_CHARS} characters")
     bot = services.chatbot()
     # one stored conversation for all lines (a flow's records are real), else one each in memory
     session = bot.start(channel="cli") if args.conversation else None
-    for text in texts:
-        answer = (
-            bot.answer_once(text) if session is None else bot.post(session.id, text, client="cli")
-        )
+    for line in lines:
+        text = line.text
+        if session is None:
+            answer = bot.answer_once(text)
+        else:
+            sent = [bot.receive(session.id, f.read_bytes(), f.name).id for f in line.files]
+            answer = bot.post(session.id, text, client="cli", attachments=sent)
         if args.json:
             out.write(json.dumps(answer.contract(), ensure_ascii=False) + "\n")
         else:

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from chatbot.learned import HandoffDetector
     from chatbot.lockout import IdentityLockout
     from chatbot.queue import HandoffQueue
+    from chatbot.records import SelfServiceDesk
     from chatbot.replies import AgentReplies
     from chatbot.review import RoutingReviewLog
     from chatbot.service import ChatbotService
@@ -1044,12 +1045,10 @@ class Services:
             ModelNotReadyError: the caller-emotion model is not trained.
             ConfigurationError: invalid routing rules, answer templates or unknown-intent bar.
         """
-        from zoneinfo import ZoneInfo
 
         from chatbot.answers import AnswerBook
         from chatbot.confidence import AnswerBar
         from chatbot.flows import FlowBook
-        from chatbot.records import SelfServiceDesk
         from chatbot.service import ChatbotService
         from chatbot.understanding import MessageRules
 
@@ -1077,12 +1076,7 @@ class Services:
                 conversation, ",".join(answer.reasons) if answer.handoff_id else ""
             ),
             flows=FlowBook.load(self.settings.chat_flows, self.settings.chat_fault_rules),
-            desk=SelfServiceDesk(
-                self.selfservice,
-                self.uploads,
-                self.customers,
-                ZoneInfo(self.settings.centre_timezone),
-            ),
+            desk=self.selfservice_desk,
             zone=self.settings.centre_timezone,
         )
 
@@ -1204,6 +1198,18 @@ class Services:
             load_slot_rules(self.settings.selfservice_slots),
             ZoneInfo(self.settings.centre_timezone),
             self.changes,
+        )
+
+    @cached_property
+    def selfservice_desk(self) -> SelfServiceDesk:
+        """What the chatbot's guided flows do in the records: the files customers send, the
+        record a flow ends in, the slots offered."""
+        from zoneinfo import ZoneInfo
+
+        from chatbot.records import SelfServiceDesk
+
+        return SelfServiceDesk(
+            self.selfservice, self.uploads, self.customers, ZoneInfo(self.settings.centre_timezone)
         )
 
     # ----- outreach (车主秘书) -------------------------------------------------------------
