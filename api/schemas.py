@@ -17,7 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 from accounts.authority import MAX_AMOUNT
@@ -27,7 +28,7 @@ from assist.wrapup import CallSummary
 from calls.approvals import MAX_REASON_CHARS, Approval
 from calls.models import MAX_CALL_ID_CHARS, MAX_SEGMENT_CHARS, Call
 from chatbot.handoff import HandoffRequest, HandoffState
-from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation
+from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, RecordRef
 from chatbot.queue import MAX_RESOLUTION_CHARS
 from chatbot.replies import MAX_REPLY_CHARS
 from conversation.models import Speaker, Turn
@@ -102,27 +103,30 @@ class SessionCreated(BaseModel):
 
 
 class MessageIn(_Request):
-    """One customer message."""
+    """One customer message: text, files sent with it, or both."""
 
-    text: str = Field(
-        default="",
-        max_length=MAX_MESSAGE_CHARS,
-        description=f"the customer's message, up to {MAX_MESSAGE_CHARS} characters; empty only "
-        "when the message carries files",
-        examples=["车损险包括哪些"],
-    )
     attachments: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
         default_factory=list,
         max_length=20,
         description="ids of files sent in this session (POST /v1/sessions/{id}/uploads) that go "
         "with the message, e.g. the accident photos a report asks for",
     )
+    text: str = Field(
+        default="",
+        max_length=MAX_MESSAGE_CHARS,
+        validate_default=True,
+        description=f"the customer's message, up to {MAX_MESSAGE_CHARS} characters; empty only "
+        "when the message carries attachments",
+        examples=["车损险包括哪些"],
+    )
 
-    @model_validator(mode="after")
-    def _says_something(self) -> MessageIn:
-        if not self.text.strip() and not self.attachments:
-            raise ValueError("a message needs text or attachments")
-        return self
+    @field_validator("text")
+    @classmethod
+    def _says_something(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if not value and not info.data.get("attachments"):
+            raise ValueError("the message is empty: give a text, or attachments")
+        return value
 
 
 class Reply(BaseModel):
@@ -139,6 +143,11 @@ class Reply(BaseModel):
     handoff_id: str | None = Field(description="the queued handoff when route is human")
     needs_identity: bool = Field(description="the bot asked the customer to verify identity")
     verified: bool = Field(description="the customer passed the identity check")
+    record: RecordRef | None = Field(
+        default=None,
+        description="what a self-service flow created with this answer: a claim report (its "
+        "claim number), an appointment, an upload, a withdrawal request",
+    )
 
     @classmethod
     def from_answer(cls, answer: BotAnswer) -> Reply:
@@ -152,6 +161,7 @@ class Reply(BaseModel):
             handoff_id=answer.handoff_id,
             needs_identity=answer.needs_identity,
             verified=answer.verified,
+            record=answer.record,
         )
 
 

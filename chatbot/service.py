@@ -459,8 +459,8 @@ class ChatbotService:
         )
         flowed = self._in_flow(conversation, cleaned, intent, shown, decision, outbox, now)
         if flowed is not None:
-            return flowed
-        if decision.route == "human":
+            answer = flowed
+        elif decision.route == "human":
             answer = self._hand_over(conversation, cleaned, intent, decision, outbox)
         else:
             answer = self._answer(conversation, cleaned, reading, hits, vector)
@@ -756,15 +756,12 @@ class ChatbotService:
             started = flows.start_flow(text, self._flow_context(conversation, None, now))
             if started is not None and state is not None and started.flow is state.flow:
                 started = None  # its own trigger resumes the paused flow
+            if started is not None and _breaks(started, shown):
+                started = None  # a complaint about the adjuster is not a booking, overruled or not
         candidate = started or state
         if candidate is None:
             return None
-        breaking = (
-            set(decision.reasons) & FLOW_BREAKING & shown if decision.route == "human" else set()
-        )
-        if candidate.flow is FlowKey.INJURY_MEDIATION:
-            breaking.discard(Reason.INJURY_EMERGENCY)
-        if breaking:
+        if decision.route == "human" and _breaks(candidate, shown & set(decision.reasons)):
             if state is None or state.status is FlowStatus.PAUSED:
                 return None  # no flow under way: the usual handoff
             conversation.flow = state.model_copy(update={"status": FlowStatus.HANDED_OVER})
@@ -968,3 +965,12 @@ def _current_policies(profile: CustomerProfile, now: datetime, zone: str) -> lis
     for policy in sorted(recent, key=lambda p: p.start):
         latest[policy.plate] = policy
     return list(latest.values())
+
+
+def _breaks(state: FlowState, shown: set[Reason]) -> bool:
+    """Whether reasons the customer's words show take them out of this flow to a person (talk
+    of injuries is what 人伤调解 is about)."""
+    breaking = shown & FLOW_BREAKING
+    if state.flow is FlowKey.INJURY_MEDIATION:
+        breaking.discard(Reason.INJURY_EMERGENCY)
+    return bool(breaking)

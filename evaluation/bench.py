@@ -35,7 +35,9 @@ from evaluation.calls_bench import bench_browser, bench_calls
 from evaluation.compliance_bench import bench_compliance
 from evaluation.conversation_bench import bench_conversation
 from evaluation.conversation_eval import rank_question
+from evaluation.flows_bench import bench_flows
 from evaluation.insqabench import load_insqabench
+from evaluation.outreach_bench import bench_reminders
 from evaluation.quality_bench import bench_quality
 from evaluation.routing_bench import bench_routing
 from evaluation.sentiment_bench import bench_sentiment
@@ -325,6 +327,8 @@ def run_benchmarks(settings: Settings, shared_data: Path, out: Path) -> str:
     bench_serving(settings, lines)
     bench_calls(services, lines)
     bench_quality(settings, lines)
+    bench_flows(settings, lines)
+    bench_reminders(settings, lines)
     bench_browser(lines)
     lines += [
         f"Total benchmark time: {time.perf_counter() - started:.0f} s.",

@@ -451,6 +451,10 @@ class FlowBook:
         for slot in flow.slots:
             if slot.name in state.answers:
                 continue
+            if slot.type is SlotType.CLAIM_NO and slot.single and len(context.claim_numbers) == 1:
+                only_claim = context.claim_numbers[0]
+                state.answers[slot.name] = SlotAnswer(value=only_claim, display=only_claim)
+                continue
             if slot.type is SlotType.POLICY and len(context.policies) <= 1:
                 # one vehicle (or none on file): nothing to ask
                 only = context.policies[0] if context.policies else None

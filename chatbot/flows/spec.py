@@ -100,6 +100,11 @@ class SlotSpec(BaseModel):
     )
     min_chars: int = Field(default=4, ge=1)
     min_photos: int = Field(default=1, ge=1)
+    single: bool = Field(
+        default=False,
+        description="a claim_no slot taken without asking when the customer has one claim (a "
+        "read-only lookup)",
+    )
     max_age_days: int | None = Field(default=30, ge=1)
     future: bool = False
     options: list[ChoiceOption] = Field(default_factory=list)
