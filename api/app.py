@@ -54,6 +54,7 @@ from chatbot.handoff import HandoffState
 from chatbot.service import RATE_WINDOW, ChatbotService, RateLimitedError
 from core.runtime import configure_runtime
 from core.settings import Settings
+from outreach.store import OutboxMessageNotFoundError
 from services.readiness import Readiness, database_now
 from services.root import Services
 
@@ -151,7 +152,7 @@ sessions = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     "",
     status_code=201,
     summary="Start a conversation",
-    responses=errors(401, 403, 413, 422, 429, 503),
+    responses=errors(401, 403, 404, 413, 422, 429, 503),
 )
 def create_session(
     context: Context,
@@ -167,7 +168,15 @@ def create_session(
     bot = context.chatbot()
     services = context.services
     _limit(services, f"{who.client}:sessions", services.settings.api_sessions_per_minute)
-    started = bot.start((body or SessionCreate()).channel)
+    request = body or SessionCreate()
+    reminder: list[str] = []
+    if request.reply_to is not None:
+        try:
+            replied = services.outreach_store.message(request.reply_to)
+        except OutboxMessageNotFoundError as exc:
+            raise ApiError(404, "reminder_not_found", str(exc), field="reply_to") from exc
+        reminder = [kind.value for kind in replied.kinds]
+    started = bot.start(request.channel, reminder=reminder)
     response.headers["Location"] = f"/v1/sessions/{started.id}"
     return SessionCreated(session_id=started.id, session_secret=started.secret)
 

@@ -89,6 +89,12 @@ class SessionCreate(_Request):
         description="where the customer is writing from (a short lowercase name)",
         examples=["app", "wechat", "web"],
     )
+    reply_to: int | None = Field(
+        default=None,
+        ge=1,
+        description="the 车主秘书 message (outbox id) the customer is replying to: the bot then "
+        "answers a reply such as 续保 in that reminder's context",
+    )
 
 
 class SessionCreated(BaseModel):

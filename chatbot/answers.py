@@ -12,6 +12,16 @@ from core.models import Hit
 from core.templates import fill_placeholders, gist
 
 
+class ReminderReply(BaseModel):
+    """How the bot answers a reply to one kind of 车主秘书 reminder."""
+
+    words: list[str] = Field(min_length=1, description="what marks a message as about it")
+    reply: str = Field(min_length=1)
+    identity: bool = Field(
+        default=False, description="the reply asks for the identity check (to show the policy)"
+    )
+
+
 class AnswerBook(BaseModel):
     """``data/chatbot/answers.yaml``."""
 
@@ -42,6 +52,9 @@ class AnswerBook(BaseModel):
         default="谢谢！您有多大可能把我们推荐给亲友？请回复 0-10 的数字（10 分为非常愿意）。",
         description="the survey's second question",
     )
+    reminder_replies: dict[str, ReminderReply] = Field(
+        default_factory=dict, description="replies to a reminder, by the reminder's kind"
+    )
     survey_thanks: str = Field(
         default="感谢您的评价，祝您用车愉快！", description="after the survey's last answer"
     )
@@ -65,6 +78,15 @@ class AnswerBook(BaseModel):
             if reason in self.agent_openers:
                 return self.agent_openers[reason]
         return self.agent_openers.get("default", "您好，我是人工客服，我来继续为您处理。")
+
+    def reminder_reply(self, kinds: list[str], text: str) -> tuple[str, ReminderReply] | None:
+        """The reply for a message answering a reminder of these kinds, when its words are about
+        one of them (the first kind whose words it uses)."""
+        for kind in kinds:
+            reply = self.reminder_replies.get(kind)
+            if reply is not None and any(word in text for word in reply.words):
+                return kind, reply
+        return None
 
     @classmethod
     def load(cls, path: Path) -> AnswerBook:

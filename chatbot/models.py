@@ -96,6 +96,10 @@ class Conversation(BaseModel):
     )
     csat: int | None = Field(default=None, ge=1, le=5, description="the survey's 1-5 answer")
     nps: int | None = Field(default=None, ge=0, le=10, description="the survey's 0-10 answer")
+    reminder: list[str] = Field(
+        default_factory=list,
+        description="the kinds of the 车主秘书 reminder this conversation replies to (renewal…)",
+    )
     flow: FlowState | None = Field(
         default=None, description="the guided self-service flow (一键报案…) under way or last run"
     )

@@ -227,10 +227,19 @@ class ChatbotService:
 
     # ----- public API -------------------------------------------------------------------------
 
-    def start(self, channel: str = "chat") -> NewSession:
+    def start(self, channel: str = "chat", reminder: list[str] | None = None) -> NewSession:
         """A new conversation (stored) and its secret: the customer's client proves with it that
-        the conversation is theirs (only its hash is stored)."""
+        the conversation is theirs (only its hash is stored).
+
+        Args:
+            channel: where the customer writes from.
+            reminder: the kinds of the 车主秘书 reminder the customer replies to ("续保" after a
+                renewal reminder is answered in its context).
+        """
         conversation, secret = self._conversations.create(channel)
+        if reminder:
+            conversation.reminder = list(reminder)
+            self._conversations.save(conversation, 1)
         return NewSession(id=conversation.id, secret=secret, channel=conversation.channel)
 
     def owns(self, conversation_id: str, secret: str) -> bool:
@@ -489,6 +498,12 @@ class ChatbotService:
         book = self.answers
         if reading.injection_only:
             return self._say(conversation, text, book.injection, intent="other")
+        in_context = book.reminder_reply(conversation.reminder, text)
+        if in_context is not None and conversation.customer_id is None:
+            kind, reply = in_context
+            if reply.identity:  # then the policy itself, as for any renewal question
+                conversation.pending_intent = "renewal_change" if kind == "renewal" else intent
+            return self._say(conversation, text, reply.reply, intent, ask=reply.identity)
         if account_lookup(intent, reading):
             if conversation.customer_id is None:
                 conversation.pending_intent = intent

@@ -277,3 +277,40 @@ def test_the_cli_plays_a_conversation_with_files_and_prints_the_record(
     assert len(printed) == len(lines)
     assert [p.get("record", {}).get("type") for p in printed][-1] == "claim_report"
     assert all("record" not in p for p in printed[:-1])
+
+
+def test_a_reply_to_a_renewal_reminder_is_answered_in_its_context(services: Services) -> None:
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    day = date(2026, 11, 5)  # a demo day with renewal reminders (docs/benchmarks.md)
+    at = datetime.combine(day, time(10), ZoneInfo(services.settings.centre_timezone))
+    services.reminders.run(day, at)
+    message = next(
+        m for m in services.reminders.outbox() if "renewal" in [k.value for k in m.kinds]
+    )
+    policy = services.customers.profile(message.customer_id).policies[0]
+    phone = services.customers.identifier(message.customer_id, RevealableField.PHONE)
+    with TestClient(create_app(services)) as client:
+        unknown = client.post("/v1/sessions", json={"channel": "wechat", "reply_to": 999_999})
+        assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "reply_to"
+        started = client.post("/v1/sessions", json={"channel": "wechat", "reply_to": message.id})
+        session = started.json()["session_id"]
+        owner = {"X-Session-Secret": started.json()["session_secret"]}
+        url = f"/v1/sessions/{session}/messages"
+        reply = client.post(url, json={"text": "续保"}, headers=owner).json()
+        assert "续保提醒" in reply["answer"] and reply["needs_identity"]
+        assert policy.policy_no not in reply["answer"]  # nothing of theirs before the check
+        verified = client.post(
+            url, json={"text": f"{policy.policy_no} {phone[-4:]}"}, headers=owner
+        ).json()
+    assert verified["verified"] and policy.policy_no in verified["answer"]
+    assert f"{policy.end:%Y年%m月%d日}" in verified["answer"] or "保险期间" in verified["answer"]
+    # the same word without a reminder is an ordinary renewal question
+    bot = services.chatbot()
+    plain = bot.post(bot.start("web").id, "续保")
+    assert "续保提醒" not in plain.answer
