@@ -1082,6 +1082,7 @@ _SELFSERVICE: dict[str, dict[str, str]] = {
     "ss_withdrawal_pending": {"zh": "待人工确认", "en": "Waiting for a person"},
     "ss_withdrawal_approved": {"zh": "已确认撤案", "en": "Withdrawn"},
     "ss_withdrawal_refused": {"zh": "未通过", "en": "Refused"},
+    "flow_gathered": {"zh": "客户在自助流程中已提供：", "en": "Gathered in the self-service flow:"},
 }
 
 STRINGS: dict[str, dict[str, str]] = {

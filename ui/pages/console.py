@@ -653,6 +653,8 @@ def render_handoff_package(call: Call) -> None:
     st.caption(f"{t('reasons')}：{'；'.join(handoff.reason_text)}")
     if handoff.learned_only:
         st.caption(t("learned_only_note"))
+    if handoff.gathered:  # what a guided flow (一键报案…) gathered before the handoff
+        st.info(f"{t('flow_gathered')}\n\n{escape_markdown(redact(handoff.gathered))}")
     if handoff.bot_answers:
         with st.expander(t("bot_answers")):
             for text in handoff.bot_answers:
