@@ -32,7 +32,8 @@ def test_the_agent_sees_what_the_flow_gathered_before_the_handoff(demo_pages: Se
             reasons=["injury_emergency"],
             reason_text=["涉及人员受伤或紧急情况"],
             suggested_reply="您好，我是人工客服。",
-            gathered="【一键报案】客户提到有人受伤\n- 出险时间：12月6日 15:00\n- 出险地点：南京路停车场出口",
+            gathered="【一键报案】客户提到有人受伤\n- 出险时间：12月6日 15:00\n"
+            "- 出险地点：南京路停车场出口",
         )
     )
     console = _run(
