@@ -133,6 +133,14 @@ def _words(value: str, field: str, required: bool = True) -> str:
     return words
 
 
+def _with_zone(value: object, field: str) -> object:
+    """A time as given (an ISO string read), refused without a time zone."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        raise InvalidSelfServiceInputError(field, value, "needs a time zone (e.g. +08:00)")
+    return moment
+
+
 def _key(value: str) -> str:
     return "".join(value.split()).upper()
 
@@ -202,12 +210,7 @@ class NewClaimReport(_Input):
     @field_validator("accident_at", mode="before")
     @classmethod
     def _aware_time(cls, value: object) -> object:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        if isinstance(moment, datetime) and moment.tzinfo is None:
-            raise InvalidSelfServiceInputError(
-                "accident_at", value, "needs a time zone (e.g. +08:00)"
-            )
-        return moment
+        return _with_zone(value, "accident_at")
 
     @field_validator("accident_at")
     @classmethod
@@ -283,12 +286,7 @@ class NewAppointment(_Input):
     @field_validator("slot_start", mode="before")
     @classmethod
     def _aware_slot(cls, value: object) -> object:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        if isinstance(moment, datetime) and moment.tzinfo is None:
-            raise InvalidSelfServiceInputError(
-                "slot_start", value, "needs a time zone (e.g. +08:00)"
-            )
-        return moment
+        return _with_zone(value, "slot_start")
 
     @field_validator("contact_phone")
     @classmethod
