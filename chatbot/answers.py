@@ -52,6 +52,10 @@ class AnswerBook(BaseModel):
         default="谢谢！您有多大可能把我们推荐给亲友？请回复 0-10 的数字（10 分为非常愿意）。",
         description="the survey's second question",
     )
+    privilege_refused: str = Field(
+        default="抱歉，{原因}，这次没能为您预约。如需自费安排，请说“转人工”。",
+        description="a privilege booking the tier or this year's quota does not allow",
+    )
     reminder_replies: dict[str, ReminderReply] = Field(
         default_factory=dict, description="replies to a reminder, by the reminder's kind"
     )

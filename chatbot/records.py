@@ -8,6 +8,7 @@ requests into the stores' records, each written, audited and on the agent's prof
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,13 +16,15 @@ from zoneinfo import ZoneInfo
 from chatbot.flows import (
     AppointmentRequest,
     ClaimReportRequest,
+    PrivilegeBookingRequest,
     RecordRequest,
     RecordType,
     UploadRequest,
     WithdrawalRequest,
 )
 from chatbot.models import Conversation, RecordRef
-from core.errors import InvalidQueryError
+from core.errors import InvalidQueryError, PolicyDeskError
+from customers.bookings import PrivilegeNotIncludedError, PrivilegeService, QuotaExhaustedError
 from customers.models import AppointmentKind, OtherParty, RevealableField
 from customers.selfservice import (
     NewAppointment,
@@ -40,6 +43,11 @@ _KINDS = {"survey": AppointmentKind.ONLINE_SURVEY, "mediation": AppointmentKind.
 _UNKNOWN_PARTY = {"none", "unknown", ""}
 
 
+class RecordRefusedError(PolicyDeskError):
+    """The customer may not have what the flow asked for (a privilege their tier does not
+    include, or this year's quota is used up): told to them, not a reason for a person."""
+
+
 class SelfServiceDesk:
     """The records behind the chatbot's flows.
 
@@ -47,6 +55,7 @@ class SelfServiceDesk:
         records: reported claims, appointments, withdrawal requests.
         uploads: the files customers send.
         customers: profiles (and the phone an appointment is confirmed on).
+        privileges: member privilege bookings against the tier's yearly quota.
         zone: the centre's time zone (slots are offered on its calendar).
     """
 
@@ -55,11 +64,13 @@ class SelfServiceDesk:
         records: SelfServiceRecords,
         uploads: UploadStore,
         customers: CustomerStore,
+        privileges: PrivilegeService,
         zone: ZoneInfo,
     ) -> None:
         self._records = records
         self._uploads = uploads
         self._customers = customers
+        self._privileges = privileges
         self._zone = zone
 
     # ----- files --------------------------------------------------------------------------
@@ -141,9 +152,23 @@ class SelfServiceDesk:
         """Write the record a finished flow asks for.
 
         Raises:
+            RecordRefusedError: a privilege the tier does not include or with no use left.
             SelfServiceError: the store refuses it (the message names the field and why).
             UploadLinkError: a file cannot be linked to the claim.
         """
+        if isinstance(request, PrivilegeBookingRequest):
+            try:
+                booking = self._privileges.book(
+                    request.customer_id,
+                    request.privilege,
+                    request.for_when,
+                    by="chatbot",
+                    place=request.place,
+                )
+            except (PrivilegeNotIncludedError, QuotaExhaustedError) as exc:
+                # the message names the privilege by its Chinese name; its key is for staff
+                raise RecordRefusedError(re.sub(r"（[a-z_]+）", "", str(exc))) from exc
+            return RecordRef(type=RecordType.PRIVILEGE_BOOKING, id=str(booking.id))
         if isinstance(request, ClaimReportRequest):
             return self._report(request, conversation, now)
         if isinstance(request, AppointmentRequest):

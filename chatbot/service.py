@@ -29,7 +29,7 @@ from chatbot.learned import HandoffDetector
 from chatbot.lockout import IdentityLockout, LockReason
 from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep, NewSession
 from chatbot.queue import HandoffNotFoundError, HandoffQueue, new_handoff_id
-from chatbot.records import SelfServiceDesk
+from chatbot.records import RecordRefusedError, SelfServiceDesk
 from chatbot.review import NewReview, RoutingReviewLog, review_for
 from chatbot.routing import (
     MAX_BOT_FAILURES,
@@ -108,6 +108,7 @@ FLOW_INTENTS = {
     FlowKey.INJURY_MEDIATION: "report_claim",
     FlowKey.CLAIM_STATUS: "claim_progress",
     FlowKey.WITHDRAW_CLAIM: "report_claim",
+    FlowKey.PRIVILEGE_BOOKING: "value_added",
 }
 # flows whose next question may be an appointment slot, and the kind of appointment
 SLOT_FLOWS = {FlowKey.ONLINE_SURVEY: "survey", FlowKey.INJURY_MEDIATION: "mediation"}
@@ -854,6 +855,10 @@ class ChatbotService:
         if step.record is not None:
             try:
                 record = desk.write(step.record, conversation, now or datetime.now(UTC))
+            except RecordRefusedError as exc:  # not in their tier, or no use left this year
+                conversation.bot_failures = 0
+                refused = fill_placeholders(self.answers.privilege_refused, {"原因": str(exc)})
+                return self._say(conversation, text, refused, intent)
             except PolicyDeskError as exc:  # refused by the records (a slot just taken…)
                 logger.info("flow %s record refused: %s", step.state.flow.value, exc)
                 conversation.flow = step.state.model_copy(update={"status": FlowStatus.HANDED_OVER})

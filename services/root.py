@@ -1209,7 +1209,11 @@ class Services:
         from chatbot.records import SelfServiceDesk
 
         return SelfServiceDesk(
-            self.selfservice, self.uploads, self.customers, ZoneInfo(self.settings.centre_timezone)
+            self.selfservice,
+            self.uploads,
+            self.customers,
+            self.privilege_service,
+            ZoneInfo(self.settings.centre_timezone),
         )
 
     # ----- outreach (车主秘书) -------------------------------------------------------------

@@ -169,8 +169,22 @@ class WithdrawalRequest(BaseModel):
     reason: str
 
 
+class PrivilegeBookingRequest(BaseModel):
+    """One use of a member privilege to book (代驾, 道路救援, 年检代办)."""
+
+    type: Literal["privilege_booking"] = "privilege_booking"
+    customer_id: str
+    privilege: str = Field(description="the privilege's key in data/members/privileges.yaml")
+    for_when: datetime
+    place: str
+
+
 RecordRequest = Annotated[
-    ClaimReportRequest | AppointmentRequest | UploadRequest | WithdrawalRequest,
+    ClaimReportRequest
+    | AppointmentRequest
+    | UploadRequest
+    | WithdrawalRequest
+    | PrivilegeBookingRequest,
     Field(discriminator="type"),
 ]
 
@@ -437,6 +451,9 @@ class FlowBook:
             elif slot.type is SlotType.FREE_TEXT and opening and slot.name == "what_happened":
                 if len(text) >= _STORY_CHARS and _ACCIDENT.search(text):
                     result = validate_free_text(text, slot.min_chars)
+            elif slot.type is SlotType.CHOICE and opening and slot.prefill:
+                chosen = self._validate(slot, state, text, context)
+                result = chosen if chosen.ok else None
             elif slot.type is SlotType.FAULT_SCENARIO:
                 scenario = self.fault_rules.scenario(text)
                 if scenario is not None:
@@ -853,9 +870,7 @@ def _strip_correction(text: str, slot: SlotSpec) -> str:
     return re.sub(r"\s+", " ", rest).strip()
 
 
-def _record(
-    flow: FlowSpec, state: FlowState, customer: str, context: FlowContext
-) -> ClaimReportRequest | AppointmentRequest | UploadRequest | WithdrawalRequest:
+def _record(flow: FlowSpec, state: FlowState, customer: str, context: FlowContext) -> RecordRequest:
     values = _values(state)
 
     def text(name: str) -> str:
@@ -895,6 +910,13 @@ def _record(
             claim_no=text("claim_no"),
             doc_kind=text("doc_kind"),
             upload_ids=ids("photos"),
+        )
+    if flow.record is RecordType.PRIVILEGE_BOOKING:
+        return PrivilegeBookingRequest(
+            customer_id=customer,
+            privilege=text("privilege"),
+            for_when=datetime.fromisoformat(text("when")),
+            place=text("place"),
         )
     return WithdrawalRequest(customer_id=customer, claim_no=text("claim_no"), reason=text("reason"))
 

@@ -25,6 +25,7 @@ class FlowKey(StrEnum):
     INJURY_MEDIATION = "injury_mediation"
     CLAIM_STATUS = "claim_status"
     WITHDRAW_CLAIM = "withdraw_claim"
+    PRIVILEGE_BOOKING = "privilege_booking"
 
 
 class RecordType(StrEnum):
@@ -35,7 +36,7 @@ class RecordType(StrEnum):
     UPLOAD = "upload"
     WITHDRAWAL = "withdrawal"
     NONE = "none"
-    PRIVILEGE_BOOKING = "privilege_booking"  # reserved for the privileges flow
+    PRIVILEGE_BOOKING = "privilege_booking"
 
 
 class SlotType(StrEnum):
@@ -107,6 +108,11 @@ class SlotSpec(BaseModel):
     )
     max_age_days: int | None = Field(default=30, ge=1)
     future: bool = False
+    prefill: bool = Field(
+        default=False,
+        description="a choice taken from the opening message when one option's words are in it "
+        "(帮我约个代驾)",
+    )
     options: list[ChoiceOption] = Field(default_factory=list)
     reask: dict[str, str] = Field(default_factory=dict, description="re-ask message per error")
 
@@ -266,5 +272,6 @@ FLOW_RECORD_TYPES: dict[FlowKey, RecordType] = {
     FlowKey.INJURY_MEDIATION: RecordType.APPOINTMENT,
     FlowKey.CLAIM_STATUS: RecordType.NONE,
     FlowKey.WITHDRAW_CLAIM: RecordType.WITHDRAWAL,
+    FlowKey.PRIVILEGE_BOOKING: RecordType.PRIVILEGE_BOOKING,
 }
 """The record each flow asks for (the YAML must agree; ``FlowBook`` checks)."""

@@ -124,6 +124,13 @@ _DAY_WORDS = {
     "昨儿": -1,
     "前天": -2,
     "大前天": -3,
+    # the days to come, for the slots that want a future time (a booking); a past-time slot
+    # refuses these words before reading the time
+    "明天": 1,
+    "明日": 1,
+    "明早": 1,
+    "明晚": 1,
+    "后天": 2,
 }
 _DAY = re.compile("大前天|" + "|".join(k for k in _DAY_WORDS if k != "大前天"))
 _PERIODS = {
@@ -138,6 +145,8 @@ _PERIODS = {
     "晚上": 12,
     "今晚": 12,
     "昨晚": 12,
+    "明晚": 12,
+    "明早": 0,
     "夜里": 12,
     "半夜": 0,
 }
@@ -154,6 +163,8 @@ _PERIOD_HOURS = {
     "晚上": (20, 18, 24),
     "今晚": (20, 18, 24),
     "昨晚": (20, 18, 24),
+    "明晚": (20, 18, 24),
+    "明早": (8, 6, 12),
     "夜里": (22, 20, 24),
     "半夜": (1, 0, 4),
 }

@@ -314,3 +314,47 @@ def test_a_reply_to_a_renewal_reminder_is_answered_in_its_context(services: Serv
     bot = services.chatbot()
     plain = bot.post(bot.start("web").id, "续保")
     assert "续保提醒" not in plain.answer
+
+
+def _member(services: Services, tiers: set[str]) -> tuple[CustomerProfile, str]:
+    today = date.today()
+    for summary in services.customers.list(200):
+        profile = services.customers.profile(summary.id)
+        policies = [p for p in profile.policies if p.start <= today <= p.end]
+        if profile.tier.value in tiers and policies:
+            phone = services.customers.identifier(profile.id, RevealableField.PHONE)
+            return profile, f"{policies[0].policy_no} {phone[-4:]}"
+    raise AssertionError(f"the demo data has no insured {tiers} member")
+
+
+def test_a_member_books_a_designated_driver_and_it_counts_against_the_year(
+    services: Services, bot: ChatbotService
+) -> None:
+    profile, identity = _member(services, {"四星", "五星"})
+    before = services.privilege_service.usage(profile.id)
+    conversation = bot.start("wechat").id
+    assert bot.post(conversation, "今晚喝了点酒，帮我约个代驾").needs_identity
+    assert "什么时候" in bot.post(conversation, identity).answer
+    bot.post(conversation, "明晚十点半")
+    assert "确认提交吗" in bot.post(conversation, "在新街口德基广场门口").answer
+    booked = bot.post(conversation, "确认")
+    assert booked.record is not None and booked.record.type.value == "privilege_booking"
+    after = services.privilege_service.usage(profile.id)
+    used = {u.key: u.used for u in after.items}
+    assert (
+        used["designated_driver"] == {u.key: u.used for u in before.items}["designated_driver"] + 1
+    )
+
+
+def test_a_regular_member_is_told_the_tier_does_not_include_it(
+    services: Services, bot: ChatbotService
+) -> None:
+    _, identity = _member(services, {"普通"})
+    conversation = bot.start("wechat").id
+    bot.post(conversation, "帮我约个代驾")
+    bot.post(conversation, identity)
+    bot.post(conversation, "明晚9点")
+    bot.post(conversation, "在湖南路狮子桥")
+    refused = bot.post(conversation, "确认")
+    assert refused.record is None and refused.route == "bot"
+    assert "普通会员不包含" in refused.answer and "designated_driver" not in refused.answer

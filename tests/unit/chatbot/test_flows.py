@@ -128,7 +128,7 @@ def test_other_messages_start_nothing(book: FlowBook, message: str) -> None:
 def test_record_types_agree_with_the_file(book: FlowBook) -> None:
     assert {f.key: f.record for f in book.spec.flows} == FLOW_RECORD_TYPES
     assert FLOW_RECORD_TYPES[FlowKey.CLAIM_STATUS] is RecordType.NONE
-    assert len(FLOW_RECORD_TYPES) == 7
+    assert len(FLOW_RECORD_TYPES) == 8  # the seven 微理赔 functions and the privilege booking
 
 
 # ---------------------------------------------------------------------------------- identity
@@ -460,7 +460,23 @@ BAD_INPUT: list[tuple[FlowKey, str, str, dict[str, SlotAnswer], str]] = [
     (FlowKey.CLAIM_STATUS, "claim_no", "123456789", {}, "bad_claim_format"),
     (FlowKey.WITHDRAW_CLAIM, "claim_no", "第三个", {}, "no_claim"),
     (FlowKey.WITHDRAW_CLAIM, "reason", "嗯", {}, "not_a_choice"),
+    (FlowKey.PRIVILEGE_BOOKING, "privilege", "打个车", {}, "not_a_choice"),
+    (FlowKey.PRIVILEGE_BOOKING, "when", "昨天下午三点", {}, "in_past"),
+    (FlowKey.PRIVILEGE_BOOKING, "place", "不知道", {}, "unknown_place"),
 ]
+
+
+def test_a_privilege_booking_takes_the_service_from_the_opening_and_wants_a_time_to_come(
+    book: FlowBook,
+) -> None:
+    steps = talk(book, ["帮我约个代驾", "明晚8点", "在万象城北门", "确认"])
+    assert "什么时候" in steps[0].reply  # 代驾 was in the opening message: not asked again
+    assert "确认提交吗" in steps[2].reply and "酒后代驾" in steps[2].reply
+    request = steps[3].record
+    assert request is not None and request.type == "privilege_booking"
+    assert request.privilege == "designated_driver" and request.place == "在万象城北门"
+    assert request.for_when.astimezone(NOW.tzinfo).hour == 20
+    assert request.for_when > NOW
 
 
 @pytest.mark.parametrize(("flow", "slot", "text", "answers", "error"), BAD_INPUT)
