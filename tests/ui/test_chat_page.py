@@ -218,6 +218,7 @@ def test_a_report_s_two_photos_go_in_one_message_and_end_on_the_claim(pages: Ser
     assert _said(chat, "user")[-1] == "（发送了2个文件）"  # one message carries both
     summary = _said(chat, "assistant")[-1]
     assert "现场照片：2 个文件" in summary and "确认提交吗" in summary
+    assert "  \n" in summary  # one answer a line, as the bot wrote it
     (box,) = chat.file_uploader
     assert not box.value  # emptied: the same photos are not sent twice
 
