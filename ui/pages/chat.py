@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from chatbot.models import BotAnswer
@@ -83,7 +85,11 @@ def render_upload(bot: ChatbotService) -> None:
         # a new key after each send: the box starts empty, so nothing is sent twice
         sends = st.session_state.get(SENDS, 0)
         picked = st.file_uploader(
-            t("upload_file"), accept_multiple_files=True, key=f"upload-{conversation.id}-{sends}"
+            t("upload_file"),
+            accept_multiple_files=True,
+            # the browser refuses a file over the limit before sending it (the store checks too)
+            max_upload_size=math.ceil(mb),
+            key=f"upload-{conversation.id}-{sends}",
         )
         if not st.button(t("upload_send"), key="upload_send", disabled=not picked):
             return
