@@ -9,7 +9,10 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, MetaData, create_engine, make_url, text
@@ -313,6 +316,39 @@ def fake_services(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[S
     )
     yield services
     services.engine.dispose()
+
+
+@dataclass(frozen=True)
+class ReportingCustomer:
+    """A demo customer who can report an accident in the chat, and what proves it is them."""
+
+    customer_id: str
+    policy_no: str
+    phone_last4: str
+
+    @property
+    def identity(self) -> str:
+        """The identity message the bot asks for: "P2026000010 9528"."""
+        return f"{self.policy_no} {self.phone_last4}"
+
+
+def reporting_customer(services: Services) -> ReportingCustomer:
+    """The first demo customer with exactly one policy, in force today on the centre's calendar
+    (so that a report asks for no vehicle), read from the services' database.
+
+    Raises:
+        LookupError: no such customer among the first 200.
+    """
+    from customers.models import RevealableField
+
+    store = services.customers
+    today = datetime.now(ZoneInfo(services.settings.centre_timezone)).date()
+    for summary in store.list(200):
+        policies = store.profile(summary.id).policies
+        if len(policies) == 1 and policies[0].in_force(today):
+            phone = store.identifier(summary.id, RevealableField.PHONE)
+            return ReportingCustomer(summary.id, policies[0].policy_no, phone[-4:])
+    raise LookupError(f"no demo customer has exactly one policy in force on {today}")
 
 
 @pytest.fixture(scope="session")

@@ -1054,17 +1054,22 @@ _AUTHORITY: dict[str, dict[str, str]] = {
 # ----- uploads (ui/pages/chat.py, ui/widgets.py) ------------------------------------------------
 
 _UPLOADS: dict[str, dict[str, str]] = {
-    "upload_header": {"zh": "发送照片或文件", "en": "Send a photo or document"},
+    "upload_header": {"zh": "发送照片/文件", "en": "Send photos or files"},
     "upload_hint": {
         "zh": "现场照片、证件或单据（JPEG、PNG、WebP 照片或 PDF，最大 {mb} MB）",
         "en": "Accident photos, licences or receipts (JPEG, PNG, WebP or PDF, up to {mb} MB)",
     },
     "upload_claim": {"zh": "关联的理赔案件", "en": "For claim"},
     "upload_no_claim": {"zh": "不关联案件", "en": "No claim"},
-    "upload_file": {"zh": "选择文件", "en": "Choose a file"},
-    "upload_send": {"zh": "发送", "en": "Send"},
-    "upload_done": {"zh": "已收到：{name}", "en": "Received: {name}"},
-    "upload_refused": {"zh": "文件未能接收：", "en": "File not accepted: "},
+    "upload_file": {
+        "zh": "选择照片或文件（可多选）",
+        "en": "Choose photos or files (several at once)",
+    },
+    "upload_send": {"zh": "上传并发送", "en": "Upload and send"},
+    "upload_refused": {
+        "zh": "文件未能接收，消息未发送（{name}）：",
+        "en": "File not accepted, nothing sent ({name}): ",
+    },
     "claim_documents": {"zh": "照片与单据", "en": "Photos and documents"},
 }
 

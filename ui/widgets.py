@@ -24,8 +24,9 @@ COMPACT_PREVIEW_CHARS = 80
 
 def render_said(text: str) -> None:
     """What a customer, caller, agent or bot said, shown as text: markdown, links and images in
-    it are not rendered (a customer's image would be a tracking pixel in the agent's inbox)."""
-    st.markdown(escape_markdown(text))
+    it are not rendered (a customer's image would be a tracking pixel in the agent's inbox).
+    Its line breaks stay (a flow's summary reads back one answer a line)."""
+    st.markdown(escape_markdown(text).replace("\n", "  \n"))
 
 
 def render_hit(

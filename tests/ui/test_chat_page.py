@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from chatbot.handoff import HandoffState, NewHandoff
 from conversation.models import Speaker, Turn
 from core.settings import PROJECT_ROOT
 from services.root import Services
+from tests.conftest import reporting_customer
 from tests.ui.conftest import DEMO_AGENT, logged_in
 
 pytestmark = pytest.mark.integration
@@ -164,3 +169,80 @@ def test_what_a_customer_wrote_is_shown_as_text_never_as_markdown(pages: Service
     console = _run(console)
     said = [m.value for c in console.chat_message for m in c.markdown if "pixel" in m.value]
     assert said and all("!\\[看这里\\]" in text for text in said)
+
+
+def _jpeg(colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), colour).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _said(app: AppTest, name: str) -> list[str]:
+    return [m.value for c in app.chat_message if c.name == name for m in c.markdown]
+
+
+def _send_files(app: AppTest, files: list[tuple[str, bytes, str]]) -> AppTest:
+    """Pick the files in 发送照片/文件 and press its send button."""
+    (box,) = app.file_uploader
+    assert box.accept_multiple_files
+    assert app.button(key="upload_send").disabled  # nothing picked yet
+    box.set_value(files)
+    app = _run(app)
+    app.button(key="upload_send").click()
+    return _run(app)
+
+
+def test_a_report_s_two_photos_go_in_one_message_and_end_on_the_claim(pages: Services) -> None:
+    customer = reporting_customer(pages)
+    chat = _run(AppTest.from_file(CHAT, default_timeout=90))
+    for text in [
+        "我要报案",
+        customer.identity,
+        "刚才",
+        "深南大道科技园路口",
+        "等红灯被后车追尾，后保险杠凹了",
+        "没有人受伤",
+        "对方车牌粤B12345",
+    ]:
+        chat = _send(chat, text)
+    assert "请上传至少2张现场照片" in _said(chat, "assistant")[-1]
+
+    chat = _send_files(
+        chat,
+        [
+            ("全景.jpg", _jpeg((200, 30, 30)), "image/jpeg"),
+            ("受损.jpg", _jpeg((30, 200, 30)), "image/jpeg"),
+        ],
+    )
+    assert not chat.error
+    assert _said(chat, "user")[-1] == "（发送了2个文件）"  # one message carries both
+    summary = _said(chat, "assistant")[-1]
+    assert "现场照片：2 个文件" in summary and "确认提交吗" in summary
+    assert "  \n" in summary  # one answer a line, as the bot wrote it
+    (box,) = chat.file_uploader
+    assert not box.value  # emptied: the same photos are not sent twice
+
+    chat = _send(chat, "确认")
+    claim_no = re.search(r"RC\d+", _said(chat, "assistant")[-1])
+    assert claim_no is not None
+    photos = pages.uploads.for_claim(claim_no.group())
+    assert {p.original_name for p in photos} == {"全景.jpg", "受损.jpg"}
+    assert all(p.customer_id == customer.customer_id and p.has_thumbnail for p in photos)
+
+
+def test_a_refused_file_says_which_and_no_message_is_sent(pages: Services) -> None:
+    chat = _run(AppTest.from_file(CHAT, default_timeout=90))
+    chat = _send_files(
+        chat,
+        [
+            ("现场.jpg", _jpeg((10, 20, 30)), "image/jpeg"),
+            ("说明_v2.exe", b"MZ\x90\x00" + b"\x00" * 500, "application/octet-stream"),
+        ],
+    )
+    (error,) = chat.error
+    assert "说明\\_v2\\.exe" in error.value  # named, as text (markdown escaped)
+    assert "file type not allowed" in error.value and "消息未发送" in error.value
+    assert not chat.exception
+    assert _said(chat, "user") == []  # no message
+    conversation = pages.chatbot().conversation(chat.session_state["chat_id"])
+    assert conversation.turns == []

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from chatbot.models import BotAnswer
+from chatbot.service import ChatbotService
 from conversation.models import Speaker
 from core.errors import IndexNotBuiltError, PolicyDeskError
-from customers.uploads import NewUpload
+from ui.chat_files import FileRefusedError, PickedFile, send_files
+from ui.format import escape_markdown
 from ui.i18n import t
 from ui.resources import get_services
 from ui.widgets import render_said
 
 CHAT = "chat_id"
 ANSWERS = "chat_answers"
+SENDS = "chat_file_sends"  # how many times files were sent in this session
 LIVE_EVERY = 2.0  # seconds between re-reads of the conversation (an agent's replies)
 
 
 def _new_conversation() -> None:
     st.session_state.pop(CHAT, None)
+    st.session_state.pop("upload_claim", None)
     st.session_state[ANSWERS] = []
 
 
@@ -63,43 +69,60 @@ def render_conversation() -> None:
         st.caption(f"🧑‍💼 {t('agent_replies_live')}")
 
 
-def render_upload() -> None:
-    """The customer sends a photo or a PDF; once verified, for one of their claims (a claim's
-    photos keep where they were taken). A refused file says why; nothing of it is kept."""
-    services = get_services()
-    conversation = services.conversations.load(st.session_state[CHAT])[0]
+def render_upload(bot: ChatbotService) -> None:
+    """发送照片/文件: the customer picks photos or PDFs (several at once) and sends them as one
+    message, which the bot answers like a typed one (a report's photos arrive together). Once
+    verified, the files may be for one of their claims (a claim's photos keep where they were
+    taken). A refused file says which and why; then no message is sent."""
+    try:
+        conversation = bot.conversation(st.session_state[CHAT])
+    except PolicyDeskError:
+        return  # the conversation above already says why
     with st.expander(t("upload_header")):
-        mb = services.settings.upload_max_bytes / 1024 / 1024
+        mb = get_services().settings.upload_max_bytes / 1024 / 1024
         st.caption(t("upload_hint").format(mb=f"{mb:g}"))
-        claim_no = None
-        if conversation.customer_id is not None:
-            claims = services.customers.profile(conversation.customer_id).claims
-            if claims:
-                choice = st.selectbox(
-                    t("upload_claim"),
-                    [None, *(c.claim_no for c in claims)],
-                    format_func=lambda c: t("upload_no_claim") if c is None else c,
-                    key="upload_claim",
-                )
-                claim_no = choice
-        file = st.file_uploader(t("upload_file"), key=f"upload-{conversation.id}")
-        if file is None or not st.button(t("upload_send"), key="upload_send"):
-            return
-        upload = NewUpload(
-            data=file.getvalue(),
-            filename=file.name,
-            declared_type=file.type,
-            claim_no=claim_no,
-            customer_id=conversation.customer_id,
-            conversation_id=conversation.id,
-            keep_location=claim_no is not None,
+        claim_no = render_claim_choice(conversation.customer_id)
+        # a new key after each send: the box starts empty, so nothing is sent twice
+        sends = st.session_state.get(SENDS, 0)
+        picked = st.file_uploader(
+            t("upload_file"),
+            accept_multiple_files=True,
+            # the browser refuses a file over the limit before sending it (the store checks too)
+            max_upload_size=math.ceil(mb),
+            key=f"upload-{conversation.id}-{sends}",
         )
-        try:
-            stored = services.uploads.add(upload)
-        except PolicyDeskError as exc:
-            st.error(f"{t('upload_refused')}{exc}")
+        if not st.button(t("upload_send"), key="upload_send", disabled=not picked):
             return
-        st.success(t("upload_done").format(name=stored.original_name))
+        files = [PickedFile(name=f.name, data=f.getvalue(), content_type=f.type) for f in picked]
+        try:
+            answer = send_files(bot, conversation.id, files, claim_no)
+        except FileRefusedError as exc:
+            name = escape_markdown(exc.filename)  # the customer's own file name, shown as text
+            st.error(f"{t('upload_refused').format(name=name)}{exc}")
+            return
+        except PolicyDeskError as exc:
+            st.error(f"{t('chat_error')}{exc}")
+            return
+    st.session_state[ANSWERS].append(answer)
+    st.session_state[SENDS] = sends + 1
+    st.rerun()
+
+
+def render_claim_choice(customer_id: str | None) -> str | None:
+    """For a verified customer with claims, which claim the files are for (none by default: a
+    report's photos go to the claim it creates)."""
+    if customer_id is None:
+        return None
+    claims = get_services().customers.profile(customer_id).claims
+    if not claims:
+        return None
+    choice: str | None = st.selectbox(
+        t("upload_claim"),
+        [None, *(c.claim_no for c in claims)],
+        format_func=lambda c: t("upload_no_claim") if c is None else c,
+        key="upload_claim",
+    )
+    return choice
 
 
 def main() -> None:
@@ -118,7 +141,7 @@ def main() -> None:
         st.session_state[CHAT] = bot.start("web").id
         st.session_state[ANSWERS] = []
     render_conversation()
-    render_upload()
+    render_upload(bot)
     text = st.chat_input(t("chat_placeholder"))
     if text:
         try:
