@@ -646,3 +646,66 @@ def test_a_customer_with_no_claims_is_handed_over(book: FlowBook) -> None:
     assert handoff.reason is FlowHandoffReason.NO_CLAIMS
     assert handoff.reason.routing_reason() is Reason.NEEDS_DECISION
     assert "没有查到赔案" in steps[-1].reply
+
+
+# ------------------------------------------------------------------- every flow, the same way
+
+# each flow: its opening message, a valid answer to its first question, that question's slot,
+# a correction naming it, and a valid new value for it
+EVERY_FLOW: list[tuple[FlowKey, str, str, str, str, str]] = [
+    (
+        FlowKey.REPORT_CLAIM,
+        "我要报案",
+        "昨天晚上8点半",
+        "accident_time",
+        "改一下时间",
+        "昨天晚上9点",
+    ),
+    (FlowKey.FAULT_FINDING, "算谁的责任", "两辆车", "vehicles", "改一下几辆车", "就两辆"),
+    (FlowKey.ONLINE_SURVEY, "我想预约视频查勘", "1", "claim_no", "改一下赔案", "2"),
+    (FlowKey.UPLOAD_DOCUMENTS, "我要上传资料", "1", "claim_no", "改一下赔案", "2"),
+    (FlowKey.INJURY_MEDIATION, "想约个人伤调解", "1", "claim_no", "改一下赔案", "2"),
+    (FlowKey.WITHDRAW_CLAIM, "我要撤案", "1", "claim_no", "改一下赔案", "2"),
+    (
+        FlowKey.PRIVILEGE_BOOKING,
+        "帮我约个道路救援",
+        "明天上午10点",
+        "when",
+        "改一下时间",
+        "明天下午3点",
+    ),
+]
+# 理赔查询 ends at its first answer: it is tested on its own above
+
+
+@pytest.mark.parametrize(("flow", "opening", "first", "slot", "change", "new"), EVERY_FLOW)
+def test_every_flow_pauses_resumes_with_its_answers_and_takes_a_correction(
+    book: FlowBook, flow: FlowKey, opening: str, first: str, slot: str, change: str, new: str
+) -> None:
+    steps = talk(book, [opening, first, "算了"])
+    assert steps[0].state.flow is flow
+    paused = steps[-1].state
+    assert paused.status is FlowStatus.PAUSED and slot in paused.answers
+    resumed = book.advance(paused, "继续", context())
+    assert resumed.consumed and resumed.state.status is FlowStatus.ACTIVE
+    assert resumed.state.answers[slot] == paused.answers[slot]
+
+    asked = book.advance(resumed.state, change, context())
+    assert asked.state.current_slot == slot and asked.handoff is None
+    corrected = book.advance(asked.state, new, context())
+    assert slot in corrected.state.answers and corrected.state.current_slot != slot
+    if flow is not FlowKey.FAULT_FINDING:  # its only simple answer is the one it had
+        assert corrected.state.answers[slot] != paused.answers[slot]
+
+
+@pytest.mark.parametrize(("flow", "opening", "first", "slot", "change", "new"), EVERY_FLOW)
+def test_every_flow_hands_over_mid_way_with_what_it_gathered(
+    book: FlowBook, flow: FlowKey, opening: str, first: str, slot: str, change: str, new: str
+) -> None:
+    steps = talk(book, [opening, first, "我要转人工"])
+    handoff = steps[-1].handoff
+    assert handoff is not None and handoff.flow is flow
+    assert handoff.reason is FlowHandoffReason.EXPLICIT_REQUEST
+    label = book.spec.flow(flow).slot(slot).label
+    assert label in handoff.answers and label in handoff.summary
+    assert steps[-1].state.status is FlowStatus.HANDED_OVER
