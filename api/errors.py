@@ -239,3 +239,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PolicyDeskError, _policydesk_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def customer_not_found(exc: CustomerNotFoundError) -> ApiError:
+    """An unknown customer named in the path: a resource that is not there, so 404 (in a body
+    it is an invalid field: 422 ``unknown_customer``)."""
+    return ApiError(404, "customer_not_found", str(exc), field="customer_id")

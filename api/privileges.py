@@ -21,9 +21,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from api.context import Context, errors
+from api.errors import customer_not_found
 from api.schemas import PrivilegeBookingIn
 from api.security import Agent
 from customers.bookings import PrivilegeBooking, PrivilegeUsageReport
+from customers.store import CustomerNotFoundError
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=32)]
 PrivilegeKey = Annotated[str, Path(min_length=2, max_length=40, pattern=r"^[a-z][a-z_]+$")]
@@ -35,7 +37,7 @@ router = APIRouter(tags=["privileges"], responses=errors(401, 403))
 @router.get(
     "/v1/customers/{customer_id}/privileges",
     summary="A member's privileges with this year's used/left",
-    responses=errors(422),
+    responses=errors(404, 422),
 )
 def privilege_usage(
     context: Context,
@@ -46,8 +48,11 @@ def privilege_usage(
     ] = None,
 ) -> PrivilegeUsageReport:
     """Per privilege the customer's tier includes: quota, used and left for the year (centre
-    time zone). 422 unknown customer."""
-    return context.services.privilege_service.usage(customer_id, year)
+    time zone). 404 unknown customer."""
+    try:
+        return context.services.privilege_service.usage(customer_id, year)
+    except CustomerNotFoundError as exc:
+        raise customer_not_found(exc) from exc
 
 
 @router.post(
@@ -67,9 +72,12 @@ def book_privilege(
     """Book a designated driver, a rescue, an inspection run... for the customer, if the tier
     includes it (422 ``privilege_not_included``) and the year's quota has a use left (409
     ``quota_exhausted``); audited."""
-    booking = context.services.privilege_service.book(
-        customer_id, key, body.for_when, user.username, place=body.place, notes=body.notes
-    )
+    try:
+        booking = context.services.privilege_service.book(
+            customer_id, key, body.for_when, user.username, place=body.place, notes=body.notes
+        )
+    except CustomerNotFoundError as exc:
+        raise customer_not_found(exc) from exc
     response.headers["Location"] = f"/v1/customers/{customer_id}/privileges/bookings/{booking.id}"
     return booking
 

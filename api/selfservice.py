@@ -18,9 +18,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from api.context import Context, errors
+from api.errors import customer_not_found
 from api.schemas import WithdrawalDecisionIn, WithdrawalList
 from api.security import Agent
 from customers.models import SelfServiceSummary, WithdrawalRequest, WithdrawalState
+from customers.store import CustomerNotFoundError
 
 CustomerId = Annotated[str, Path(min_length=1, max_length=32)]
 WithdrawalId = Annotated[int, Path(ge=1)]
@@ -31,12 +33,15 @@ router = APIRouter(tags=["selfservice"], responses=errors(401, 403))
 @router.get(
     "/v1/customers/{customer_id}/selfservice",
     summary="A customer's self-service records",
-    responses=errors(422),
+    responses=errors(404, 422),
 )
 def customer_records(context: Context, customer_id: CustomerId, user: Agent) -> SelfServiceSummary:
     """Claims the customer reported themselves, their survey and mediation appointments, and
-    their withdrawal requests with status. 422 `unknown_customer`."""
-    return context.services.selfservice.records_for(customer_id)
+    their withdrawal requests with status. 404 `customer_not_found`."""
+    try:
+        return context.services.selfservice.records_for(customer_id)
+    except CustomerNotFoundError as exc:
+        raise customer_not_found(exc) from exc
 
 
 @router.get(

@@ -790,11 +790,14 @@ class SelfServiceRecords(SqlStore):
         who = by_user.strip()
         if not who:
             raise InvalidSelfServiceInputError("by_user", by_user, "a person decides")
-        words = _words(note, "note", required=not approve)
         when = now or datetime.now(UTC)
         table = selfservice_withdrawals
         state = WithdrawalState.APPROVED if approve else WithdrawalState.REFUSED
         with self.transaction() as conn:
+            # an unknown request is that (404) whatever else is wrong with the decision
+            if conn.execute(select(table.c.id).where(table.c.id == request_id)).first() is None:
+                raise WithdrawalNotFoundError(f"request_id: no withdrawal request {request_id}")
+            words = _words(note, "note", required=not approve)
             changed = conn.execute(
                 update(table)
                 .where(table.c.id == request_id, table.c.state == WithdrawalState.PENDING.value)

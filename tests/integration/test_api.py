@@ -345,7 +345,7 @@ def test_without_an_index_the_chat_is_503_and_health_says_not_ready(
 
 
 class _Broken:
-    def start(self, channel: str) -> None:
+    def start(self, channel: str, reminder: list[str] | None = None) -> None:
         raise RuntimeError(f"customer said {SECRET}")
 
 

@@ -106,4 +106,4 @@ def test_not_included_unknown_and_unauthenticated(client: TestClient, services: 
     assert client.get(f"{base}?year=2031", headers=agent).json()["items"][0]["used"] == 1
     assert client.get(base).status_code == 401
     missing = client.get("/v1/customers/C99999/privileges", headers=agent)
-    assert missing.status_code == 422 and missing.json()["error"]["code"] == "unknown_customer"
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "customer_not_found"

@@ -98,8 +98,8 @@ def test_staff_only_and_errors_in_the_one_shape(client: TestClient, services: Se
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "withdrawal_not_found"
     nobody = client.get("/v1/customers/C99999/selfservice", headers=agent)
-    assert nobody.status_code == 422
-    assert nobody.json()["error"]["code"] == "unknown_customer"
+    assert nobody.status_code == 404
+    assert nobody.json()["error"]["code"] == "customer_not_found"
 
 
 def test_export_carries_the_records_and_erase_removes_the_words(services: Services) -> None:
