@@ -54,6 +54,14 @@ class BotAnswer(BaseModel):
         return shape
 
 
+class SentFile(BaseModel):
+    """A file as the customer's client sent it (a photo, a PDF)."""
+
+    name: str = ""
+    data: bytes = Field(repr=False)
+    content_type: str | None = Field(default=None, description="what the client said it is")
+
+
 class NewSession(BaseModel):
     """A conversation just started, with the secret its customer's client keeps (shown once)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,7 +27,14 @@ from chatbot.identity import read_identity
 from chatbot.language import is_foreign
 from chatbot.learned import HandoffDetector
 from chatbot.lockout import IdentityLockout, LockReason
-from chatbot.models import MAX_MESSAGE_CHARS, BotAnswer, Conversation, MoodStep, NewSession
+from chatbot.models import (
+    MAX_MESSAGE_CHARS,
+    BotAnswer,
+    Conversation,
+    MoodStep,
+    NewSession,
+    SentFile,
+)
 from chatbot.queue import HandoffNotFoundError, HandoffQueue, new_handoff_id
 from chatbot.records import RecordRefusedError, SelfServiceDesk
 from chatbot.review import NewReview, RoutingReviewLog, review_for
@@ -161,6 +168,15 @@ FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 logger = logging.getLogger(__name__)
 RATE_WINDOW = timedelta(minutes=1)
 """The rate limit counts a conversation's messages in this window."""
+
+
+class FileRefusedError(PolicyDeskError):
+    """One of the files a customer sent was not accepted; no message was sent."""
+
+    def __init__(self, filename: str, cause: PolicyDeskError) -> None:
+        super().__init__(str(cause))
+        self.filename = filename
+        """The refused file's name, as the customer picked it."""
 
 
 class RateLimitedError(PolicyDeskError):
@@ -327,6 +343,36 @@ class ChatbotService:
             raise InvalidQueryError("this chatbot takes no files")
         conversation = self._conversations.load(conversation_id)[0]
         return self._desk.receive(conversation, data, filename, declared_type, claim_no)
+
+    def send_files(
+        self,
+        conversation_id: str,
+        files: Sequence[SentFile],
+        text: str = "",
+        claim_no: str | None = None,
+        client: str = UNKNOWN_CLIENT,
+    ) -> BotAnswer:
+        """Store each file in the conversation (``receive``), then post one message that carries
+        them all (the accident photos a report asks for arrive together).
+
+        Raises:
+            FileRefusedError: a file was not accepted (its name and why); nothing is posted.
+                Files stored before it stay in the conversation, carried by no message and
+                linked to nothing; the customer sends them again with the corrected set.
+            PolicyDeskError: the message was not sent (e.g. too many messages in a minute).
+        """
+        if not files:
+            raise InvalidQueryError("no file to send")
+        ids: list[str] = []
+        for file in files:
+            try:
+                stored = self.receive(
+                    conversation_id, file.data, file.name, file.content_type, claim_no
+                )
+            except PolicyDeskError as exc:
+                raise FileRefusedError(file.name, exc) from exc
+            ids.append(stored.id)
+        return self.post(conversation_id, text, client=client, attachments=ids)
 
     def answer_once(self, text: str) -> BotAnswer:
         """A one-message conversation by an anonymous customer, kept in memory only.

@@ -306,7 +306,7 @@ def _assist_text(turn: Turn, assist: AgentAssist) -> str:
 
 
 def cmd_chat(services: Services, args: argparse.Namespace, out: TextIO) -> int:
-    from chatbot.models import MAX_MESSAGE_CHARS
+    from chatbot.models import MAX_MESSAGE_CHARS, SentFile
 
     if args.conversation and args.batch is None:
         raise PolicyDeskError("--conversation needs --batch FILE (its lines are the conversation)")
@@ -327,8 +327,12 @@ def cmd_chat(services: Services, args: argparse.Namespace, out: TextIO) -> int:
         if session is None:
             answer = bot.answer_once(text)
         else:
-            sent = [bot.receive(session.id, f.read_bytes(), f.name).id for f in line.files]
-            answer = bot.post(session.id, text, client="cli", attachments=sent)
+            files = [SentFile(name=f.name, data=f.read_bytes()) for f in line.files]
+            answer = (
+                bot.send_files(session.id, files, text, client="cli")
+                if files
+                else bot.post(session.id, text, client="cli")
+            )
         if args.json:
             out.write(json.dumps(answer.contract(), ensure_ascii=False) + "\n")
         else:

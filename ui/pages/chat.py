@@ -6,11 +6,10 @@ import math
 
 import streamlit as st
 
-from chatbot.models import BotAnswer
-from chatbot.service import ChatbotService
+from chatbot.models import BotAnswer, SentFile
+from chatbot.service import ChatbotService, FileRefusedError
 from conversation.models import Speaker
 from core.errors import IndexNotBuiltError, PolicyDeskError
-from ui.chat_files import FileRefusedError, PickedFile, send_files
 from ui.format import escape_markdown
 from ui.i18n import t
 from ui.resources import get_services
@@ -93,9 +92,9 @@ def render_upload(bot: ChatbotService) -> None:
         )
         if not st.button(t("upload_send"), key="upload_send", disabled=not picked):
             return
-        files = [PickedFile(name=f.name, data=f.getvalue(), content_type=f.type) for f in picked]
+        files = [SentFile(name=f.name, data=f.getvalue(), content_type=f.type) for f in picked]
         try:
-            answer = send_files(bot, conversation.id, files, claim_no)
+            answer = bot.send_files(conversation.id, files, claim_no=claim_no)
         except FileRefusedError as exc:
             name = escape_markdown(exc.filename)  # the customer's own file name, shown as text
             st.error(f"{t('upload_refused').format(name=name)}{exc}")
