@@ -21,10 +21,12 @@ import logging
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from core.errors import IndexNotBuiltError, ModelNotReadyError, PolicyDeskError
 from core.settings import Settings
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +217,7 @@ class Services:
         self._snapshot: ContentSnapshot | None = None
         self._schema_checked = False
         self._batcher: BatchingEmbedder | None = None
-        self._authority: tuple[int, AuthorityLimits] | None = None
-        self._privileges: tuple[int, PrivilegeBook] | None = None
+        self._edited: dict[Path, tuple[int, object]] = {}
 
     # ----- process-lifetime parts -------------------------------------------------------------
 
@@ -404,6 +405,20 @@ class Services:
 
         return StaffStore(self.engine)
 
+    def _edited_file(self, path: Path, load: Callable[[Path], T]) -> T:
+        """``load(path)``, read again only when the file changed since (a supervisor edits
+        these rule files while the console runs)."""
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = -1  # load names the missing file
+        with self._lock:
+            kept = self._edited.get(path)
+            if kept is None or kept[0] != stamp:
+                kept = (stamp, load(path))
+                self._edited[path] = kept
+            return kept[1]  # type: ignore[return-value]
+
     def authority(self) -> AuthorityLimits:
         """The tiered-authority rules, read again when a supervisor has changed the file.
 
@@ -412,15 +427,7 @@ class Services:
         """
         from accounts.authority import load_authority
 
-        path = self.settings.authority_file
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            stamp = -1  # load_authority names the missing file
-        with self._lock:
-            if self._authority is None or self._authority[0] != stamp:
-                self._authority = (stamp, load_authority(path))
-            return self._authority[1]
+        return self._edited_file(self.settings.authority_file, load_authority)
 
     @cached_property
     def approvals(self) -> ApprovalService:
@@ -1133,15 +1140,7 @@ class Services:
         """
         from customers.privileges import load_privileges
 
-        path = self.settings.privileges_file
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            stamp = -1  # load_privileges names the missing file
-        with self._lock:
-            if self._privileges is None or self._privileges[0] != stamp:
-                self._privileges = (stamp, load_privileges(path))
-            return self._privileges[1]
+        return self._edited_file(self.settings.privileges_file, load_privileges)
 
     @cached_property
     def privilege_service(self) -> PrivilegeService:
