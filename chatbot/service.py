@@ -815,7 +815,9 @@ class ChatbotService:
         flows = self._flows
         started = None
         if state is None or state.status is FlowStatus.PAUSED:
-            started = flows.start_flow(text, self._flow_context(conversation, None, now))
+            # only the time stamps a new flow: no profile or slots are read for a message that
+            # starts none (most messages)
+            started = flows.start_flow(text, FlowContext(now=now, timezone=self._zone))
             if started is not None and state is not None and started.flow is state.flow:
                 started = None  # its own trigger resumes the paused flow
             if started is not None and _breaks(started, shown):
@@ -844,7 +846,7 @@ class ChatbotService:
     def _flow_context(
         self,
         conversation: Conversation,
-        state: FlowState | None,
+        state: FlowState,
         now: datetime | None,
         files: list[str] | None = None,
     ) -> FlowContext:
@@ -852,7 +854,7 @@ class ChatbotService:
         files it carries, and the slots offered when the flow books an appointment."""
         when = now or datetime.now(UTC)
         profile = self._profile(conversation)
-        kind = SLOT_FLOWS.get(state.flow) if state is not None else None
+        kind = SLOT_FLOWS.get(state.flow)
         offered = (
             self._desk.offered_slots(kind, when)
             if kind is not None and self._desk is not None and profile is not None
