@@ -24,54 +24,25 @@ from db.schema import selfservice_appointments, selfservice_reports, selfservice
 def report_record(row: Any) -> ClaimReportRecord:
     """A ``ss_claim_reports`` row as its model."""
     other = row.other_party or None
-    return ClaimReportRecord(
-        claim_no=row.claim_no,
-        accident_at=row.accident_at,
-        place=row.place,
-        what_happened=row.what_happened,
-        injuries=row.injuries,
-        injury_note=row.injury_note,
-        other_party=OtherParty.model_validate(other) if other else None,
-        photo_ids=list(row.photo_ids or []),
-        latitude=row.latitude,
-        longitude=row.longitude,
-        channel=row.channel,
-        conversation_id=row.conversation_id,
-        created_at=row.created_at,
+    return ClaimReportRecord.model_validate(
+        {
+            **row._mapping,
+            "other_party": OtherParty.model_validate(other) if other else None,
+            "photo_ids": list(row.photo_ids or []),
+        }
     )
 
 
 def appointment_record(row: Any) -> Appointment:
     """A ``ss_appointments`` row as its model (the contact phone masked)."""
-    return Appointment(
-        id=row.id,
-        customer_id=row.customer_id,
-        claim_no=row.claim_no,
-        kind=row.kind,
-        slot_start=row.slot_start,
-        slot_end=row.slot_end,
-        contact_phone=mask_phone(row.contact_phone),
-        notes=row.notes,
-        state=row.state,
-        created_at=row.created_at,
-        cancelled_at=row.cancelled_at,
+    return Appointment.model_validate(
+        {**row._mapping, "contact_phone": mask_phone(row.contact_phone)}
     )
 
 
 def withdrawal_record(row: Any) -> WithdrawalRequest:
     """A ``ss_withdrawals`` row as its model."""
-    return WithdrawalRequest(
-        id=row.id,
-        customer_id=row.customer_id,
-        claim_no=row.claim_no,
-        reason=row.reason,
-        state=row.state,
-        stage_before=row.stage_before,
-        requested_at=row.requested_at,
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        note=row.note or "",
-    )
+    return WithdrawalRequest.model_validate({**row._mapping, "note": row.note or ""})
 
 
 def self_service_summary(conn: Connection, customer_id: str) -> SelfServiceSummary:
