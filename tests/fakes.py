@@ -9,7 +9,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from assist.models import AgentAssist, Need
+from conversation.models import Speaker, Turn
+from prompts.guard import ComplianceGuard
 from retrieval.embedder import Embedder
+from sentiment.mood import CallMood
 
 
 class FakeEmbedder:
@@ -142,3 +146,29 @@ product: commercial
 
 第二条 全车被盗窃，经公安机关立案满六十天未查明下落的，保险人负责赔偿。
 """
+
+
+class GuardOnlySession:
+    """An assist session that only runs a guard on agent turns (no model, no retrieval): for
+    tests of what the guard makes of an agent's words at the desk."""
+
+    def __init__(self, guard: ComplianceGuard) -> None:
+        self._guard = guard
+        self.turns: list[Turn] = []
+
+    def resume(self, turns: Sequence[Turn], history: Sequence[AgentAssist]) -> None:
+        self.turns = list(turns)
+
+    def correct_topic(self, facet: object, name: object, refresh: bool = True) -> None:
+        return None
+
+    def add(self, turn: Turn) -> AgentAssist:
+        self.turns.append(turn)
+        report = self._guard.check(turn.text) if turn.speaker is Speaker.AGENT else None
+        return AgentAssist(
+            turn=len(self.turns) - 1,
+            speaker=turn.speaker,
+            mood=CallMood(),
+            intent=Need(),
+            compliance=report,
+        )

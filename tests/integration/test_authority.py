@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import Engine
@@ -15,7 +14,6 @@ from accounts.models import Role, User
 from accounts.permissions import PermissionDeniedError
 from accounts.staff import StaffStore
 from accounts.store import InvalidAccountError
-from assist.models import AgentAssist, Need
 from audit.log import AuditFilter
 from calls.approvals import (
     ApprovalCallError,
@@ -30,11 +28,11 @@ from calls.service import CallService
 from calls.store import CallNotFoundError, CallStore
 from chatbot.replies import AgentReplies, ReplyNotCompliantError
 from cli.studio import cmd_user
-from conversation.models import Speaker, Turn
+from conversation.models import Speaker
 from core.settings import Settings
 from prompts.guard import ComplianceGuard
-from sentiment.mood import CallMood
 from services.root import Services
+from tests.fakes import GuardOnlySession
 
 pytestmark = pytest.mark.integration
 
@@ -221,37 +219,13 @@ def test_only_the_calls_agent_requests_and_only_agents_and_supervisors_read(
 # ----- the guard knows the limits ----------------------------------------------------------------
 
 
-class _Session:
-    """An assist session that only runs the shipped guard on agent turns."""
-
-    def __init__(self) -> None:
-        self.turns: list[Turn] = []
-
-    def resume(self, turns: Sequence[Turn], history: Sequence[AgentAssist]) -> None:
-        self.turns = list(turns)
-
-    def correct_topic(self, facet: object, name: object, refresh: bool = True) -> None:
-        return None
-
-    def add(self, turn: Turn) -> AgentAssist:
-        self.turns.append(turn)
-        report = GUARD.check(turn.text) if turn.speaker is Speaker.AGENT else None
-        return AgentAssist(
-            turn=len(self.turns) - 1,
-            speaker=turn.speaker,
-            mood=CallMood(),
-            intent=Need(),
-            compliance=report,
-        )
-
-
 def _desk(services: Services) -> tuple[CallService, AgentDesk]:
     store = CallStore(services.engine)
     calls = CallService(
         store,
         services.customers,
         services.accounts,
-        lambda customer_id: _Session(),  # type: ignore[arg-type, return-value]
+        lambda customer_id: GuardOnlySession(GUARD),  # type: ignore[arg-type, return-value]
         services.wrap_up,
         services.audit,
         services.staff.level,

@@ -3,54 +3,27 @@ privilege the tier does not include is refused (console) or a finding (phone).""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from accounts.models import Role, User
-from assist.models import AgentAssist, Need
 from calls.desk import AgentDesk
 from calls.models import NewCall, NewSegment
 from calls.service import CallService
 from calls.store import CallStore
 from chatbot.replies import AgentReplies, ReplyNotCompliantError
-from conversation.models import Speaker, Turn
+from conversation.models import Speaker
 from core.settings import Settings
 from customers.demo import generate
 from customers.models import MemberTier
 from prompts.guard import ComplianceGuard
-from sentiment.mood import CallMood
 from services.root import Services
+from tests.fakes import GuardOnlySession
 
 pytestmark = pytest.mark.integration
 
 GUARD = ComplianceGuard.load(Settings().compliance_rules)
 OFFER = "喝酒了别开车，我帮您安排免费代驾。"
 EXPLAINED = "您是普通会员，暂不包含免费代驾。"
-
-
-class _Session:
-    """An assist session that only runs the shipped guard on agent turns."""
-
-    def __init__(self) -> None:
-        self.turns: list[Turn] = []
-
-    def resume(self, turns: Sequence[Turn], history: Sequence[AgentAssist]) -> None:
-        self.turns = list(turns)
-
-    def correct_topic(self, facet: object, name: object, refresh: bool = True) -> None:
-        return None
-
-    def add(self, turn: Turn) -> AgentAssist:
-        self.turns.append(turn)
-        report = GUARD.check(turn.text) if turn.speaker is Speaker.AGENT else None
-        return AgentAssist(
-            turn=len(self.turns) - 1,
-            speaker=turn.speaker,
-            mood=CallMood(),
-            intent=Need(),
-            compliance=report,
-        )
 
 
 def _parts(services: Services) -> tuple[CallService, AgentDesk, User, dict[MemberTier, str]]:
@@ -63,7 +36,7 @@ def _parts(services: Services) -> tuple[CallService, AgentDesk, User, dict[Membe
         store,
         services.customers,
         services.accounts,
-        lambda customer_id: _Session(),  # type: ignore[arg-type, return-value]
+        lambda customer_id: GuardOnlySession(GUARD),  # type: ignore[arg-type, return-value]
         services.wrap_up,
         services.audit,
         privileges=services.privileges,
