@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from calls.approvals import ApprovalService
     from calls.desk import AgentDesk
     from calls.service import CallService
+    from chatbot.flows import FlowBook
     from chatbot.learned import HandoffDetector
     from chatbot.lockout import IdentityLockout
     from chatbot.queue import HandoffQueue
@@ -1055,7 +1056,6 @@ class Services:
 
         from chatbot.answers import AnswerBook
         from chatbot.confidence import AnswerBar
-        from chatbot.flows import FlowBook
         from chatbot.service import ChatbotService
         from chatbot.understanding import MessageRules
 
@@ -1082,7 +1082,7 @@ class Services:
             on_answered=lambda conversation, answer: self.quality.chat_answered(
                 conversation, ",".join(answer.reasons) if answer.handoff_id else ""
             ),
-            flows=FlowBook.load(self.settings.chat_flows, self.settings.chat_fault_rules),
+            flows=self.flow_book,
             desk=self.selfservice_desk,
             zone=self.settings.centre_timezone,
         )
@@ -1198,6 +1198,18 @@ class Services:
             ZoneInfo(self.settings.centre_timezone),
             self.changes,
         )
+
+    @cached_property
+    def flow_book(self) -> FlowBook:
+        """The chatbot's guided flows and the fault rules, read once per process (the chat page
+        builds a chatbot on every refresh).
+
+        Raises:
+            ConfigurationError: a flows or fault-rules file is missing or invalid.
+        """
+        from chatbot.flows import FlowBook
+
+        return FlowBook.load(self.settings.chat_flows, self.settings.chat_fault_rules)
 
     @cached_property
     def selfservice_desk(self) -> SelfServiceDesk:
