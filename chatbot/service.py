@@ -104,7 +104,6 @@ FLOW_BREAKING = {
     Reason.COMPLAINT,
     Reason.DISPUTE,
     Reason.EXPLICIT_REQUEST,
-    Reason.FOREIGN_LANGUAGE,
 }
 # what each flow is about, as the contact's matter
 FLOW_INTENTS = {
