@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from chatbot.flows import (
     AppointmentRequest,
     ClaimReportRequest,
+    FlowKey,
     PrivilegeBookingRequest,
     RecordRequest,
     RecordType,
@@ -92,9 +93,7 @@ class SelfServiceDesk:
             UploadRejectedError: the file is not accepted (the message says why).
             UploadLinkError: ``claim_no`` is not the verified customer's claim.
         """
-        reporting = conversation.flow is not None and conversation.flow.flow.value == (
-            "report_claim_flow"
-        )
+        reporting = conversation.flow is not None and conversation.flow.flow is FlowKey.REPORT_CLAIM
         return self._uploads.add(
             NewUpload(
                 data=data,
